@@ -1,0 +1,155 @@
+/**
+ * Gateway settings: one schema of keys with defaults (units in the names), read from the environment once,
+ * validated, frozen. A bad value stops start-up with a message naming the key and the value; every problem is
+ * reported at once.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type SupergraphSource =
+  | { kind: 'file'; path: string }
+  | { kind: 'url'; url: string }
+  /** Development: introspect the running subgraphs and compose in-process. */
+  | { kind: 'compose'; subgraphs: { name: string; url: string }[]; pollIntervalMs: number }
+  /** Apollo managed federation (Uplink), from APOLLO_KEY + APOLLO_GRAPH_REF. */
+  | { kind: 'managed' };
+
+export interface GatewayConfig {
+  host: string;
+  port: number;
+  supergraph: SupergraphSource;
+  /** SUBGRAPH_<NAME>_URL overrides, keyed by lower-case subgraph name. */
+  subgraphUrls: Readonly<Record<string, string>>;
+  /** Apollo's gateway metrics exporter; off unless the operator opts in. */
+  apolloTelemetry: boolean;
+  /** Production hides introspection and the Sandbox landing page by default. */
+  mode: 'development' | 'production';
+  introspection: boolean;
+  maxBodyBytes: number;
+  /** Browsers' origins allowed to call the gateway (CORS); `*` for any. */
+  corsOrigins: readonly string[];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid gateway configuration:\n${problems.map((p) => `- ${p}`).join('\n')}`);
+  }
+}
+
+export const DEFAULT_SUPERGRAPH_FILE = fileURLToPath(new URL('../../schema/supergraph.graphql', import.meta.url));
+
+const KNOWN_KEYS = new Set([
+  'HOST', 'PORT', 'SUPERGRAPH', 'SUPERGRAPH_COMPOSE_POLL_MS', 'GATEWAY_DEV_COMPOSE', 'GATEWAY_MODE',
+  'GATEWAY_APOLLO_TELEMETRY', 'INTROSPECTION', 'MAX_BODY_BYTES', 'CORS_ORIGINS',
+]);
+
+export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): GatewayConfig {
+  const problems: string[] = [];
+  const read = new Reader(env, problems);
+
+  const mode = read.oneOf('GATEWAY_MODE', ['development', 'production'] as const,
+    env.NODE_ENV === 'production' ? 'production' : 'development');
+  const subgraphUrls: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    const match = /^SUBGRAPH_([A-Z0-9_]+)_URL$/.exec(key);
+    if (!match || value === undefined) continue;
+    if (!isHttpUrl(value)) problems.push(`${key} must be an http(s) URL, got "${value}"`);
+    else subgraphUrls[match[1]!.toLowerCase()] = value;
+  }
+
+  const config: GatewayConfig = {
+    host: env.HOST || '127.0.0.1',
+    port: read.integer('PORT', 4000, 0, 65_535),
+    supergraph: supergraphSource(env, read, problems, cwd, subgraphUrls),
+    subgraphUrls,
+    apolloTelemetry: read.boolean('GATEWAY_APOLLO_TELEMETRY', false),
+    mode,
+    introspection: read.boolean('INTROSPECTION', mode === 'development'),
+    maxBodyBytes: read.integer('MAX_BODY_BYTES', 1_048_576, 1_024, 104_857_600),
+    corsOrigins: (env.CORS_ORIGINS ?? '*').split(',').map((o) => o.trim()).filter(Boolean),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(config);
+}
+
+function supergraphSource(
+  env: NodeJS.ProcessEnv,
+  read: Reader,
+  problems: string[],
+  cwd: string,
+  subgraphUrls: Record<string, string>,
+): SupergraphSource {
+  if (read.boolean('GATEWAY_DEV_COMPOSE', false)) {
+    const subgraphs = Object.entries(subgraphUrls).map(([name, url]) => ({ name, url }));
+    if (subgraphs.length === 0) problems.push('GATEWAY_DEV_COMPOSE=true needs at least one SUBGRAPH_<NAME>_URL to introspect');
+    return { kind: 'compose', subgraphs, pollIntervalMs: read.integer('SUPERGRAPH_COMPOSE_POLL_MS', 10_000, 0, 3_600_000) };
+  }
+  const value = env.SUPERGRAPH;
+  if (value) {
+    if (/^https?:\/\//.test(value)) {
+      if (!isHttpUrl(value)) problems.push(`SUPERGRAPH is not a valid URL: "${value}"`);
+      return { kind: 'url', url: value };
+    }
+    if (/^[a-z]+:\/\//i.test(value)) problems.push(`SUPERGRAPH must be a file path or an http(s) URL, got "${value}"`);
+    return { kind: 'file', path: isAbsolute(value) ? value : resolve(cwd, value) };
+  }
+  if (env.APOLLO_KEY && env.APOLLO_GRAPH_REF) return { kind: 'managed' };
+  if (env.APOLLO_KEY && !env.APOLLO_GRAPH_REF) {
+    problems.push('APOLLO_KEY is set without APOLLO_GRAPH_REF: managed federation needs both (or set SUPERGRAPH)');
+  }
+  return { kind: 'file', path: DEFAULT_SUPERGRAPH_FILE };
+}
+
+class Reader {
+  constructor(private readonly env: NodeJS.ProcessEnv, private readonly problems: string[]) {}
+
+  integer(key: string, fallback: number, min: number, max: number): number {
+    const raw = this.env[key];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      this.problems.push(`${key} must be a whole number from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return value;
+  }
+
+  boolean(key: string, fallback: boolean): boolean {
+    const raw = this.env[key]?.toLowerCase();
+    if (raw === undefined || raw === '') return fallback;
+    if (['true', '1', 'on', 'yes'].includes(raw)) return true;
+    if (['false', '0', 'off', 'no'].includes(raw)) return false;
+    this.problems.push(`${key} must be true or false, got "${this.env[key]}"`);
+    return fallback;
+  }
+
+  oneOf<T extends string>(key: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.env[key];
+    if (raw === undefined || raw === '') return fallback;
+    if ((allowed as readonly string[]).includes(raw)) return raw as T;
+    this.problems.push(`${key} must be one of ${allowed.join(', ')}, got "${raw}"`);
+    return fallback;
+  }
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    return ['http:', 'https:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Keys the gateway reads, for `main.ts` to warn about likely typos (GATEWAY_* keys it does not know). */
+export function unknownGatewayKeys(env: NodeJS.ProcessEnv): string[] {
+  return Object.keys(env).filter((k) => k.startsWith('GATEWAY_') && !KNOWN_KEYS.has(k));
+}

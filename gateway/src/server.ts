@@ -1,0 +1,148 @@
+/**
+ * Builds the gateway: ApolloGateway (query planning and execution over our data source) inside Apollo Server,
+ * served by a plain node:http server with `/health`, `/ready` and `/graphql`. Returns `{ url, stop }` so tests
+ * start exactly what `main.ts` starts, on port 0.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer, HeaderMap } from '@apollo/server';
+import { applyApolloTelemetryChoice } from './apolloTelemetry.js';
+import type { GatewayConfig } from './config.js';
+import { SubgraphDataSource } from './datasource/subgraphDataSource.js';
+import { BodyTooLargeError, applyCors, readBody, sendJson, sendRequestError } from './http.js';
+import { jsonLogger, type Logger } from './logger.js';
+import { supergraphOption } from './supergraphLoader.js';
+
+export interface RunningGateway {
+  url: string;
+  port: number;
+  gateway: ApolloGateway;
+  stop(): Promise<void>;
+}
+
+export interface GatewayDeps {
+  logger?: Logger;
+}
+
+export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}): Promise<RunningGateway> {
+  const logger = deps.logger ?? jsonLogger();
+  applyApolloTelemetryChoice(config.apolloTelemetry);
+
+  const gateway = new ApolloGateway({
+    ...supergraphOption(config.supergraph, logger),
+    logger,
+    buildService: ({ name, url }) => new SubgraphDataSource({ url: config.subgraphUrls[name.toLowerCase()] ?? url }),
+  });
+  const apollo = new ApolloServer({
+    gateway,
+    logger,
+    introspection: config.introspection,
+    nodeEnv: config.mode === 'production' ? 'production' : 'development',
+    // Stack traces never leave the gateway, whatever NODE_ENV says.
+    includeStacktraceInErrorResponses: false,
+  });
+  let ready = false;
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      logger.error('request failed', { error: String((error as Error)?.message ?? error) });
+      if (!res.headersSent) sendRequestError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error');
+      else res.destroy();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://gateway');
+    if (!applyCors(req, res, config.corsOrigins)) return sendRequestError(res, 403, 'CORS_ORIGIN_NOT_ALLOWED', 'Origin not allowed');
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204).end();
+      return;
+    }
+    switch (url.pathname) {
+      case '/health':
+        return sendJson(res, 200, { status: 'ok' });
+      case '/ready':
+        return ready ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'starting' });
+      case '/graphql':
+      case '/':
+        if (!ready) return sendRequestError(res, 503, 'GATEWAY_NOT_READY', 'The gateway is still loading its supergraph');
+        return serveGraphQL(req, res, url);
+      default:
+        return sendRequestError(res, 404, 'NOT_FOUND', `No route ${url.pathname}; GraphQL is served at /graphql`);
+    }
+  }
+
+  async function serveGraphQL(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    let body: unknown;
+    if (req.method === 'POST') {
+      let raw: string;
+      try {
+        raw = await readBody(req, config.maxBodyBytes);
+      } catch (error) {
+        if (error instanceof BodyTooLargeError) return sendRequestError(res, 413, 'PAYLOAD_TOO_LARGE', error.message);
+        throw error;
+      }
+      const contentType = req.headers['content-type'] ?? '';
+      if (contentType.includes('json')) {
+        try {
+          body = JSON.parse(raw);
+        } catch {
+          return sendRequestError(res, 400, 'BAD_REQUEST', 'Request body is not valid JSON');
+        }
+      } else {
+        body = raw;
+      }
+    }
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+      context: async () => ({}),
+    });
+    for (const [key, value] of response.headers) res.setHeader(key, value);
+    res.statusCode = response.status ?? 200;
+    if (response.body.kind === 'complete') {
+      res.end(response.body.string);
+      return;
+    }
+    for await (const chunk of response.body.asyncIterator) res.write(chunk);
+    res.end();
+  }
+
+  server.keepAliveTimeout = 65_000;
+  // Listen first so /health answers (and orchestrators see a live process) while the supergraph loads.
+  await listen(server, config.port, config.host);
+  try {
+    await apollo.start();
+  } catch (error) {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw error;
+  }
+  ready = true;
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}/graphql`,
+    port,
+    gateway,
+    async stop() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await apollo.stop();
+    },
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}

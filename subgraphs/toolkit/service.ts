@@ -1,0 +1,71 @@
+/**
+ * What every subgraph service is made of, and the one way to start one: open its own database, apply its
+ * migrations, seed the demo data on first start (a second start keeps what is there), then serve.
+ */
+import type { DocumentNode } from 'graphql';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import { generateDemoData, sizeForScale, type DemoData } from './demoData.js';
+import { migrate } from './migrations.js';
+import { openDatabase, type Database, type StorageConfig } from './storage.js';
+import { startSubgraphServer, type RequestContext, type RouteHandler, type RunningSubgraph } from './subgraphServer.js';
+
+export interface SubgraphService<TContext extends RequestContext> {
+  name: string;
+  migrationsDir: string;
+  typeDefs: DocumentNode;
+  resolvers: GraphQLResolverMap<TContext>;
+  context(db: Database): (base: RequestContext) => TContext;
+  /** True when the database already holds this service's data (then seeding is skipped). */
+  isSeeded(db: Database): Promise<boolean>;
+  seed(db: Database, data: DemoData): Promise<void>;
+  routes?(db: Database): Record<string, RouteHandler>;
+}
+
+export interface StartOptions {
+  /** An open database (tests share one), or the storage to open. */
+  db?: Database;
+  storage?: StorageConfig;
+  /** Demo data to seed on first start; `seedScale` builds it, `false` seeds nothing. */
+  demoData?: DemoData | false;
+  seedScale?: number;
+  host?: string;
+  port?: number;
+}
+
+export interface RunningService extends RunningSubgraph {
+  db: Database;
+}
+
+export async function startService<TContext extends RequestContext>(
+  service: SubgraphService<TContext>,
+  options: StartOptions,
+): Promise<RunningService> {
+  const ownsDb = !options.db;
+  const db = options.db ?? (await openDatabase(options.storage ?? { kind: 'pglite' }));
+  try {
+    await migrate(db, service.migrationsDir);
+    if (options.demoData !== false && !(await service.isSeeded(db))) {
+      await service.seed(db, options.demoData ?? generateDemoData(sizeForScale(options.seedScale ?? 1)));
+    }
+    const server = await startSubgraphServer({
+      name: service.name,
+      typeDefs: service.typeDefs,
+      resolvers: service.resolvers,
+      context: service.context(db),
+      routes: service.routes?.(db),
+      host: options.host,
+      port: options.port,
+    });
+    return {
+      ...server,
+      db,
+      async stop() {
+        await server.stop();
+        if (ownsDb) await db.close();
+      },
+    };
+  } catch (error) {
+    if (ownsDb) await db.close().catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * One SQL interface over two back ends: PGlite (embedded PostgreSQL compiled to WASM, data in a local folder) and
+ * a real PostgreSQL server through `pg`. The SQL, the migrations and the tests are the same for both.
+ */
+import { mkdir } from 'node:fs/promises';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+
+export type Row = Record<string, unknown>;
+
+export interface Queryable {
+  query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+export interface Database extends Queryable {
+  readonly kind: 'pglite' | 'postgres';
+  /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export type StorageConfig =
+  | { kind: 'pglite'; dataDir?: string }
+  | { kind: 'postgres'; url: string; poolSize?: number };
+
+export async function openDatabase(config: StorageConfig): Promise<Database> {
+  return config.kind === 'postgres' ? openPostgres(config.url, config.poolSize ?? 10) : openPglite(config.dataDir);
+}
+
+async function openPglite(dataDir: string | undefined): Promise<Database> {
+  // No dataDir = in memory, which is what tests use.
+  if (dataDir) await mkdir(dataDir, { recursive: true });
+  const db = await PGlite.create(dataDir);
+  const query = async <T extends Row>(sql: string, params?: unknown[]) =>
+    (await db.query<T>(sql, params as unknown[] | undefined)).rows;
+  return {
+    kind: 'pglite',
+    query,
+    transaction: (work) =>
+      db.transaction((tx) => work({ query: async <T extends Row>(sql: string, params?: unknown[]) => (await tx.query<T>(sql, params)).rows })),
+    close: () => db.close(),
+  };
+}
+
+async function openPostgres(url: string, poolSize: number): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // Fail at start-up, with the server's own message, rather than on the first request.
+  const probe = await pool.connect();
+  probe.release();
+  const query = async <T extends Row>(sql: string, params?: unknown[]) => (await pool.query(sql, params)).rows as T[];
+  return {
+    kind: 'postgres',
+    query,
+    async transaction(work) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await work({ query: async <T extends Row>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as T[] });
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}

@@ -1,0 +1,105 @@
+import DataLoader from 'dataloader';
+import { requireSeller } from '../toolkit/identity.js';
+import { subgraphError } from '../toolkit/errors.js';
+import type { RequestContext } from '../toolkit/subgraphServer.js';
+import type { Database } from '../toolkit/storage.js';
+import { validateClientInput, type ClientInput } from './clientInput.js';
+import { clientsByIds, sellerList, updateClientRow, writeSellerList, type ClientRecord } from './store.js';
+
+export const MAX_TOP_CLIENTS = 10;
+
+export interface TopClientsContext extends RequestContext {
+  db: Database;
+  clients: DataLoader<string, ClientRecord | null>;
+}
+
+export function topClientsContext(db: Database) {
+  return (base: RequestContext): TopClientsContext => ({
+    ...base,
+    db,
+    // One query for all the representations of an `_entities` call, whatever their number.
+    clients: new DataLoader(async (ids) => {
+      const found = await clientsByIds(db, ids);
+      return ids.map((id) => found.get(id) ?? null);
+    }),
+  });
+}
+
+async function listedClients(ctx: TopClientsContext, clientIds: readonly string[]): Promise<ClientRecord[]> {
+  const found = await ctx.clients.loadMany(clientIds);
+  return found.filter((c): c is ClientRecord => c !== null && !(c instanceof Error));
+}
+
+export const resolvers = {
+  Client: {
+    __resolveReference: (ref: { id: string }, ctx: TopClientsContext) => ctx.clients.load(ref.id),
+  },
+  Query: {
+    myTopClients: async (_: unknown, __: unknown, ctx: TopClientsContext) => {
+      const list = await sellerList(ctx.db, requireSeller(ctx.sellerId));
+      return listedClients(ctx, list.clientIds);
+    },
+    client: (_: unknown, args: { id: string }, ctx: TopClientsContext) => ctx.clients.load(args.id),
+  },
+  Mutation: {
+    addTopClient: (_: unknown, args: { clientId: string }, ctx: TopClientsContext) =>
+      changeList(ctx, (current) => {
+        if (current.includes(args.clientId)) return current;
+        if (current.length >= MAX_TOP_CLIENTS) {
+          throw subgraphError('BAD_USER_INPUT', `A seller can list at most ${MAX_TOP_CLIENTS} top clients`);
+        }
+        return [...current, args.clientId];
+      }, [args.clientId]),
+    removeTopClient: (_: unknown, args: { clientId: string }, ctx: TopClientsContext) =>
+      changeList(ctx, (current) => current.filter((id) => id !== args.clientId)),
+    reorderTopClients: (_: unknown, args: { clientIds: string[] }, ctx: TopClientsContext) =>
+      changeList(ctx, (current) => {
+        const wanted = new Set(args.clientIds);
+        if (wanted.size !== args.clientIds.length || wanted.size !== current.length || current.some((id) => !wanted.has(id))) {
+          throw subgraphError('BAD_USER_INPUT', 'reorderTopClients needs exactly the clients on your list, each once');
+        }
+        return args.clientIds;
+      }),
+    updateClient: async (_: unknown, args: { id: string; input: ClientInput }, ctx: TopClientsContext) => {
+      const sellerId = requireSeller(ctx.sellerId);
+      const changes = validateClientInput(args.input);
+      return ctx.db.transaction(async (tx) => {
+        const list = await sellerList(tx, sellerId);
+        if (!list.clientIds.includes(args.id)) {
+          const exists = (await clientsByIds(tx, [args.id])).has(args.id);
+          throw exists
+            ? subgraphError('FORBIDDEN', `Client ${args.id} is not on your top clients, so you cannot edit it`)
+            : subgraphError('NOT_FOUND', `No client with id ${args.id}`);
+        }
+        if (Object.keys(changes).length === 0) return (await clientsByIds(tx, [args.id])).get(args.id)!;
+        return (await updateClientRow(tx, args.id, changes))!;
+      });
+    },
+  },
+};
+
+/**
+ * Reads the caller's list under a row lock, applies `change`, writes the result when it differs, and returns the
+ * clients in order. A no-op (adding a client already listed, removing one that is not) changes no version.
+ */
+async function changeList(
+  ctx: TopClientsContext,
+  change: (current: string[]) => string[],
+  mustExist: string[] = [],
+): Promise<ClientRecord[]> {
+  const sellerId = requireSeller(ctx.sellerId);
+  const clientIds = await ctx.db.transaction(async (tx) => {
+    if (mustExist.length > 0) {
+      const found = await clientsByIds(tx, mustExist);
+      const missing = mustExist.filter((id) => !found.has(id));
+      if (missing.length > 0) throw subgraphError('NOT_FOUND', `No client with id ${missing.join(', ')}`);
+    }
+    const current = await sellerList(tx, sellerId, true);
+    const next = change(current.clientIds);
+    if (next.length !== current.clientIds.length || next.some((id, i) => id !== current.clientIds[i])) {
+      await writeSellerList(tx, sellerId, next);
+    }
+    return next;
+  });
+  return listedClients(ctx, clientIds);
+}

@@ -1,0 +1,25 @@
+import { fileURLToPath } from 'node:url';
+import { parse } from 'graphql';
+import { subgraphSdl } from '../../schema/subgraphs.js';
+import { bulkInsert } from '../toolkit/bulkInsert.js';
+import type { SubgraphService } from '../toolkit/service.js';
+import { resolvers, topClientsContext, type TopClientsContext } from './resolvers.js';
+
+export const topClientsService: SubgraphService<TopClientsContext> = {
+  name: 'topclients',
+  migrationsDir: fileURLToPath(new URL('./migrations', import.meta.url)),
+  typeDefs: parse(subgraphSdl('topclients')),
+  resolvers: resolvers as SubgraphService<TopClientsContext>['resolvers'],
+  context: topClientsContext,
+  isSeeded: async (db) => (await db.query('SELECT 1 FROM clients LIMIT 1')).length > 0,
+  async seed(db, data) {
+    await db.transaction(async (tx) => {
+      await bulkInsert(tx, 'clients', ['id', 'name', 'logo_url', 'industry', 'website', 'verified'],
+        data.clients.map((c) => [c.id, c.name, c.logoUrl, c.industry, c.website, c.verified]));
+      const listed = data.sellers.filter((s) => s.topClientIds.length > 0);
+      await bulkInsert(tx, 'seller_lists', ['seller_id', 'version'], listed.map((s) => [s.id, 1]));
+      await bulkInsert(tx, 'top_clients', ['seller_id', 'client_id', 'position'],
+        listed.flatMap((s) => s.topClientIds.map((clientId, i) => [s.id, clientId, i + 1])));
+    });
+  },
+};
