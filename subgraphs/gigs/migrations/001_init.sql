@@ -7,7 +7,7 @@ CREATE TABLE gigs (
   title text NOT NULL,
   description text NOT NULL,
   price numeric(10, 2) NOT NULL,
-  rating real,
+  rating numeric(2, 1),
   rating_count integer NOT NULL DEFAULT 0,
   category text NOT NULL
 );

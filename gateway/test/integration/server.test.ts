@@ -1,0 +1,112 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { jsonLogger } from '../../src/logger.js';
+import { startGateway, type RunningGateway } from '../../src/server.js';
+import { composeTestSupergraph, startTestSubgraph, type TestSubgraph } from '../support/testSubgraph.js';
+
+const PRODUCTS = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
+  type Product @key(fields: "id") { id: ID! name: String! }
+  type Query { product(id: ID!): Product whoami: String }`;
+
+describe('gateway server', () => {
+  let products: TestSubgraph;
+  let dir: string;
+  let supergraphFile: string;
+  let gateway: RunningGateway;
+  const base = () => gateway.url.replace(/\/graphql$/, '');
+  const post = (body: string, headers: Record<string, string> = {}) =>
+    fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+
+  beforeAll(async () => {
+    products = await startTestSubgraph('products', PRODUCTS, {
+      Query: {
+        product: (_: unknown, { id }: { id: string }) => ({ id, name: `Product ${id}` }),
+        whoami: (_: unknown, __: unknown, ctx: { headers: Record<string, string> }) => ctx.headers['x-seller-id'] ?? null,
+      },
+    });
+    dir = await mkdtemp(join(tmpdir(), 'gateway-'));
+    supergraphFile = join(dir, 'supergraph.graphql');
+    // The file names an unreachable URL on purpose: SUBGRAPH_PRODUCTS_URL must win.
+    await writeFile(supergraphFile, composeTestSupergraph([{ ...products, url: 'http://127.0.0.1:9/graphql' }]));
+    gateway = await startGateway(
+      loadConfig({ PORT: '0', SUPERGRAPH: supergraphFile, SUBGRAPH_PRODUCTS_URL: products.url, MAX_BODY_BYTES: '2048' }),
+      { logger: jsonLogger('silent') },
+    );
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await products?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('answers /health and /ready with 200 once the supergraph is loaded, and 404 elsewhere', async () => {
+    expect((await fetch(`${base()}/health`)).status).toBe(200);
+    expect(await (await fetch(`${base()}/ready`)).json()).toEqual({ status: 'ready' });
+    const missing = await fetch(`${base()}/nowhere`);
+    expect(missing.status).toBe(404);
+    expect((await missing.json()).errors[0].extensions.code).toBe('NOT_FOUND');
+  });
+
+  it('routes to the subgraph URL given by SUBGRAPH_<NAME>_URL over the one in the supergraph', async () => {
+    const answer = await (await post(JSON.stringify({ query: '{ product(id: "7") { id name } }' }))).json();
+    expect(answer).toEqual({ data: { product: { id: '7', name: 'Product 7' } } });
+  });
+
+  it('passes the caller identity header on to subgraphs', async () => {
+    const answer = await (await post(JSON.stringify({ query: '{ whoami }' }), { 'x-seller-id': 's42' })).json();
+    expect(answer).toEqual({ data: { whoami: 's42' } });
+    expect(products.received.at(-1)!.headers['x-seller-id']).toBe('s42');
+  });
+
+  it('refuses malformed JSON with 400 and an oversize body with 413, without calling any subgraph', async () => {
+    const before = products.received.length;
+    const bad = await post('{"query": ');
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).errors[0]).toEqual({ message: 'Request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } });
+    const big = await post(JSON.stringify({ query: `{ product(id: "${'x'.repeat(4096)}") { id } }` }));
+    expect(big.status).toBe(413);
+    expect((await big.json()).errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(products.received.length).toBe(before);
+  });
+
+  it('answers CORS preflights for browser pages, exposing ETag and Cache-Control', async () => {
+    const preflight = await fetch(gateway.url, { method: 'OPTIONS', headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST' } });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+    expect(preflight.headers.get('access-control-allow-headers')).toContain('x-seller-id');
+    expect(preflight.headers.get('access-control-expose-headers')).toBe('etag, cache-control');
+  });
+
+  it('reloads the supergraph file when it changes, without a restart', async () => {
+    const extended = PRODUCTS.replace('whoami: String }', 'whoami: String version: Int }');
+    await writeFile(supergraphFile, composeTestSupergraph([{ ...products, sdl: extended }]));
+    let answer: any;
+    for (let i = 0; i < 50; i++) {
+      answer = await (await post(JSON.stringify({ query: '{ __type(name: "Query") { fields { name } } }' }))).json();
+      if (answer.data.__type.fields.some((f: { name: string }) => f.name === 'version')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(answer.data.__type.fields.map((f: { name: string }) => f.name)).toContain('version');
+  });
+});
+
+describe('gateway start-up', () => {
+  it('turns Apollo telemetry off before it builds ApolloGateway when the operator did not opt in', async () => {
+    delete process.env.APOLLO_TELEMETRY_DISABLED;
+    try {
+      await startGateway(loadConfig({ PORT: '0', SUPERGRAPH: '/nonexistent/supergraph.graphql' }), { logger: jsonLogger('silent') }).catch(() => undefined);
+      expect(process.env.APOLLO_TELEMETRY_DISABLED).toBe('true');
+    } finally {
+      process.env.APOLLO_TELEMETRY_DISABLED = 'true';
+    }
+  });
+
+  it('fails with a message naming the supergraph file it cannot read', async () => {
+    await expect(
+      startGateway(loadConfig({ PORT: '0', SUPERGRAPH: '/nonexistent/supergraph.graphql' }), { logger: jsonLogger('silent') }),
+    ).rejects.toThrow(/cannot read SUPERGRAPH file \/nonexistent\/supergraph.graphql/);
+  });
+});

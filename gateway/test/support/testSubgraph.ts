@@ -1,0 +1,67 @@
+/**
+ * Small real subgraphs for gateway tests, on port 0, independent of the reference deployment: the gateway is a
+ * product for any supergraph. Each records the requests it receives.
+ */
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { composeServices } from '@apollo/composition';
+import { ApolloServer, HeaderMap } from '@apollo/server';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import { parse } from 'graphql';
+
+export interface ReceivedRequest {
+  query: string;
+  variables: Record<string, any> | undefined;
+  headers: IncomingHttpHeaders;
+}
+
+export interface TestSubgraph {
+  name: string;
+  url: string;
+  sdl: string;
+  received: ReceivedRequest[];
+  stop(): Promise<void>;
+}
+
+export async function startTestSubgraph(name: string, sdl: string, resolvers: GraphQLResolverMap<any>): Promise<TestSubgraph> {
+  const apollo = new ApolloServer({ schema: buildSubgraphSchema({ typeDefs: parse(sdl), resolvers }) });
+  await apollo.start();
+  const received: ReceivedRequest[] = [];
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : undefined;
+    received.push({ query: body?.query ?? '', variables: body?.variables, headers: req.headers });
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(key, value);
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method ?? 'POST', headers, search: '', body },
+      context: async () => ({ headers: req.headers }),
+    });
+    for (const [key, value] of response.headers) res.setHeader(key, value);
+    res.statusCode = response.status ?? 200;
+    res.end(response.body.kind === 'complete' ? response.body.string : '');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    name,
+    url: `http://127.0.0.1:${port}/graphql`,
+    sdl,
+    received,
+    async stop() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await apollo.stop();
+    },
+  };
+}
+
+export function composeTestSupergraph(subgraphs: { name: string; url: string; sdl: string }[]): string {
+  const result = composeServices(subgraphs.map((s) => ({ name: s.name, url: s.url, typeDefs: parse(s.sdl) })));
+  if (result.errors) throw new Error(result.errors.map((e) => e.message).join('\n'));
+  return result.supergraphSdl;
+}

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_SUPERGRAPH_FILE, loadConfig, unknownGatewayKeys } from '../../src/config.js';
+
+describe('gateway config', () => {
+  it('has sane defaults: port 4000 on loopback, the committed supergraph, telemetry off, development mode', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      host: '127.0.0.1',
+      port: 4000,
+      supergraph: { kind: 'file', path: DEFAULT_SUPERGRAPH_FILE },
+      apolloTelemetry: false,
+      mode: 'development',
+      introspection: true,
+      maxBodyBytes: 1_048_576,
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads SUBGRAPH_<NAME>_URL overrides, PORT and the supergraph as a file or a URL', () => {
+    const config = loadConfig({ PORT: '8080', SUBGRAPH_TOPCLIENTS_URL: 'http://10.0.0.5:4003/graphql', SUPERGRAPH: 'my/sg.graphql' }, '/srv');
+    expect(config.port).toBe(8080);
+    expect(config.subgraphUrls).toEqual({ topclients: 'http://10.0.0.5:4003/graphql' });
+    expect(config.supergraph).toEqual({ kind: 'file', path: '/srv/my/sg.graphql' });
+    expect(loadConfig({ SUPERGRAPH: 'https://example.test/sg.graphql' }).supergraph).toEqual({ kind: 'url', url: 'https://example.test/sg.graphql' });
+  });
+
+  it('uses managed federation only with both APOLLO_KEY and APOLLO_GRAPH_REF and no local supergraph', () => {
+    expect(loadConfig({ APOLLO_KEY: 'k', APOLLO_GRAPH_REF: 'g@v' }).supergraph).toEqual({ kind: 'managed' });
+    expect(loadConfig({ APOLLO_KEY: 'k', APOLLO_GRAPH_REF: 'g@v', SUPERGRAPH: '/x' }).supergraph.kind).toBe('file');
+    expect(() => loadConfig({ APOLLO_KEY: 'k' })).toThrow(/APOLLO_KEY is set without APOLLO_GRAPH_REF/);
+  });
+
+  it('composes from running subgraphs in dev mode, and needs their URLs for it', () => {
+    expect(loadConfig({ GATEWAY_DEV_COMPOSE: 'true', SUBGRAPH_GIGS_URL: 'http://127.0.0.1:4001/graphql' }).supergraph).toEqual({
+      kind: 'compose', subgraphs: [{ name: 'gigs', url: 'http://127.0.0.1:4001/graphql' }], pollIntervalMs: 10_000,
+    });
+    expect(() => loadConfig({ GATEWAY_DEV_COMPOSE: 'true' })).toThrow(/needs at least one SUBGRAPH_<NAME>_URL/);
+  });
+
+  it('production mode turns introspection off unless asked for', () => {
+    expect(loadConfig({ NODE_ENV: 'production' })).toMatchObject({ mode: 'production', introspection: false });
+    expect(loadConfig({ GATEWAY_MODE: 'production', INTROSPECTION: 'true' }).introspection).toBe(true);
+  });
+
+  it('reports every bad value at once, naming the key and the value', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', SUBGRAPH_USERS_URL: 'users:4002', GATEWAY_APOLLO_TELEMETRY: 'maybe', GATEWAY_MODE: 'staging', SUPERGRAPH: 'ftp://x/y' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      'GATEWAY_MODE must be one of development, production, got "staging"',
+      'SUBGRAPH_USERS_URL must be an http(s) URL, got "users:4002"',
+      'PORT must be a whole number from 0 to 65535, got "eighty"',
+      'SUPERGRAPH must be a file path or an http(s) URL, got "ftp://x/y"',
+      'GATEWAY_APOLLO_TELEMETRY must be true or false, got "maybe"',
+    ]);
+  });
+
+  it('points out GATEWAY_ keys it does not know, which are likely typos', () => {
+    expect(unknownGatewayKeys({ GATEWAY_MODE: 'production', GATEWAY_MDOE: 'x' })).toEqual(['GATEWAY_MDOE']);
+  });
+});

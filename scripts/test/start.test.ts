@@ -1,0 +1,102 @@
+/**
+ * `npm start` as a user runs it: real processes, the embedded default, seeded data in a data folder; Ctrl-C
+ * (SIGINT) stops everything with exit code 0, and a second start keeps the data.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { operation } from '../../schema/operations.js';
+import { generateDemoData, sizeForScale } from '../../subgraphs/toolkit/demoData.js';
+import { postGraphQL } from '../../test/support/system.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+}
+
+function start(env: Record<string, string>): Promise<Started> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`npm start did not come up:\n${output}`)), 90_000);
+    child.stdout!.on('data', () => {
+      if (output.includes('The system is up')) {
+        clearTimeout(timer);
+        resolve({ child, output: () => output });
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`npm start exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+function interrupt(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.kill('SIGINT');
+  });
+}
+
+describe('npm start', () => {
+  let dataDir: string;
+  const running: ChildProcess[] = [];
+  afterAll(async () => {
+    for (const child of running) if (child.exitCode === null) child.kill('SIGKILL');
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('brings up three subgraphs and the gateway with seeded data, stops on Ctrl-C, and keeps data across starts', { timeout: 240_000 }, async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'start-'));
+    const env = {
+      DATA_DIR: dataDir,
+      SEED_SCALE: '0.01',
+      PORT: String(await freePort()),
+      GIGS_PORT: String(await freePort()),
+      USERS_PORT: String(await freePort()),
+      TOPCLIENTS_PORT: String(await freePort()),
+    };
+    const gatewayUrl = `http://127.0.0.1:${env.PORT}/graphql`;
+    const demo = generateDemoData(sizeForScale(0.01));
+    const seller = demo.sellers.find((s) => s.topClientIds.length > 0)!;
+    const gig = demo.gigs.find((g) => g.sellerId === seller.id)!;
+
+    const first = await start(env);
+    running.push(first.child);
+    expect(first.output()).toContain(`gateway     http://localhost:${env.PORT}/graphql`);
+    const page = await postGraphQL(gatewayUrl, operation('GigPage').body, { id: gig.id });
+    expect(page.body.data.gig.seller.topClients.map((c: { id: string }) => c.id)).toEqual(seller.topClientIds);
+    const renamed = await postGraphQL(gatewayUrl, operation('UpdateClient').body,
+      { id: seller.topClientIds[0], input: { name: 'Kept Across Restarts' } }, { 'x-seller-id': seller.id });
+    expect(renamed.body.errors).toBeUndefined();
+    expect(await interrupt(first.child)).toBe(0);
+    await expect(fetch(gatewayUrl)).rejects.toThrow();
+
+    const second = await start(env);
+    running.push(second.child);
+    const mine = await postGraphQL(gatewayUrl, operation('MyTopClients').body, {}, { 'x-seller-id': seller.id });
+    expect(mine.body.data.myTopClients[0]).toMatchObject({ name: 'Kept Across Restarts', version: 2 });
+    expect(await interrupt(second.child)).toBe(0);
+  });
+});
