@@ -1,0 +1,145 @@
+/**
+ * How the gateway talks to one subgraph: a keep-alive undici Pool, one POST per call, bounded in time (the
+ * caller's deadline aborts the in-flight request) and in size. It returns a parsed GraphQL response, or throws a
+ * SubgraphFailure whose code says what went wrong; it never retries (a mutation must not run twice).
+ */
+import { Pool, errors as undiciErrors } from 'undici';
+import { SubgraphFailure } from '../errors.js';
+
+export interface GraphQLResponseBody {
+  data?: Record<string, unknown> | null;
+  errors?: ReadonlyArray<Record<string, unknown> & { message: string; path?: ReadonlyArray<string | number> }>;
+  extensions?: Record<string, unknown>;
+}
+
+export interface TransportRequest {
+  body: string;
+  headers: Record<string, string>;
+  timeoutMs: number;
+}
+
+export interface TransportResponse {
+  status: number;
+  /** Lower-cased header names. */
+  headers: Record<string, string | undefined>;
+  /** Null for 304 Not Modified. */
+  body: GraphQLResponseBody | null;
+  bytes: number;
+}
+
+export interface SubgraphTransport {
+  send(request: TransportRequest): Promise<TransportResponse>;
+  close(): Promise<void>;
+}
+
+export interface UndiciTransportOptions {
+  /** Sockets kept open to the subgraph. */
+  connections: number;
+  /** Answers larger than this are refused as SUBGRAPH_BAD_RESPONSE. */
+  maxResponseBytes: number;
+}
+
+export class UndiciTransport implements SubgraphTransport {
+  private readonly pool: Pool;
+  private readonly path: string;
+
+  constructor(readonly serviceName: string, url: string, options: UndiciTransportOptions) {
+    const parsed = new URL(url);
+    this.path = `${parsed.pathname}${parsed.search}`;
+    this.pool = new Pool(parsed.origin, {
+      connections: options.connections,
+      keepAliveTimeout: 30_000,
+      maxResponseSize: options.maxResponseBytes,
+    });
+  }
+
+  async send(request: TransportRequest): Promise<TransportResponse> {
+    if (request.timeoutMs <= 0) {
+      throw new SubgraphFailure('SUBGRAPH_TIMEOUT', this.serviceName, `No time was left in the operation budget to call ${this.serviceName}`);
+    }
+    const signal = AbortSignal.timeout(request.timeoutMs);
+    let status: number;
+    let headers: Record<string, string | undefined>;
+    let text: string;
+    try {
+      const response = await this.pool.request({
+        path: this.path,
+        method: 'POST',
+        headers: { ...request.headers, 'content-type': 'application/json', accept: 'application/json' },
+        body: request.body,
+        signal,
+      });
+      status = response.statusCode;
+      headers = flattenHeaders(response.headers);
+      text = await response.body.text();
+    } catch (error) {
+      throw this.failureFrom(error, signal, request.timeoutMs);
+    }
+    const bytes = Buffer.byteLength(text);
+    if (status === 304) return { status, headers, body: null, bytes };
+    if (status >= 500) {
+      throw new SubgraphFailure('SUBGRAPH_UNAVAILABLE', this.serviceName, `${this.serviceName} answered HTTP ${status}`, { status });
+    }
+    const body = parseGraphQLBody(text);
+    if (!body) {
+      throw new SubgraphFailure('SUBGRAPH_BAD_RESPONSE', this.serviceName,
+        `${this.serviceName} answered HTTP ${status} with a body that is not a GraphQL response`, { status });
+    }
+    return { status, headers, body, bytes };
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+
+  private failureFrom(error: unknown, signal: AbortSignal, timeoutMs: number): SubgraphFailure {
+    if (signal.aborted) {
+      return new SubgraphFailure('SUBGRAPH_TIMEOUT', this.serviceName, `${this.serviceName} did not answer within ${timeoutMs} ms`, { cause: error });
+    }
+    if (error instanceof undiciErrors.ResponseExceededMaxSizeError) {
+      return new SubgraphFailure('SUBGRAPH_BAD_RESPONSE', this.serviceName, `${this.serviceName} answered more bytes than allowed`, { cause: error });
+    }
+    return new SubgraphFailure('SUBGRAPH_UNAVAILABLE', this.serviceName,
+      `${this.serviceName} is unavailable (${describeNetworkError(error)})`, { cause: error });
+  }
+}
+
+/** A GraphQL response is a JSON object with `data` and/or `errors` of the right shapes; anything else is garbage. */
+export function parseGraphQLBody(text: string): GraphQLResponseBody | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return null;
+  const body = value as Record<string, unknown>;
+  const hasData = 'data' in body && (body.data === null || (typeof body.data === 'object' && !Array.isArray(body.data)));
+  const hasErrors = Array.isArray(body.errors) && body.errors.every((e) => e && typeof e === 'object' && typeof (e as { message?: unknown }).message === 'string');
+  if (!hasData && !hasErrors) return null;
+  if ('errors' in body && !hasErrors) return null;
+  return body as GraphQLResponseBody;
+}
+
+function flattenHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [key, value] of Object.entries(raw)) out[key.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  return out;
+}
+
+/** Names the network failure without leaking internals: "connection refused", "connection reset", ... */
+function describeNetworkError(error: unknown): string {
+  const code = (error as { code?: string; cause?: { code?: string } })?.code ?? (error as { cause?: { code?: string } })?.cause?.code;
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+      return 'connection reset';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host not found';
+    default:
+      return code ?? 'network error';
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Every `extensions.code` the gateway itself puts on an error, defined once with what it means. ERRORS.md is
+ * kept in step with this registry by a test; Apollo Server's own codes (BAD_USER_INPUT, PERSISTED_QUERY_NOT_FOUND,
+ * ...) and codes passed through from subgraphs are documented there too but not defined here.
+ */
+export const GATEWAY_ERROR_CODES = {
+  SUBGRAPH_TIMEOUT: 'The subgraph did not answer within its timeout or the operation budget left; the fields that fetch would have filled are null.',
+  SUBGRAPH_UNAVAILABLE: 'The subgraph refused the connection, reset it, or answered HTTP 5xx; the fields that fetch would have filled are null.',
+  SUBGRAPH_BAD_RESPONSE: 'The subgraph answered something that is not a GraphQL JSON response (or the wrong number of entities); the fields that fetch would have filled are null.',
+  SUBGRAPH_CIRCUIT_OPEN: 'The subgraph failed repeatedly, so the gateway stopped waiting on it until a probe succeeds; the fields that fetch would have filled are null.',
+  BAD_REQUEST: 'The HTTP request is not a GraphQL request the gateway can read (for example malformed JSON).',
+  PAYLOAD_TOO_LARGE: 'The request body is larger than MAX_BODY_BYTES.',
+  NOT_FOUND: 'No such route; GraphQL is served at /graphql.',
+  GATEWAY_NOT_READY: 'The gateway is still loading its supergraph.',
+  CORS_ORIGIN_NOT_ALLOWED: 'The browser origin is not in CORS_ORIGINS.',
+  INTERNAL_SERVER_ERROR: 'Something failed inside the gateway; details are in its log, never in the response.',
+} as const;
+
+export type GatewayErrorCode = keyof typeof GATEWAY_ERROR_CODES;
+
+/** The failure codes a subgraph fetch can end with; each nulls exactly the fields that fetch would have filled. */
+export type SubgraphFailureCode = Extract<GatewayErrorCode, `SUBGRAPH_${string}`>;
+
+/**
+ * A subgraph call that failed, with the code it surfaces as. The original error, when there is one, stays in
+ * `cause` for the log; it never reaches the client.
+ */
+export class SubgraphFailure extends Error {
+  override name = 'SubgraphFailure';
+  constructor(
+    readonly code: SubgraphFailureCode,
+    readonly serviceName: string,
+    message: string,
+    options?: { cause?: unknown; status?: number },
+  ) {
+    super(message, { cause: options?.cause });
+    this.status = options?.status;
+  }
+  readonly status: number | undefined;
+}

@@ -1,0 +1,99 @@
+/**
+ * The gateway's metrics, declared in one place, on a registry of its own (so several gateways in one process do
+ * not mix), served as Prometheus text on /metrics.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BreakerState } from '../datasource/breaker.js';
+
+/** What happened to one entity the plan asked a subgraph for. */
+export type EntityOutcome =
+  | 'requested' // every representation of every entity fetch
+  | 'cache_hit' // fresh in the cache, no network
+  | 'revalidated' // stale with a validator, sent as a conditional request
+  | 'not_modified' // revalidation answered "not modified": no payload, freshness renewed
+  | 'fetched' // fetched in full (miss or changed)
+  | 'deduplicated' // shared another request's representation in the same or an in-flight call
+  | 'stale_served' // subgraph failed, a stale cached value was served instead
+  | 'failed'; // subgraph failed and nothing could be served
+
+const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, halfOpen: 1, open: 2 };
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+
+  readonly subgraphRequests = new Counter({
+    name: 'gateway_subgraph_requests_total',
+    help: 'HTTP requests sent to subgraphs, by kind of fetch (root, entities) and outcome (ok, not_modified, failure code)',
+    labelNames: ['subgraph', 'kind', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly subgraphDuration = new Histogram({
+    name: 'gateway_subgraph_request_duration_seconds',
+    help: 'Time from sending a subgraph request to its parsed answer or failure',
+    labelNames: ['subgraph', 'kind'] as const,
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  readonly entities = new Counter({
+    name: 'gateway_entities_total',
+    help: 'Entities asked of subgraphs, by what the hybrid read path did with each',
+    labelNames: ['subgraph', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly notModifiedBytesSaved = new Counter({
+    name: 'gateway_not_modified_bytes_saved_total',
+    help: 'Approximate payload bytes not transferred because revalidated entities were not modified',
+    labelNames: ['subgraph'] as const,
+    registers: [this.registry],
+  });
+
+  readonly failures = new Counter({
+    name: 'gateway_subgraph_failures_total',
+    help: 'Subgraph fetches that failed, by error code (SUBGRAPH_TIMEOUT, SUBGRAPH_UNAVAILABLE, ...)',
+    labelNames: ['subgraph', 'code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly breakerState = new Gauge({
+    name: 'gateway_subgraph_breaker_state',
+    help: 'Circuit breaker state per subgraph: 0 closed, 1 half-open, 2 open',
+    labelNames: ['subgraph'] as const,
+    registers: [this.registry],
+  });
+
+  readonly breakerTransitions = new Counter({
+    name: 'gateway_subgraph_breaker_transitions_total',
+    help: 'Circuit breaker state changes per subgraph, by the state entered',
+    labelNames: ['subgraph', 'state'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'gateway_' });
+  }
+
+  entity(subgraph: string, outcome: EntityOutcome, count = 1): void {
+    if (count > 0) this.entities.inc({ subgraph, outcome }, count);
+  }
+
+  setBreakerState(subgraph: string, state: BreakerState): void {
+    this.breakerState.set({ subgraph }, BREAKER_VALUE[state]);
+    this.breakerTransitions.inc({ subgraph, state });
+  }
+
+  /** Adds gauges whose value is read when /metrics is scraped (cache size, for example). */
+  gauge(name: string, help: string, read: () => number): void {
+    new Gauge({ name, help, registers: [this.registry], collect() { this.set(read()); } });
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

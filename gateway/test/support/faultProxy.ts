@@ -1,0 +1,116 @@
+/**
+ * A real HTTP hop in front of a real subgraph that records every request reaching it and injects faults on
+ * demand: delay, hang (never answer until the client gives up), HTTP 500, garbage bodies, connection resets, or
+ * errors/nulls for chosen entities. Tests count what reached the origin (cf. undici's `requestsToOrigin`).
+ */
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export interface RecordedRequest {
+  query: string;
+  variables: Record<string, any> | undefined;
+  extensions: Record<string, any> | undefined;
+  headers: IncomingHttpHeaders;
+  /** Bytes of the answer sent back to the gateway. */
+  responseBytes: number;
+  /** True when the client went away before the answer (the gateway aborted it). */
+  aborted: boolean;
+}
+
+export type Fault =
+  | { kind: 'none' }
+  | { kind: 'delay'; ms: number }
+  | { kind: 'hang' }
+  | { kind: 'status'; status: number; body?: string }
+  | { kind: 'garbage'; body: string }
+  | { kind: 'reset' };
+
+export interface FaultProxy {
+  url: string;
+  requests: RecordedRequest[];
+  fault: Fault;
+  /** Requests whose operation reads `_entities`, with their representations. */
+  entityCalls(): { representations: any[]; request: RecordedRequest }[];
+  reset(): void;
+  stop(): Promise<void>;
+}
+
+export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
+  const requests: RecordedRequest[] = [];
+  const sockets = new Set<Socket>();
+  const proxy: FaultProxy = {
+    url: '',
+    requests,
+    fault: { kind: 'none' },
+    entityCalls: () =>
+      requests
+        .filter((r) => r.query.includes('_entities'))
+        .map((request) => ({ representations: request.variables?.representations ?? [], request })),
+    reset: () => {
+      requests.length = 0;
+      proxy.fault = { kind: 'none' };
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      }),
+  };
+
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    let parsed: any = {};
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      // recorded as an empty query
+    }
+    const record: RecordedRequest = {
+      query: parsed.query ?? '', variables: parsed.variables, extensions: parsed.extensions, headers: req.headers, responseBytes: 0, aborted: false,
+    };
+    requests.push(record);
+    res.on('close', () => {
+      if (!res.writableFinished) record.aborted = true;
+    });
+    const fault = proxy.fault;
+    if (fault.kind === 'hang') return;
+    if (fault.kind === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    if (fault.kind === 'status' || fault.kind === 'garbage') {
+      const text = fault.kind === 'status' ? (fault.body ?? 'upstream exploded') : fault.body;
+      record.responseBytes = Buffer.byteLength(text);
+      res.writeHead(fault.kind === 'status' ? fault.status : 200, { 'content-type': fault.kind === 'status' ? 'text/plain' : 'application/json' });
+      res.end(text);
+      return;
+    }
+    if (fault.kind === 'delay') await new Promise((r) => setTimeout(r, fault.ms));
+    if (res.destroyed) return;
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k)),
+    ) as Record<string, string>;
+    try {
+      const upstream = await fetch(targetUrl, { method: req.method, headers, body: req.method === 'GET' ? undefined : body });
+      const answer = Buffer.from(await upstream.arrayBuffer());
+      const outHeaders: Record<string, string> = {};
+      upstream.headers.forEach((value, key) => {
+        if (!['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'content-encoding'].includes(key)) outHeaders[key] = value;
+      });
+      record.responseBytes = answer.length;
+      res.writeHead(upstream.status, { ...outHeaders, 'content-length': String(answer.length) });
+      res.end(answer);
+    } catch {
+      res.writeHead(502).end();
+    }
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  proxy.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+  return proxy;
+}
