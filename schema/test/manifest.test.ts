@@ -1,0 +1,71 @@
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ManifestError, readManifestFile } from '../../gateway/src/persisted/manifest.js';
+import { MANIFEST_FILE, persistedQueryManifestText } from '../manifest.js';
+import { OPERATIONS_DIR, loadOperations } from '../operations.js';
+
+const committed = () => JSON.parse(readFileSync(MANIFEST_FILE, 'utf8'));
+
+describe('the committed persisted query manifest', () => {
+  it('is in Apollo\'s manifest format and lists every page operation, each id the sha256 hex of its body', () => {
+    const manifest = committed();
+    expect(manifest.format).toBe('apollo-persisted-query-manifest');
+    expect(manifest.version).toBe(1);
+    const operations = loadOperations();
+    expect(manifest.operations.map((o: any) => o.name)).toEqual(operations.map((o) => o.name));
+    for (const entry of manifest.operations) {
+      expect(Object.keys(entry).sort()).toEqual(['body', 'id', 'name', 'type']);
+      expect(entry.id).toBe(createHash('sha256').update(entry.body, 'utf8').digest('hex'));
+      const source = operations.find((o) => o.name === entry.name)!;
+      expect(entry.body).toBe(source.body);
+      expect(entry.type).toBe(source.type);
+    }
+    expect(manifest.operations.filter((o: any) => o.type === 'mutation').map((o: any) => o.name))
+      .toEqual(['AddTopClient', 'RemoveTopClient', 'ReorderTopClients', 'UpdateClient']);
+  });
+
+  it('equals what generating it from schema/operations yields now (run `npm run manifest` after editing an operation)', () => {
+    expect(readFileSync(MANIFEST_FILE, 'utf8')).toBe(persistedQueryManifestText());
+  });
+
+  it('drift is detected: an edited operation changes the generated manifest and its id', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'operations-'));
+    try {
+      cpSync(OPERATIONS_DIR, dir, { recursive: true });
+      const file = join(dir, 'GigPage.graphql');
+      writeFileSync(file, readFileSync(file, 'utf8').replace('    rating\n', '    rating\n    ratingCount2: ratingCount\n'));
+      const drifted = JSON.parse(persistedQueryManifestText(dir));
+      expect(persistedQueryManifestText(dir)).not.toBe(readFileSync(MANIFEST_FILE, 'utf8'));
+      const before = committed().operations.find((o: any) => o.name === 'GigPage').id;
+      const after = drifted.operations.find((o: any) => o.name === 'GigPage').id;
+      expect(after).not.toBe(before);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the gateway refuses a manifest whose id does not match its body, or that is not JSON, naming the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'manifest-'));
+    try {
+      const tampered = committed();
+      tampered.operations[1].body = tampered.operations[1].body.replace('title', 'title description');
+      const badIds = join(dir, 'bad-ids.json');
+      writeFileSync(badIds, JSON.stringify(tampered));
+      expect(() => readManifestFile(badIds)).toThrow(ManifestError);
+      expect(() => readManifestFile(badIds)).toThrow(new RegExp(`${badIds}[\\s\\S]*operations\\[1\\]\\.id .* is not the sha256 of its body`));
+      const notJson = join(dir, 'broken.json');
+      writeFileSync(notJson, '{"format": ');
+      expect(() => readManifestFile(notJson)).toThrow(`persisted query manifest ${notJson} is not valid JSON`);
+      const wrongFormat = join(dir, 'wrong-format.json');
+      writeFileSync(wrongFormat, JSON.stringify({ ...committed(), format: 'relay', version: 2 }));
+      expect(() => readManifestFile(wrongFormat)).toThrow(/format must be "apollo-persisted-query-manifest"[\s\S]*version must be 1/);
+      expect(() => readManifestFile(join(dir, 'missing.json'))).toThrow(`cannot read persisted query manifest ${join(dir, 'missing.json')}`);
+      expect(readManifestFile(MANIFEST_FILE).size).toBe(committed().operations.length);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
