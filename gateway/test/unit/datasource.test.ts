@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { SubgraphFailure } from '../../src/errors.js';
+import { fetchDeadline } from '../../src/datasource/deadline.js';
+import { entityFailureErrors, rootFailureErrors } from '../../src/datasource/fieldErrors.js';
+import { operationShape } from '../../src/datasource/operationShape.js';
+import { canonicalJson } from '../../src/datasource/representations.js';
+import { parseGraphQLBody } from '../../src/datasource/transport.js';
+
+describe('fetchDeadline', () => {
+  it('gives a fetch its subgraph timeout while the operation budget has more left', () => {
+    expect(fetchDeadline(1_000, 300, 3_000)).toEqual({ timeoutMs: 300, limitedBy: 'subgraph timeout' });
+  });
+  it('gives a fetch only what is left of the budget when that is less', () => {
+    expect(fetchDeadline(2_900, 300, 3_000)).toEqual({ timeoutMs: 100, limitedBy: 'operation budget' });
+  });
+  it('gives nothing once the budget is spent', () => {
+    expect(fetchDeadline(3_500, 300, 3_000)).toEqual({ timeoutMs: 0, limitedBy: 'operation budget' });
+  });
+});
+
+describe('operationShape', () => {
+  it('recognises an entity fetch', () => {
+    expect(operationShape('query Q__topclients__1($representations:[_Any!]!){_entities(representations:$representations){...on Client{name}}}'))
+      .toEqual({ kind: 'query', rootResponseKeys: ['_entities'], isEntityFetch: true });
+  });
+  it('lists the root response keys a root fetch fills, aliases and fragments included', () => {
+    expect(operationShape('query { a: gig(id: "1") { id } ...F __typename } fragment F on Query { searchGigs { id } }'))
+      .toEqual({ kind: 'query', rootResponseKeys: ['a', 'searchGigs'], isEntityFetch: false });
+    expect(operationShape('mutation { addTopClient(clientId: "c1") { id } }').kind).toBe('mutation');
+  });
+});
+
+describe('field errors', () => {
+  const failure = new SubgraphFailure('SUBGRAPH_TIMEOUT', 'topclients', 'topclients did not answer within 300 ms');
+  it('put one error per failed entity at its _entities index, with code and serviceName', () => {
+    expect(entityFailureErrors(failure, [0, 3])).toEqual([
+      { message: 'topclients did not answer within 300 ms', path: ['_entities', 0], extensions: { code: 'SUBGRAPH_TIMEOUT', serviceName: 'topclients' } },
+      { message: 'topclients did not answer within 300 ms', path: ['_entities', 3], extensions: { code: 'SUBGRAPH_TIMEOUT', serviceName: 'topclients' } },
+    ]);
+  });
+  it('put one error per root field a failed root fetch would have filled', () => {
+    expect(rootFailureErrors(failure, ['gig', 'other']).map((e) => e.path)).toEqual([['gig'], ['other']]);
+  });
+});
+
+describe('canonicalJson', () => {
+  it('is the same for equal values whatever the key order', () => {
+    expect(canonicalJson({ id: '1', __typename: 'Client', nested: { b: 1, a: [2, { y: 1, x: 0 }] } }))
+      .toBe(canonicalJson({ nested: { a: [2, { x: 0, y: 1 }], b: 1 }, __typename: 'Client', id: '1' }));
+    expect(canonicalJson({ id: '1' })).not.toBe(canonicalJson({ id: 1 }));
+  });
+});
+
+describe('parseGraphQLBody', () => {
+  it('accepts data and/or errors', () => {
+    expect(parseGraphQLBody('{"data":{"a":1}}')).toEqual({ data: { a: 1 } });
+    expect(parseGraphQLBody('{"data":null,"errors":[{"message":"x"}]}')).toEqual({ data: null, errors: [{ message: 'x' }] });
+  });
+  it('refuses what is not a GraphQL response', () => {
+    for (const garbage of ['<html>oops</html>', '[]', '"data"', '{"result":1}', '{"errors":"bad"}', '{"data":[1]}', '{"data":{},"errors":[{"msg":1}]}']) {
+      expect(parseGraphQLBody(garbage), garbage).toBeNull();
+    }
+  });
+});
