@@ -49,7 +49,7 @@ export function parseCacheControl(header: string | null | undefined): CacheHint 
   if (noStore || directives.has('no-cache')) maxAgeSeconds = 0;
 
   const mustRevalidate = directives.has('must-revalidate') || directives.has('proxy-revalidate');
-  const staleIfErrorSeconds = noStore || mustRevalidate ? 0 : (deltaSeconds(directives.get('stale-if-error')) ?? 0);
+  const staleIfErrorSeconds = noStore || mustRevalidate ? 0 : (pick(deltaSeconds(directives.get('stale-if-error'))) ?? 0);
   return { maxAgeSeconds, scope, noStore, staleIfErrorSeconds };
 }
 
@@ -70,30 +70,34 @@ export function parseRequestDirectives(cacheControl: string | null | undefined, 
 
 /**
  * Splits `a, b=1, c="x, y"` into lower-cased names and their (unquoted) values; a name without `=` maps to null.
- * The first occurrence of a directive wins (§4.2.1 allows either the first or treating the response as stale; a
- * conflicting duplicate `max-age` is handled by `pick` below). Quoted strings may contain commas (§5.2).
+ * A directive repeated with a different value reads as CONFLICT, which for a freshness directive makes the
+ * response stale (§4.2.1 allows that instead of "first wins"). Quoted strings may contain commas (§5.2).
  */
-function parseDirectives(header: string): Map<string, string | null | typeof CONFLICT> {
-  const out = new Map<string, string | null | typeof CONFLICT>();
+function parseDirectives(header: string): Map<string, DirectiveValue> {
+  const out = new Map<string, DirectiveValue>();
   let i = 0;
   while (i < header.length) {
     while (i < header.length && (header[i] === ',' || header[i] === ' ' || header[i] === '\t')) i++;
     let name = '';
     while (i < header.length && header[i] !== '=' && header[i] !== ',') name += header[i++];
     name = name.trim().toLowerCase();
-    let value: string | null = null;
+    let value: string | null | typeof INVALID = null;
     if (header[i] === '=') {
       i++;
       while (header[i] === ' ' || header[i] === '\t') i++;
       if (header[i] === '"') {
         i++;
-        value = '';
+        let quoted = '';
         while (i < header.length && header[i] !== '"') {
           if (header[i] === '\\' && i + 1 < header.length) i++;
-          value += header[i++];
+          quoted += header[i++];
         }
+        const terminated = header[i] === '"';
         i++;
-        while (i < header.length && header[i] !== ',') i++;
+        let rest = '';
+        while (i < header.length && header[i] !== ',') rest += header[i++];
+        // An unterminated quote, or text after the closing quote, is not a valid value (it reads as invalid).
+        value = terminated && rest.trim() === '' ? quoted : INVALID;
       } else {
         value = '';
         while (i < header.length && header[i] !== ',') value += header[i++];
@@ -110,11 +114,13 @@ function parseDirectives(header: string): Map<string, string | null | typeof CON
 }
 
 const CONFLICT = Symbol('conflicting duplicate directive');
+const INVALID = Symbol('malformed directive value');
+type DirectiveValue = string | null | typeof CONFLICT | typeof INVALID;
 
 /** delta-seconds = 1*DIGIT (§1.2.2). Undefined when absent; NaN when present but invalid or conflicting. */
-function deltaSeconds(value: string | null | typeof CONFLICT | undefined): number | undefined {
+function deltaSeconds(value: DirectiveValue | undefined): number | undefined {
   if (value === undefined) return undefined;
-  if (value === null || value === CONFLICT || !/^\d+$/.test(value)) return Number.NaN;
+  if (typeof value !== 'string' || !/^\d+$/.test(value)) return Number.NaN;
   const n = Number(value);
   return n > MAX_DELTA_SECONDS ? MAX_DELTA_SECONDS : n;
 }
