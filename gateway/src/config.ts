@@ -5,6 +5,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PERSISTED_QUERY_MODES, type PersistedQueryMode } from './persisted/persistedQueries.js';
 
 export type SupergraphSource =
   | { kind: 'file'; path: string }
@@ -28,6 +29,12 @@ export interface GatewayConfig {
   maxBodyBytes: number;
   /** Browsers' origins allowed to call the gateway (CORS); `*` for any. */
   corsOrigins: readonly string[];
+  /** Manifest ids, APQ and the safelist (persisted/persistedQueries.ts); the manifest is read at start-up. */
+  persistedQueries: { mode: PersistedQueryMode; manifestPath: string };
+  /** Refused before planning, without calling a subgraph: query text over maxQueryBytes, nesting over maxQueryDepth. */
+  queryLimits: { maxQueryBytes: number; maxQueryDepth: number };
+  /** GraphOS: with both, usage reporting and the Studio landing page (and managed federation without SUPERGRAPH). */
+  apollo: { key?: string; graphRef?: string };
 }
 
 export class ConfigError extends Error {
@@ -38,10 +45,12 @@ export class ConfigError extends Error {
 }
 
 export const DEFAULT_SUPERGRAPH_FILE = fileURLToPath(new URL('../../schema/supergraph.graphql', import.meta.url));
+export const DEFAULT_MANIFEST_FILE = fileURLToPath(new URL('../../schema/persisted-query-manifest.json', import.meta.url));
 
 const KNOWN_KEYS = new Set([
   'HOST', 'PORT', 'SUPERGRAPH', 'SUPERGRAPH_COMPOSE_POLL_MS', 'GATEWAY_DEV_COMPOSE', 'GATEWAY_MODE',
   'GATEWAY_APOLLO_TELEMETRY', 'INTROSPECTION', 'MAX_BODY_BYTES', 'CORS_ORIGINS',
+  'PERSISTED_QUERIES', 'PERSISTED_QUERY_MANIFEST', 'MAX_QUERY_BYTES', 'MAX_QUERY_DEPTH', 'APOLLO_KEY', 'APOLLO_GRAPH_REF',
 ]);
 
 export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): GatewayConfig {
@@ -68,6 +77,18 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Gateway
     introspection: read.boolean('INTROSPECTION', mode === 'development'),
     maxBodyBytes: read.integer('MAX_BODY_BYTES', 1_048_576, 1_024, 104_857_600),
     corsOrigins: (env.CORS_ORIGINS ?? '*').split(',').map((o) => o.trim()).filter(Boolean),
+    persistedQueries: {
+      // Development takes manifest ids, APQ and ad-hoc queries; production runs only the manifest's operations.
+      mode: read.oneOf('PERSISTED_QUERIES', PERSISTED_QUERY_MODES, mode === 'production' ? 'safelist' : 'manifest+apq'),
+      manifestPath: env.PERSISTED_QUERY_MANIFEST
+        ? isAbsolute(env.PERSISTED_QUERY_MANIFEST) ? env.PERSISTED_QUERY_MANIFEST : resolve(cwd, env.PERSISTED_QUERY_MANIFEST)
+        : DEFAULT_MANIFEST_FILE,
+    },
+    queryLimits: {
+      maxQueryBytes: read.integer('MAX_QUERY_BYTES', 32_768, 64, 10_485_760),
+      maxQueryDepth: read.integer('MAX_QUERY_DEPTH', 15, 1, 1_000),
+    },
+    apollo: { key: env.APOLLO_KEY || undefined, graphRef: env.APOLLO_GRAPH_REF || undefined },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);

@@ -12,6 +12,10 @@ import type { GatewayConfig } from './config.js';
 import { SubgraphDataSource } from './datasource/subgraphDataSource.js';
 import { BodyTooLargeError, applyCors, readBody, sendJson, sendRequestError } from './http.js';
 import { jsonLogger, type Logger } from './logger.js';
+import { explorationSetup } from './persisted/exploration.js';
+import { sendRefusal } from './persisted/persistedErrors.js';
+import { PersistedQueryGate } from './persisted/persistedQueries.js';
+import { endWithEntityTag } from './persisted/responseEtag.js';
 import { supergraphOption } from './supergraphLoader.js';
 
 export interface RunningGateway {
@@ -28,6 +32,9 @@ export interface GatewayDeps {
 export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}): Promise<RunningGateway> {
   const logger = deps.logger ?? jsonLogger();
   applyApolloTelemetryChoice(config.apolloTelemetry);
+  // Reads and checks the manifest: a bad file stops start-up here, with its path in the message.
+  const persisted = PersistedQueryGate.fromConfig(config);
+  const exploration = explorationSetup(config);
 
   const gateway = new ApolloGateway({
     ...supergraphOption(config.supergraph, logger),
@@ -41,6 +48,10 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     nodeEnv: config.mode === 'production' ? 'production' : 'development',
     // Stack traces never leave the gateway, whatever NODE_ENV says.
     includeStacktraceInErrorResponses: false,
+    // Manifest ids are resolved before Apollo (persisted/persistedQueries.ts); Apollo keeps APQ where allowed.
+    persistedQueries: persisted.apolloPersistedQueries,
+    apollo: exploration.apollo,
+    plugins: [...exploration.plugins],
   });
   let ready = false;
 
@@ -98,16 +109,15 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
+    const prepared = persisted.prepare({ method: req.method ?? 'GET', search: url.search, body });
+    if (prepared.kind === 'refuse') return sendRefusal(res, prepared.refusal);
     const response = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+      httpGraphQLRequest: { method: prepared.method, headers, search: prepared.search, body: prepared.body },
       context: async () => ({}),
     });
     for (const [key, value] of response.headers) res.setHeader(key, value);
     res.statusCode = response.status ?? 200;
-    if (response.body.kind === 'complete') {
-      res.end(response.body.string);
-      return;
-    }
+    if (response.body.kind === 'complete') return endWithEntityTag(req, res, response.body.string);
     for await (const chunk of response.body.asyncIterator) res.write(chunk);
     res.end();
   }

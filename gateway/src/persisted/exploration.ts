@@ -1,0 +1,51 @@
+/**
+ * How people explore the graph, by mode:
+ *  - development: Apollo Sandbox embedded in the landing page (loaded by the browser from Apollo's CDN; the
+ *    gateway only serves a small HTML page) and introspection on;
+ *  - production: introspection off (unless INTROSPECTION=true); with APOLLO_GRAPH_REF the landing page points to
+ *    that graph in GraphOS Studio (whose Explorer reads the schema from Studio, not by introspection), else
+ *    no landing page at all.
+ * With APOLLO_KEY + APOLLO_GRAPH_REF the gateway reports usage to GraphOS (Apollo's usage reporting plugin) and,
+ * unless SUPERGRAPH is set, loads the supergraph from Apollo Uplink (managed federation, config.ts). Both choices
+ * are made here from config alone, so nothing else reads APOLLO_* and tests can check the wiring offline.
+ */
+import type { ApolloConfigInput, ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginLandingPageLocalDefault,
+  ApolloServerPluginLandingPageProductionDefault,
+} from '@apollo/server/plugin/landingPage/default';
+import { ApolloServerPluginUsageReporting } from '@apollo/server/plugin/usageReporting';
+import type { GatewayConfig } from '../config.js';
+
+export type LandingPageChoice = 'sandbox' | 'studio' | 'disabled';
+
+export interface ExplorationSetup {
+  landingPage: LandingPageChoice;
+  usageReporting: boolean;
+  /** Apollo Server's `apollo` option (key + graph ref), or undefined when GraphOS is not configured. */
+  apollo: ApolloConfigInput | undefined;
+  plugins: ApolloServerPlugin[];
+}
+
+export function explorationSetup(config: Pick<GatewayConfig, 'mode' | 'apollo'>): ExplorationSetup {
+  const { key, graphRef } = config.apollo;
+  const landingPage: LandingPageChoice = config.mode === 'development' ? 'sandbox' : graphRef ? 'studio' : 'disabled';
+  const usageReporting = Boolean(key && graphRef);
+  const plugins: ApolloServerPlugin[] = [];
+  switch (landingPage) {
+    case 'sandbox':
+      // The embedded Sandbox talks to this same URL; cookies are not needed (identity travels in x-seller-id).
+      plugins.push(ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false, footer: false }));
+      break;
+    case 'studio':
+      plugins.push(ApolloServerPluginLandingPageProductionDefault({ graphRef: graphRef!, footer: false }));
+      break;
+    case 'disabled':
+      plugins.push(ApolloServerPluginLandingPageDisabled());
+      break;
+  }
+  // Explicit either way, so an APOLLO_KEY left in the environment cannot switch reporting on behind config's back.
+  plugins.push(usageReporting ? ApolloServerPluginUsageReporting() : ApolloServerPluginUsageReportingDisabled());
+  return { landingPage, usageReporting, apollo: key || graphRef ? { key, graphRef } : undefined, plugins };
+}

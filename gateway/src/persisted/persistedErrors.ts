@@ -1,0 +1,38 @@
+/**
+ * The `extensions.code`s the persisted-query layer answers with, defined once with what they mean (to be listed
+ * in ERRORS.md beside the gateway's other codes). `PERSISTED_QUERY_NOT_FOUND` is Apollo's own code and means the
+ * same here: the client should send the query text again.
+ */
+import type { ServerResponse } from 'node:http';
+
+export const PERSISTED_QUERY_ERROR_CODES = {
+  PERSISTED_QUERY_NOT_IN_SAFELIST: 'PERSISTED_QUERIES=safelist and the operation is not in the persisted query manifest (send it by its manifest id). HTTP 403.',
+  PERSISTED_QUERY_HASH_MISMATCH: 'The request carries both a query and extensions.persistedQuery.sha256Hash, and the hash is not the sha256 of the query. HTTP 400.',
+  PERSISTED_QUERY_BAD_REQUEST: 'extensions.persistedQuery is malformed: version is not 1, or sha256Hash is not a string. HTTP 400.',
+  QUERY_TOO_LARGE: 'The query text is longer than MAX_QUERY_BYTES; no subgraph was called. HTTP 400.',
+  QUERY_TOO_DEEP: 'The operation nests fields deeper than MAX_QUERY_DEPTH (introspection fields are not counted); no subgraph was called. HTTP 400.',
+} as const;
+
+export type PersistedQueryErrorCode = keyof typeof PERSISTED_QUERY_ERROR_CODES | 'PERSISTED_QUERY_NOT_FOUND';
+
+/** A request refused before Apollo Server sees it, answered in Apollo's error shape. */
+export interface Refusal {
+  status: number;
+  code: PersistedQueryErrorCode;
+  message: string;
+  headers?: Record<string, string>;
+}
+
+export function refusalBody(refusal: Refusal): string {
+  return JSON.stringify({ errors: [{ message: refusal.message, extensions: { code: refusal.code } }] });
+}
+
+export function sendRefusal(res: ServerResponse, refusal: Refusal): void {
+  const body = refusalBody(refusal);
+  res.writeHead(refusal.status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(body)),
+    ...refusal.headers,
+  });
+  res.end(body);
+}

@@ -1,0 +1,161 @@
+/**
+ * The persisted-query layer, run in the HTTP layer before Apollo Server sees a request (LIBRARY-NOTES 5: errors
+ * thrown from Apollo's early request hooks become 500s, so refusing here is the robust place). It
+ *  - resolves an id from the manifest (`extensions.persistedQuery.sha256Hash`) to the operation's text and hands
+ *    Apollo Server an ordinary request, so manifest operations need no APQ round trip and survive restarts;
+ *  - leaves every other hash to Apollo Server's automatic persisted queries (APQ) when the mode allows them;
+ *  - in `safelist` mode refuses any operation that is not in the manifest (introspection only if enabled);
+ *  - refuses a hash that is not the sha256 of the query sent with it, and queries over MAX_QUERY_BYTES or
+ *    MAX_QUERY_DEPTH, before anything is planned or any subgraph called.
+ *
+ * Modes (PERSISTED_QUERIES):
+ *  - `off`: no persisted queries at all; Apollo answers a hash with PERSISTED_QUERY_NOT_SUPPORTED.
+ *  - `apq`: Apollo's APQ only (register by sending query + hash, then send the hash alone); no manifest read.
+ *  - `manifest+apq`: manifest ids, APQ and free-form queries (development default).
+ *  - `safelist`: manifest operations only, by id or by their exact text (production default).
+ */
+import type { GatewayConfig } from '../config.js';
+import { operationId, readManifestFile, type ManifestIndex } from './manifest.js';
+import type { Refusal } from './persistedErrors.js';
+import { readGetParams, writeGetParams, type PersistedParams } from './getRequests.js';
+import { checkQueryLimits, isIntrospectionOnly, tryParse, type QueryLimits } from './queryLimits.js';
+
+export const PERSISTED_QUERY_MODES = ['off', 'apq', 'manifest+apq', 'safelist'] as const;
+export type PersistedQueryMode = (typeof PERSISTED_QUERY_MODES)[number];
+
+export interface PersistedQueryOptions extends QueryLimits {
+  mode: PersistedQueryMode;
+  /** Required for `manifest+apq` and `safelist`. */
+  manifest?: ManifestIndex;
+  /** Whether introspection is allowed; in `safelist` mode an introspection-only query passes only then. */
+  introspection: boolean;
+}
+
+export interface HttpGraphQLInput {
+  method: string;
+  search: string;
+  body: unknown;
+}
+
+export type Prepared = ({ kind: 'forward' } & HttpGraphQLInput) | { kind: 'refuse'; refusal: Refusal };
+
+/**
+ * Apollo answers an unknown hash with HTTP 200 and `private, no-cache, must-revalidate`: the answer is a normal
+ * step of the APQ protocol (the client retries with the text), and must not be cached, or a later registration
+ * of the same hash would stay invisible behind a cached miss. We answer the same way.
+ */
+const NOT_FOUND: Refusal = {
+  status: 200,
+  code: 'PERSISTED_QUERY_NOT_FOUND',
+  message: 'PersistedQueryNotFound',
+  headers: { 'cache-control': 'private, no-cache, must-revalidate' },
+};
+
+export class PersistedQueryGate {
+  constructor(private readonly options: PersistedQueryOptions) {
+    if ((options.mode === 'manifest+apq' || options.mode === 'safelist') && !options.manifest) {
+      throw new Error(`PERSISTED_QUERIES=${options.mode} needs a manifest`);
+    }
+  }
+
+  /** Builds the gate a configuration asks for, reading (and checking) the manifest file when the mode uses it. */
+  static fromConfig(config: Pick<GatewayConfig, 'persistedQueries' | 'introspection' | 'queryLimits'>): PersistedQueryGate {
+    const { mode, manifestPath } = config.persistedQueries;
+    const manifest = mode === 'manifest+apq' || mode === 'safelist' ? readManifestFile(manifestPath) : undefined;
+    return new PersistedQueryGate({ mode, manifest, introspection: config.introspection, ...config.queryLimits });
+  }
+
+  get mode(): PersistedQueryMode {
+    return this.options.mode;
+  }
+
+  /** Apollo Server's `persistedQueries` option: APQ is Apollo's own, on only in the modes that allow it. */
+  get apolloPersistedQueries(): false | Record<string, never> {
+    return this.options.mode === 'apq' || this.options.mode === 'manifest+apq' ? {} : false;
+  }
+
+  prepare(input: HttpGraphQLInput): Prepared {
+    if (input.method === 'GET') {
+      const params = readGetParams(input.search);
+      const decided = this.decide(params);
+      if (decided.kind === 'refuse') return decided;
+      return { kind: 'forward', ...input, search: decided.params === params ? input.search : writeGetParams(input.search, decided.params) };
+    }
+    // A batch (array) or a non-JSON body goes through untouched: Apollo Server refuses both (batching is off).
+    if (!input.body || typeof input.body !== 'object' || Array.isArray(input.body)) return { kind: 'forward', ...input };
+    const body = input.body as Record<string, unknown>;
+    const params: PersistedParams = {
+      query: typeof body.query === 'string' ? body.query : undefined,
+      extensions: body.extensions && typeof body.extensions === 'object' && !Array.isArray(body.extensions)
+        ? (body.extensions as Record<string, unknown>)
+        : undefined,
+    };
+    const decided = this.decide(params);
+    if (decided.kind === 'refuse') return decided;
+    if (decided.params === params) return { kind: 'forward', ...input };
+    const next: Record<string, unknown> = { ...body, query: decided.params.query };
+    if (decided.params.extensions && Object.keys(decided.params.extensions).length > 0) next.extensions = decided.params.extensions;
+    else delete next.extensions;
+    return { kind: 'forward', ...input, body: next };
+  }
+
+  private decide(params: PersistedParams): { kind: 'forward'; params: PersistedParams } | { kind: 'refuse'; refusal: Refusal } {
+    const { mode, manifest } = this.options;
+    const refuse = (refusal: Refusal) => ({ kind: 'refuse' as const, refusal });
+    const persisted = params.extensions?.persistedQuery;
+
+    if (persisted !== undefined && mode !== 'off') {
+      const { version, sha256Hash } = (persisted ?? {}) as Record<string, unknown>;
+      if (version !== 1) {
+        return refuse({ status: 400, code: 'PERSISTED_QUERY_BAD_REQUEST', message: 'Unsupported persisted query version; only version 1 is supported' });
+      }
+      if (typeof sha256Hash !== 'string') {
+        return refuse({ status: 400, code: 'PERSISTED_QUERY_BAD_REQUEST', message: 'extensions.persistedQuery.sha256Hash must be a string' });
+      }
+      if (params.query !== undefined && operationId(params.query) !== sha256Hash) {
+        return refuse({ status: 400, code: 'PERSISTED_QUERY_HASH_MISMATCH', message: 'provided sha does not match query' });
+      }
+      const entry = manifest?.get(sha256Hash);
+      if (entry) {
+        // Hand Apollo the manifest's text as a plain request: no APQ lookup, nothing stored in its cache.
+        return { kind: 'forward', params: { query: entry.body, extensions: withoutPersistedQuery(params.extensions!) } };
+      }
+      if (mode === 'safelist') {
+        if (params.query === undefined) return refuse(NOT_FOUND);
+        // The text came along (an APQ client retrying): judge the text below; Apollo's APQ is off in this mode.
+        return this.checkText({ query: params.query, extensions: withoutPersistedQuery(params.extensions!) }, params.query);
+      }
+      // APQ: a hash alone is looked up by Apollo Server (PERSISTED_QUERY_NOT_FOUND when unknown); with its text
+      // it is registered by Apollo Server once the text has passed the limits here.
+      return params.query === undefined ? { kind: 'forward', params } : this.checkText(params, params.query);
+    }
+    if (params.query === undefined) return { kind: 'forward', params };
+    return this.checkText(params, params.query);
+  }
+
+  /** Safelist and limits for an operation text that did not come from the manifest by id. */
+  private checkText(params: PersistedParams, query: string): { kind: 'forward'; params: PersistedParams } | { kind: 'refuse'; refusal: Refusal } {
+    const { mode, manifest, introspection } = this.options;
+    if (mode === 'safelist') {
+      if (manifest!.findByBody(query)) return { kind: 'forward', params };
+      const document = tryParse(query);
+      if (!(introspection && document && isIntrospectionOnly(document))) {
+        return {
+          kind: 'refuse',
+          refusal: {
+            status: 403,
+            code: 'PERSISTED_QUERY_NOT_IN_SAFELIST',
+            message: 'This gateway only runs the operations of its persisted query manifest; send one by its id (extensions.persistedQuery.sha256Hash)',
+          },
+        };
+      }
+    }
+    const broken = checkQueryLimits(query, this.options);
+    return broken ? { kind: 'refuse', refusal: broken } : { kind: 'forward', params };
+  }
+}
+
+function withoutPersistedQuery(extensions: Record<string, unknown>): Record<string, unknown> {
+  const { persistedQuery: _dropped, ...rest } = extensions;
+  return rest;
+}
