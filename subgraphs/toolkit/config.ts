@@ -4,6 +4,8 @@
  * the data under `DATA_DIR/<name>`.
  */
 import { join, resolve } from 'node:path';
+import { SUBGRAPHS } from '../../schema/subgraphs.js';
+import type { EventsConfig } from './eventsConfig.js';
 import type { StorageConfig } from './storage.js';
 
 export interface SubgraphProcessConfig {
@@ -12,6 +14,8 @@ export interface SubgraphProcessConfig {
   port: number;
   storage: StorageConfig;
   seedScale: number;
+  /** How topclients' change events travel (EVENT_TRANSPORT, TOPCLIENTS_FEED_URL, NATS_*). */
+  events: EventsConfig;
 }
 
 export class ConfigError extends Error {
@@ -46,5 +50,29 @@ export function loadSubgraphConfig(name: string, defaultPort: number, env: NodeJ
     port: readPort(`${upper}_PORT`, env[`${upper}_PORT`], defaultPort),
     storage: url ? { kind: 'postgres', url } : { kind: 'pglite', dataDir: join(resolve(env.DATA_DIR || 'data'), name) },
     seedScale: readPositiveNumber('SEED_SCALE', env.SEED_SCALE, 1),
+    events: loadEventsConfig(env),
   };
+}
+
+export function loadEventsConfig(env: NodeJS.ProcessEnv): EventsConfig {
+  const transport = env.EVENT_TRANSPORT || 'feed';
+  if (transport !== 'feed' && transport !== 'nats') throw new ConfigError(`EVENT_TRANSPORT must be "feed" or "nats", got "${transport}"`);
+  const topclientsPort = readPort('TOPCLIENTS_PORT', env.TOPCLIENTS_PORT, SUBGRAPHS.find((s) => s.name === 'topclients')!.defaultPort);
+  const feedUrl = env.TOPCLIENTS_FEED_URL || `http://127.0.0.1:${topclientsPort}/events`;
+  if (!/^https?:\/\/[^/]+\/.*events$/.test(feedUrl)) {
+    throw new ConfigError(`TOPCLIENTS_FEED_URL must be an http(s) URL ending in /events, got "${feedUrl}"`);
+  }
+  const natsUrl = env.NATS_URL || 'nats://127.0.0.1:4222';
+  if (!natsUrl.split(',').every((u) => /^(nats|tls):\/\/[^/\s]+$/.test(u.trim()))) {
+    throw new ConfigError(`NATS_URL must be nats://host:port (comma-separated for several), got "${natsUrl}"`);
+  }
+  const stream = env.NATS_STREAM || 'TOPCLIENTS';
+  if (!/^[A-Za-z0-9_-]+$/.test(stream)) throw new ConfigError(`NATS_STREAM must be letters, digits, _ or -, got "${stream}"`);
+  const subjectPrefix = env.NATS_SUBJECT_PREFIX || 'topclients';
+  if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(subjectPrefix)) {
+    throw new ConfigError(`NATS_SUBJECT_PREFIX must be dot-separated subject tokens, got "${subjectPrefix}"`);
+  }
+  return transport === 'feed'
+    ? { transport, feedUrl }
+    : { transport, feedUrl, nats: { servers: natsUrl, stream, subjectPrefix } };
 }

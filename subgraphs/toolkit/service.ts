@@ -4,6 +4,8 @@
  */
 import type { DocumentNode } from 'graphql';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import type { EventsConfig } from './eventsConfig.js';
+import { jsonEventLog, type EventLog } from './eventLog.js';
 import { generateDemoData, sizeForScale, type DemoData } from './demoData.js';
 import { migrate } from './migrations.js';
 import { openDatabase, type Database, type StorageConfig } from './storage.js';
@@ -19,6 +21,13 @@ export interface SubgraphService<TContext extends RequestContext> {
   isSeeded(db: Database): Promise<boolean>;
   seed(db: Database, data: DemoData): Promise<void>;
   routes?(db: Database): Record<string, RouteHandler>;
+  /** Starts the service's part in change propagation (relay, consumer) and any routes that need it. */
+  startEvents?(db: Database, events: EventsConfig, log: EventLog): Promise<ServiceEvents>;
+}
+
+export interface ServiceEvents {
+  routes?: Record<string, RouteHandler>;
+  stop(): Promise<void>;
 }
 
 export interface StartOptions {
@@ -30,6 +39,9 @@ export interface StartOptions {
   seedScale?: number;
   host?: string;
   port?: number;
+  /** When given, the service takes part in change propagation (without it: no relay, no consumer). */
+  events?: EventsConfig;
+  eventLog?: EventLog;
 }
 
 export interface RunningService extends RunningSubgraph {
@@ -42,17 +54,21 @@ export async function startService<TContext extends RequestContext>(
 ): Promise<RunningService> {
   const ownsDb = !options.db;
   const db = options.db ?? (await openDatabase(options.storage ?? { kind: 'pglite' }));
+  let events: ServiceEvents | undefined;
   try {
     await migrate(db, service.migrationsDir);
     if (options.demoData !== false && !(await service.isSeeded(db))) {
       await service.seed(db, options.demoData ?? generateDemoData(sizeForScale(options.seedScale ?? 1)));
     }
+    events = options.events && service.startEvents
+      ? await service.startEvents(db, options.events, options.eventLog ?? jsonEventLog(service.name))
+      : undefined;
     const server = await startSubgraphServer({
       name: service.name,
       typeDefs: service.typeDefs,
       resolvers: service.resolvers,
       context: service.context(db),
-      routes: service.routes?.(db),
+      routes: { ...service.routes?.(db), ...events?.routes },
       host: options.host,
       port: options.port,
     });
@@ -60,11 +76,13 @@ export async function startService<TContext extends RequestContext>(
       ...server,
       db,
       async stop() {
+        await events?.stop();
         await server.stop();
         if (ownsDb) await db.close();
       },
     };
   } catch (error) {
+    await events?.stop().catch(() => undefined);
     if (ownsDb) await db.close().catch(() => undefined);
     throw error;
   }

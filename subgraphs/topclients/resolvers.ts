@@ -3,6 +3,8 @@ import { requireSeller } from '../toolkit/identity.js';
 import { subgraphError } from '../toolkit/errors.js';
 import type { RequestContext } from '../toolkit/subgraphServer.js';
 import type { Database } from '../toolkit/storage.js';
+import { clientUpdated, sellerClientIdsChanged } from '../toolkit/events.js';
+import { appendToOutbox, notifyOutbox } from '../toolkit/outbox.js';
 import { validateClientInput, type ClientInput } from './clientInput.js';
 import { clientsByIds, sellerList, updateClientRow, writeSellerList, type ClientRecord } from './store.js';
 
@@ -63,7 +65,7 @@ export const resolvers = {
     updateClient: async (_: unknown, args: { id: string; input: ClientInput }, ctx: TopClientsContext) => {
       const sellerId = requireSeller(ctx.sellerId);
       const changes = validateClientInput(args.input);
-      return ctx.db.transaction(async (tx) => {
+      const updated = await ctx.db.transaction(async (tx) => {
         const list = await sellerList(tx, sellerId);
         if (!list.clientIds.includes(args.id)) {
           const exists = (await clientsByIds(tx, [args.id])).has(args.id);
@@ -71,9 +73,14 @@ export const resolvers = {
             ? subgraphError('FORBIDDEN', `Client ${args.id} is not on your top clients, so you cannot edit it`)
             : subgraphError('NOT_FOUND', `No client with id ${args.id}`);
         }
-        if (Object.keys(changes).length === 0) return (await clientsByIds(tx, [args.id])).get(args.id)!;
-        return (await updateClientRow(tx, args.id, changes))!;
+        if (Object.keys(changes).length === 0) return { client: (await clientsByIds(tx, [args.id])).get(args.id)!, changed: false };
+        const client = (await updateClientRow(tx, args.id, changes))!;
+        // Same transaction as the change: the event exists exactly when the change does.
+        await appendToOutbox(tx, clientUpdated(client.id, client.version));
+        return { client, changed: true };
       });
+      if (updated.changed) notifyOutbox(ctx.db);
+      return updated.client;
     },
   },
 };
@@ -88,7 +95,7 @@ async function changeList(
   mustExist: string[] = [],
 ): Promise<ClientRecord[]> {
   const sellerId = requireSeller(ctx.sellerId);
-  const clientIds = await ctx.db.transaction(async (tx) => {
+  const { clientIds, changed } = await ctx.db.transaction(async (tx) => {
     if (mustExist.length > 0) {
       const found = await clientsByIds(tx, mustExist);
       const missing = mustExist.filter((id) => !found.has(id));
@@ -96,10 +103,14 @@ async function changeList(
     }
     const current = await sellerList(tx, sellerId, true);
     const next = change(current.clientIds);
-    if (next.length !== current.clientIds.length || next.some((id, i) => id !== current.clientIds[i])) {
-      await writeSellerList(tx, sellerId, next);
+    if (next.length === current.clientIds.length && next.every((id, i) => id === current.clientIds[i])) {
+      return { clientIds: next, changed: false };
     }
-    return next;
+    const version = await writeSellerList(tx, sellerId, next);
+    // Same transaction as the list: the event exists exactly when the change does.
+    await appendToOutbox(tx, sellerClientIdsChanged(sellerId, next, version));
+    return { clientIds: next, changed: true };
   });
+  if (changed) notifyOutbox(ctx.db);
   return listedClients(ctx, clientIds);
 }

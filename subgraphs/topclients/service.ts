@@ -3,6 +3,7 @@ import { parse } from 'graphql';
 import { subgraphSdl } from '../../schema/subgraphs.js';
 import { bulkInsert } from '../toolkit/bulkInsert.js';
 import type { SubgraphService } from '../toolkit/service.js';
+import { startTopClientsEvents, topClientsRoutes } from './events.js';
 import { resolvers, topClientsContext, type TopClientsContext } from './resolvers.js';
 
 export const topClientsService: SubgraphService<TopClientsContext> = {
@@ -11,6 +12,8 @@ export const topClientsService: SubgraphService<TopClientsContext> = {
   typeDefs: parse(subgraphSdl('topclients')),
   resolvers: resolvers as SubgraphService<TopClientsContext>['resolvers'],
   context: topClientsContext,
+  routes: topClientsRoutes,
+  startEvents: startTopClientsEvents,
   isSeeded: async (db) => (await db.query('SELECT 1 FROM clients LIMIT 1')).length > 0,
   async seed(db, data) {
     await db.transaction(async (tx) => {

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'graphql';
 import { subgraphSdl } from '../../schema/subgraphs.js';
 import { bulkInsert } from '../toolkit/bulkInsert.js';
+import { projectionRoutes, startPageSubgraphEvents } from '../toolkit/pageSubgraphEvents.js';
 import type { SubgraphService } from '../toolkit/service.js';
 import { resolvers, usersContext, type UsersContext } from './resolvers.js';
 
@@ -11,6 +12,8 @@ export const usersService: SubgraphService<UsersContext> = {
   typeDefs: parse(subgraphSdl('users')),
   resolvers: resolvers as SubgraphService<UsersContext>['resolvers'],
   context: usersContext,
+  routes: projectionRoutes,
+  startEvents: (db, events, log) => startPageSubgraphEvents('users', db, events, log),
   isSeeded: async (db) => (await db.query('SELECT 1 FROM sellers LIMIT 1')).length > 0,
   async seed(db, data) {
     await db.transaction(async (tx) => {

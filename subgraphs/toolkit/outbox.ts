@@ -1,0 +1,101 @@
+/**
+ * The transactional outbox: a mutation calls `appendToOutbox` with its own transaction, so the change and its
+ * event commit or vanish together. Readers (the change feed, the JetStream relay) read rows by id.
+ *
+ * Row ids come from a sequence, and two transactions could commit their ids out of order: a reader that had moved
+ * past id 8 would never see 7 committing late. `appendToOutbox` therefore takes a transaction-scoped advisory
+ * lock first, so outbox writers commit one after the other and ids become visible in increasing order. The lock
+ * is taken at the end of a mutation's work, and held only until its commit.
+ */
+import { EventEmitter } from 'node:events';
+import { EVENT_SCHEMA_VERSION, type ChangeEvent, type NewChangeEvent } from './events.js';
+import type { Database, Queryable } from './storage.js';
+
+/** Arbitrary constant naming "the outbox writer lock" among advisory locks. */
+const OUTBOX_LOCK = 7_310_001;
+
+export async function appendToOutbox(tx: Queryable, event: NewChangeEvent): Promise<number> {
+  await tx.query('SELECT pg_advisory_xact_lock($1)', [OUTBOX_LOCK]);
+  const [row] = await tx.query<{ id: string }>(
+    `INSERT INTO outbox (event_type, entity_typename, entity_key, version, payload)
+     VALUES ($1, $2, $3::jsonb, $4, $5::jsonb) RETURNING id::text AS id`,
+    [event.type, event.entity.typename, JSON.stringify(event.entity.keyFields), event.version, JSON.stringify(event.payload)],
+  );
+  return Number(row!.id);
+}
+
+interface OutboxRow extends Record<string, unknown> {
+  id: string;
+  event_type: string;
+  entity_typename: string;
+  entity_key: Record<string, string>;
+  version: number;
+  payload: Record<string, unknown>;
+  occurred_at: string;
+}
+
+/** Up to `limit` events after outbox id `afterId`, in id order. */
+export async function readOutbox(db: Queryable, afterId: number, limit: number): Promise<ChangeEvent[]> {
+  const rows = await db.query<OutboxRow>(
+    `SELECT id::text AS id, event_type, entity_typename, entity_key, version, payload,
+            to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at
+     FROM outbox WHERE id > $1 ORDER BY id LIMIT $2`,
+    [afterId, limit],
+  );
+  return rows.map(toEvent);
+}
+
+export function toEvent(row: OutboxRow): ChangeEvent {
+  return {
+    id: row.id,
+    schemaVersion: EVENT_SCHEMA_VERSION,
+    type: row.event_type,
+    entity: { typename: row.entity_typename, keyFields: row.entity_key },
+    version: row.version,
+    occurredAt: row.occurred_at,
+    payload: row.payload,
+  } as ChangeEvent;
+}
+
+/** The id of the newest outbox row (0 when empty). */
+export async function outboxHead(db: Queryable): Promise<number> {
+  const [row] = await db.query<{ head: string }>('SELECT COALESCE(MAX(id), 0)::text AS head FROM outbox');
+  return Number(row!.head);
+}
+
+/**
+ * In-process wake-up for readers in the writer's process: a mutation calls `notifyOutbox` after commit and a
+ * waiting long-poll answers at once instead of at its next poll. Readers still poll, because another instance of
+ * topclients sharing the database writes rows this process never hears about.
+ */
+const signals = new WeakMap<Database, EventEmitter>();
+
+export function outboxSignal(db: Database): EventEmitter {
+  let signal = signals.get(db);
+  if (!signal) {
+    signal = new EventEmitter();
+    signal.setMaxListeners(0);
+    signals.set(db, signal);
+  }
+  return signal;
+}
+
+export function notifyOutbox(db: Database): void {
+  outboxSignal(db).emit('written');
+}
+
+/** Resolves when the outbox is written in this process, after `timeoutMs`, or when `signal` aborts. */
+export function waitForOutbox(db: Database, timeoutMs: number, abort?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const emitter = outboxSignal(db);
+    const done = () => {
+      clearTimeout(timer);
+      emitter.off('written', done);
+      abort?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    emitter.once('written', done);
+    abort?.addEventListener('abort', done, { once: true });
+  });
+}
