@@ -5,6 +5,8 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BreakerOptions } from './datasource/breaker.js';
+import type { SubgraphTimeouts } from './datasource/hybridDataSource.js';
 import { PERSISTED_QUERY_MODES, type PersistedQueryMode } from './persisted/persistedQueries.js';
 
 export type SupergraphSource =
@@ -35,6 +37,26 @@ export interface GatewayConfig {
   queryLimits: { maxQueryBytes: number; maxQueryDepth: number };
   /** GraphOS: with both, usage reporting and the Studio landing page (and managed federation without SUPERGRAPH). */
   apollo: { key?: string; graphRef?: string };
+  readPath: ReadPathConfig;
+}
+
+/** The hybrid read path: deadlines, breaker, batching and the per-entity cache. */
+export interface ReadPathConfig {
+  /** Per-entity (and root-fetch) cache; off = every fetch goes to the subgraph. */
+  entityCache: boolean;
+  cacheMaxEntries: number;
+  cacheMaxBytes: number;
+  /** How long past max-age a cached value may stand in for a failing subgraph (when the subgraph says nothing). */
+  staleIfErrorSeconds: number;
+  /** Defaults for every subgraph; `perSubgraph` overrides them by lower-case name. */
+  timeouts: SubgraphTimeouts;
+  perSubgraph: Readonly<Record<string, Partial<SubgraphTimeouts>>>;
+  operationBudgetMs: number;
+  batchWindowMs: number;
+  maxBatchSize: number;
+  connectionsPerSubgraph: number;
+  maxResponseBytes: number;
+  breaker: BreakerOptions;
 }
 
 export class ConfigError extends Error {
@@ -51,6 +73,9 @@ const KNOWN_KEYS = new Set([
   'HOST', 'PORT', 'SUPERGRAPH', 'SUPERGRAPH_COMPOSE_POLL_MS', 'GATEWAY_DEV_COMPOSE', 'GATEWAY_MODE',
   'GATEWAY_APOLLO_TELEMETRY', 'INTROSPECTION', 'MAX_BODY_BYTES', 'CORS_ORIGINS',
   'PERSISTED_QUERIES', 'PERSISTED_QUERY_MANIFEST', 'MAX_QUERY_BYTES', 'MAX_QUERY_DEPTH', 'APOLLO_KEY', 'APOLLO_GRAPH_REF',
+  'ENTITY_CACHE', 'ENTITY_CACHE_MAX_ENTRIES', 'ENTITY_CACHE_MAX_MB', 'STALE_IF_ERROR_SECONDS', 'SUBGRAPH_TIMEOUT_MS',
+  'ENTITY_TIMEOUT_MS', 'OPERATION_BUDGET_MS', 'ENTITY_BATCH_WINDOW_MS', 'ENTITY_BATCH_MAX', 'SUBGRAPH_CONNECTIONS',
+  'SUBGRAPH_MAX_RESPONSE_MB', 'BREAKER_ERROR_PERCENT', 'BREAKER_VOLUME_THRESHOLD', 'BREAKER_RESET_MS', 'BREAKER_WINDOW_MS',
 ]);
 
 export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): GatewayConfig {
@@ -60,11 +85,18 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Gateway
   const mode = read.oneOf('GATEWAY_MODE', ['development', 'production'] as const,
     env.NODE_ENV === 'production' ? 'production' : 'development');
   const subgraphUrls: Record<string, string> = {};
+  const perSubgraph: Record<string, Partial<SubgraphTimeouts>> = {};
   for (const [key, value] of Object.entries(env)) {
-    const match = /^SUBGRAPH_([A-Z0-9_]+)_URL$/.exec(key);
+    const match = /^SUBGRAPH_([A-Z0-9_]+?)_(URL|ENTITY_TIMEOUT_MS|TIMEOUT_MS)$/.exec(key);
     if (!match || value === undefined) continue;
-    if (!isHttpUrl(value)) problems.push(`${key} must be an http(s) URL, got "${value}"`);
-    else subgraphUrls[match[1]!.toLowerCase()] = value;
+    const name = match[1]!.toLowerCase();
+    if (match[2] === 'URL') {
+      if (!isHttpUrl(value)) problems.push(`${key} must be an http(s) URL, got "${value}"`);
+      else subgraphUrls[name] = value;
+    } else {
+      const field = match[2] === 'TIMEOUT_MS' ? 'timeoutMs' : 'entityTimeoutMs';
+      (perSubgraph[name] ??= {})[field] = read.integer(key, 0, 1, 600_000);
+    }
   }
 
   const config: GatewayConfig = {
@@ -89,6 +121,28 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Gateway
       maxQueryDepth: read.integer('MAX_QUERY_DEPTH', 15, 1, 1_000),
     },
     apollo: { key: env.APOLLO_KEY || undefined, graphRef: env.APOLLO_GRAPH_REF || undefined },
+    readPath: {
+      entityCache: read.boolean('ENTITY_CACHE', true),
+      cacheMaxEntries: read.integer('ENTITY_CACHE_MAX_ENTRIES', 100_000, 1, 100_000_000),
+      cacheMaxBytes: read.integer('ENTITY_CACHE_MAX_MB', 128, 1, 65_536) * 1_048_576,
+      staleIfErrorSeconds: read.integer('STALE_IF_ERROR_SECONDS', 300, 0, 604_800),
+      timeouts: {
+        timeoutMs: read.integer('SUBGRAPH_TIMEOUT_MS', 1_000, 1, 600_000),
+        entityTimeoutMs: read.integer('ENTITY_TIMEOUT_MS', 300, 1, 600_000),
+      },
+      perSubgraph,
+      operationBudgetMs: read.integer('OPERATION_BUDGET_MS', 2_000, 1, 600_000),
+      batchWindowMs: read.integer('ENTITY_BATCH_WINDOW_MS', 0, 0, 1_000),
+      maxBatchSize: read.integer('ENTITY_BATCH_MAX', 200, 1, 10_000),
+      connectionsPerSubgraph: read.integer('SUBGRAPH_CONNECTIONS', 64, 1, 10_000),
+      maxResponseBytes: read.integer('SUBGRAPH_MAX_RESPONSE_MB', 16, 1, 1_024) * 1_048_576,
+      breaker: {
+        errorThresholdPercentage: read.integer('BREAKER_ERROR_PERCENT', 50, 1, 100),
+        volumeThreshold: read.integer('BREAKER_VOLUME_THRESHOLD', 10, 1, 100_000),
+        resetTimeoutMs: read.integer('BREAKER_RESET_MS', 5_000, 10, 3_600_000),
+        rollingWindowMs: read.integer('BREAKER_WINDOW_MS', 10_000, 100, 3_600_000),
+      },
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);

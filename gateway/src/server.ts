@@ -9,19 +9,25 @@ import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import { applyApolloTelemetryChoice } from './apolloTelemetry.js';
 import type { GatewayConfig } from './config.js';
-import { SubgraphDataSource } from './datasource/subgraphDataSource.js';
+import { createReadPath } from './datasource/readPath.js';
+import { REQUEST_STARTED_AT } from './datasource/requestState.js';
+import { staleReportPlugin } from './datasource/staleReportPlugin.js';
 import { BodyTooLargeError, applyCors, readBody, sendJson, sendRequestError } from './http.js';
 import { jsonLogger, type Logger } from './logger.js';
 import { explorationSetup } from './persisted/exploration.js';
 import { sendRefusal } from './persisted/persistedErrors.js';
 import { PersistedQueryGate } from './persisted/persistedQueries.js';
 import { endWithEntityTag } from './persisted/responseEtag.js';
+import { GatewayMetrics } from './metrics/registry.js';
 import { supergraphOption } from './supergraphLoader.js';
 
 export interface RunningGateway {
   url: string;
   port: number;
   gateway: ApolloGateway;
+  metrics: GatewayMetrics;
+  /** Drops every cached copy of one entity (change events call this); returns how many were dropped. */
+  invalidateEntity(typename: string, keyFields: Record<string, unknown>): number;
   stop(): Promise<void>;
 }
 
@@ -35,11 +41,13 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   // Reads and checks the manifest: a bad file stops start-up here, with its path in the message.
   const persisted = PersistedQueryGate.fromConfig(config);
   const exploration = explorationSetup(config);
+  const metrics = new GatewayMetrics({ processMetrics: true });
+  const readPath = createReadPath(config.readPath, config.subgraphUrls, metrics, logger);
 
   const gateway = new ApolloGateway({
     ...supergraphOption(config.supergraph, logger),
     logger,
-    buildService: ({ name, url }) => new SubgraphDataSource({ url: config.subgraphUrls[name.toLowerCase()] ?? url }),
+    buildService: (definition) => readPath.buildService(definition),
   });
   const apollo = new ApolloServer({
     gateway,
@@ -51,7 +59,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     // Manifest ids are resolved before Apollo (persisted/persistedQueries.ts); Apollo keeps APQ where allowed.
     persistedQueries: persisted.apolloPersistedQueries,
     apollo: exploration.apollo,
-    plugins: [...exploration.plugins],
+    plugins: [...exploration.plugins, staleReportPlugin()],
   });
   let ready = false;
 
@@ -73,6 +81,10 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     switch (url.pathname) {
       case '/health':
         return sendJson(res, 200, { status: 'ok' });
+      case '/metrics':
+        res.writeHead(200, { 'content-type': metrics.contentType });
+        res.end(await metrics.text());
+        return;
       case '/ready':
         return ready ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'starting' });
       case '/graphql':
@@ -113,7 +125,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     if (prepared.kind === 'refuse') return sendRefusal(res, prepared.refusal);
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: prepared.method, headers, search: prepared.search, body: prepared.body },
-      context: async () => ({}),
+      // The operation budget counts from the request's arrival, not from its first subgraph fetch.
+      context: async () => ({ [REQUEST_STARTED_AT]: performance.timeOrigin + performance.now() }),
     });
     for (const [key, value] of response.headers) res.setHeader(key, value);
     res.statusCode = response.status ?? 200;
@@ -137,12 +150,15 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     url: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}/graphql`,
     port,
     gateway,
+    metrics,
+    invalidateEntity: (typename, keyFields) => readPath.invalidateEntity(typename, keyFields),
     async stop() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
       await apollo.stop();
+      await readPath.close();
     },
   };
 }
