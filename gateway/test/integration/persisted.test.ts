@@ -62,8 +62,14 @@ const gateways: RunningGateway[] = [];
 const subgraphCalls = () => Object.values(proxies).reduce((sum, p) => sum + p.requests.length, 0);
 const resetCalls = () => Object.values(proxies).forEach((p) => p.reset());
 
+/**
+ * The entity cache is off so every answer is fetched and the proxies see each call (these tests count calls);
+ * timeouts are generous because two shared cores under a full test run are slow, and timing is not tested here.
+ */
+const QUIET = { ENTITY_CACHE: 'false', SUBGRAPH_TIMEOUT_MS: '10000', ENTITY_TIMEOUT_MS: '10000', OPERATION_BUDGET_MS: '20000' };
+
 async function gatewayWith(env: Record<string, string> = {}): Promise<RunningGateway> {
-  const gateway = await startGateway(loadConfig(gatewayEnvFor(proxies, env)), { logger: jsonLogger('silent') });
+  const gateway = await startGateway(loadConfig(gatewayEnvFor(proxies, { ...QUIET, ...env })), { logger: jsonLogger('silent') });
   gateways.push(gateway);
   return gateway;
 }
