@@ -10,7 +10,7 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
   },
   test: {
-    include: ['{gateway,subgraphs,schema,scripts,test}/**/*.test.ts'],
+    include: ['{gateway,subgraphs,schema,scripts,test,web/test}/**/*.test.ts'],
     // Never let @apollo/gateway start its metrics exporter from a test run.
     env: { APOLLO_TELEMETRY_DISABLED: 'true', NODE_ENV: 'test' },
     pool: 'forks',

@@ -1,0 +1,160 @@
+/**
+ * Serves the built pages (web/dist) and proxies `/graphql` to the gateway, so the pages and the graph share one
+ * origin and a browser never sends a CORS preflight. Also answers `/logos/<id>.svg` with generated placeholders.
+ * Unknown paths without a file extension get index.html: the page picks its view from the path.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { Agent, createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { extname, join, normalize, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { logoSvg } from './logo.js';
+
+export const DEFAULT_DIST_DIR = fileURLToPath(new URL('./dist', import.meta.url));
+
+export interface WebServerOptions {
+  /** The gateway's GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql. */
+  gatewayUrl: string;
+  port: number;
+  host?: string;
+  distDir?: string;
+}
+
+export interface RunningWebServer {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.json': 'application/json',
+  '.ico': 'image/x-icon',
+  '.png': 'image/png',
+  '.map': 'application/json',
+};
+
+// Hop-by-hop headers (RFC 9110 section 7.6.1) belong to one connection and are never forwarded.
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host']);
+
+export async function startWebServer(options: WebServerOptions): Promise<RunningWebServer> {
+  const distDir = options.distDir ?? DEFAULT_DIST_DIR;
+  const host = options.host ?? '127.0.0.1';
+  const gateway = new URL(options.gatewayUrl);
+  if (gateway.protocol !== 'http:') throw new Error(`the web server proxies to an http:// gateway, got ${options.gatewayUrl}`);
+  const indexHtml = await readFile(join(distDir, 'index.html')).catch(() => {
+    throw new Error(`${join(distDir, 'index.html')} is missing: build the pages first (npm run build)`);
+  });
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const sockets = new Set<Socket>();
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' }).end('Internal error');
+      else res.destroy();
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://web');
+    if (url.pathname === '/graphql') return proxyToGateway(req, res, url.search);
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    const logo = /^\/logos\/([^/]+)\.svg$/.exec(url.pathname);
+    if (logo) {
+      const svg = logoSvg(decodeURIComponent(logo[1]!));
+      if (!svg) return notFound(res);
+      return send(req, res, 200, 'image/svg+xml', svg, 'public, max-age=86400');
+    }
+    if (extname(url.pathname)) return serveFile(req, res, url.pathname);
+    // A page: the same index.html for every path; never cached so a new build shows at once.
+    return send(req, res, 200, CONTENT_TYPES['.html']!, indexHtml, 'no-cache');
+  }
+
+  async function serveFile(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(pathname);
+    } catch {
+      return notFound(res);
+    }
+    const file = normalize(join(distDir, decoded));
+    if (!file.startsWith(distDir + sep)) return notFound(res);
+    const info = await stat(file).catch(() => null);
+    if (!info?.isFile()) return notFound(res);
+    // Vite puts a content hash in every asset's name, so those never change under the same URL.
+    const cacheControl = decoded.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache';
+    send(req, res, 200, CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', await readFile(file), cacheControl);
+  }
+
+  function proxyToGateway(req: IncomingMessage, res: ServerResponse, search: string): void {
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
+    }
+    headers['x-forwarded-host'] = req.headers.host ?? '';
+    const upstream = httpRequest({
+      agent,
+      hostname: gateway.hostname,
+      port: gateway.port || 80,
+      path: `${gateway.pathname}${search}`,
+      method: req.method,
+      headers,
+    }, (answer) => {
+      const out: Record<string, string | string[]> = {};
+      for (const [name, value] of Object.entries(answer.headers)) {
+        if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+      }
+      res.writeHead(answer.statusCode ?? 502, out);
+      answer.pipe(res);
+    });
+    upstream.on('error', () => {
+      if (res.headersSent) return void res.destroy();
+      const body = JSON.stringify({ errors: [{ message: 'The gateway could not be reached', extensions: { code: 'GATEWAY_UNAVAILABLE' } }] });
+      res.writeHead(502, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)) }).end(body);
+    });
+    // The browser went away: stop the gateway's work for it too.
+    res.on('close', () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
+    req.pipe(upstream);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    port,
+    async stop() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      });
+      agent.destroy();
+    },
+  };
+}
+
+function send(req: IncomingMessage, res: ServerResponse, status: number, contentType: string, body: string | Buffer, cacheControl: string): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)), 'cache-control': cacheControl });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+function notFound(res: ServerResponse): void {
+  res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not found');
+}

@@ -1,0 +1,47 @@
+/** The gig page, `/gigs/:id`: the gig, its seller and the seller's top clients (resolved from topclients). */
+import { el } from '../element.js';
+import { level, price, rating } from '../format.js';
+import { query, RequestFailed } from '../graphql.js';
+import type { Client } from '../model.js';
+import { showLoading, showProblem } from '../pageStatus.js';
+import { topClientsSection } from '../topClientsSection.js';
+
+interface GigPageData {
+  gig: {
+    id: string; title: string; description: string; price: number; rating: number | null; ratingCount: number; category: string;
+    seller: { id: string; username: string; displayName: string | null; level: string | null; country: string | null; topClients: Client[] | null };
+  } | null;
+}
+
+export async function renderGigPage(root: HTMLElement, id: string): Promise<void> {
+  showLoading(root);
+  let result;
+  try {
+    result = await query<GigPageData>('GigPage', { id });
+  } catch (error) {
+    if (!(error instanceof RequestFailed)) throw error;
+    return showProblem(root, 'This gig cannot be shown right now', 'Please try again in a moment.');
+  }
+  const gig = result.data?.gig;
+  if (!gig) {
+    return result.errors?.length
+      ? showProblem(root, 'This gig cannot be shown right now', 'Please try again in a moment.')
+      : showProblem(root, 'Gig not found', `There is no gig ${id}.`);
+  }
+  document.title = `${gig.title} · gigs`;
+  const seller = gig.seller;
+  const sellerName = seller.displayName ?? seller.username;
+  root.replaceChildren(el('div', { class: 'gig-page' },
+    el('article', { class: 'gig', 'data-testid': 'gig' },
+      el('a', { class: 'category', href: `/search?category=${encodeURIComponent(gig.category)}` }, gig.category),
+      el('h1', { 'data-testid': 'gig-title' }, gig.title),
+      el('p', { class: 'rating' }, rating(gig.rating, gig.ratingCount)),
+      el('p', { class: 'description' }, gig.description),
+      el('p', { class: 'price big' }, `From ${price(gig.price)}`)),
+    el('aside', { class: 'seller-card', 'data-testid': 'seller' },
+      el('div', { class: 'avatar', 'aria-hidden': 'true' }, sellerName.slice(0, 1).toUpperCase()),
+      el('a', { class: 'seller-name', href: `/users/${encodeURIComponent(seller.username)}` }, sellerName),
+      el('p', { class: 'quiet' }, `@${seller.username}`),
+      el('p', {}, [level(seller.level), seller.country].filter(Boolean).join(' · ')),
+      topClientsSection(seller.topClients, Boolean(result.errors?.length)))));
+}

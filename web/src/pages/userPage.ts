@@ -1,0 +1,59 @@
+/** The user page, `/users/:username`: the seller's profile, top clients and gigs. */
+import { el } from '../element.js';
+import { level, price, rating } from '../format.js';
+import { query, RequestFailed } from '../graphql.js';
+import type { Client, GigSummary } from '../model.js';
+import { showLoading, showProblem } from '../pageStatus.js';
+import { topClientsSection } from '../topClientsSection.js';
+
+interface UserPageData {
+  seller: {
+    id: string; username: string; displayName: string | null; level: string | null; country: string | null;
+    memberSince: string | null; languages: string[] | null; bio: string | null;
+    topClients: Client[] | null; gigs: GigSummary[] | null;
+  } | null;
+}
+
+export async function renderUserPage(root: HTMLElement, username: string): Promise<void> {
+  showLoading(root);
+  let result;
+  try {
+    result = await query<UserPageData>('UserPage', { username });
+  } catch (error) {
+    if (!(error instanceof RequestFailed)) throw error;
+    return showProblem(root, 'This profile cannot be shown right now', 'Please try again in a moment.');
+  }
+  const seller = result.data?.seller;
+  if (!seller) {
+    return result.errors?.length
+      ? showProblem(root, 'This profile cannot be shown right now', 'Please try again in a moment.')
+      : showProblem(root, 'Seller not found', `There is no seller @${username}.`);
+  }
+  const name = seller.displayName ?? seller.username;
+  document.title = `${name} · gigs`;
+  const facts = [
+    level(seller.level),
+    seller.country,
+    seller.memberSince ? `Member since ${new Date(seller.memberSince).toLocaleDateString('en-US', { year: 'numeric', month: 'short' })}` : null,
+    seller.languages?.length ? `Speaks ${seller.languages.join(', ')}` : null,
+  ].filter(Boolean).join(' · ');
+  root.replaceChildren(el('div', { class: 'user-page' },
+    el('section', { class: 'profile', 'data-testid': 'profile' },
+      el('div', { class: 'avatar big', 'aria-hidden': 'true' }, name.slice(0, 1).toUpperCase()),
+      el('div', {},
+        el('h1', {}, name),
+        el('p', { class: 'quiet' }, `@${seller.username}`),
+        facts ? el('p', {}, facts) : null,
+        seller.bio ? el('p', { class: 'bio' }, seller.bio) : null)),
+    topClientsSection(seller.topClients, Boolean(result.errors?.length), { details: true }),
+    el('section', { class: 'seller-gigs' },
+      el('h2', {}, `Gigs by ${name}`),
+      seller.gigs === null
+        ? el('p', { class: 'quiet' }, 'Gigs are unavailable right now')
+        : seller.gigs.length === 0
+          ? el('p', { class: 'quiet' }, 'No gigs yet')
+          : el('ul', { class: 'gig-grid' }, seller.gigs.map((gig) => el('li', { class: 'gig-card' },
+            el('a', { class: 'gig-title', href: `/gigs/${encodeURIComponent(gig.id)}` }, gig.title),
+            el('div', { class: 'gig-meta' }, el('span', { class: 'rating' }, rating(gig.rating, gig.ratingCount))),
+            el('div', { class: 'gig-foot' }, el('span', { class: 'price' }, `From ${price(gig.price)}`))))))));
+}

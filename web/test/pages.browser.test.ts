@@ -1,0 +1,241 @@
+/**
+ * The pages in a real headless Chromium against the real reference deployment: three subgraphs (PGlite), the
+ * gateway in safelist mode (only the manifest's operations run), topclients behind a real fault-injecting HTTP hop,
+ * and the web server in front. Screenshots of every page land in test-output/screenshots/.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Page, Request } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../gateway/src/config.js';
+import { jsonLogger } from '../../gateway/src/logger.js';
+import { startGateway, type RunningGateway } from '../../gateway/src/server.js';
+import { startFaultProxy, type FaultProxy } from '../../gateway/test/support/faultProxy.js';
+import manifest from '../../schema/persisted-query-manifest.json' with { type: 'json' };
+import { generateDemoData, sizeForScale, type DemoData, type DemoGig, type DemoSeller } from '../../subgraphs/toolkit/demoData.js';
+import { gatewayEnvFor, postGraphQL, startSubgraphs, TEST_SCALE } from '../../test/support/system.js';
+import { buildPages } from '../build.js';
+import { startWebServer, type RunningWebServer } from '../server.js';
+import { launchChromium, type Chromium } from './chromium.js';
+
+const SCREENSHOTS = fileURLToPath(new URL('../../test-output/screenshots/', import.meta.url));
+/** The gateway's budget for the topclients hop in these tests; the slow hop takes far longer. */
+const ENTITY_TIMEOUT_MS = 800;
+const OPERATION_BUDGET_MS = 2_500;
+const SLOW_TOPCLIENTS_MS = 5_000;
+
+let demo: DemoData;
+let backends: Awaited<ReturnType<typeof startSubgraphs>>;
+let topclientsHop: FaultProxy;
+let gateway: RunningGateway;
+let web: RunningWebServer;
+let browser: Chromium;
+let distDir: string;
+
+beforeAll(async () => {
+  distDir = await mkdtemp(join(tmpdir(), 'web-dist-'));
+  const built = buildPages(distDir);
+  demo = generateDemoData(sizeForScale(TEST_SCALE));
+  backends = await startSubgraphs('pglite', demo);
+  topclientsHop = await startFaultProxy(backends.subgraphs.topclients.url);
+  gateway = await startGateway(loadConfig(gatewayEnvFor({ ...backends.subgraphs, topclients: { url: topclientsHop.url } }, {
+    PERSISTED_QUERIES: 'safelist',
+    ENTITY_TIMEOUT_MS: String(ENTITY_TIMEOUT_MS),
+    OPERATION_BUDGET_MS: String(OPERATION_BUDGET_MS),
+  })), { logger: jsonLogger('error') });
+  await built;
+  web = await startWebServer({ gatewayUrl: gateway.url, port: 0, distDir });
+  browser = await launchChromium();
+  await mkdir(SCREENSHOTS, { recursive: true });
+}, 90_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await web?.stop();
+  await gateway?.stop();
+  await topclientsHop?.stop();
+  await backends?.stop();
+  if (distDir) await rm(distDir, { recursive: true, force: true });
+});
+
+/** Sellers with a few top clients (room to add one), each with one of their gigs. */
+function sellersWithClients(count: number): { seller: DemoSeller; gig: DemoGig }[] {
+  const picked: { seller: DemoSeller; gig: DemoGig }[] = [];
+  for (const seller of demo.sellers) {
+    if (seller.topClientIds.length < 2 || seller.topClientIds.length > 8) continue;
+    const gig = demo.gigs.find((g) => g.sellerId === seller.id);
+    if (gig) picked.push({ seller, gig });
+    if (picked.length === count) break;
+  }
+  if (picked.length < count) throw new Error('the demo data has too few sellers with top clients');
+  return picked;
+}
+
+const clientName = (id: string) => demo.clients.find((c) => c.id === id)!.name;
+const manifestId = (name: string) => manifest.operations.find((o) => o.name === name)!.id;
+
+/** Every /graphql request the page sends, with its headers. */
+function recordGraphQL(page: Page): Request[] {
+  const requests: Request[] = [];
+  page.on('request', (request) => {
+    if (new URL(request.url()).pathname === '/graphql') requests.push(request);
+  });
+  return requests;
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+async function textsOf(page: Page, selector: string): Promise<string[]> {
+  return (await page.locator(selector).allTextContents()).map((t) => t.replace('✓', '').trim());
+}
+
+describe('the pages in a browser', () => {
+  it('goes from search to a gig page with its title, seller and top clients, then to the seller\'s page', async () => {
+    const [{ seller, gig }] = sellersWithClients(1) as [{ seller: DemoSeller; gig: DemoGig }];
+    const page = await browser.context.newPage();
+    const requests = recordGraphQL(page);
+
+    // Every demo gig's description ends with "Gig #<n>.", so that text finds exactly this gig.
+    await page.goto(`${web.url}/search?q=${encodeURIComponent(`Gig #${gig.id.slice(1)}.`)}`);
+    await page.locator(`[data-testid=search-results] a[href="/gigs/${gig.id}"]`).waitFor();
+    expect(await page.locator('[data-testid=search-results] > li').count()).toBe(1);
+    await screenshot(page, 'search');
+    await page.click(`a[href="/gigs/${gig.id}"]`);
+
+    await page.waitForURL(`**/gigs/${gig.id}`);
+    await expect.poll(() => page.textContent('[data-testid=gig-title]')).toBe(gig.title);
+    expect(await page.textContent('[data-testid=seller] .seller-name')).toBe(seller.displayName);
+    await page.locator('[data-testid=top-clients] .client-name').first().waitFor();
+    expect(await textsOf(page, '[data-testid=top-clients] .client-name')).toEqual(seller.topClientIds.map(clientName));
+    // Logos are served by the web server itself: every one loaded (naturalWidth > 0), none from outside.
+    const logos = await page.$$eval('[data-testid=top-clients] img.logo', (imgs) => imgs.map((i) => ({ src: i.getAttribute('src'), w: (i as unknown as { naturalWidth: number }).naturalWidth })));
+    expect(logos).toHaveLength(seller.topClientIds.length);
+    for (const logo of logos) expect(logo).toMatchObject({ src: expect.stringMatching(/^\/logos\/c\d+\.svg$/), w: 64 });
+    await screenshot(page, 'gig');
+
+    // Both pages were read as persisted queries over GET by the manifest's id, with no query text and no retry.
+    const reads = requests.map((r) => ({ method: r.method(), url: new URL(r.url()), headers: r.headers() }));
+    expect(reads.map((r) => [r.method, r.url.searchParams.get('operationName')])).toEqual([['GET', 'SearchResults'], ['GET', 'GigPage']]);
+    for (const read of reads) {
+      expect(read.url.searchParams.has('query')).toBe(false);
+      expect(read.headers['apollo-require-preflight']).toBe('true');
+      const hash = JSON.parse(read.url.searchParams.get('extensions')!).persistedQuery.sha256Hash;
+      expect(hash).toBe(manifestId(read.url.searchParams.get('operationName')!));
+    }
+
+    await page.click('[data-testid=seller] .seller-name');
+    await page.waitForURL(`**/users/${seller.username}`);
+    await page.locator('[data-testid=profile] h1').waitFor();
+    expect(await page.textContent('[data-testid=profile] h1')).toBe(seller.displayName);
+    await page.locator('[data-testid=top-clients] .client-name').first().waitFor();
+    expect(await textsOf(page, '[data-testid=top-clients] .client-name')).toEqual(seller.topClientIds.map(clientName));
+    expect(await page.locator(`.seller-gigs a[href="/gigs/${gig.id}"]`).count()).toBe(1);
+    await screenshot(page, 'user');
+    await page.close();
+  });
+
+  it('edits the top clients in the editor: each change shows at once there, and the renamed client on the gig page', async () => {
+    const [, { seller, gig }] = sellersWithClients(2) as [unknown, { seller: DemoSeller; gig: DemoGig }];
+    const added = demo.clients.find((c) => !seller.topClientIds.includes(c.id))!;
+    const page = await browser.context.newPage();
+    const requests = recordGraphQL(page);
+
+    await page.goto(`${web.url}/me/top-clients`);
+    await page.fill('[data-testid=sign-in] input', seller.id);
+    await page.click('[data-testid=sign-in] button');
+    await page.locator('[data-testid=editor-list] .client-name').first().waitFor();
+    expect(await textsOf(page, '[data-testid=editor-list] .client-name')).toEqual(seller.topClientIds.map(clientName));
+    await screenshot(page, 'editor');
+
+    const read = requests.find((r) => r.url().includes('operationName=MyTopClients'))!;
+    expect(read.method()).toBe('GET');
+    expect(read.headers()).toMatchObject({ 'cache-control': 'no-cache', 'x-seller-id': seller.id, 'apollo-require-preflight': 'true' });
+
+    // Add: appears last.
+    await page.fill('.add-client input', added.id);
+    await page.click('.add-client button');
+    await expect.poll(() => textsOf(page, '[data-testid=editor-list] .client-name')).toEqual([...seller.topClientIds.map(clientName), added.name]);
+    // Reorder: move it to the top.
+    for (let i = seller.topClientIds.length; i > 0; i--) {
+      await page.click(`[data-client-id="${added.id}"] button[aria-label^="Move"][aria-label$=" up"]`);
+      await expect.poll(() => page.locator('[data-testid=editor-list] > li').nth(i - 1).getAttribute('data-client-id')).toBe(added.id);
+    }
+    // Remove: gone again, and the rest keep their order.
+    await page.click(`[data-client-id="${added.id}"] button.danger`);
+    await expect.poll(() => textsOf(page, '[data-testid=editor-list] .client-name')).toEqual(seller.topClientIds.map(clientName));
+
+    // Edit: rename the first client.
+    const renamed = `Renamed ${Date.now() % 100_000} Ltd`;
+    const first = seller.topClientIds[0]!;
+    await page.click(`[data-client-id="${first}"] button:text("Edit")`);
+    await screenshot(page, 'editor-editing');
+    await page.fill(`[data-client-id="${first}"] input[name=name]`, renamed);
+    await page.click(`[data-client-id="${first}"] button[type=submit]`);
+    await expect.poll(() => page.locator(`[data-client-id="${first}"] .client-name`).textContent()).toContain(renamed);
+    await screenshot(page, 'editor-after-edit');
+
+    const mutations = requests.filter((r) => r.method() === 'POST').map((r) => r.postDataJSON());
+    expect(mutations.map((m) => m.operationName)).toEqual(['AddTopClient', ...Array(seller.topClientIds.length).fill('ReorderTopClients'), 'RemoveTopClient', 'UpdateClient']);
+    for (const m of mutations) expect(m.extensions.persistedQuery.sha256Hash).toBe(manifestId(m.operationName));
+
+    // The source of truth (topclients itself) agrees.
+    const truth = await postGraphQL(backends.subgraphs.topclients.url, '{ myTopClients { id name } }', undefined, { 'x-seller-id': seller.id });
+    expect(truth.body.data?.myTopClients).toEqual([{ id: first, name: renamed }, ...seller.topClientIds.slice(1).map((id) => ({ id, name: clientName(id) }))]);
+
+    // The gig page shows the new name once the change has reached it (names are resolved from topclients).
+    const gigPage = await browser.context.newPage();
+    await expect.poll(async () => {
+      await gigPage.goto(`${web.url}/gigs/${gig.id}`);
+      await gigPage.locator('[data-testid=top-clients] .client-name, [data-testid=top-clients-unavailable]').first().waitFor();
+      return textsOf(gigPage, '[data-testid=top-clients] .client-name');
+    }, { timeout: 15_000, interval: 500 }).toEqual([renamed, ...seller.topClientIds.slice(1).map(clientName)]);
+    await screenshot(gigPage, 'gig-after-edit');
+    await gigPage.close();
+    await page.close();
+  });
+
+  it('shows the gig and a quiet note when topclients is slow, within the gateway\'s budget', async () => {
+    const [, , { seller, gig }] = sellersWithClients(3) as [unknown, unknown, { seller: DemoSeller; gig: DemoGig }];
+    const page = await browser.context.newPage();
+    topclientsHop.fault = { kind: 'delay', ms: SLOW_TOPCLIENTS_MS };
+    try {
+      const startedAt = Date.now();
+      await page.goto(`${web.url}/gigs/${gig.id}`);
+      await page.locator('[data-testid=top-clients-unavailable]').waitFor({ timeout: SLOW_TOPCLIENTS_MS });
+      const elapsedMs = Date.now() - startedAt;
+      expect(elapsedMs).toBeLessThan(SLOW_TOPCLIENTS_MS);
+      expect(await page.textContent('[data-testid=top-clients-unavailable]')).toBe('Top clients are unavailable right now');
+      expect(await page.textContent('[data-testid=gig-title]')).toBe(gig.title);
+      expect(await page.textContent('[data-testid=seller] .seller-name')).toBe(seller.displayName);
+      expect(await page.locator('[data-testid=problem]').count()).toBe(0);
+      await screenshot(page, 'gig-topclients-slow');
+    } finally {
+      topclientsHop.reset();
+      await page.close();
+    }
+  });
+
+  it('shows the gig and the seller\'s page with a quiet note when topclients is stopped', async () => {
+    const [, , , { seller, gig }] = sellersWithClients(4) as [unknown, unknown, unknown, { seller: DemoSeller; gig: DemoGig }];
+    const topclients = backends.subgraphs.topclients;
+    await topclients.stop();
+    topclients.stop = async () => {}; // stopped for good; afterAll stops the rest
+    const page = await browser.context.newPage();
+    await page.goto(`${web.url}/gigs/${gig.id}`);
+    await page.locator('[data-testid=top-clients-unavailable]').waitFor({ timeout: OPERATION_BUDGET_MS + 2_000 });
+    expect(await page.textContent('[data-testid=gig-title]')).toBe(gig.title);
+    expect(await page.textContent('[data-testid=seller] .seller-name')).toBe(seller.displayName);
+    await screenshot(page, 'gig-topclients-down');
+
+    await page.goto(`${web.url}/users/${seller.username}`);
+    await page.locator('[data-testid=top-clients-unavailable]').waitFor({ timeout: OPERATION_BUDGET_MS + 2_000 });
+    expect(await page.textContent('[data-testid=profile] h1')).toBe(seller.displayName);
+    expect(await page.locator(`.seller-gigs a[href="/gigs/${gig.id}"]`).count()).toBe(1);
+    await screenshot(page, 'user-topclients-down');
+    await page.close();
+  });
+});
