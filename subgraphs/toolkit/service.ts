@@ -7,6 +7,7 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/ind
 import type { EventsConfig } from './eventsConfig.js';
 import { jsonEventLog, type EventLog } from './eventLog.js';
 import { generateDemoData, sizeForScale, type DemoData } from './demoData.js';
+import type { EntityVersions } from './entityCacheProtocol.js';
 import { migrate } from './migrations.js';
 import { openDatabase, type Database, type StorageConfig } from './storage.js';
 import { startSubgraphServer, type RequestContext, type RouteHandler, type RunningSubgraph } from './subgraphServer.js';
@@ -21,6 +22,8 @@ export interface SubgraphService<TContext extends RequestContext> {
   isSeeded(db: Database): Promise<boolean>;
   seed(db: Database, data: DemoData): Promise<void>;
   routes?(db: Database): Record<string, RouteHandler>;
+  /** Entity types whose cache validators derive from a version (see toolkit/entityCacheProtocol.ts). */
+  entityVersions?: EntityVersions;
   /** Starts the service's part in change propagation (relay, consumer) and any routes that need it. */
   startEvents?(db: Database, events: EventsConfig, log: EventLog): Promise<ServiceEvents>;
 }
@@ -69,6 +72,7 @@ export async function startService<TContext extends RequestContext>(
       resolvers: service.resolvers,
       context: service.context(db),
       routes: { ...service.routes?.(db), ...events?.routes },
+      entityVersions: service.entityVersions,
       host: options.host,
       port: options.port,
     });

@@ -11,6 +11,7 @@ import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import type { DocumentNode } from 'graphql';
+import { entityCacheProtocolPlugin, type EntityVersions } from './entityCacheProtocol.js';
 import { sellerIdFrom } from './identity.js';
 
 export interface RequestContext {
@@ -27,6 +28,8 @@ export interface SubgraphServerOptions<TContext extends RequestContext> {
   /** Adds the service's own fields (its database, ...) to each request's context. */
   context: (base: RequestContext) => TContext;
   routes?: Record<string, RouteHandler>;
+  /** Entity types whose validators derive from a version (entity-cache protocol, gateway/PROTOCOL.md). */
+  entityVersions?: EntityVersions;
   host?: string;
   port?: number;
   maxBodyBytes?: number;
@@ -46,7 +49,12 @@ export async function startSubgraphServer<TContext extends RequestContext>(
     schema: buildSubgraphSchema({ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }),
     // Subgraphs are reached through the gateway; people explore the graph there. Inline traces are sent only
     // when the gateway asks for them (usage reporting on), so installing the plugin explicitly costs nothing.
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTrace()],
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginInlineTrace(),
+      // Per-entity validators and max-age on `_entities`, ETag / 304 on cacheable root queries.
+      entityCacheProtocolPlugin<TContext>({ versions: options.entityVersions }),
+    ],
     includeStacktraceInErrorResponses: false,
   });
   await apollo.start();
@@ -112,6 +120,13 @@ async function serveGraphQL<TContext extends RequestContext>(
   });
   for (const [key, value] of response.headers) res.setHeader(key, value);
   res.statusCode = response.status ?? 200;
+  // 304 Not Modified has no body (RFC 9110 §15.4.5); the client keeps its copy.
+  if (res.statusCode === 304) {
+    res.removeHeader('content-length');
+    res.removeHeader('content-type');
+    res.end();
+    return;
+  }
   if (response.body.kind === 'complete') {
     res.end(response.body.string);
     return;

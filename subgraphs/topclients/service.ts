@@ -5,6 +5,7 @@ import { bulkInsert } from '../toolkit/bulkInsert.js';
 import type { SubgraphService } from '../toolkit/service.js';
 import { startTopClientsEvents, topClientsRoutes } from './events.js';
 import { resolvers, topClientsContext, type TopClientsContext } from './resolvers.js';
+import type { ClientRecord } from './store.js';
 
 export const topClientsService: SubgraphService<TopClientsContext> = {
   name: 'topclients',
@@ -12,6 +13,8 @@ export const topClientsService: SubgraphService<TopClientsContext> = {
   typeDefs: parse(subgraphSdl('topclients')),
   resolvers: resolvers as SubgraphService<TopClientsContext>['resolvers'],
   context: topClientsContext,
+  // Every change to a client bumps its version, so the version is a complete validator for a Client.
+  entityVersions: { Client: (client: ClientRecord) => client.version },
   routes: topClientsRoutes,
   startEvents: startTopClientsEvents,
   isSeeded: async (db) => (await db.query('SELECT 1 FROM clients LIMIT 1')).length > 0,
