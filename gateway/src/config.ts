@@ -7,6 +7,8 @@ import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BreakerOptions } from './datasource/breaker.js';
 import type { SubgraphTimeouts } from './datasource/hybridDataSource.js';
+import { DEFAULT_INVALIDATING_TYPES } from './events/entityChange.js';
+import type { InvalidationSource } from './events/invalidationListener.js';
 import { PERSISTED_QUERY_MODES, type PersistedQueryMode } from './persisted/persistedQueries.js';
 
 export type SupergraphSource =
@@ -38,6 +40,8 @@ export interface GatewayConfig {
   /** GraphOS: with both, usage reporting and the Studio landing page (and managed federation without SUPERGRAPH). */
   apollo: { key?: string; graphRef?: string };
   readPath: ReadPathConfig;
+  /** Change events that evict cached entities (INVALIDATION_FEED_URL or INVALIDATION_NATS_URL); null = max-age only. */
+  invalidation: InvalidationSource | null;
 }
 
 /** The hybrid read path: deadlines, breaker, batching and the per-entity cache. */
@@ -75,6 +79,8 @@ const KNOWN_KEYS = new Set([
   'PERSISTED_QUERIES', 'PERSISTED_QUERY_MANIFEST', 'MAX_QUERY_BYTES', 'MAX_QUERY_DEPTH', 'APOLLO_KEY', 'APOLLO_GRAPH_REF',
   'ENTITY_CACHE', 'ENTITY_CACHE_MAX_ENTRIES', 'ENTITY_CACHE_MAX_MB', 'STALE_IF_ERROR_SECONDS', 'SUBGRAPH_TIMEOUT_MS',
   'ENTITY_TIMEOUT_MS', 'OPERATION_BUDGET_MS', 'ENTITY_BATCH_WINDOW_MS', 'ENTITY_BATCH_MAX', 'SUBGRAPH_CONNECTIONS',
+  'INVALIDATION_FEED_URL', 'INVALIDATION_NATS_URL', 'INVALIDATION_NATS_STREAM', 'INVALIDATION_NATS_SUBJECT',
+  'INVALIDATION_EVENT_TYPES',
   'SUBGRAPH_MAX_RESPONSE_MB', 'BREAKER_ERROR_PERCENT', 'BREAKER_VOLUME_THRESHOLD', 'BREAKER_RESET_MS', 'BREAKER_WINDOW_MS',
 ]);
 
@@ -143,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Gateway
         rollingWindowMs: read.integer('BREAKER_WINDOW_MS', 10_000, 100, 3_600_000),
       },
     },
+    invalidation: invalidationSource(env, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
@@ -174,6 +181,33 @@ function supergraphSource(
     problems.push('APOLLO_KEY is set without APOLLO_GRAPH_REF: managed federation needs both (or set SUPERGRAPH)');
   }
   return { kind: 'file', path: DEFAULT_SUPERGRAPH_FILE };
+}
+
+function invalidationSource(env: NodeJS.ProcessEnv, problems: string[]): GatewayConfig['invalidation'] {
+  const feedUrl = env.INVALIDATION_FEED_URL;
+  const natsUrl = env.INVALIDATION_NATS_URL;
+  const eventTypes = env.INVALIDATION_EVENT_TYPES
+    ? env.INVALIDATION_EVENT_TYPES.split(',').map((t) => t.trim()).filter(Boolean)
+    : [...DEFAULT_INVALIDATING_TYPES];
+  if (feedUrl && natsUrl) {
+    problems.push('INVALIDATION_FEED_URL and INVALIDATION_NATS_URL are both set: pick one source of change events');
+    return null;
+  }
+  if (feedUrl) {
+    if (!isHttpUrl(feedUrl)) problems.push(`INVALIDATION_FEED_URL must be an http(s) URL, got "${feedUrl}"`);
+    return { kind: 'feed', url: feedUrl, eventTypes };
+  }
+  if (natsUrl) {
+    if (!natsUrl.split(',').every((u) => /^(nats|tls):\/\/[^/\s]+$/.test(u.trim()))) {
+      problems.push(`INVALIDATION_NATS_URL must be nats://host:port (comma-separated for several), got "${natsUrl}"`);
+    }
+    const stream = env.INVALIDATION_NATS_STREAM || 'TOPCLIENTS';
+    if (!/^[A-Za-z0-9_-]+$/.test(stream)) problems.push(`INVALIDATION_NATS_STREAM must be letters, digits, _ or -, got "${stream}"`);
+    const subject = env.INVALIDATION_NATS_SUBJECT || 'topclients.client.>';
+    if (/\s/.test(subject) || subject === '') problems.push(`INVALIDATION_NATS_SUBJECT must be a NATS subject, got "${subject}"`);
+    return { kind: 'nats', servers: natsUrl, stream, subject, eventTypes };
+  }
+  return null;
 }
 
 class Reader {

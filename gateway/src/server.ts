@@ -9,6 +9,7 @@ import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import { applyApolloTelemetryChoice } from './apolloTelemetry.js';
 import type { GatewayConfig } from './config.js';
+import { startInvalidationListener, type RunningInvalidationListener } from './events/invalidationListener.js';
 import { createReadPath } from './datasource/readPath.js';
 import { REQUEST_STARTED_AT } from './datasource/requestState.js';
 import { staleReportPlugin } from './datasource/staleReportPlugin.js';
@@ -144,6 +145,20 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     await new Promise<void>((resolve) => server.close(() => resolve()));
     throw error;
   }
+  // Change events evict what they name, so an edit at the source shows before max-age runs out.
+  let invalidation: RunningInvalidationListener | undefined;
+  if (config.invalidation) {
+    try {
+      invalidation = await startInvalidationListener({ ...config.invalidation, logger }, (typename, keyFields) => {
+        readPath.invalidateEntity(typename, keyFields);
+      });
+    } catch (error) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await apollo.stop();
+      await readPath.close();
+      throw error;
+    }
+  }
   ready = true;
   const { port } = server.address() as AddressInfo;
   return {
@@ -153,6 +168,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     metrics,
     invalidateEntity: (typename, keyFields) => readPath.invalidateEntity(typename, keyFields),
     async stop() {
+      await invalidation?.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

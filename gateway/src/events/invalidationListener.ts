@@ -1,0 +1,148 @@
+/**
+ * Listens to a source's change events and reports the entities they name, so the entity cache can evict them and
+ * an edit shows in well under max-age. Two sources, as for the subgraphs: the embedded change feed
+ * (long-polling `GET <feed>?after=<id>`) or a NATS JetStream stream (an ordered, ephemeral consumer per gateway
+ * replica: every replica sees every event and keeps no state at the broker).
+ *
+ * It starts at the source's current end: what happened before the gateway started is not in its cache. Missing
+ * an event while the source is unreachable costs freshness up to max-age, never correctness, so failures are
+ * logged and retried, never fatal.
+ */
+import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from '../logger.js';
+import { DEFAULT_INVALIDATING_TYPES, entityChangeFrom } from './entityChange.js';
+
+/** Where change events come from (the gateway's config). */
+export type InvalidationSource = (
+  | { kind: 'feed'; /** e.g. http://127.0.0.1:4003/events */ url: string; waitMs?: number }
+  | { kind: 'nats'; servers: string; stream: string; /** e.g. topclients.client.> */ subject: string }
+) & {
+  /** Event types that evict; default client-updated and client-removed. */
+  eventTypes?: readonly string[];
+};
+
+export type InvalidationOptions = InvalidationSource & { logger?: Logger };
+
+export type OnEntityChange = (typename: string, keyFields: Record<string, unknown>) => void;
+
+export interface RunningInvalidationListener {
+  stop(): Promise<void>;
+}
+
+export async function startInvalidationListener(options: InvalidationOptions, onChange: OnEntityChange): Promise<RunningInvalidationListener> {
+  const types = new Set(options.eventTypes ?? DEFAULT_INVALIDATING_TYPES);
+  const deliver = (raw: unknown) => {
+    const change = entityChangeFrom(raw);
+    if (!change || !types.has(change.type)) return;
+    try {
+      onChange(change.typename, change.keyFields);
+    } catch (error) {
+      options.logger?.warn('cache invalidation failed', { typename: change.typename, error: String((error as Error)?.message ?? error) });
+    }
+  };
+  return options.kind === 'feed' ? listenToFeed(options, deliver) : listenToNats(options, deliver);
+}
+
+async function listenToFeed(options: Extract<InvalidationOptions, { kind: 'feed' }>, deliver: (raw: unknown) => void): Promise<RunningInvalidationListener> {
+  const controller = new AbortController();
+  const { signal } = controller;
+  const waitMs = options.waitMs ?? 20_000;
+  let after: number | null = null;
+  const loop = (async () => {
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        if (after === null) {
+          const head = await fetch(`${options.url.replace(/\/$/, '')}/head`, { signal });
+          if (!head.ok) throw new Error(`HTTP ${head.status} from ${options.url}/head`);
+          after = ((await head.json()) as { head: number }).head;
+        }
+        const url = new URL(options.url);
+        url.searchParams.set('after', String(after));
+        url.searchParams.set('waitMs', String(waitMs));
+        url.searchParams.set('limit', '500');
+        const response = await fetch(url, { signal });
+        if (!response.ok) throw new Error(`HTTP ${response.status} from ${options.url}`);
+        const page = (await response.json()) as { events?: { id?: unknown }[] };
+        for (const event of page.events ?? []) {
+          deliver(event);
+          const id = Number(event.id);
+          if (Number.isSafeInteger(id) && id > after) after = id;
+        }
+        if (failures > 0) options.logger?.info('invalidation feed reachable again', { url: options.url });
+        failures = 0;
+      } catch (error) {
+        if (signal.aborted) break;
+        failures += 1;
+        if (failures === 1 || failures % 20 === 0) {
+          options.logger?.warn('invalidation feed unreachable; cached entities expire by max-age meanwhile', {
+            url: options.url, error: String((error as Error)?.message ?? error), failures,
+          });
+        }
+        await pause(Math.min(5_000, 100 * 2 ** Math.min(failures, 6)), signal);
+      }
+    }
+  })();
+  return {
+    async stop() {
+      controller.abort();
+      await loop;
+    },
+  };
+}
+
+async function listenToNats(options: Extract<InvalidationOptions, { kind: 'nats' }>, deliver: (raw: unknown) => void): Promise<RunningInvalidationListener> {
+  const nc: NatsConnection = await connect({
+    servers: options.servers.split(',').map((s) => s.trim()),
+    name: 'gateway-invalidation',
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+  });
+  let stopped = false;
+  let messages: { stop(): void } | null = null;
+  const wake = new AbortController();
+  const loop = (async () => {
+    let failures = 0;
+    while (!stopped) {
+      try {
+        // Ordered consumer: created by the client, in order, recreated by itself after a gap or a broker restart.
+        const consumer = await jetstream(nc).consumers.get(options.stream, { filter_subjects: options.subject, deliver_policy: DeliverPolicy.New });
+        const iterator = await consumer.consume();
+        messages = iterator;
+        if (stopped) iterator.stop();
+        failures = 0;
+        for await (const message of iterator) deliver(message.data);
+      } catch (error) {
+        if (stopped) break;
+        failures += 1;
+        if (failures === 1 || failures % 20 === 0) {
+          options.logger?.warn('invalidation stream unavailable; cached entities expire by max-age meanwhile', {
+            stream: options.stream, error: String((error as Error)?.message ?? error), failures,
+          });
+        }
+        await pause(Math.min(5_000, 100 * 2 ** Math.min(failures, 6)), wake.signal);
+      }
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      messages?.stop();
+      wake.abort();
+      await loop;
+      await nc.close().catch(() => undefined);
+    },
+  };
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}
