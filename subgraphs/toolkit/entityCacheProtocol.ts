@@ -60,8 +60,11 @@ export function entityCacheProtocolPlugin<TContext extends BaseContext>(options:
         async executionDidStart() {
           return {
             willResolveField({ source, args, info }) {
+              // Cheap test first (no allocation): only fields under the root `_entities` field matter.
+              let root = info.path;
+              while (root.prev) root = root.prev;
+              if (root.key !== '_entities' || info.operation.operation !== 'query') return;
               const path = responsePathAsArray(info.path);
-              if (path[0] !== '_entities' || info.operation.operation !== 'query') return;
               if (path.length === 1) {
                 const given = (args as { representations?: unknown }).representations;
                 representations = Array.isArray(given) ? given : null;
