@@ -6,12 +6,21 @@
 import type { ServerResponse } from 'node:http';
 
 export const PERSISTED_QUERY_ERROR_CODES = {
-  PERSISTED_QUERY_NOT_IN_SAFELIST: 'PERSISTED_QUERIES=safelist and the operation is not in the persisted query manifest (send it by its manifest id). HTTP 403.',
-  PERSISTED_QUERY_HASH_MISMATCH: 'The request carries both a query and extensions.persistedQuery.sha256Hash, and the hash is not the sha256 of the query. HTTP 400.',
-  PERSISTED_QUERY_BAD_REQUEST: 'extensions.persistedQuery is malformed: version is not 1, or sha256Hash is not a string. HTTP 400.',
-  QUERY_TOO_LARGE: 'The query text is longer than MAX_QUERY_BYTES; no subgraph was called. HTTP 400.',
-  QUERY_TOO_DEEP: 'The operation nests fields deeper than MAX_QUERY_DEPTH (introspection fields are not counted); no subgraph was called. HTTP 400.',
+  PERSISTED_QUERY_NOT_IN_SAFELIST: 'PERSISTED_QUERIES=safelist and the operation is not in the persisted query manifest; send a manifest operation, by its id.',
+  PERSISTED_QUERY_HASH_MISMATCH: 'The request carries a query and extensions.persistedQuery.sha256Hash, and the hash is not the sha256 of that query.',
+  PERSISTED_QUERY_BAD_REQUEST: 'extensions.persistedQuery is malformed: its version is not 1, or its sha256Hash is not a string.',
+  QUERY_TOO_LARGE: 'The query text is longer than MAX_QUERY_BYTES; no subgraph was called.',
+  QUERY_TOO_DEEP: 'The operation nests fields deeper than MAX_QUERY_DEPTH (introspection fields do not count); no subgraph was called.',
 } as const;
+
+/** The HTTP status each code is answered with (ERRORS.md lists both). */
+export const PERSISTED_QUERY_ERROR_STATUS: Record<keyof typeof PERSISTED_QUERY_ERROR_CODES, number> = {
+  PERSISTED_QUERY_NOT_IN_SAFELIST: 403,
+  PERSISTED_QUERY_HASH_MISMATCH: 400,
+  PERSISTED_QUERY_BAD_REQUEST: 400,
+  QUERY_TOO_LARGE: 400,
+  QUERY_TOO_DEEP: 400,
+};
 
 export type PersistedQueryErrorCode = keyof typeof PERSISTED_QUERY_ERROR_CODES | 'PERSISTED_QUERY_NOT_FOUND';
 
@@ -35,4 +44,8 @@ export function sendRefusal(res: ServerResponse, refusal: Refusal): void {
     ...refusal.headers,
   });
   res.end(body);
+}
+
+export function refusal(code: keyof typeof PERSISTED_QUERY_ERROR_CODES, message: string): Refusal {
+  return { status: PERSISTED_QUERY_ERROR_STATUS[code], code, message };
 }

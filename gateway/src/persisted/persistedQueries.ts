@@ -16,7 +16,7 @@
  */
 import type { GatewayConfig } from '../config.js';
 import { operationId, readManifestFile, type ManifestIndex } from './manifest.js';
-import type { Refusal } from './persistedErrors.js';
+import { refusal, type Refusal } from './persistedErrors.js';
 import { readGetParams, writeGetParams, type PersistedParams } from './getRequests.js';
 import { checkQueryLimits, isIntrospectionOnly, tryParse, type QueryLimits } from './queryLimits.js';
 
@@ -107,13 +107,13 @@ export class PersistedQueryGate {
     if (persisted !== undefined && mode !== 'off') {
       const { version, sha256Hash } = (persisted ?? {}) as Record<string, unknown>;
       if (version !== 1) {
-        return refuse({ status: 400, code: 'PERSISTED_QUERY_BAD_REQUEST', message: 'Unsupported persisted query version; only version 1 is supported' });
+        return refuse(refusal('PERSISTED_QUERY_BAD_REQUEST', 'Unsupported persisted query version; only version 1 is supported'));
       }
       if (typeof sha256Hash !== 'string') {
-        return refuse({ status: 400, code: 'PERSISTED_QUERY_BAD_REQUEST', message: 'extensions.persistedQuery.sha256Hash must be a string' });
+        return refuse(refusal('PERSISTED_QUERY_BAD_REQUEST', 'extensions.persistedQuery.sha256Hash must be a string'));
       }
       if (params.query !== undefined && operationId(params.query) !== sha256Hash) {
-        return refuse({ status: 400, code: 'PERSISTED_QUERY_HASH_MISMATCH', message: 'provided sha does not match query' });
+        return refuse(refusal('PERSISTED_QUERY_HASH_MISMATCH', 'provided sha does not match query'));
       }
       const entry = manifest?.get(sha256Hash);
       if (entry) {
@@ -142,11 +142,10 @@ export class PersistedQueryGate {
       if (!(introspection && document && isIntrospectionOnly(document))) {
         return {
           kind: 'refuse',
-          refusal: {
-            status: 403,
-            code: 'PERSISTED_QUERY_NOT_IN_SAFELIST',
-            message: 'This gateway only runs the operations of its persisted query manifest; send one by its id (extensions.persistedQuery.sha256Hash)',
-          },
+          refusal: refusal(
+            'PERSISTED_QUERY_NOT_IN_SAFELIST',
+            'This gateway only runs the operations of its persisted query manifest; send one by its id (extensions.persistedQuery.sha256Hash)',
+          ),
         };
       }
     }

@@ -11,7 +11,7 @@ import {
   type FragmentDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
-import type { Refusal } from './persistedErrors.js';
+import { refusal, type Refusal } from './persistedErrors.js';
 
 export interface QueryLimits {
   maxQueryBytes: number;
@@ -22,13 +22,13 @@ export interface QueryLimits {
 export function checkQueryLimits(query: string, limits: QueryLimits): Refusal | undefined {
   const bytes = Buffer.byteLength(query, 'utf8');
   if (bytes > limits.maxQueryBytes) {
-    return { status: 400, code: 'QUERY_TOO_LARGE', message: `The query is ${bytes} bytes; the limit is ${limits.maxQueryBytes} (MAX_QUERY_BYTES)` };
+    return refusal('QUERY_TOO_LARGE', `The query is ${bytes} bytes; the limit is ${limits.maxQueryBytes} (MAX_QUERY_BYTES)`);
   }
   const document = tryParse(query);
   if (!document) return undefined;
   const depth = operationDepth(document);
   if (depth > limits.maxQueryDepth) {
-    return { status: 400, code: 'QUERY_TOO_DEEP', message: `The operation nests fields ${depth} deep; the limit is ${limits.maxQueryDepth} (MAX_QUERY_DEPTH)` };
+    return refusal('QUERY_TOO_DEEP', `The operation nests fields ${depth} deep; the limit is ${limits.maxQueryDepth} (MAX_QUERY_DEPTH)`);
   }
   return undefined;
 }
