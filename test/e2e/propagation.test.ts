@@ -1,0 +1,110 @@
+/**
+ * A mutation on topclients reaches gigs, users and the gateway's entity cache, on both transports: the seller's
+ * self-view shows it at once, the gig and user pages once the event is applied. The delays are printed (they are
+ * figures to report, not assertions); the only bound asserted is "well before Client's max-age of 60 s".
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { operation } from '../../schema/operations.js';
+import { generateDemoData, sizeForScale } from '../../subgraphs/toolkit/demoData.js';
+import { natsAvailable } from '../support/nats.js';
+import { pollUntil, startPropagatingSystem, type PropagatingSystem, type TransportKind } from '../support/propagatingSystem.js';
+import { postGraphQL, TEST_SCALE } from '../support/system.js';
+
+const transports: TransportKind[] = natsAvailable ? ['feed', 'nats'] : ['feed'];
+const CLIENT_MAX_AGE_MS = 60_000;
+
+describe.each(transports)('ID propagation end to end (%s transport)', (transport) => {
+  const demo = generateDemoData(sizeForScale(TEST_SCALE));
+  const sellers = demo.sellers.filter((s) => s.topClientIds.length >= 2 && s.topClientIds.length < 10 && demo.gigs.some((g) => g.sellerId === s.id));
+  let system: PropagatingSystem;
+  const run = (name: string, variables: Record<string, unknown>, sellerId?: string) =>
+    postGraphQL(system.gateway.url, operation(name).body, variables, sellerId ? { 'x-seller-id': sellerId } : {});
+  const gigPage = async (gigId: string) => {
+    const answer = await run('GigPage', { id: gigId });
+    expect(answer.body.errors).toBeUndefined();
+    return answer.body.data.gig.seller.topClients as { id: string; name: string; version: number }[];
+  };
+  const userPage = async (username: string) => (await run('UserPage', { username })).body.data.seller.topClients as { id: string }[];
+
+  beforeAll(async () => {
+    system = await startPropagatingSystem(transport, demo);
+  });
+  afterAll(() => system?.stop());
+
+  // Page subgraphs are asked directly while waiting: polling through the gateway would cache the page (Seller
+  // max-age 30 s) before the event lands. The gateway page is read once the subgraphs hold the change.
+  const subgraphIds = async (name: 'gigs' | 'users', sellerId: string, username: string) => {
+    const query = name === 'gigs'
+      ? 'query($r: [_Any!]!) { _entities(representations: $r) { ... on Seller { topClients { id } } } }'
+      : 'query($u: String!) { seller(username: $u) { topClients { id } } }';
+    const answer = await postGraphQL(system.subgraphs[name].url, query, { r: [{ __typename: 'Seller', id: sellerId }], u: username });
+    const seller = name === 'gigs' ? answer.body.data._entities[0] : answer.body.data.seller;
+    return (seller?.topClients ?? []).map((c: { id: string }) => c.id) as string[];
+  };
+  const same = (a: string[], b: string[]) => JSON.stringify(a) === JSON.stringify(b);
+
+  it('adding a top client: the self-view shows it at once, the gig and user pages once the event is applied', async () => {
+    const seller = sellers[0]!;
+    const gig = demo.gigs.find((g) => g.sellerId === seller.id)!;
+    const extra = demo.clients.find((c) => !seller.topClientIds.includes(c.id))!;
+    expect(await subgraphIds('gigs', seller.id, seller.username)).toEqual(seller.topClientIds);
+    const wanted = [...seller.topClientIds, extra.id];
+
+    const mutated = await run('AddTopClient', { clientId: extra.id }, seller.id);
+    expect(mutated.body.errors).toBeUndefined();
+    const committedAt = performance.now();
+    // Read your writes: the self-view reads topclients, the source, so no waiting at all.
+    const mine = await run('MyTopClients', {}, seller.id);
+    expect(mine.body.data.myTopClients.map((c: { id: string }) => c.id)).toEqual(wanted);
+
+    const [atGigs, atUsers] = await Promise.all((['gigs', 'users'] as const).map(async (name) => {
+      await pollUntil(`${name} to apply the event`, () => subgraphIds(name, seller.id, seller.username), (ids) => same(ids, wanted), 20_000, 5);
+      return performance.now() - committedAt;
+    }));
+    expect((await gigPage(gig.id)).map((c) => c.id)).toEqual(wanted);
+    expect((await userPage(seller.username)).map((c) => c.id)).toEqual(wanted);
+    console.log(`[propagation ${transport}] addTopClient committed -> applied at gigs after ${atGigs!.toFixed(0)} ms, at users after ${atUsers!.toFixed(0)} ms`);
+  });
+
+  it('removing and reordering reach both pages in the source order, ending at the source version', async () => {
+    const seller = sellers[1]!;
+    const gig = demo.gigs.find((g) => g.sellerId === seller.id)!;
+    const [first, ...rest] = seller.topClientIds;
+    await run('RemoveTopClient', { clientId: first }, seller.id);
+    const reordered = [...rest].reverse();
+    if (reordered.length > 1) await run('ReorderTopClients', { clientIds: reordered }, seller.id);
+    for (const name of ['gigs', 'users'] as const) {
+      await pollUntil(`${name} to apply the last change`, () => subgraphIds(name, seller.id, seller.username), (ids) => same(ids, reordered));
+    }
+    expect((await gigPage(gig.id)).map((c) => c.id)).toEqual(reordered);
+    expect((await userPage(seller.username)).map((c) => c.id)).toEqual(reordered);
+    const [stored] = await system.subgraphs.gigs.db.query<{ version: number }>('SELECT version FROM seller_client_ids WHERE seller_id = $1', [seller.id]);
+    const [source] = await system.subgraphs.topclients.db.query<{ version: number }>('SELECT version FROM seller_lists WHERE seller_id = $1', [seller.id]);
+    expect(stored!.version).toBe(source!.version);
+  });
+
+  it('editing a client shows the new name on a warmed gig page well before Client max-age (the event evicts the cache)', async () => {
+    const seller = sellers[2]!;
+    const gig = demo.gigs.find((g) => g.sellerId === seller.id)!;
+    const clientId = seller.topClientIds[0]!;
+    // Warm: the page's Client entities are now in the gateway's entity cache (max-age 60 s).
+    const before = await gigPage(gig.id);
+    await gigPage(gig.id);
+    const newName = `Renamed over ${transport} ${Date.now()}`;
+    const edited = await run('UpdateClient', { id: clientId, input: { name: newName } }, seller.id);
+    expect(edited.body.data.updateClient.name).toBe(newName);
+    const shown = await pollUntil('the gig page to show the new name', async () => (await gigPage(gig.id)).find((c) => c.id === clientId)!.name, (name) => name === newName, CLIENT_MAX_AGE_MS / 2);
+    expect(before.find((c) => c.id === clientId)!.name).not.toBe(newName);
+    expect(shown.elapsedMs).toBeLessThan(CLIENT_MAX_AGE_MS / 2);
+    console.log(`[propagation ${transport}] updateClient -> gig page shows the new name after ${shown.elapsedMs.toFixed(0)} ms (Client max-age ${CLIENT_MAX_AGE_MS / 1000} s)`);
+  });
+
+  it('each page subgraph reports its position, no lag and nothing parked once caught up', async () => {
+    for (const name of ['gigs', 'users'] as const) {
+      const statusUrl = system.subgraphs[name].url.replace(/\/graphql$/, '/events/status');
+      const caughtUp = await pollUntil(`${name} to catch up`, async () => (await fetch(statusUrl)).json() as Promise<Record<string, unknown>>, (s) => s.lag === 0);
+      expect(caughtUp.value).toMatchObject({ service: name, transport, lag: 0, parked: 0 });
+      expect(caughtUp.value.position).toBeGreaterThan(0);
+    }
+  });
+});
