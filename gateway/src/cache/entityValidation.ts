@@ -5,7 +5,8 @@
  * Request:  body.extensions.entityCache = { version: 1, ifNoneMatch: (string|null)[] }, aligned with
  *           variables.representations.
  * Response: body.extensions.entityCache = { version: 1, etags: (string|null)[], maxAge: (number|null)[],
- *           notModified: number[] }, aligned with data._entities; for i in notModified, _entities[i] is null.
+ *           notModified: number[] }, aligned with data._entities; for i in notModified, _entities[i] is null and
+ *           etags[i] is normally null too (the gateway holds that validator; it sent it).
  */
 
 export const ENTITY_CACHE_PROTOCOL_VERSION = 1;
@@ -30,13 +31,15 @@ export interface EntityValidation {
 
 /**
  * Reads `extensions.entityCache` of an `_entities` answer for `count` representations. Returns null when it is
- * absent or malformed in any way (unknown version, wrong lengths, bad types, an out-of-range or duplicate index, a
- * not-modified entity without a validator): the gateway then treats the subgraph as not speaking the protocol and
+ * absent or malformed in any way (unknown version, wrong lengths, bad types, an out-of-range or duplicate index):
+ * the gateway then treats the subgraph as not speaking the protocol and
  * relies on `Cache-Control` alone. A half-trusted answer is never used, because a wrong "not modified" would
  * serve stale data as current.
  *
  * When `ifNoneMatch` (what the gateway sent) is given, every not-modified index must be one the gateway asked
- * about, and its validator must equal the one sent (strong comparison, RFC 9110 §8.8.3.2).
+ * about; a validator repeated there must equal the one sent (strong comparison, RFC 9110 §8.8.3.2), and a null
+ * one is filled in with it, so `etags[i]` is the entity's validator for every entity the gateway can keep. Without
+ * `ifNoneMatch`, a not-modified entity's `etags[i]` may be null: keep the validator already cached.
  */
 export function readEntityValidation(extensions: unknown, count: number, ifNoneMatch?: readonly (string | null)[]): EntityValidation | null {
   if (!isRecord(extensions)) return null;
@@ -49,14 +52,21 @@ export function readEntityValidation(extensions: unknown, count: number, ifNoneM
   if (!Array.isArray(maxAge) || maxAge.length !== count || !maxAge.every(isMaxAgeOrNull)) return null;
   if (!Array.isArray(notModified) || notModified.length > count) return null;
   const indexes = new Set<number>();
+  const validators = [...(etags as (string | null)[])];
   for (const index of notModified) {
     if (!Number.isInteger(index) || index < 0 || index >= count || indexes.has(index)) return null;
-    const etag = etags[index] as string | null;
-    if (etag === null) return null;
-    if (ifNoneMatch && ifNoneMatch[index] !== etag) return null;
+    const sent = ifNoneMatch?.[index];
+    if (ifNoneMatch && (typeof sent !== 'string' || sent === '')) return null; // "not modified" for something never asked
+    const etag = validators[index] ?? null;
+    if (etag === null) {
+      // The usual case: the subgraph leaves out the validator the gateway already holds.
+      if (sent) validators[index] = sent;
+    } else if (sent !== undefined && etag !== sent) {
+      return null;
+    }
     indexes.add(index);
   }
-  return { etags: etags as (string | null)[], maxAgeSeconds: maxAge as (number | null)[], notModified: indexes };
+  return { etags: validators, maxAgeSeconds: maxAge as (number | null)[], notModified: indexes };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

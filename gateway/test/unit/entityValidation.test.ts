@@ -49,7 +49,6 @@ describe('readEntityValidation', () => {
     ['notModified negative', { notModified: [-1] }],
     ['notModified duplicated', { notModified: [1, 1] }],
     ['notModified not an integer', { notModified: ['1'] }],
-    ['notModified on an entity without validator', { notModified: [2] }],
     ['missing etags', { etags: undefined }],
     ['missing maxAge', { maxAge: undefined }],
     ['missing notModified', { notModified: undefined }],
@@ -61,6 +60,15 @@ describe('readEntityValidation', () => {
     expect(readEntityValidation(good(), 3, [null, '"b"', null])).not.toBeNull();
     expect(readEntityValidation(good(), 3, [null, null, null])).toBeNull();
     expect(readEntityValidation(good(), 3, [null, '"b-old"', null])).toBeNull();
+    expect(readEntityValidation(good(), 3, [null, '', null])).toBeNull();
+  });
+
+  it('fills in the validator a not-modified answer leaves out, from what was sent', () => {
+    const compact = good({ etags: ['"a"', null, null], notModified: [1] });
+    expect(readEntityValidation(compact, 3, [null, '"b"', null])!.etags).toEqual(['"a"', '"b"', null]);
+    // Without what was sent, the caller keeps its cached validator (renew with null keeps it).
+    expect(readEntityValidation(compact, 3)!.etags).toEqual(['"a"', null, null]);
+    expect([...readEntityValidation(compact, 3)!.notModified]).toEqual([1]);
   });
 
   it('accepts an empty batch', () => {
