@@ -31,6 +31,13 @@ describe('the committed persisted query manifest', () => {
     expect(readFileSync(MANIFEST_FILE, 'utf8')).toBe(persistedQueryManifestText());
   });
 
+  it('the README\'s curl examples send the current ids of GigPage and SearchResults', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const ids = Object.fromEntries(committed().operations.map((o: any) => [o.name, o.id]));
+    expect(readme).toContain(`"sha256Hash":"${ids.GigPage}"`);
+    expect(readme).toContain(`"sha256Hash":"${ids.SearchResults}"`);
+  });
+
   it('drift is detected: an edited operation changes the generated manifest and its id', () => {
     const dir = mkdtempSync(join(tmpdir(), 'operations-'));
     try {
