@@ -1,0 +1,4 @@
+/** Kill the consumer and the source (relay) mid-stream on the nats transport; see test/support/crashScenario.ts. */
+import { describeCrashScenario } from '../support/crashScenario.js';
+
+describeCrashScenario('nats');
