@@ -9,7 +9,8 @@
  *    MAX_QUERY_DEPTH, before anything is planned or any subgraph called.
  *
  * Modes (PERSISTED_QUERIES):
- *  - `off`: no persisted queries at all; Apollo answers a hash with PERSISTED_QUERY_NOT_SUPPORTED.
+ *  - `off`: no lookups by hash; Apollo answers a hash alone with PERSISTED_QUERY_NOT_SUPPORTED (a hash sent with
+ *    its text is dropped and the text runs).
  *  - `apq`: Apollo's APQ only (register by sending query + hash, then send the hash alone); no manifest read.
  *  - `manifest+apq`: manifest ids, APQ and free-form queries (development default).
  *  - `safelist`: manifest operations only, by id or by their exact text (production default).
@@ -104,7 +105,17 @@ export class PersistedQueryGate {
     const refuse = (refusal: Refusal) => ({ kind: 'refuse' as const, refusal });
     const persisted = params.extensions?.persistedQuery;
 
-    if (persisted !== undefined && mode !== 'off') {
+    if (persisted !== undefined && mode === 'off') {
+      // No lookups by hash. A hash alone gets Apollo's PERSISTED_QUERY_NOT_SUPPORTED; sent with its text (clients
+      // that always attach the extension, like our pages' mutations) the operation runs as plain text.
+      if (params.query === undefined) return { kind: 'forward', params };
+      const { sha256Hash } = (persisted ?? {}) as Record<string, unknown>;
+      if (sha256Hash !== operationId(params.query)) {
+        return refuse(refusal('PERSISTED_QUERY_HASH_MISMATCH', 'provided sha does not match query'));
+      }
+      return this.checkText({ query: params.query, extensions: withoutPersistedQuery(params.extensions!) }, params.query);
+    }
+    if (persisted !== undefined) {
       const { version, sha256Hash } = (persisted ?? {}) as Record<string, unknown>;
       if (version !== 1) {
         return refuse(refusal('PERSISTED_QUERY_BAD_REQUEST', 'Unsupported persisted query version; only version 1 is supported'));

@@ -349,5 +349,10 @@ describe('the manifest at start-up', () => {
     expect((await post(apqOnly, { extensions: persisted(entry('GigPage').id) })).body.errors[0].extensions.code).toBe('PERSISTED_QUERY_NOT_FOUND');
     const off = await gatewayWith({ PERSISTED_QUERIES: 'off' });
     expect((await post(off, { extensions: persisted(entry('GigPage').id) })).body.errors[0].extensions.code).toBe('PERSISTED_QUERY_NOT_SUPPORTED');
+    // A client that always attaches the extension still runs its text when lookups by hash are off.
+    const search = entry('SearchResults');
+    const withText = await post(off, { query: search.body, variables: { first: 1 }, extensions: persisted(search.id) });
+    expect(withText.body.data.searchGigs).toHaveLength(1);
+    expect((await post(off, { query: search.body, extensions: persisted(entry('GigPage').id) })).body.errors[0].extensions.code).toBe('PERSISTED_QUERY_HASH_MISMATCH');
   });
 });
