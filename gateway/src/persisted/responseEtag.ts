@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { IDENTITY_HEADER } from '../identity.js';
 
 export function entityTag(body: string): string {
   return `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;
@@ -33,6 +34,9 @@ export function endWithEntityTag(req: IncomingMessage, res: ServerResponse, body
   }
   const etag = entityTag(body);
   res.setHeader('etag', etag);
+  // The answer depends on who asks: a browser cache must not hand one seller's answer to another.
+  const vary = res.getHeader('vary');
+  res.setHeader('vary', vary ? `${String(vary)}, ${IDENTITY_HEADER}` : IDENTITY_HEADER);
   if (!ifNoneMatchMatches(req.headers['if-none-match'], etag)) {
     res.end(body);
     return;
