@@ -6,7 +6,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { extname, join, normalize, sep } from 'node:path';
+import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { logoSvg } from './logo.js';
 
@@ -41,7 +41,7 @@ const CONTENT_TYPES: Record<string, string> = {
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host']);
 
 export async function startWebServer(options: WebServerOptions): Promise<RunningWebServer> {
-  const distDir = options.distDir ?? DEFAULT_DIST_DIR;
+  const distDir = resolve(options.distDir ?? DEFAULT_DIST_DIR);
   const host = options.host ?? '127.0.0.1';
   const gateway = new URL(options.gatewayUrl);
   if (gateway.protocol !== 'http:') throw new Error(`the web server proxies to an http:// gateway, got ${options.gatewayUrl}`);

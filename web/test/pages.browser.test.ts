@@ -47,11 +47,11 @@ beforeAll(async () => {
   const topclients = await startService(SERVICES.topclients, { demoData: demo, eventLog: silentEvents });
   const feedUrl = topclients.url.replace(/\/graphql$/, '/events');
   const events = { transport: 'feed' as const, feedUrl };
-  services = {
-    topclients,
-    gigs: await startService(SERVICES.gigs, { demoData: demo, events, eventLog: silentEvents }),
-    users: await startService(SERVICES.users, { demoData: demo, events, eventLog: silentEvents }),
-  };
+  const [gigs, users] = await Promise.all([
+    startService(SERVICES.gigs, { demoData: demo, events, eventLog: silentEvents }),
+    startService(SERVICES.users, { demoData: demo, events, eventLog: silentEvents }),
+  ]);
+  services = { topclients, gigs, users };
   // The gateway reaches topclients' GraphQL through a real hop that can be made slow.
   topclientsHop = await startFaultProxy(topclients.url);
   gateway = await startGateway(loadConfig(gatewayEnvFor({ ...services, topclients: { url: topclientsHop.url } }, {
