@@ -57,17 +57,21 @@ export async function postOperation(url: string, query: string, variables?: Reco
 
 export function normaliseAnswer(status: number, body: any): Answer {
   const errors = body.errors?.map((error: any) => {
-      const { stacktrace: _, ...extensions } = error.extensions ?? {};
-      return {
-        message: error.message,
-        ...(error.path ? { path: error.path } : {}),
-        ...(error.locations ? { locations: error.locations } : {}),
-        ...(error.extensions ? { extensions } : {}),
-      };
+    const { stacktrace: _, ...extensions } = error.extensions ?? {};
+    return {
+      message: error.message,
+      ...(error.path ? { path: error.path } : {}),
+      ...(error.locations ? { locations: error.locations } : {}),
+      ...(error.extensions ? { extensions } : {}),
+    };
   });
   return {
     status,
     data: body.data,
-    errors: errors?.map((e: unknown) => [JSON.stringify(e), e] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]: readonly [string, unknown]) => e),
+    errors: errors?.sort((a: unknown, b: unknown) => compareText(JSON.stringify(a), JSON.stringify(b))),
   };
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
