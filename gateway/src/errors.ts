@@ -3,7 +3,10 @@
  * kept in step with this registry by a test; Apollo Server's own codes (BAD_USER_INPUT, PERSISTED_QUERY_NOT_FOUND,
  * ...) and codes passed through from subgraphs are documented there too but not defined here.
  */
+import { PERSISTED_QUERY_ERROR_CODES } from './persisted/persistedErrors.js';
+
 export const GATEWAY_ERROR_CODES = {
+  ...PERSISTED_QUERY_ERROR_CODES,
   SUBGRAPH_TIMEOUT: 'The subgraph did not answer within its timeout or the operation budget left; the fields that fetch would have filled are null.',
   SUBGRAPH_UNAVAILABLE: 'The subgraph refused the connection, reset it, or answered HTTP 5xx; the fields that fetch would have filled are null.',
   SUBGRAPH_BAD_RESPONSE: 'The subgraph answered something that is not a GraphQL JSON response (or the wrong number of entities); the fields that fetch would have filled are null.',

@@ -130,7 +130,7 @@ export class EntityBatcher {
     const timeoutMs = Math.max(...members.map((m) => m.timeoutMs));
     let answers: EntityResult[];
     try {
-      answers = splitEntities(this.serviceName, await this.send(group, body, timeoutMs), representations.length);
+      answers = splitEntities(this.serviceName, await this.send(group, body, timeoutMs), representations.length, ifNoneMatch);
       const notModified = answers.filter((a) => a.kind === 'answer' && a.notModified).length;
       this.metrics.entity(this.serviceName, 'not_modified', notModified);
     } catch (error) {
@@ -144,7 +144,12 @@ export class EntityBatcher {
 }
 
 /** Splits one `_entities` answer into one result per representation sent, checking its shape like executeFetch. */
-export function splitEntities(serviceName: string, response: TransportResponse, count: number): EntityResult[] {
+export function splitEntities(
+  serviceName: string,
+  response: TransportResponse,
+  count: number,
+  ifNoneMatch: readonly (string | null)[],
+): EntityResult[] {
   const body = response.body;
   const data = body?.data;
   const entities = data?._entities;
@@ -154,7 +159,7 @@ export function splitEntities(serviceName: string, response: TransportResponse, 
     return Array.from({ length: count }, () => ({ kind: 'failed', failure }));
   }
   const hint = parseCacheControl(response.headers['cache-control']);
-  const validation = readEntityValidation(body.extensions, count);
+  const validation = readEntityValidation(body.extensions, count, ifNoneMatch);
   const perEntity: EntityAnswer['errors'][] = Array.from({ length: count }, () => []);
   const globalErrors: GraphQLFormattedError[] = [];
   for (const error of body.errors ?? []) {

@@ -10,7 +10,7 @@
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLRequestContext, GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import type { GraphQLFormattedError } from 'graphql';
-import { entityCacheKey, entityIdentity } from '../cache/cacheKey.js';
+import { entityCacheKey, entityIdentity, stableJson } from '../cache/cacheKey.js';
 import { parseCacheControl, type CacheHint } from '../cache/cacheHints.js';
 import type { CacheEntry, EntityCache } from '../cache/entityCache.js';
 import { canServeStaleOnError, decide } from '../cache/freshness.js';
@@ -19,10 +19,9 @@ import { identityHeaders } from '../identity.js';
 import type { GatewayMetrics } from '../metrics/registry.js';
 import type { SubgraphBreaker } from './breaker.js';
 import { fetchDeadline, type Deadline } from './deadline.js';
-import { EntityBatcher, type EntityGroup, type EntityLoad, type EntityResult } from './entityBatcher.js';
+import { EntityBatcher, type EntityAnswer, type EntityGroup, type EntityLoad, type EntityResult } from './entityBatcher.js';
 import { entityFailureErrors, rootFailureErrors } from './fieldErrors.js';
 import { operationShape, type OperationShape } from './operationShape.js';
-import { canonicalJson } from './representations.js';
 import { operationState, type OperationState } from './requestState.js';
 import type { SubgraphTransport, TransportResponse } from './transport.js';
 
@@ -50,6 +49,15 @@ export interface HybridDataSourceOptions {
 }
 
 type Incoming = GatewayGraphQLRequestContext<Record<string, any>>;
+
+/** A representation that was not fresh in the cache: what it needs from the subgraph and where to store the answer. */
+interface PendingEntity {
+  index: number;
+  entry: CacheEntry | undefined;
+  publicKey: string | null;
+  privateKey: string | null;
+  load: EntityLoad;
+}
 
 /** Root responses live in the entity cache too, under a representation no entity can have. */
 const ROOT_REPRESENTATION = { __typename: '__RootFetch' };
@@ -163,7 +171,7 @@ export class HybridDataSource implements GraphQLDataSource {
     const { cache, serviceName, metrics } = this.options;
     const { representations: _, ...variables } = allVariables;
     const group: EntityGroup = {
-      key: `${query}\u0000${canonicalJson(variables)}\u0000${canonicalJson(headers)}`,
+      key: `${query}\u0000${stableJson(variables)}\u0000${stableJson(headers)}`,
       query,
       operationName,
       variables,
@@ -176,8 +184,7 @@ export class HybridDataSource implements GraphQLDataSource {
     const freshness = new PolicyAccumulator();
     metrics.entity(serviceName, 'requested', representations.length);
 
-    interface Pending { index: number; entry: CacheEntry | undefined; publicKey: string | null; privateKey: string | null; load: EntityLoad }
-    const pending: Pending[] = [];
+    const pending: PendingEntity[] = [];
     representations.forEach((representation, index) => {
       const keyFor = (scope: string | null) =>
         entityCacheKey({ subgraph: serviceName, operation: query, variables, representation, scope });
@@ -199,17 +206,17 @@ export class HybridDataSource implements GraphQLDataSource {
         load: {
           group,
           representation,
-          representationKey: canonicalJson(representation),
+          representationKey: stableJson(representation),
           ifNoneMatch: decision.kind === 'revalidate' ? decision.etag : null,
           timeoutMs: deadline.timeoutMs,
         },
       });
     });
 
-    const results = await this.loadAll(pending.map((p) => p.load), deadline);
+    const results = await this.loadAll(pending, deadline);
     const globalErrorsSeen = new Set<readonly GraphQLFormattedError[]>();
     const now = this.now();
-    pending.forEach(({ index, entry, publicKey, privateKey }, i) => {
+    pending.forEach(({ index, entry }, i) => {
       const result = results[i]!;
       if (result.kind === 'failed') {
         freshness.add(0, 'public');
@@ -227,32 +234,26 @@ export class HybridDataSource implements GraphQLDataSource {
         globalErrorsSeen.add(result.globalErrors);
         errors.push(...result.globalErrors);
       }
-      const maxAgeSeconds = result.hint.noStore ? 0 : (result.maxAgeSeconds ?? result.hint.maxAgeSeconds);
       if (result.notModified && entry) {
         values[index] = entry.value;
-        const key = entry.scope === 'private' ? privateKey : publicKey;
-        if (!result.stored && key) cache!.renew(key, maxAgeSeconds, result.etag ?? entry.etag);
-        result.stored = true;
-        freshness.add(maxAgeSeconds, entry.scope);
+        freshness.add(entityMaxAge(result), entry.scope);
         return;
       }
       values[index] = result.value;
       for (const { error, rest } of result.errors) errors.push({ ...error, path: ['_entities', index, ...rest] });
-      freshness.add(maxAgeSeconds, result.hint.scope);
-      const key = result.hint.scope === 'private' ? privateKey : publicKey;
-      if (!result.stored && key && result.value && result.errors.length === 0 && worthStoring(result.hint, result.etag, maxAgeSeconds)) {
-        const identity = entityIdentity(typenameOf(representations[index]) ?? '', keyFieldsOf(representations[index]!));
-        cache!.set(key, this.entry(result.value, result.hint, result.etag, maxAgeSeconds, result.hint.scope, identity));
-        result.stored = true;
-      }
+      freshness.add(entityMaxAge(result), result.hint.scope);
     });
     freshness.applyTo(incoming);
     return errors.length > 0 ? { data: { _entities: values }, errors } : { data: { _entities: values } };
   }
 
-  /** Waits for every load, but never past this operation's own deadline (a shared call may have a later one). */
-  private async loadAll(loads: EntityLoad[], deadline: Deadline): Promise<EntityResult[]> {
-    if (loads.length === 0) return [];
+  /**
+   * Waits for every load, but never past this operation's own deadline (a shared call may have a later one).
+   * Each answer is remembered as soon as it arrives, so a request that needs the same entity a moment later finds
+   * it in the cache even while this one still waits for its other loads.
+   */
+  private async loadAll(pending: PendingEntity[], deadline: Deadline): Promise<EntityResult[]> {
+    if (pending.length === 0) return [];
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<EntityResult>((resolve) => {
       timer = setTimeout(() => resolve({
@@ -261,10 +262,37 @@ export class HybridDataSource implements GraphQLDataSource {
       }), deadline.timeoutMs);
     });
     try {
-      return await Promise.all(loads.map((load) => Promise.race([this.batcher.load(load), expired])));
+      return await Promise.all(pending.map((p) => Promise.race([
+        this.batcher.load(p.load).then((result) => {
+          this.remember(p, result);
+          return result;
+        }),
+        expired,
+      ])));
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Stores a fetched entity, or renews a not-modified one, once per answer however many requests share it. */
+  private remember(p: PendingEntity, result: EntityResult): void {
+    const { cache, serviceName, metrics } = this.options;
+    if (!cache || result.kind !== 'answer' || result.stored) return;
+    const maxAgeSeconds = entityMaxAge(result);
+    if (result.notModified) {
+      const key = p.entry?.scope === 'private' ? p.privateKey : p.publicKey;
+      if (!p.entry || !key) return;
+      cache.renew(key, maxAgeSeconds, result.etag ?? p.entry.etag);
+      metrics.notModifiedBytesSaved.inc({ subgraph: serviceName }, JSON.stringify(p.entry.value).length);
+      result.stored = true;
+      return;
+    }
+    const key = result.hint.scope === 'private' ? p.privateKey : p.publicKey;
+    if (!key || !result.value || result.errors.length > 0 || !worthStoring(result.hint, result.etag, maxAgeSeconds)) return;
+    const representation = p.load.representation;
+    const identity = entityIdentity(typenameOf(representation) ?? '', keyFieldsOf(representation));
+    cache.set(key, this.entry(result.value, result.hint, result.etag, maxAgeSeconds, result.hint.scope, identity));
+    result.stored = true;
   }
 
   /** One HTTP call through the breaker, with its metrics; failures are thrown as SubgraphFailure. */
@@ -334,6 +362,11 @@ function restrictPolicy(incoming: Incoming, maxAgeSeconds: number, scope: 'publi
 
 function hintOf(response: TransportResponse): CacheHint {
   return parseCacheControl(response.headers['cache-control']);
+}
+
+/** An entity's freshness: its own max-age from the protocol when the subgraph gives one, else the response's. */
+function entityMaxAge(answer: EntityAnswer): number {
+  return answer.hint.noStore ? 0 : (answer.maxAgeSeconds ?? answer.hint.maxAgeSeconds);
 }
 
 function worthStoring(hint: CacheHint, etag: string | null, maxAgeSeconds = hint.maxAgeSeconds): boolean {

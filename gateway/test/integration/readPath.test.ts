@@ -14,10 +14,12 @@ afterEach(async () => {
 const start = async (options: FixtureOptions = {}) => (fixture = await startReadPathFixture(options));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const brandNamesOf = (body: any) => body.data.products.map((p: any) => p.brand?.name ?? null);
+// For tests about batching and caching, not deadlines: a busy machine must not turn them into timeouts.
+const RELAXED = { ENTITY_TIMEOUT_MS: '10000', SUBGRAPH_TIMEOUT_MS: '10000', OPERATION_BUDGET_MS: '30000' };
 
 describe('batching across requests', () => {
   it('concurrent pages needing the same brands share one _entities call, each brand sent once', async () => {
-    const f = await start({ env: { ENTITY_CACHE: 'off', ENTITY_BATCH_WINDOW_MS: '25' }, brandCount: 5 });
+    const f = await start({ env: { ...RELAXED, ENTITY_CACHE: 'off', ENTITY_BATCH_WINDOW_MS: '25' }, brandCount: 5 });
     f.holdShopUntil(10);
     const pages = await Promise.all(Array.from({ length: 10 }, (_, i) => f.query(PAGE, { ids: ids(i, i + 5) })));
     for (const [i, page] of pages.entries()) {
@@ -30,7 +32,7 @@ describe('batching across requests', () => {
   });
 
   it('duplicate representations within one page are sent once', async () => {
-    const f = await start({ env: { ENTITY_CACHE: 'off' }, brandCount: 2 });
+    const f = await start({ env: { ...RELAXED, ENTITY_CACHE: 'off' }, brandCount: 2 });
     const page = await f.query(PAGE, { ids: ids(0, 6) });
     expect(brandNamesOf(page.body)).toEqual(['Brand 0', 'Brand 1', 'Brand 0', 'Brand 1', 'Brand 0', 'Brand 1']);
     expect(f.brands.entityCalls().map((c) => c.representations.length)).toEqual([2]);
@@ -39,7 +41,7 @@ describe('batching across requests', () => {
 
 describe('per-entity cache', () => {
   it('a batch where 8 of 10 entities are fresh in cache sends only the 2 others', async () => {
-    const f = await start({ brandCount: 20 });
+    const f = await start({ env: RELAXED, brandCount: 20 });
     await f.query(PAGE, { ids: ids(0, 8) });
     f.brands.reset();
     const page = await f.query(PAGE, { ids: ids(0, 10) });

@@ -20,6 +20,8 @@ export interface RecordedRequest {
 export type Fault =
   | { kind: 'none' }
   | { kind: 'delay'; ms: number }
+  /** Holds requests until `count` are waiting, then lets them all through at once (deterministic concurrency). */
+  | { kind: 'gate'; count: number }
   | { kind: 'hang' }
   | { kind: 'status'; status: number; body?: string }
   | { kind: 'garbage'; body: string }
@@ -38,6 +40,7 @@ export interface FaultProxy {
 export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
+  let gated: (() => void)[] = [];
   const proxy: FaultProxy = {
     url: '',
     requests,
@@ -88,6 +91,16 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
       return;
     }
     if (fault.kind === 'delay') await new Promise((r) => setTimeout(r, fault.ms));
+    if (fault.kind === 'gate') {
+      await new Promise<void>((release) => {
+        gated.push(release);
+        if (gated.length >= fault.count) {
+          const all = gated;
+          gated = [];
+          for (const go of all) go();
+        }
+      });
+    }
     if (res.destroyed) return;
     const headers = Object.fromEntries(
       Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k)),

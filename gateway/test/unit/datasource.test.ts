@@ -3,7 +3,6 @@ import { SubgraphFailure } from '../../src/errors.js';
 import { fetchDeadline } from '../../src/datasource/deadline.js';
 import { entityFailureErrors, rootFailureErrors } from '../../src/datasource/fieldErrors.js';
 import { operationShape } from '../../src/datasource/operationShape.js';
-import { canonicalJson } from '../../src/datasource/representations.js';
 import { parseGraphQLBody } from '../../src/datasource/transport.js';
 
 describe('fetchDeadline', () => {
@@ -40,14 +39,6 @@ describe('field errors', () => {
   });
   it('put one error per root field a failed root fetch would have filled', () => {
     expect(rootFailureErrors(failure, ['gig', 'other']).map((e) => e.path)).toEqual([['gig'], ['other']]);
-  });
-});
-
-describe('canonicalJson', () => {
-  it('is the same for equal values whatever the key order', () => {
-    expect(canonicalJson({ id: '1', __typename: 'Client', nested: { b: 1, a: [2, { y: 1, x: 0 }] } }))
-      .toBe(canonicalJson({ nested: { a: [2, { x: 0, y: 1 }], b: 1 }, __typename: 'Client', id: '1' }));
-    expect(canonicalJson({ id: '1' })).not.toBe(canonicalJson({ id: 1 }));
   });
 });
 

@@ -1,0 +1,129 @@
+/**
+ * The hybrid read path on the running reference deployment: the gig page's top clients come from topclients
+ * through `_entities`, batched across concurrent pages, cached per client, revalidated by ETag (topclients speaks
+ * the entity-cache protocol), and nulled with a coded error when topclients is down, while the page renders.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../gateway/src/config.js';
+import { jsonLogger } from '../../gateway/src/logger.js';
+import { startGateway, type RunningGateway } from '../../gateway/src/server.js';
+import { startFaultProxy, type FaultProxy } from '../../gateway/test/support/faultProxy.js';
+import { operation } from '../../schema/operations.js';
+import { generateDemoData, sizeForScale } from '../../subgraphs/toolkit/demoData.js';
+import { TEST_SCALE, gatewayEnvFor, postGraphQL, startSubgraphs } from '../support/system.js';
+
+describe('the hybrid read path on the reference deployment', () => {
+  const demo = generateDemoData(sizeForScale(TEST_SCALE));
+  let stopSubgraphs: () => Promise<void>;
+  let topclients: FaultProxy;
+  let gigs: FaultProxy;
+  let gateway: RunningGateway;
+  let gatewayEnv: Record<string, string>;
+  const gigPage = (id: string, headers?: Record<string, string>) => postGraphQL(gateway.url, operation('GigPage').body, { id }, headers);
+  const sellersWithClients = demo.sellers.filter((s) => s.topClientIds.length >= 3);
+  const gigOf = (sellerId: string) => demo.gigs.find((g) => g.sellerId === sellerId)!;
+  const names = (body: any) => body.data.gig.seller.topClients?.map((c: { name: string }) => c.name) ?? null;
+
+  beforeAll(async () => {
+    const started = await startSubgraphs('pglite', demo);
+    stopSubgraphs = started.stop;
+    topclients = await startFaultProxy(started.subgraphs.topclients.url);
+    gigs = await startFaultProxy(started.subgraphs.gigs.url);
+    // Generous deadlines: these tests are about batching and caching, not timeouts, on a busy CI machine.
+    gatewayEnv = gatewayEnvFor({ ...started.subgraphs, topclients, gigs }, {
+      ENTITY_BATCH_WINDOW_MS: '50', ENTITY_TIMEOUT_MS: '10000', SUBGRAPH_TIMEOUT_MS: '10000', OPERATION_BUDGET_MS: '30000', BREAKER_VOLUME_THRESHOLD: '1000',
+    });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await topclients?.stop();
+    await gigs?.stop();
+    await stopSubgraphs?.();
+  });
+  // Every test starts with a cold cache: a new gateway.
+  beforeEach(async () => {
+    await gateway?.stop();
+    gateway = await startGateway(loadConfig(gatewayEnv), { logger: jsonLogger('error') });
+    topclients.reset();
+    gigs.reset();
+  });
+
+  it('concurrent gig pages for sellers sharing clients cost topclients few calls, each client sent once', async () => {
+    const sellers = sellersWithClients.slice(0, 12);
+    const distinct = new Set(sellers.flatMap((s) => s.topClientIds));
+    // Gigs answers all the pages at once, so their entity fetches meet in one batch window.
+    gigs.fault = { kind: 'gate', count: sellers.length };
+    const pages = await Promise.all(sellers.map((s) => gigPage(gigOf(s.id).id)));
+    pages.forEach((page, i) => expect(page.body.data.gig.seller.topClients.map((c: { id: string }) => c.id)).toEqual(sellers[i]!.topClientIds));
+    const calls = topclients.entityCalls();
+    const sent = calls.flatMap((c) => c.representations.map((r: { id: string }) => r.id));
+    // One call when the machine keeps up with the batch window; however late a page's loads come, a client is
+    // never sent twice: later loads join the call in flight or find the answer in the cache.
+    expect(calls.length).toBeLessThan(sellers.length);
+    expect(sent.length).toBe(distinct.size);
+    expect(new Set(sent)).toEqual(distinct);
+    expect(distinct.size).toBeLessThan(sellers.reduce((n, s) => n + s.topClientIds.length, 0));
+  });
+
+  it('a warm gig page costs topclients nothing and says how long it stays fresh', async () => {
+    const gig = gigOf(sellersWithClients[20]!.id);
+    const cold = await gigPage(gig.id);
+    expect(topclients.entityCalls()).toHaveLength(1);
+    topclients.reset();
+    const warm = await gigPage(gig.id);
+    expect(warm.body).toEqual(cold.body);
+    expect(topclients.requests).toHaveLength(0);
+    expect(warm.headers.get('cache-control')).toMatch(/^max-age=(29|30), public$/);
+  });
+
+  it('no-cache revalidates every cached client in one conditional call; unchanged ones come back without payload', async () => {
+    const seller = sellersWithClients[21]!;
+    const gig = gigOf(seller.id);
+    await gigPage(gig.id);
+    const fullBytes = topclients.requests.at(-1)!.responseBytes;
+    topclients.reset();
+
+    const revalidated = await gigPage(gig.id, { 'cache-control': 'no-cache' });
+    expect(names(revalidated.body)).toEqual(seller.topClientIds.map((id) => demo.clients.find((c) => c.id === id)!.name));
+    const [call] = topclients.entityCalls();
+    expect(topclients.entityCalls()).toHaveLength(1);
+    expect(call!.request.extensions?.entityCache?.ifNoneMatch).toHaveLength(seller.topClientIds.length);
+    expect(call!.request.extensions!.entityCache.ifNoneMatch.every((v: unknown) => typeof v === 'string')).toBe(true);
+    expect(call!.request.responseBytes).toBeLessThan(fullBytes);
+    const metrics = await (await fetch(gateway.url.replace('/graphql', '/metrics'))).text();
+    expect(metrics).toContain(`gateway_entities_total{subgraph="topclients",outcome="not_modified"} ${seller.topClientIds.length}`);
+    const saved = Number(/^gateway_not_modified_bytes_saved_total\{subgraph="topclients"\} (\d+)$/m.exec(metrics)?.[1]);
+    expect(saved).toBeGreaterThan(seller.topClientIds.length * 50);
+  });
+
+  it('an edited client shows on a revalidated page while the others stay not-modified', async () => {
+    const seller = sellersWithClients[22]!;
+    const gig = gigOf(seller.id);
+    await gigPage(gig.id);
+    const edited = seller.topClientIds[1]!;
+    const update = await postGraphQL(gateway.url, operation('UpdateClient').body,
+      { id: edited, input: { name: 'Edited Brand' } }, { 'x-seller-id': seller.id });
+    expect(update.body.errors).toBeUndefined();
+    topclients.reset();
+
+    const page = await gigPage(gig.id, { 'cache-control': 'no-cache' });
+    expect(names(page.body)[1]).toBe('Edited Brand');
+    const answer = topclients.entityCalls()[0]!;
+    expect(answer.representations).toHaveLength(seller.topClientIds.length);
+  });
+
+  it('with topclients down the gig page still renders: top clients null with a coded error per client', async () => {
+    const seller = sellersWithClients[23]!;
+    const gig = gigOf(seller.id);
+    topclients.fault = { kind: 'status', status: 503 };
+    const page = await gigPage(gig.id);
+    expect(page.status).toBe(200);
+    expect(page.body.data.gig).toMatchObject({ id: gig.id, title: gig.title, seller: { username: seller.username, topClients: null } });
+    expect(page.body.errors).toHaveLength(seller.topClientIds.length);
+    page.body.errors!.forEach((error, i) => expect(error).toMatchObject({
+      path: ['gig', 'seller', 'topClients', i],
+      extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'topclients' },
+    }));
+    expect(page.headers.get('cache-control')).toBe('no-store');
+  });
+});
