@@ -1,6 +1,6 @@
 /**
  * `npm start`: the whole reference deployment on the embedded default, one process per service (three subgraphs,
- * then the gateway), data kept under ./data. Prints the URLs; Ctrl-C stops everything cleanly.
+ * then the gateway, then the web pages), data kept under ./data. Prints the URLs; Ctrl-C stops everything cleanly.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -64,18 +64,27 @@ process.on('SIGTERM', () => void stopAll(0));
 const portOf = (name: string, fallback: number) => Number(process.env[`${name.toUpperCase()}_PORT`] || fallback);
 try {
   console.log('starting subgraphs (the first start seeds the demo data into ./data, which takes a little while)...');
-  for (const subgraph of SUBGRAPHS) run(subgraph.name, 'subgraphs/main.ts', [subgraph.name]);
+  // Embedded event transport: gigs and users pull topclients' change feed; the gateway listens to it to evict
+  // cached clients. EVENT_TRANSPORT=nats (with NATS_URL) switches the subgraphs to JetStream instead.
+  const feedUrl = process.env.TOPCLIENTS_FEED_URL ?? `http://127.0.0.1:${portOf('topclients', SUBGRAPHS.find((s) => s.name === 'topclients')!.defaultPort)}/events`;
+  for (const subgraph of SUBGRAPHS) run(subgraph.name, 'subgraphs/main.ts', [subgraph.name], { TOPCLIENTS_FEED_URL: feedUrl });
   await Promise.all(SUBGRAPHS.map((s) => waitForHealth(s.name, `http://127.0.0.1:${portOf(s.name, s.defaultPort)}/health`, 180_000)));
   const subgraphUrls = Object.fromEntries(SUBGRAPHS.map((s) => [
     `SUBGRAPH_${s.name.toUpperCase()}_URL`,
     process.env[`SUBGRAPH_${s.name.toUpperCase()}_URL`] ?? `http://127.0.0.1:${portOf(s.name, s.defaultPort)}/graphql`,
   ]));
-  run('gateway', 'gateway/src/main.ts', [], subgraphUrls);
+  const invalidation: Record<string, string> = process.env.INVALIDATION_NATS_URL || process.env.INVALIDATION_FEED_URL ? {} : { INVALIDATION_FEED_URL: feedUrl };
+  run('gateway', 'gateway/src/main.ts', [], { ...subgraphUrls, ...invalidation });
   const gatewayPort = Number(process.env.PORT || 4000);
   await waitForHealth('gateway', `http://127.0.0.1:${gatewayPort}/ready`, 60_000);
+  // The pages: web/main.ts builds them first when web/dist is missing or older than its sources.
+  const webPort = Number(process.env.WEB_PORT || 4080);
+  run('web', 'web/main.ts', [], { WEB_PORT: String(webPort), GATEWAY_URL: `http://127.0.0.1:${gatewayPort}/graphql` });
+  await waitForHealth('web', `http://127.0.0.1:${webPort}/`, 180_000);
   console.log([
     '',
     'The system is up:',
+    `  pages       http://localhost:${webPort}/   (search, gig and user pages; your top clients at /me/top-clients)`,
     `  gateway     http://localhost:${gatewayPort}/graphql   (Apollo Sandbox: open it in a browser)`,
     ...SUBGRAPHS.map((s) => `  ${s.name.padEnd(11)} http://localhost:${portOf(s.name, s.defaultPort)}/graphql`),
     'Press Ctrl-C to stop.',

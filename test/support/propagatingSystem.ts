@@ -17,6 +17,7 @@ import { gatewayEnvFor } from './system.js';
 export type TransportKind = 'feed' | 'nats';
 
 export interface PropagatingSystem {
+  /** Absent when started with `{ gateway: false }`. */
   gateway: RunningGateway;
   subgraphs: Record<ServiceName, RunningService>;
   feedUrl: string;
@@ -28,7 +29,7 @@ export const quietEventLog: EventLog = (level, msg, fields) => {
   if (level === 'error') console.error(JSON.stringify({ level, msg, ...fields }));
 };
 
-export async function startPropagatingSystem(transport: TransportKind, demo: DemoData): Promise<PropagatingSystem> {
+export async function startPropagatingSystem(transport: TransportKind, demo: DemoData, options: { gateway?: boolean } = {}): Promise<PropagatingSystem> {
   const started: { stop(): Promise<void> }[] = [];
   const stream = uniqueStreamName('PROP');
   const subjectPrefix = `prop.${stream.toLowerCase()}`;
@@ -52,14 +53,16 @@ export async function startPropagatingSystem(transport: TransportKind, demo: Dem
     const invalidationEnv: Record<string, string> = transport === 'nats'
       ? { INVALIDATION_NATS_URL: NATS_URL, INVALIDATION_NATS_STREAM: stream, INVALIDATION_NATS_SUBJECT: `${subjectPrefix}.client.>` }
       : { INVALIDATION_FEED_URL: feedUrl };
-    const gateway = await startGateway(loadConfig(gatewayEnvFor(subgraphs, invalidationEnv)), { logger: jsonLogger('error') });
+    const gateway = options.gateway === false
+      ? (undefined as unknown as RunningGateway)
+      : await startGateway(loadConfig(gatewayEnvFor(subgraphs, invalidationEnv)), { logger: jsonLogger('error') });
     return {
       gateway,
       subgraphs,
       feedUrl,
       events,
       async stop() {
-        await gateway.stop();
+        await gateway?.stop();
         for (const service of started.reverse()) await service.stop();
         if (transport === 'nats') await deleteStream(NATS_URL, stream);
       },
