@@ -8,73 +8,15 @@
  *
  * Answers are compared after normaliseAnswer (gateway/test/support/stockGateway.ts): status, data, errors sorted.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../gateway/src/config.js';
 import { jsonLogger } from '../../gateway/src/logger.js';
 import { startGateway, type RunningGateway } from '../../gateway/src/server.js';
 import { normaliseAnswer, type Answer } from '../../gateway/test/support/stockGateway.js';
+import { startEntityErrorProxy, type EntityErrorProxy } from '../../gateway/test/support/supergraphFixtures.js';
 import { loadOperations, operation } from '../../schema/operations.js';
 import { generateDemoData, sizeForScale } from '../../subgraphs/toolkit/demoData.js';
 import { TEST_SCALE, gatewayEnvFor, postGraphQL, startSubgraphs } from '../support/system.js';
-
-/** A real HTTP hop that answers like the subgraph behind it, except that the chosen clients fail. */
-interface EntityErrorProxy {
-  url: string;
-  failingClientIds: Set<string>;
-  stop(): Promise<void>;
-}
-
-async function startEntityErrorProxy(targetUrl: string): Promise<EntityErrorProxy> {
-  const failingClientIds = new Set<string>();
-  const server: Server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
-    const headers = Object.fromEntries(
-      Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k)),
-    ) as Record<string, string>;
-    try {
-      const upstream = await fetch(targetUrl, { method: req.method, headers, body: req.method === 'GET' ? undefined : body });
-      const outHeaders: Record<string, string> = {};
-      upstream.headers.forEach((value, key) => {
-        if (!['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'content-encoding'].includes(key)) outHeaders[key] = value;
-      });
-      let answer = await upstream.text();
-      const representations: { id?: string }[] | undefined = JSON.parse(body.toString('utf8') || '{}')?.variables?.representations;
-      const failing = (representations ?? []).flatMap((r, i) => (r.id && failingClientIds.has(r.id) ? [i] : []));
-      if (failing.length > 0 && upstream.status === 200) {
-        const parsed = JSON.parse(answer);
-        if (Array.isArray(parsed.data?._entities)) {
-          for (const i of failing) parsed.data._entities[i] = null;
-          parsed.errors = [
-            ...(parsed.errors ?? []),
-            ...failing.map((i) => ({ message: `client ${representations![i]!.id} is unavailable`, path: ['_entities', i], extensions: { code: 'CLIENT_UNAVAILABLE' } })),
-          ];
-          answer = JSON.stringify(parsed);
-          // What Apollo Server itself says about a response with errors.
-          outHeaders['cache-control'] = 'no-store';
-          delete outHeaders.etag;
-        }
-      }
-      res.writeHead(upstream.status, { ...outHeaders, 'content-length': String(Buffer.byteLength(answer)) });
-      res.end(answer);
-    } catch {
-      res.writeHead(502).end();
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`,
-    failingClientIds,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
 
 const GENEROUS = { SUBGRAPH_TIMEOUT_MS: '10000', ENTITY_TIMEOUT_MS: '10000', OPERATION_BUDGET_MS: '20000' };
 

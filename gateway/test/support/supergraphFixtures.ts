@@ -6,6 +6,8 @@
  * entity cache on, warm runs really are served from the cache. Data is deterministic unless a fixture exposes a
  * switch (`switches`) that a test flips on purpose.
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { GraphQLError } from 'graphql';
 import { composeTestSupergraph, startTestSubgraph, type TestSubgraph } from './testSubgraph.js';
 
@@ -37,26 +39,97 @@ const link = (...imports: string[]) =>
 
 const MAX_AGE = '@cacheControl(maxAge: 60)';
 
+/** `failingIds`: the subgraph sits behind an EntityErrorProxy that fails these entity ids. */
 async function startAll(
-  definitions: { name: string; sdl: string; resolvers: any }[],
+  definitions: { name: string; sdl: string; resolvers: any; failingIds?: string[] }[],
   switches: Record<string, boolean> = {},
 ): Promise<RunningFixture> {
   const subgraphs: TestSubgraph[] = [];
-  try {
-    for (const d of definitions) subgraphs.push(await startTestSubgraph(d.name, d.sdl, d.resolvers));
-    const supergraphSdl = composeTestSupergraph(subgraphs);
-    return {
-      subgraphs,
-      supergraphSdl,
-      switches,
-      async stop() {
-        await Promise.all(subgraphs.map((s) => s.stop()));
-      },
-    };
-  } catch (error) {
+  const proxies: EntityErrorProxy[] = [];
+  const stopAll = async () => {
+    await Promise.all(proxies.map((p) => p.stop()));
     await Promise.all(subgraphs.map((s) => s.stop()));
+  };
+  try {
+    const composed: { name: string; url: string; sdl: string }[] = [];
+    for (const d of definitions) {
+      const subgraph = await startTestSubgraph(d.name, d.sdl, d.resolvers);
+      subgraphs.push(subgraph);
+      let url = subgraph.url;
+      if (d.failingIds) {
+        const proxy = await startEntityErrorProxy(subgraph.url);
+        proxies.push(proxy);
+        for (const id of d.failingIds) proxy.failingClientIds.add(id);
+        url = proxy.url;
+      }
+      composed.push({ name: d.name, url, sdl: d.sdl });
+    }
+    return { subgraphs, supergraphSdl: composeTestSupergraph(composed), switches, stop: stopAll };
+  } catch (error) {
+    await stopAll();
     throw error;
   }
+}
+
+/**
+ * A real HTTP hop that answers like the subgraph behind it, except that every representation whose `id` is in
+ * `failingClientIds` comes back null with an error at `["_entities", i]` (what a subgraph that fails some entities
+ * sends, and what @apollo/subgraph itself never does: a throwing __resolveReference fails the whole list).
+ */
+export interface EntityErrorProxy {
+  url: string;
+  failingClientIds: Set<string>;
+  stop(): Promise<void>;
+}
+
+export async function startEntityErrorProxy(targetUrl: string): Promise<EntityErrorProxy> {
+  const failingClientIds = new Set<string>();
+  const server: Server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k)),
+    ) as Record<string, string>;
+    try {
+      const upstream = await fetch(targetUrl, { method: req.method, headers, body: req.method === 'GET' ? undefined : body });
+      const outHeaders: Record<string, string> = {};
+      upstream.headers.forEach((value, key) => {
+        if (!['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'content-encoding'].includes(key)) outHeaders[key] = value;
+      });
+      let answer = await upstream.text();
+      const representations: { id?: string }[] | undefined = JSON.parse(body.toString('utf8') || '{}')?.variables?.representations;
+      const failing = (representations ?? []).flatMap((r, i) => (r.id && failingClientIds.has(r.id) ? [i] : []));
+      if (failing.length > 0 && upstream.status === 200) {
+        const parsed = JSON.parse(answer);
+        if (Array.isArray(parsed.data?._entities)) {
+          for (const i of failing) parsed.data._entities[i] = null;
+          parsed.errors = [
+            ...(parsed.errors ?? []),
+            ...failing.map((i) => ({ message: `client ${representations![i]!.id} is unavailable`, path: ['_entities', i], extensions: { code: 'CLIENT_UNAVAILABLE' } })),
+          ];
+          answer = JSON.stringify(parsed);
+          // What Apollo Server itself says about a response with errors.
+          outHeaders['cache-control'] = 'no-store';
+          delete outHeaders.etag;
+        }
+      }
+      res.writeHead(upstream.status, { ...outHeaders, 'content-length': String(Buffer.byteLength(answer)) });
+      res.end(answer);
+    } catch {
+      res.writeHead(502).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`,
+    failingClientIds,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }
 
 const coded = (message: string, code: string) => new GraphQLError(message, { extensions: { code } });
@@ -344,7 +417,8 @@ export const interfaceObjectFixture: SupergraphFixture = {
     ]),
 };
 
-// (e) Entities returned as null, with errors on some _entities indexes, a subgraph whose every entity throws, a
+// (e) Entities returned as null, with errors on some _entities indexes (c9: customers sits behind a proxy that fails
+// it with an error at ["_entities", i]; the others fail inside Apollo), a subgraph whose every entity throws, a
 // failing root field. `presence` sends no cache hint at all (nothing of it may be cached). Switch `c1Fails`:
 // customers and presence start refusing c1 (for tests that change data between runs).
 const ORDERS = [
@@ -355,18 +429,25 @@ const ORDERS = [
   { id: 'o5', customer: 'c-broken', backup: 'c2' },
   { id: 'o6', customer: 'c1', backup: 'c-missing' },
   { id: 'o7', customer: null, backup: 'c2' },
+  { id: 'o8', customer: 'c9', backup: 'c2' },
+  { id: 'o9', customer: 'c9', backup: 'c9' },
 ];
 const CUSTOMERS: Record<string, { id: string; name: string; email: string; vip: boolean | null }> = {
   c1: { id: 'c1', name: 'Acme', email: 'acme@example.test', vip: true },
   c2: { id: 'c2', name: 'Globex', email: 'globex@example.test', vip: false },
   'c-private': { id: 'c-private', name: 'Initech', email: 'hidden', vip: false },
   'c-broken': { id: 'c-broken', name: 'Umbrella', email: 'u@example.test', vip: null },
+  c9: { id: 'c9', name: 'Hooli', email: 'hooli@example.test', vip: true },
 };
 
 export const entityErrorsFixture: SupergraphFixture = {
   name: 'null-and-failing-entities',
   operations: [
     { name: 'null entity, entity error, field error, non-null violation, duplicate', query: `{ orders { id customer { id name email vip } } }` },
+    {
+      name: 'errors at ["_entities", i] and below, null entity, duplicates, mapped to their list items',
+      query: `{ recentOrders { id customer { id name email vip } } }`,
+    },
     { name: 'a subgraph that throws for every entity', query: `{ orders { id customer { name points } } }` },
     { name: 'non-null entity field bubbles to the list item', query: `{ orders { id backupCustomer { name vip } } }` },
     { name: 'failing root field beside a working one', query: `{ brokenOrders { id } orders { id customer { name } } }` },
@@ -385,10 +466,12 @@ export const entityErrorsFixture: SupergraphFixture = {
           sdl: `${link('@key')}
             type Order ${MAX_AGE} { id: ID! customer: Customer backupCustomer: Customer! }
             type Customer @key(fields: "id", resolvable: false) ${MAX_AGE} { id: ID! }
-            type Query { orders: [Order] brokenOrders: [Order] order(id: ID!): Order! }`,
+            type Query { orders: [Order] recentOrders: [Order] brokenOrders: [Order] order(id: ID!): Order! }`,
           resolvers: {
             Query: {
               orders: () => ORDERS,
+              // No c-throw here: a throwing __resolveReference fails the whole _entities list in @apollo/subgraph.
+              recentOrders: () => ORDERS.filter((o) => o.customer !== 'c-throw'),
               brokenOrders: () => {
                 throw coded('orders archive is unavailable', 'ARCHIVE_DOWN');
               },
@@ -402,6 +485,7 @@ export const entityErrorsFixture: SupergraphFixture = {
         },
         {
           name: 'customers',
+          failingIds: ['c9'],
           sdl: `${link('@key')}
             type Customer @key(fields: "id") ${MAX_AGE} { id: ID! name: String email: String vip: Boolean! }`,
           resolvers: {
