@@ -59,10 +59,16 @@ function token(value: string): string {
   return value.replace(/[.*>\s%]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`);
 }
 
+/**
+ * The relay does not judge events (consumers park what they cannot read), so a row with a broken payload still
+ * gets a subject, `_` standing for the missing id, and reaches the consumers, who park it.
+ */
 export function subjectFor(subjectPrefix: string, event: ChangeEvent): string {
+  const payload = (event.payload ?? {}) as Record<string, unknown>;
+  const id = (value: unknown) => (typeof value === 'string' && value !== '' ? token(value) : '_');
   return event.type === 'seller-client-ids-changed'
-    ? `${subjectPrefix}.seller.${token(event.payload.sellerId)}`
-    : `${subjectPrefix}.client.${token(event.payload.clientId)}`;
+    ? `${subjectPrefix}.seller.${id(payload.sellerId)}`
+    : `${subjectPrefix}.client.${id(payload.clientId)}`;
 }
 
 export type EventPublisher = (event: ChangeEvent) => Promise<{ duplicate: boolean; seq: number }>;
