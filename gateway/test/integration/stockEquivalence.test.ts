@@ -14,7 +14,7 @@ import { loadConfig } from '../../src/config.js';
 import { jsonLogger } from '../../src/logger.js';
 import { startGateway, type RunningGateway } from '../../src/server.js';
 import { startStockGateway, postOperation, type Answer, type StockGateway } from '../support/stockGateway.js';
-import { SUPERGRAPH_FIXTURES, entityErrorsFixture, type FixtureOperation, type RunningFixture, type SupergraphFixture } from '../support/supergraphFixtures.js';
+import { SUPERGRAPH_FIXTURES, entityErrorsFixture, nestedEntitiesFixture, type FixtureOperation, type RunningFixture, type SupergraphFixture } from '../support/supergraphFixtures.js';
 
 const GENEROUS = { SUBGRAPH_TIMEOUT_MS: '10000', ENTITY_TIMEOUT_MS: '10000', OPERATION_BUDGET_MS: '20000' };
 const CONCURRENT = 10;
@@ -110,5 +110,28 @@ describe('a page cached with the entity cache on, then one of its entities start
       { message: 'presence of c1 is unknown', path: ['orders', '@', 'customer', '_entities'], extensions: { code: 'PRESENCE_UNKNOWN', serviceName: 'presence' } },
     ]);
     expect((after.data as any).orders[0].customer).toEqual({ id: 'c1', online: null });
+  });
+});
+
+describe('an entity cached with nested references, then the subgraph behind those references starts failing', () => {
+  // Post (posts, max-age 60) is rightly served from the cache; Person (people, no cache hint) may never be, and the
+  // root list (feed, no cache hint) is not cached either.
+  let g: Gateways;
+  beforeAll(async () => {
+    g = await startGateways(nestedEntitiesFixture);
+  });
+  afterAll(async () => {
+    g.fixture.switches.peopleFail = false;
+    await g?.stop();
+  });
+
+  it('answers like stock: authors are null with the error, not the names an earlier request merged into the cached post', async () => {
+    const op = nestedEntitiesFixture.operations[0]!;
+    const before = await expectSameAsStock(g, op);
+    expect((before.data as any).timeline[0]).toEqual({ id: 't1', title: 'Launch', author: { id: 'a1', name: 'Ines', avatar: 'https://img.example.test/a1/16.png' } });
+    g.fixture.switches.peopleFail = true;
+    const after = await expectSameAsStock(g, op);
+    expect((after.data as any).timeline[0]).toEqual({ id: 't1', title: 'Launch', author: { id: 'a1', name: null, avatar: null } });
+    expect(after.errors).toHaveLength(1);
   });
 });

@@ -614,6 +614,73 @@ export const severalPathsFixture: SupergraphFixture = {
     ]),
 };
 
+// (g) Entities with nested entity references, cached on their own: `feed` lists post references (no cache hint, so
+// the root list is never cached), `posts` owns Post (max-age 60) with a nested author, `people` sends no cache hint
+// (nothing of it may be cached) and takes a variable. Switch `peopleFail`: people fails every Person.
+const TIMELINE_POSTS: Record<string, { id: string; title: string; author: string }> = {
+  t1: { id: 't1', title: 'Launch', author: 'a1' },
+  t2: { id: 't2', title: 'Update', author: 'a2' },
+  t3: { id: 't3', title: 'Recap', author: 'a1' },
+};
+const AUTHORS: Record<string, string> = { a1: 'Ines', a2: 'Jo' };
+
+export const nestedEntitiesFixture: SupergraphFixture = {
+  name: 'nested-entities',
+  operations: [
+    {
+      name: 'cached entities with nested references, variable below',
+      query: `query Timeline($size: Int!) { timeline { id title author { id name avatar(size: $size) } } }`,
+      variables: { size: 16 },
+    },
+    {
+      name: 'same operation, other variables',
+      query: `query Timeline($size: Int!) { timeline { id title author { id name avatar(size: $size) } } }`,
+      variables: { size: 64 },
+    },
+  ],
+  start: () => {
+    const switches = { peopleFail: false };
+    return startAll(
+      [
+        {
+          name: 'feed',
+          sdl: `${link('@key')}
+            type Post @key(fields: "id", resolvable: false) { id: ID! }
+            type Query { timeline: [Post] }`,
+          resolvers: { Query: { timeline: () => Object.keys(TIMELINE_POSTS).map((id) => ({ id })) } },
+        },
+        {
+          name: 'posts',
+          sdl: `${link('@key')}
+            type Post @key(fields: "id") ${MAX_AGE} { id: ID! title: String author: Person }
+            type Person @key(fields: "id", resolvable: false) ${MAX_AGE} { id: ID! }`,
+          resolvers: {
+            Post: {
+              __resolveReference: (ref: { id: string }) => TIMELINE_POSTS[ref.id] ?? null,
+              author: (p: { author: string }) => ({ id: p.author }),
+            },
+          },
+        },
+        {
+          name: 'people',
+          sdl: `${link('@key')}
+            type Person @key(fields: "id") { id: ID! name: String avatar(size: Int!): String }`,
+          resolvers: {
+            Person: {
+              __resolveReference: (ref: { id: string }) => {
+                if (switches.peopleFail) throw coded('people directory is read-only for maintenance', 'MAINTENANCE');
+                return AUTHORS[ref.id] ? { id: ref.id, name: AUTHORS[ref.id] } : null;
+              },
+              avatar: (p: { id: string }, { size }: { size: number }) => `https://img.example.test/${p.id}/${size}.png`,
+            },
+          },
+        },
+      ],
+      switches,
+    );
+  },
+};
+
 export const SUPERGRAPH_FIXTURES: SupergraphFixture[] = [
   requiresFixture,
   providesFixture,
@@ -621,4 +688,5 @@ export const SUPERGRAPH_FIXTURES: SupergraphFixture[] = [
   interfaceObjectFixture,
   entityErrorsFixture,
   severalPathsFixture,
+  nestedEntitiesFixture,
 ];
