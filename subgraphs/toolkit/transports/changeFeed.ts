@@ -111,6 +111,7 @@ export function changeFeedTransport(options: ChangeFeedClientOptions): ConsumerT
       const controller = new AbortController();
       const loop = (async () => {
         let backoffMs = 0;
+        let failures = 0;
         while (!controller.signal.aborted) {
           try {
             const after = await storedPosition();
@@ -124,12 +125,17 @@ export function changeFeedTransport(options: ChangeFeedClientOptions): ConsumerT
               throw new Error(`change feed ${options.url} served events out of order after ${after}`);
             }
             if (events.length > 0) await handle(events);
-            if (backoffMs > 0) options.log('info', 'change feed reachable again', { url: options.url });
+            if (failures > 0) options.log('info', 'change feed reachable again', { url: options.url, failures });
             backoffMs = 0;
+            failures = 0;
           } catch (error) {
             if (controller.signal.aborted) break;
             backoffMs = nextBackoffMs(backoffMs);
-            options.log('warn', 'change feed read failed; retrying', { url: options.url, error: String((error as Error)?.message ?? error), retryInMs: backoffMs });
+            failures += 1;
+            // The first failure and every 20th: a source that is down (or still starting) does not flood the log.
+            if (failures === 1 || failures % 20 === 0) {
+              options.log('warn', 'change feed read failed; retrying', { url: options.url, error: String((error as Error)?.message ?? error), failures, retryInMs: backoffMs });
+            }
             await sleep(backoffMs, controller.signal);
           }
         }
