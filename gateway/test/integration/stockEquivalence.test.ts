@@ -47,7 +47,7 @@ async function startGateways(definition: SupergraphFixture): Promise<Gateways> {
   };
 }
 
-const run = (url: string, op: FixtureOperation) => postOperation(url, op.query, op.variables);
+const run = (url: string, op: FixtureOperation, headers?: Record<string, string>) => postOperation(url, op.query, op.variables, headers);
 const runConcurrently = (url: string, op: FixtureOperation) => Promise.all(Array.from({ length: CONCURRENT }, () => run(url, op)));
 
 /** Labels every answer so a failure names the gateway and the run that diverged. */
@@ -62,6 +62,8 @@ async function expectSameAsStock(g: Gateways, op: FixtureOperation): Promise<Ans
       if (label !== 'stock') answers.push(labelled(label, 'cold', await run(url, op)));
       answers.push(labelled(label, 'warm 2', await run(url, op)));
       answers.push(labelled(label, 'warm 3', await run(url, op)));
+      // A client asking for revalidated data (`Cache-Control: no-cache`) must see the same page.
+      answers.push(labelled(label, 'no-cache', await run(url, op, { 'cache-control': 'no-cache' })));
       for (const answer of await runConcurrently(url, op)) answers.push(labelled(label, 'concurrent', answer));
       return answers;
     },

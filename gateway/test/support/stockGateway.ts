@@ -39,10 +39,10 @@ export interface Answer {
   errors: unknown[] | undefined;
 }
 
-export async function postOperation(url: string, query: string, variables?: Record<string, unknown>): Promise<Answer> {
+export async function postOperation(url: string, query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Answer> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ query, variables }),
   });
   const text = await response.text();

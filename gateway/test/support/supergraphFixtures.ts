@@ -569,6 +569,12 @@ export const severalPathsFixture: SupergraphFixture = {
       variables: { size: 32, withComments: false, skipCo: true },
     },
     { name: 'lists of lists', query: `{ authorGrid { id name handle } }` },
+    { name: '__typename alone and on a root list', query: `{ __typename posts { __typename } }` },
+    {
+      name: 'mutation whose result needs entities, one with a non-null violation',
+      query: `mutation Like($id: ID!) { likePost(id: $id) { id title author { name handle } coAuthors { name } } }`,
+      variables: { id: 'p2' },
+    },
     {
       name: 'one root field twice under aliases, different selections',
       query: `{ a: post(id: "p1") { author { name } } b: post(id: "p1") { author { name avatar handle } coAuthors { id handle } } }`,
@@ -582,13 +588,16 @@ export const severalPathsFixture: SupergraphFixture = {
           type Post @key(fields: "id") ${MAX_AGE} { id: ID! title: String! author: Person coAuthors: [Person] comments: [Comment] }
           type Comment ${MAX_AGE} { id: ID! author: Person }
           type Person @key(fields: "id", resolvable: false) ${MAX_AGE} { id: ID! }
-          type Query { posts: [Post] authorGrid: [[Person]] post(id: ID!): Post }`,
+          type Query { posts: [Post] authorGrid: [[Person]] post(id: ID!): Post }
+          "Idempotent on purpose, so every gateway and every run sees the same answer."
+          type Mutation { likePost(id: ID!): Post }`,
         resolvers: {
           Query: {
             posts: () => POSTS,
             post: (_: unknown, { id }: { id: string }) => POSTS.find((p) => p.id === id) ?? null,
             authorGrid: () => [[{ id: 'u1' }, { id: 'u2' }], [{ id: 'u-bad' }, null, { id: 'u1' }], [], [{ id: 'u-ghost' }]],
           },
+          Mutation: { likePost: (_: unknown, { id }: { id: string }) => POSTS.find((p) => p.id === id) ?? null },
           Post: {
             author: (p: { author: string }) => ({ id: p.author }),
             coAuthors: (p: { coAuthors: string[] }) => p.coAuthors.map((id) => ({ id })),
