@@ -1,0 +1,250 @@
+/**
+ * The load generator, in its own process so it never shares an event loop with a gateway: autocannon with a fixed
+ * number of connections, a warm-up whose figures are dropped, then a measured run of fixed duration. Every request
+ * carries a unique `x-bench-request` header and a gig id drawn from a Zipf-like popularity. Each answer is checked:
+ * HTTP 200 with the gig's own data ("gig complete"), and with the seller profile and top clients as well ("page
+ * complete"). In the churn scenario an editor sends `updateClient` mutations at a steady rate through the same
+ * gateway and measures how long each edit takes to show on the gig page, and how many page views showed a client
+ * older than the newest edit acknowledged before the view was requested.
+ *
+ * Usage: tsx bench/load.ts <options.json>; prints one JSON line (LoadResult).
+ */
+import { readFileSync } from 'node:fs';
+import autocannon from 'autocannon';
+import { GIG_PAGE, GIGS_ONLY, UPDATE_CLIENT } from './operations.js';
+import { OVERHEAD_QUERY } from './overheadSubgraphs.js';
+import { percentiles, type Percentiles } from './stats.js';
+import { zipfSampler } from './zipf.js';
+
+export type LoadKind = 'gigPage' | 'gigsOnly' | 'overhead';
+
+export interface LoadOptions {
+  url: string;
+  kind: LoadKind;
+  connections: number;
+  warmupSeconds: number;
+  durationSeconds: number;
+  gigIdsByRank: string[];
+  zipfExponent: number;
+  seed: number;
+  churn?: {
+    targets: { gigId: string; sellerId: string; clientId: string }[];
+    editsPerSecond: number;
+    pollIntervalMs: number;
+  };
+}
+
+export interface LoadResult {
+  requests: number;
+  seconds: number;
+  requestsPerSecond: number;
+  latencyMs: Percentiles;
+  non2xx: number;
+  transportErrors: number;
+  timeouts: number;
+  /** HTTP 200 with the operation's own (root subgraph's) data. */
+  gigComplete: number;
+  /** HTTP 200 with every field of the page, no errors. */
+  pageComplete: number;
+  errorCodes: Record<string, number>;
+  churn?: ChurnResult;
+}
+
+export interface ChurnResult {
+  edits: number;
+  editFailures: number;
+  /** Edits first seen on a page requested after the edit was acknowledged. */
+  seen: number;
+  notSeen: number;
+  visibilityMs: Percentiles;
+  /** Page views of an edited client requested after at least one of its edits was acknowledged. */
+  viewsAfterEdit: number;
+  /** ... of which showed an older version than the newest acknowledged before the view was requested. */
+  staleViews: number;
+}
+
+const options = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as LoadOptions;
+const nextRank = zipfSampler(options.gigIdsByRank.length, options.zipfExponent, options.seed);
+let requestSeq = 0;
+
+const query = options.kind === 'gigPage' ? GIG_PAGE : options.kind === 'gigsOnly' ? GIGS_ONLY : OVERHEAD_QUERY;
+function nextBody(): string {
+  if (options.kind === 'overhead') return JSON.stringify({ query });
+  return JSON.stringify({ query, variables: { id: options.gigIdsByRank[nextRank()] } });
+}
+
+// ---- churn bookkeeping: per client, the versions its edits produced and when each was acknowledged
+interface Edit { clientId: string; version: number; ackedAt: number; seenAt?: number }
+const editsByClient = new Map<string, Edit[]>();
+const allEdits: Edit[] = [];
+let editFailures = 0;
+let viewsAfterEdit = 0;
+let staleViews = 0;
+
+function observeClients(clients: { id: string; version: number }[] | null | undefined, sentAt: number, receivedAt: number): void {
+  if (!clients || editsByClient.size === 0) return;
+  for (const client of clients) {
+    const edits = editsByClient.get(client.id);
+    if (!edits) continue;
+    let newestBefore: Edit | undefined;
+    for (const edit of edits) if (edit.ackedAt <= sentAt) newestBefore = edit;
+    if (!newestBefore) continue;
+    viewsAfterEdit++;
+    if (client.version < newestBefore.version) staleViews++;
+    for (const edit of edits) {
+      if (edit.seenAt === undefined && edit.ackedAt <= sentAt && client.version >= edit.version) edit.seenAt = receivedAt;
+    }
+  }
+}
+
+// ---- answer checks
+let gigComplete = 0;
+let pageComplete = 0;
+const errorCodes: Record<string, number> = {};
+let measuring = false;
+
+function check(status: number, body: string, sentAt: number): void {
+  const receivedAt = performance.now();
+  if (status !== 200) return;
+  let parsed: { data?: any; errors?: { extensions?: { code?: string } }[] };
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return;
+  }
+  if (measuring) {
+    for (const error of parsed.errors ?? []) {
+      const code = error.extensions?.code ?? 'NO_CODE';
+      errorCodes[code] = (errorCodes[code] ?? 0) + 1;
+    }
+  }
+  if (options.kind === 'overhead') {
+    const ok = Array.isArray(parsed.data?.users) && Array.isArray(parsed.data?.topProducts);
+    if (measuring && ok) gigComplete++;
+    if (measuring && ok && !parsed.errors) pageComplete++;
+    return;
+  }
+  const gig = parsed.data?.gig;
+  const ok = !!gig && typeof gig.title === 'string' && typeof gig.price === 'number' && typeof gig.seller?.id === 'string';
+  if (measuring && ok) gigComplete++;
+  if (options.kind === 'gigsOnly') {
+    if (measuring && ok && !parsed.errors) pageComplete++;
+    return;
+  }
+  if (measuring && ok && !parsed.errors && typeof gig.seller.username === 'string' && Array.isArray(gig.seller.topClients)) pageComplete++;
+  if (ok) observeClients(gig.seller.topClients, sentAt, receivedAt);
+}
+
+interface ClientContext { sentAt?: number }
+
+async function runCannon(seconds: number, latencies: number[] | null): Promise<autocannon.Result> {
+  const instance = autocannon({
+    url: options.url,
+    connections: options.connections,
+    duration: seconds,
+    timeout: 30,
+    requests: [{
+      method: 'POST',
+      setupRequest: (request: any, context: ClientContext) => {
+        context.sentAt = performance.now();
+        return {
+          ...request,
+          headers: { 'content-type': 'application/json', 'x-bench-request': `r${++requestSeq}` },
+          body: nextBody(),
+        };
+      },
+      onResponse: (status: number, body: string, context: ClientContext) => check(status, body, context.sentAt ?? 0),
+    } as any],
+  });
+  if (latencies) instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => latencies.push(responseTime));
+  return instance as unknown as Promise<autocannon.Result>;
+}
+
+// ---- the editor: steady-rate edits through the gateway, each followed by a watcher polling its gig page
+async function postJson(body: unknown, headers: Record<string, string> = {}): Promise<any> {
+  const response = await fetch(options.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-bench-request': `e${++requestSeq}`, ...headers },
+    body: JSON.stringify(body),
+  });
+  return response.json();
+}
+
+function startEditor(stopAt: number): Promise<void>[] {
+  const churn = options.churn!;
+  const work: Promise<void>[] = [];
+  let seq = 0;
+  const timer = setInterval(() => {
+    if (performance.now() >= stopAt) return clearInterval(timer);
+    const target = churn.targets[seq % churn.targets.length]!;
+    const n = ++seq;
+    work.push((async () => {
+      try {
+        const answer = await postJson(
+          { query: UPDATE_CLIENT, variables: { id: target.clientId, input: { name: `Bench edit ${n}` } } },
+          { 'x-seller-id': target.sellerId },
+        );
+        const version = answer?.data?.updateClient?.version;
+        if (typeof version !== 'number') {
+          editFailures++;
+          return;
+        }
+        const edit: Edit = { clientId: target.clientId, version, ackedAt: performance.now() };
+        allEdits.push(edit);
+        const list = editsByClient.get(target.clientId) ?? [];
+        list.push(edit);
+        editsByClient.set(target.clientId, list);
+        // Watch the edited client's gig page until the edit shows or the run ends.
+        while (edit.seenAt === undefined && performance.now() < stopAt) {
+          const sentAt = performance.now();
+          const page = await postJson({ query: GIG_PAGE, variables: { id: target.gigId } });
+          observeClients(page?.data?.gig?.seller?.topClients, sentAt, performance.now());
+          if (edit.seenAt === undefined) await new Promise((r) => setTimeout(r, churn.pollIntervalMs));
+        }
+      } catch {
+        editFailures++;
+      }
+    })());
+  }, 1000 / churn.editsPerSecond);
+  return work;
+}
+
+if (options.warmupSeconds > 0) await runCannon(options.warmupSeconds, null);
+// The orchestrator resets the subgraph counts and reads the gateway's CPU clock now; give it a moment, idle.
+console.log('MEASURE');
+await new Promise((r) => setTimeout(r, 300));
+measuring = true;
+const latencies: number[] = [];
+const started = performance.now();
+const editorWork = options.churn ? startEditor(started + options.durationSeconds * 1000) : [];
+const result = await runCannon(options.durationSeconds, latencies);
+const seconds = (performance.now() - started) / 1000;
+measuring = false;
+await Promise.all(editorWork);
+
+const out: LoadResult = {
+  requests: latencies.length,
+  seconds,
+  requestsPerSecond: latencies.length / seconds,
+  latencyMs: percentiles(latencies),
+  non2xx: result.non2xx,
+  transportErrors: result.errors,
+  timeouts: result.timeouts,
+  gigComplete,
+  pageComplete,
+  errorCodes,
+};
+if (options.churn) {
+  const seen = allEdits.filter((e) => e.seenAt !== undefined);
+  out.churn = {
+    edits: allEdits.length,
+    editFailures,
+    seen: seen.length,
+    notSeen: allEdits.length - seen.length,
+    visibilityMs: percentiles(seen.map((e) => e.seenAt! - e.ackedAt)),
+    viewsAfterEdit,
+    staleViews,
+  };
+}
+console.log(JSON.stringify(out));
+process.exit(0);

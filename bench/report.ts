@@ -1,0 +1,232 @@
+/**
+ * Turns one benchmark run into bench/results/: results.json (everything measured), results.md (a table per
+ * scenario with every figure also as a ratio to sync, the issue's bars checked, profile findings) and chart.svg.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ContenderName } from './contenders.js';
+import type { LoadResult } from './load.js';
+import type { ProfileSummary } from './profileSummary.js';
+
+export type ScenarioId = 's1' | 's2' | 's3' | 's4' | 's5' | 's6';
+
+export interface RunRecord {
+  scenario: ScenarioId;
+  contender: ContenderName;
+  loadavgAtStart: number[];
+  load?: LoadResult;
+  cpuSeconds?: number;
+  peakRssMb?: number;
+  /** Requests that reached each subgraph (at the proxies; refused ones included) during the measured part. */
+  subgraphRequests?: Record<string, number>;
+  error?: string;
+}
+
+export interface BenchResults {
+  startedAt: string;
+  finishedAt: string;
+  mode: 'quick' | 'full';
+  machine: { node: string; cpus: number; loadavgAtStart: number[] };
+  settings: Record<string, unknown> & { topclientsEntityTimeoutMs: number };
+  contenders: Record<ContenderName, string>;
+  scenarios: Record<ScenarioId, string>;
+  demo: { sellers: number; clients: number; gigs: number };
+  runs: RunRecord[];
+  profiles: Record<string, ProfileSummary>;
+}
+
+export interface Figures {
+  rps: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  gigOk: number;
+  pageOk: number;
+  perThousand: Record<string, number>;
+  cpuPerThousand: number;
+  rssMb: number;
+}
+
+export function figuresOf(run: RunRecord): Figures | null {
+  if (!run.load || run.error) return null;
+  const pages = Math.max(1, run.load.requests);
+  return {
+    rps: run.load.requestsPerSecond,
+    p50: run.load.latencyMs.p50,
+    p95: run.load.latencyMs.p95,
+    p99: run.load.latencyMs.p99,
+    gigOk: run.load.gigComplete / pages,
+    pageOk: run.load.pageComplete / pages,
+    perThousand: Object.fromEntries(Object.entries(run.subgraphRequests ?? {}).map(([n, c]) => [n, (1000 * c) / pages])),
+    cpuPerThousand: ((run.cpuSeconds ?? NaN) * 1000) / pages,
+    rssMb: run.peakRssMb ?? NaN,
+  };
+}
+
+const fmt = (v: number, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
+const ratio = (v: number, base: number | undefined) => (base && Number.isFinite(v) && Number.isFinite(base) && base !== 0 ? ` (${fmt(v / base, 2)}x)` : '');
+const pct = (v: number) => `${fmt(100 * v, 1)}%`;
+
+export function writeReports(outDir: string, results: BenchResults): void {
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(outDir, 'results.md'), markdown(results));
+  writeFileSync(join(outDir, 'chart.svg'), chart(results));
+}
+
+function find(results: BenchResults, scenario: ScenarioId, contender: ContenderName): Figures | null {
+  const run = results.runs.find((r) => r.scenario === scenario && r.contender === contender);
+  return run ? figuresOf(run) : null;
+}
+
+export function markdown(results: BenchResults): string {
+  const lines: string[] = [];
+  const s = results.settings as Record<string, any>;
+  lines.push(`# Benchmark results (${results.mode} run)`, '');
+  lines.push(`Run ${results.startedAt} to ${results.finishedAt}, Node ${results.machine.node}, ${results.machine.cpus} cores, `
+    + `load average at start ${results.machine.loadavgAtStart.join(' ')} (other work shared this machine: absolute figures are noisy, `
+    + `ratios to sync measured in the same run are the ones to read).`, '');
+  lines.push(`Demo data: ${results.demo.gigs} gigs, ${results.demo.sellers} sellers, ${results.demo.clients} clients. `
+    + `${s.connections} connections, ${s.warmupSeconds} s warm-up (not in s2), ${s.seconds} s measured per contender and scenario. `
+    + `Injected delays: gigs ${s.delaysMs.gigs} ms, users ${s.delaysMs.users} ms, topclients ${s.delaysMs.topclients} ms. `
+    + `Zipf exponent ${s.zipfExponent}. Ours' topclients entity timeout ${s.topclientsEntityTimeoutMs} ms.`, '');
+  lines.push('Contenders:', '');
+  for (const [name, description] of Object.entries(results.contenders)) lines.push(`- **${name}**: ${description}`);
+  lines.push('');
+  lines.push('Figures: requests/s; latency percentiles in ms; "gig ok" = HTTP 200 with the gig\'s own data; "page ok" = HTTP 200 '
+    + 'with every field and no errors; subgraph requests per 1000 pages (counted at the delaying proxies, refused ones '
+    + 'included); CPU seconds of the gateway process per 1000 pages; peak RSS (VmHWM) of the gateway process. (Nx) = ratio to sync in the same scenario.', '');
+
+  for (const [id, title] of Object.entries(results.scenarios) as [ScenarioId, string][]) {
+    const runs = results.runs.filter((r) => r.scenario === id);
+    if (runs.length === 0) continue;
+    const base = find(results, id, 'sync');
+    const subgraphs = [...new Set(runs.flatMap((r) => Object.keys(r.subgraphRequests ?? {})))];
+    lines.push(`## ${id}: ${title}`, '');
+    lines.push(`| contender | req/s | p50 | p95 | p99 | gig ok | page ok | ${subgraphs.map((n) => `${n}/1000`).join(' | ')} | CPU s/1000 | peak RSS MB | loadavg |`);
+    lines.push(`| --- | ${'--- | '.repeat(8 + subgraphs.length)}`);
+    for (const run of runs) {
+      const f = figuresOf(run);
+      if (!f) {
+        lines.push(`| ${run.contender} | failed: ${(run.error ?? '').split('\n')[0]!.replace(/\|/g, '/')} |${' |'.repeat(8 + subgraphs.length)}`);
+        continue;
+      }
+      lines.push(`| ${run.contender} | ${fmt(f.rps, 0)}${ratio(f.rps, base?.rps)} | ${fmt(f.p50)}${ratio(f.p50, base?.p50)} | `
+        + `${fmt(f.p95)}${ratio(f.p95, base?.p95)} | ${fmt(f.p99)}${ratio(f.p99, base?.p99)} | ${pct(f.gigOk)} | ${pct(f.pageOk)} | `
+        + `${subgraphs.map((n) => `${fmt(f.perThousand[n] ?? 0, 0)}${ratio(f.perThousand[n] ?? 0, base?.perThousand[n])}`).join(' | ')} | `
+        + `${fmt(f.cpuPerThousand, 2)}${ratio(f.cpuPerThousand, base?.cpuPerThousand)} | ${fmt(f.rssMb, 0)}${ratio(f.rssMb, base?.rssMb)} | ${run.loadavgAtStart[0]?.toFixed(1)} |`);
+    }
+    const codes = runs.filter((r) => r.load && Object.keys(r.load.errorCodes).length > 0)
+      .map((r) => `${r.contender}: ${Object.entries(r.load!.errorCodes).map(([c, n]) => `${c} x${n}`).join(', ')}`);
+    if (codes.length > 0) lines.push('', `GraphQL error codes seen: ${codes.join('; ')}.`);
+    const churn = runs.filter((r) => r.load?.churn);
+    if (churn.length > 0) {
+      lines.push('', '| contender | edits | edit shows on gig page: median ms | p99 ms | not seen within the run | page views of an edited client after an edit | of which stale |', '| --- | --- | --- | --- | --- | --- | --- |');
+      for (const run of churn) {
+        const c = run.load!.churn!;
+        lines.push(`| ${run.contender} | ${c.edits}${c.editFailures ? ` (${c.editFailures} failed)` : ''} | ${fmt(c.visibilityMs.p50)} | ${fmt(c.visibilityMs.p99)} | ${c.notSeen} | ${c.viewsAfterEdit} | ${c.staleViews} (${pct(c.staleViews / Math.max(1, c.viewsAfterEdit))}) |`);
+      }
+    }
+    lines.push('');
+  }
+
+  lines.push('## The issue\'s bars', '');
+  for (const bar of bars(results)) lines.push(`- ${bar.met === null ? 'not measured' : bar.met ? 'MET' : 'MISSED'}: ${bar.text}`);
+  lines.push('');
+
+  if (Object.keys(results.profiles).length > 0) {
+    lines.push('## Profile of our gateway (--cpu-prof, whole process life: start-up, warm-up and measured part)', '');
+    for (const [id, p] of Object.entries(results.profiles)) {
+      lines.push(`### ${id}: ${fmt(p.busyMs / 1000, 2)} s busy of ${fmt(p.totalMs / 1000, 2)} s sampled`, '');
+      lines.push('| self time by package | ms | share of busy |', '| --- | --- | --- |');
+      for (const pkg of p.topPackages.slice(0, 10)) lines.push(`| ${pkg.name} | ${fmt(pkg.selfMs, 0)} | ${pct(pkg.share)} |`);
+      lines.push('', '| self time by function | where | ms | share of busy |', '| --- | --- | --- | --- |');
+      for (const fn of p.topFunctions) lines.push(`| ${fn.name} | ${fn.where} | ${fmt(fn.selfMs, 0)} | ${pct(fn.share)} |`);
+      lines.push('');
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export interface Bar {
+  text: string;
+  met: boolean | null;
+}
+
+export function bars(results: BenchResults): Bar[] {
+  const out: Bar[] = [];
+  // A contender that completed nothing in the measured part gives no baseline to compare with.
+  const measured = (f: Figures | null) => (f && f.rps > 0 ? f : null);
+  const ours1 = measured(find(results, 's1', 'ours'));
+  const sync1 = measured(find(results, 's1', 'sync'));
+  const gigsOnly = measured(find(results, 's1', 'gigs-only'));
+  const check = (ok: boolean | null, text: string) => out.push({ met: ok, text });
+  check(ours1 && sync1 ? ours1.rps >= 5 * sync1.rps : null,
+    `s1 requests/s at least 5x sync: ${ours1 && sync1 ? `${fmt(ours1.rps / sync1.rps, 2)}x (${fmt(ours1.rps, 0)} vs ${fmt(sync1.rps, 0)})` : 'n/a'}`);
+  check(ours1 && gigsOnly ? ours1.p99 <= 1.2 * gigsOnly.p99 : null,
+    `s1 p99 at most 1.2x a gateway that only calls gigs: ${ours1 && gigsOnly ? `${fmt(ours1.p99 / gigsOnly.p99, 2)}x (${fmt(ours1.p99)} vs ${fmt(gigsOnly.p99)} ms)` : 'n/a'}`);
+  const tc = ours1?.perThousand.topclients;
+  check(tc !== undefined ? tc <= 10 : null, `s1 at most 10 topclients requests per 1000 pages: ${fmt(tc ?? NaN, 1)}`);
+  const budget = results.settings.topclientsEntityTimeoutMs;
+  const ours4 = measured(find(results, 's4', 'ours'));
+  const ours5 = measured(find(results, 's5', 'ours'));
+  check(ours4 ? ours4.gigOk === 1 : null, `s4 100% of pages with gig data: ${ours4 ? pct(ours4.gigOk) : 'n/a'}`);
+  check(ours4 ? ours4.p99 <= budget + 10 : null, `s4 p99 within the topclients budget (${budget} ms) + 10 ms: ${fmt(ours4?.p99 ?? NaN)} ms`);
+  check(ours5 ? ours5.gigOk === 1 : null, `s5 100% of pages with gig data: ${ours5 ? pct(ours5.gigOk) : 'n/a'}`);
+  check(ours5 && ours1 ? ours5.p99 <= 1.5 * ours1.p99 : null,
+    `s5 p99 within 1.5x s1's p99 once the breaker is open: ${ours5 && ours1 ? `${fmt(ours5.p99 / ours1.p99, 2)}x (${fmt(ours5.p99)} vs ${fmt(ours1.p99)} ms)` : 'n/a'}`);
+  const ours6 = measured(find(results, 's6', 'ours'));
+  const sync6 = measured(find(results, 's6', 'sync'));
+  const hive6 = measured(find(results, 's6', 'hive'));
+  check(ours6 && sync6 ? ours6.rps >= 1.5 * sync6.rps : null,
+    `s6 requests/s at least 1.5x sync: ${ours6 && sync6 ? `${fmt(ours6.rps / sync6.rps, 2)}x (${fmt(ours6.rps, 0)} vs ${fmt(sync6.rps, 0)})` : 'n/a'}`);
+  check(ours6 && hive6 ? ours6.rps > hive6.rps : null,
+    `s6 ahead of Hive Gateway (the aim): ${ours6 && hive6 ? `${fmt(ours6.rps, 0)} vs ${fmt(hive6.rps, 0)} req/s` : 'n/a'}`);
+  return out;
+}
+
+// ---- chart: small multiples, requests/s (top row) and p99 ms (bottom row) per scenario, one bar per contender
+const COLOURS: Record<string, string> = { sync: '#888888', ours: '#1f77b4', hive: '#ff7f0e', 'hive-cache': '#ffbb78', 'gigs-only': '#2ca02c' };
+
+export function chart(results: BenchResults): string {
+  const ids = (Object.keys(results.scenarios) as ScenarioId[]).filter((id) => results.runs.some((r) => r.scenario === id));
+  const panelW = 190;
+  const panelH = 170;
+  const top = 60;
+  const width = Math.max(1, ids.length) * panelW + 40;
+  const height = top + 2 * (panelH + 50) + 40;
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="10">`);
+  parts.push(`<rect width="100%" height="100%" fill="white"/>`);
+  parts.push(`<text x="20" y="22" font-size="14" font-weight="bold">Hybrid read path benchmark (${results.mode} run, ${results.startedAt.slice(0, 16)}Z)</text>`);
+  let lx = 20;
+  for (const [name, colour] of Object.entries(COLOURS)) {
+    parts.push(`<rect x="${lx}" y="34" width="10" height="10" fill="${colour}"/><text x="${lx + 14}" y="43">${name}</text>`);
+    lx += 90;
+  }
+  const rows: { label: string; value: (f: Figures) => number }[] = [
+    { label: 'requests/s (higher is better)', value: (f) => f.rps },
+    { label: 'p99 latency ms (lower is better)', value: (f) => f.p99 },
+  ];
+  rows.forEach((row, ri) => {
+    const y0 = top + ri * (panelH + 50);
+    ids.forEach((id, ci) => {
+      const x0 = 20 + ci * panelW;
+      const runs = results.runs.filter((r) => r.scenario === id);
+      const values = runs.map((r) => ({ name: r.contender, v: figuresOf(r) ? row.value(figuresOf(r)!) : NaN }));
+      const max = Math.max(1e-9, ...values.map((v) => (Number.isFinite(v.v) ? v.v : 0)));
+      parts.push(`<text x="${x0}" y="${y0 + 12}" font-weight="bold">${id}: ${row.label}</text>`);
+      const barW = (panelW - 30) / Math.max(1, values.length);
+      values.forEach((v, i) => {
+        const h = Number.isFinite(v.v) ? (v.v / max) * (panelH - 40) : 0;
+        const bx = x0 + i * barW;
+        const by = y0 + panelH - h;
+        parts.push(`<rect x="${bx.toFixed(1)}" y="${by.toFixed(1)}" width="${(barW - 4).toFixed(1)}" height="${h.toFixed(1)}" fill="${COLOURS[v.name] ?? '#444'}"/>`);
+        parts.push(`<text x="${(bx + (barW - 4) / 2).toFixed(1)}" y="${(by - 3).toFixed(1)}" text-anchor="middle">${Number.isFinite(v.v) ? (v.v >= 100 ? v.v.toFixed(0) : v.v.toFixed(1)) : 'failed'}</text>`);
+      });
+      parts.push(`<line x1="${x0}" y1="${y0 + panelH}" x2="${x0 + panelW - 30}" y2="${y0 + panelH}" stroke="#333"/>`);
+    });
+  });
+  parts.push('</svg>');
+  return `${parts.join('\n')}\n`;
+}
