@@ -67,7 +67,7 @@ describe('npm start', () => {
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('brings up three subgraphs and the gateway with seeded data, stops on Ctrl-C, and keeps data across starts', { timeout: 240_000 }, async () => {
+  it('brings up three subgraphs, the gateway and the pages with seeded data, stops on Ctrl-C, and keeps data across starts', { timeout: 240_000 }, async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'start-'));
     const env = {
       DATA_DIR: dataDir,
@@ -76,6 +76,7 @@ describe('npm start', () => {
       GIGS_PORT: String(await freePort()),
       USERS_PORT: String(await freePort()),
       TOPCLIENTS_PORT: String(await freePort()),
+      WEB_PORT: String(await freePort()),
     };
     const gatewayUrl = `http://127.0.0.1:${env.PORT}/graphql`;
     const demo = generateDemoData(sizeForScale(0.01));
@@ -85,6 +86,12 @@ describe('npm start', () => {
     const first = await start(env);
     running.push(first.child);
     expect(first.output()).toContain(`gateway     http://localhost:${env.PORT}/graphql`);
+    expect(first.output()).toContain(`pages       http://localhost:${env.WEB_PORT}/`);
+    // The pages are served, and their /graphql reaches the same gateway.
+    const pages = await fetch(`http://127.0.0.1:${env.WEB_PORT}/gigs/${gig.id}`);
+    expect(pages.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await pages.text()).toMatch(/<script type="module"[^>]* src="\/assets\/index-[\w-]+\.js"/);
+    expect((await postGraphQL(`http://127.0.0.1:${env.WEB_PORT}/graphql`, operation('GigPage').body, { id: gig.id })).body.data.gig.id).toBe(gig.id);
     const page = await postGraphQL(gatewayUrl, operation('GigPage').body, { id: gig.id });
     expect(page.body.data.gig.seller.topClients.map((c: { id: string }) => c.id)).toEqual(seller.topClientIds);
     const renamed = await postGraphQL(gatewayUrl, operation('UpdateClient').body,
