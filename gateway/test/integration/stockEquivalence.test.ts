@@ -14,7 +14,7 @@ import { loadConfig } from '../../src/config.js';
 import { jsonLogger } from '../../src/logger.js';
 import { startGateway, type RunningGateway } from '../../src/server.js';
 import { startStockGateway, postOperation, type Answer, type StockGateway } from '../support/stockGateway.js';
-import { SUPERGRAPH_FIXTURES, entityErrorsFixture, nestedEntitiesFixture, type FixtureOperation, type RunningFixture, type SupergraphFixture } from '../support/supergraphFixtures.js';
+import { SUPERGRAPH_FIXTURES, entityErrorsFixture, nestedEntitiesFixture, privateNotesFixture, type FixtureOperation, type RunningFixture, type SupergraphFixture } from '../support/supergraphFixtures.js';
 
 const GENEROUS = { SUBGRAPH_TIMEOUT_MS: '10000', ENTITY_TIMEOUT_MS: '10000', OPERATION_BUDGET_MS: '20000' };
 const CONCURRENT = 10;
@@ -135,5 +135,29 @@ describe('an entity cached with nested references, then the subgraph behind thos
     const after = await expectSameAsStock(g, op);
     expect((after.data as any).timeline[0]).toEqual({ id: 't1', title: 'Launch', author: { id: 'a1', name: null, avatar: null } });
     expect(after.errors).toHaveLength(1);
+  });
+});
+
+describe('one caller\'s private entity data never shows in another caller\'s page (cache on equals cache off)', () => {
+  // Stock forwards no caller identity to subgraphs, so here the reference is our own gateway with the cache off.
+  let g: Gateways;
+  beforeAll(async () => {
+    g = await startGateways(privateNotesFixture);
+  });
+  afterAll(async () => {
+    await g?.stop();
+  });
+
+  it('s2, who has no notes, sees none after s1 loaded the same public list with theirs', async () => {
+    const op = privateNotesFixture.operations[0]!;
+    const on = g.ours[0]!;
+    const off = g.ours[1]!;
+    const as = (gateway: RunningGateway, caller: string) => run(gateway.url, op, { 'x-seller-id': caller });
+    const s1 = await as(off.gateway, 's1');
+    expect((s1.data as any).books).toEqual([{ id: 'b1', title: 'Dune', note: 'note of s1 on b1' }, { id: 'b2', title: 'Emma', note: 'note of s1 on b2' }]);
+    expect({ gateway: on.label, caller: 's1', answer: await as(on.gateway, 's1') }).toEqual({ gateway: on.label, caller: 's1', answer: s1 });
+    const s2 = await as(off.gateway, 's2');
+    expect((s2.data as any).books).toEqual([{ id: 'b1', title: 'Dune', note: null }, { id: 'b2', title: 'Emma', note: null }]);
+    expect({ gateway: on.label, caller: 's2', answer: await as(on.gateway, 's2') }).toEqual({ gateway: on.label, caller: 's2', answer: s2 });
   });
 });

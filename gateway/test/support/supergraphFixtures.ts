@@ -690,6 +690,37 @@ export const nestedEntitiesFixture: SupergraphFixture = {
   },
 };
 
+// (h) Private data under a public list: `shelf` lists books (public, max-age 60), `notes` gives each caller
+// (x-seller-id) their own note on a book (PRIVATE, max-age 60); s2 has no notes (null entities). Our gateway
+// forwards the caller's identity, stock does not, so this one is compared cache on against cache off only.
+export const privateNotesFixture: SupergraphFixture = {
+  name: 'private-notes',
+  operations: [{ name: 'books with the caller\'s notes', query: `query Shelf { books { id title note } }` }],
+  start: () =>
+    startAll([
+      {
+        name: 'shelf',
+        sdl: `${link('@key')}
+          type Book @key(fields: "id") ${MAX_AGE} { id: ID! title: String }
+          type Query { books: [Book] }`,
+        resolvers: { Query: { books: () => [{ id: 'b1', title: 'Dune' }, { id: 'b2', title: 'Emma' }] } },
+      },
+      {
+        name: 'notes',
+        sdl: `${link('@key')}
+          type Book @key(fields: "id") @cacheControl(maxAge: 60, scope: PRIVATE) { id: ID! note: String }`,
+        resolvers: {
+          Book: {
+            __resolveReference: (ref: { id: string }, context: { headers: Record<string, string | undefined> }) => {
+              const caller = context.headers['x-seller-id'];
+              return caller === 's1' ? { id: ref.id, note: `note of s1 on ${ref.id}` } : null;
+            },
+          },
+        },
+      },
+    ]),
+};
+
 export const SUPERGRAPH_FIXTURES: SupergraphFixture[] = [
   requiresFixture,
   providesFixture,
