@@ -64,7 +64,9 @@ async function listenToFeed(options: Extract<InvalidationOptions, { kind: 'feed'
         url.searchParams.set('limit', '500');
         const response = await fetch(url, { signal });
         if (!response.ok) throw new Error(`HTTP ${response.status} from ${options.url}`);
-        const page = (await response.json()) as { events?: { id?: unknown }[] };
+        const page = (await response.json()) as { events?: { id?: unknown }[]; head?: unknown };
+        // A source whose outbox restarted (new database) reuses ids we passed: follow it from its new end.
+        if (typeof page.head === 'number' && page.head < after) after = page.head;
         for (const event of page.events ?? []) {
           deliver(event);
           const id = Number(event.id);

@@ -112,6 +112,7 @@ export function changeFeedTransport(options: ChangeFeedClientOptions): ConsumerT
       const loop = (async () => {
         let backoffMs = 0;
         let failures = 0;
+        let warnedReset = false;
         while (!controller.signal.aborted) {
           try {
             const after = await storedPosition();
@@ -123,6 +124,12 @@ export function changeFeedTransport(options: ChangeFeedClientOptions): ConsumerT
             // A row whose id is unreadable cannot be placed in the stream; the feed never serves one.
             if (events.some((e) => !Number.isSafeInteger(e.position) || e.position <= after)) {
               throw new Error(`change feed ${options.url} served events out of order after ${after}`);
+            }
+            if (page.head < after && !warnedReset) {
+              // The source's outbox is behind what this consumer applied: topclients lost its database or was
+              // restored from a backup. Its new rows reuse ids already passed, so say so loudly; `ops rebuild` fixes it.
+              warnedReset = true;
+              options.log('error', 'change feed head is behind the stored position: the source was reset; run ops rebuild', { url: options.url, head: page.head, position: after });
             }
             if (events.length > 0) await handle(events);
             if (failures > 0) options.log('info', 'change feed reachable again', { url: options.url, failures });
