@@ -116,7 +116,8 @@ async function textsOf(page: Page, selector: string): Promise<string[]> {
   return (await page.locator(selector).allTextContents()).map((t) => t.replace('✓', '').trim());
 }
 
-describe('the pages in a browser', () => {
+// A cold first page (query plans, first reads) on a busy machine can take a while; each test is still bounded.
+describe('the pages in a browser', { timeout: 60_000 }, () => {
   it('goes from search to a gig page with its title, seller and top clients, then to the seller\'s page', async () => {
     const [{ seller, gig }] = sellersWithClients(1) as [{ seller: DemoSeller; gig: DemoGig }];
     const page = await freshPage();
