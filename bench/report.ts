@@ -135,7 +135,7 @@ export function markdown(results: BenchResults): string {
   lines.push('');
 
   if (Object.keys(results.profiles).length > 0) {
-    lines.push('## Profile of our gateway (--cpu-prof, whole process life: start-up, warm-up and measured part)', '');
+    lines.push('## Profile of our gateway (--cpu-prof; self time in the measured part only, start-up and warm-up left out)', '');
     for (const [id, p] of Object.entries(results.profiles)) {
       lines.push(`### ${id}: ${fmt(p.busyMs / 1000, 2)} s busy of ${fmt(p.totalMs / 1000, 2)} s sampled`, '');
       lines.push('| self time by package | ms | share of busy |', '| --- | --- | --- |');
