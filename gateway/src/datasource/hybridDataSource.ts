@@ -122,7 +122,7 @@ export class HybridDataSource implements GraphQLDataSource {
     const decision = decide(entry, startedAtMs, state);
     if (entry && decision.kind === 'fresh') {
       restrictPolicy(incoming, decision.remainingSeconds, entry.scope);
-      return entry.value as GatewayGraphQLResponse;
+      return ownCopy(entry.value) as GatewayGraphQLResponse;
     }
 
     const deadline = fetchDeadline(startedAtMs, this.options.timeouts.timeoutMs, state.deadlineAtMs);
@@ -135,7 +135,7 @@ export class HybridDataSource implements GraphQLDataSource {
       restrictPolicy(incoming, 0, 'public');
       if (entry && canServeStaleOnError(entry, this.now(), state)) {
         state.staleServed.push({ subgraph: serviceName, typename: null, ageSeconds: ageSeconds(entry, this.now()) });
-        return entry.value as GatewayGraphQLResponse;
+        return ownCopy(entry.value) as GatewayGraphQLResponse;
       }
       return { data: null, errors: rootFailureErrors(failure, shape.rootResponseKeys) };
     }
@@ -147,14 +147,14 @@ export class HybridDataSource implements GraphQLDataSource {
       }
       cache!.renew(entry.scope === 'private' && privateKey ? privateKey : publicKey, hint.maxAgeSeconds, response.headers.etag ?? entry.etag);
       restrictPolicy(incoming, hint.maxAgeSeconds, entry.scope);
-      return entry.value as GatewayGraphQLResponse;
+      return ownCopy(entry.value) as GatewayGraphQLResponse;
     }
     const body = response.body!;
     restrictPolicy(incoming, hint.noStore ? 0 : hint.maxAgeSeconds, hint.scope);
     const etag = response.headers.etag ?? null;
     if (cacheable && !body.errors && worthStoring(hint, etag)) {
       const key = hint.scope === 'private' ? privateKey : publicKey;
-      if (key) cache!.set(key, this.entry(body as Record<string, unknown>, hint, etag, hint.maxAgeSeconds, hint.scope, '__root'));
+      if (key) cache!.set(key, this.entry(ownCopy(body as Record<string, unknown>), hint, etag, hint.maxAgeSeconds, hint.scope, '__root'));
     }
     return body as GatewayGraphQLResponse;
   }
@@ -193,7 +193,7 @@ export class HybridDataSource implements GraphQLDataSource {
       const entry = (publicKey && cache!.get(publicKey)) || (privateKey && cache!.get(privateKey)) || undefined;
       const decision = decide(entry, startedAtMs, state);
       if (entry && decision.kind === 'fresh') {
-        values[index] = entry.value;
+        values[index] = ownCopy(entry.value);
         freshness.add(decision.remainingSeconds, entry.scope);
         metrics.entity(serviceName, 'cache_hit');
         return;
@@ -221,7 +221,7 @@ export class HybridDataSource implements GraphQLDataSource {
       if (result.kind === 'failed') {
         freshness.add(0, 'public');
         if (entry && canServeStaleOnError(entry, now, state)) {
-          values[index] = entry.value;
+          values[index] = ownCopy(entry.value);
           state.staleServed.push({ subgraph: serviceName, typename: typenameOf(representations[index]), ageSeconds: ageSeconds(entry, now) });
           metrics.entity(serviceName, 'stale_served');
         } else {
@@ -235,11 +235,11 @@ export class HybridDataSource implements GraphQLDataSource {
         errors.push(...result.globalErrors);
       }
       if (result.notModified && entry) {
-        values[index] = entry.value;
+        values[index] = ownCopy(entry.value);
         freshness.add(entityMaxAge(result), entry.scope);
         return;
       }
-      values[index] = result.value;
+      values[index] = result.value && ownCopy(result.value);
       for (const { error, rest } of result.errors) errors.push({ ...error, path: ['_entities', index, ...rest] });
       freshness.add(entityMaxAge(result), result.hint.scope);
     });
@@ -288,10 +288,11 @@ export class HybridDataSource implements GraphQLDataSource {
       return;
     }
     const key = result.hint.scope === 'private' ? p.privateKey : p.publicKey;
-    if (!key || !result.value || result.errors.length > 0 || !worthStoring(result.hint, result.etag, maxAgeSeconds)) return;
+    // Errors are never cached, whether about this entity or about the whole answer.
+    if (!key || !result.value || result.errors.length > 0 || result.globalErrors.length > 0 || !worthStoring(result.hint, result.etag, maxAgeSeconds)) return;
     const representation = p.load.representation;
     const identity = entityIdentity(typenameOf(representation) ?? '', keyFieldsOf(representation));
-    cache.set(key, this.entry(result.value, result.hint, result.etag, maxAgeSeconds, result.hint.scope, identity));
+    cache.set(key, this.entry(ownCopy(result.value), result.hint, result.etag, maxAgeSeconds, result.hint.scope, identity));
     result.stored = true;
   }
 
@@ -362,6 +363,15 @@ function restrictPolicy(incoming: Incoming, maxAgeSeconds: number, scope: 'publi
 
 function hintOf(response: TransportResponse): CacheHint {
   return parseCacheControl(response.headers['cache-control']);
+}
+
+/**
+ * ApolloGateway merges later fetches' results INTO the objects a data source returns (deepMerge, by reference for
+ * nested objects). A cached value, or an answer shared by several requests, must therefore never be handed out
+ * itself: every request gets its own copy, and the cache keeps one nobody else holds.
+ */
+function ownCopy<T>(value: T): T {
+  return structuredClone(value);
 }
 
 /** An entity's freshness: its own max-age from the protocol when the subgraph gives one, else the response's. */
