@@ -38,7 +38,7 @@ function start(env: Record<string, string>): Promise<Started> {
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`npm start did not come up:\n${output}`)), 90_000);
+    const timer = setTimeout(() => reject(new Error(`npm start did not come up:\n${output}`)), 180_000);
     child.stdout!.on('data', () => {
       if (output.includes('The system is up')) {
         clearTimeout(timer);
@@ -67,7 +67,7 @@ describe('npm start', () => {
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('brings up three subgraphs, the gateway and the pages with seeded data, stops on Ctrl-C, and keeps data across starts', { timeout: 240_000 }, async () => {
+  it('brings up three subgraphs, the gateway and the pages with seeded data, stops on Ctrl-C, and keeps data across starts', { timeout: 420_000 }, async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'start-'));
     const env = {
       DATA_DIR: dataDir,

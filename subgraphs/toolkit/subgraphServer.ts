@@ -14,6 +14,9 @@ import type { DocumentNode } from 'graphql';
 import { entityCacheProtocolPlugin, type EntityVersions } from './entityCacheProtocol.js';
 import { sellerIdFrom } from './identity.js';
 
+/** How long stop() waits for requests in flight before closing their connections. */
+const STOP_GRACE_MS = 1_000;
+
 export interface RequestContext {
   /** The calling seller, from the identity header; null for anonymous page reads. */
   sellerId: string | null;
@@ -86,6 +89,9 @@ export async function startSubgraphServer<TContext extends RequestContext>(
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
+        // Requests in flight get a moment to finish; long-polls of the change feed would otherwise hold the
+        // server open until they time out, so whatever is left after the grace period is cut.
+        setTimeout(() => server.closeAllConnections(), STOP_GRACE_MS).unref();
       });
       await apollo.stop();
     },
