@@ -53,6 +53,7 @@ export interface LoadResult {
 export interface ChurnResult {
   edits: number;
   editFailures: number;
+  editErrors: string[];
   /** Edits first seen on a page requested after the edit was acknowledged. */
   seen: number;
   notSeen: number;
@@ -78,6 +79,12 @@ interface Edit { clientId: string; version: number; ackedAt: number; seenAt?: nu
 const editsByClient = new Map<string, Edit[]>();
 const allEdits: Edit[] = [];
 let editFailures = 0;
+/** The first few reasons an edit failed, so a failing contender says why. */
+const editErrors: string[] = [];
+function editFailed(reason: string): void {
+  editFailures++;
+  if (editErrors.length < 3) editErrors.push(reason.slice(0, 300));
+}
 let viewsAfterEdit = 0;
 let staleViews = 0;
 
@@ -170,12 +177,14 @@ async function postJson(body: unknown, headers: Record<string, string> = {}): Pr
   return response.json();
 }
 
-function startEditor(stopAt: number): Promise<void>[] {
+function startEditor(startedAt: number, stopAt: number): Promise<void>[] {
   const churn = options.churn!;
   const work: Promise<void>[] = [];
   let seq = 0;
+  // Edits stop at 70% of the run so the last ones have time to show before the watchers give up at its end.
+  const lastEditAt = startedAt + 0.7 * (stopAt - startedAt);
   const timer = setInterval(() => {
-    if (performance.now() >= stopAt) return clearInterval(timer);
+    if (performance.now() >= lastEditAt) return clearInterval(timer);
     const target = churn.targets[seq % churn.targets.length]!;
     const n = ++seq;
     work.push((async () => {
@@ -186,7 +195,7 @@ function startEditor(stopAt: number): Promise<void>[] {
         );
         const version = answer?.data?.updateClient?.version;
         if (typeof version !== 'number') {
-          editFailures++;
+          editFailed(JSON.stringify(answer?.errors ?? answer));
           return;
         }
         const edit: Edit = { clientId: target.clientId, version, ackedAt: performance.now() };
@@ -201,8 +210,8 @@ function startEditor(stopAt: number): Promise<void>[] {
           observeClients(page?.data?.gig?.seller?.topClients, sentAt, performance.now());
           if (edit.seenAt === undefined) await new Promise((r) => setTimeout(r, churn.pollIntervalMs));
         }
-      } catch {
-        editFailures++;
+      } catch (error) {
+        editFailed(String((error as Error)?.message ?? error));
       }
     })());
   }, 1000 / churn.editsPerSecond);
@@ -216,7 +225,7 @@ await new Promise((r) => setTimeout(r, 300));
 measuring = true;
 const latencies: number[] = [];
 const started = performance.now();
-const editorWork = options.churn ? startEditor(started + options.durationSeconds * 1000) : [];
+const editorWork = options.churn ? startEditor(started, started + options.durationSeconds * 1000) : [];
 const result = await runCannon(options.durationSeconds, latencies);
 const seconds = (performance.now() - started) / 1000;
 measuring = false;
@@ -239,6 +248,7 @@ if (options.churn) {
   out.churn = {
     edits: allEdits.length,
     editFailures,
+    editErrors,
     seen: seen.length,
     notSeen: allEdits.length - seen.length,
     visibilityMs: percentiles(seen.map((e) => e.seenAt! - e.ackedAt)),

@@ -23,3 +23,12 @@ export function peakRssMb(pid: number): number {
 export function loadAverage(): number[] {
   return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
 }
+
+/** How many child processes a process has (a gateway that forks workers would not be "one process"). */
+export function childProcessCount(pid: number): number {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).length;
+  } catch {
+    return NaN;
+  }
+}

@@ -17,6 +17,8 @@ export interface RunRecord {
   load?: LoadResult;
   cpuSeconds?: number;
   peakRssMb?: number;
+  /** Child processes of the gateway process at the end (0: everything ran in the one process measured). */
+  childProcesses?: number;
   /** Requests that reached each subgraph (at the proxies; refused ones included) during the measured part. */
   subgraphRequests?: Record<string, number>;
   error?: string;
@@ -124,12 +126,16 @@ export function markdown(results: BenchResults): string {
       lines.push('', '| contender | edits | edit shows on gig page: median ms | p99 ms | not seen within the run | page views of an edited client after an edit | of which stale |', '| --- | --- | --- | --- | --- | --- | --- |');
       for (const run of churn) {
         const c = run.load!.churn!;
-        lines.push(`| ${run.contender} | ${c.edits}${c.editFailures ? ` (${c.editFailures} failed)` : ''} | ${fmt(c.visibilityMs.p50)} | ${fmt(c.visibilityMs.p99)} | ${c.notSeen} | ${c.viewsAfterEdit} | ${c.staleViews} (${pct(c.staleViews / Math.max(1, c.viewsAfterEdit))}) |`);
+        lines.push(`| ${run.contender} | ${c.edits}${c.editFailures ? ` (${c.editFailures} failed: ${(c.editErrors ?? [])[0]?.replace(/\|/g, '/') ?? ''})` : ''} | ${fmt(c.visibilityMs.p50)} | ${fmt(c.visibilityMs.p99)} | ${c.notSeen} | ${c.viewsAfterEdit} | ${c.staleViews} (${pct(c.staleViews / Math.max(1, c.viewsAfterEdit))}) |`);
       }
     }
     lines.push('');
   }
 
+  const forked = results.runs.filter((r) => (r.childProcesses ?? 0) > 0);
+  lines.push(forked.length === 0
+    ? 'Every gateway ran as one process without children (checked in /proc at the end of each run).'
+    : `Gateways with child processes (their CPU and RSS are not counted): ${forked.map((r) => `${r.scenario} ${r.contender} (${r.childProcesses})`).join(', ')}.`, '');
   lines.push('## The issue\'s bars', '');
   for (const bar of bars(results)) lines.push(`- ${bar.met === null ? 'not measured' : bar.met ? 'MET' : 'MISSED'}: ${bar.text}`);
   lines.push('');

@@ -22,7 +22,7 @@ import type { BackendInfo, BackendOptions } from './backend.js';
 import { CONTENDER_DESCRIPTIONS, startContender, type ContenderName } from './contenders.js';
 import type { ProxyBehaviour } from './delayProxy.js';
 import type { LoadKind, LoadOptions, LoadResult } from './load.js';
-import { cpuSeconds, loadAverage, peakRssMb } from './procStats.js';
+import { childProcessCount, cpuSeconds, loadAverage, peakRssMb } from './procStats.js';
 import { startChild, waitForLine, type Child } from './processes.js';
 import { summariseProfile, type ProfileSummary } from './profileSummary.js';
 import { writeReports, type BenchResults, type RunRecord, type ScenarioId } from './report.js';
@@ -185,6 +185,7 @@ try {
         });
         const cpu = cpuSeconds(started.child.pid) - cpuBefore;
         const rss = peakRssMb(started.child.pid);
+        const childProcesses = childProcessCount(started.child.pid);
         const counts = (await control(backendUrl, '/counts')) as {
           reference: Record<ServiceName, { requests: number; entityRequests: number; refused: number }>;
           overhead: Record<string, number>;
@@ -199,6 +200,7 @@ try {
           load,
           cpuSeconds: cpu,
           peakRssMb: rss,
+          childProcesses,
           subgraphRequests,
         });
         const ms = (v: number | null) => (typeof v === 'number' ? v.toFixed(1) : 'n/a');
