@@ -6,7 +6,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BreakerOptions } from './datasource/breaker.js';
-import type { SubgraphTimeouts } from './datasource/hybridDataSource.js';
+import type { RootFetchCacheMode, SubgraphTimeouts } from './datasource/hybridDataSource.js';
 import { DEFAULT_INVALIDATING_TYPES } from './events/entityChange.js';
 import type { InvalidationSource } from './events/invalidationListener.js';
 import { PERSISTED_QUERY_MODES, type PersistedQueryMode } from './persisted/persistedQueries.js';
@@ -48,6 +48,7 @@ export interface GatewayConfig {
 export interface ReadPathConfig {
   /** Per-entity (and root-fetch) cache; off = every fetch goes to the subgraph. */
   entityCache: boolean;
+  rootFetchCache: RootFetchCacheMode;
   cacheMaxEntries: number;
   cacheMaxBytes: number;
   /** How long past max-age a cached value may stand in for a failing subgraph (when the subgraph says nothing). */
@@ -77,7 +78,7 @@ const KNOWN_KEYS = new Set([
   'HOST', 'PORT', 'SUPERGRAPH', 'SUPERGRAPH_COMPOSE_POLL_MS', 'GATEWAY_DEV_COMPOSE', 'GATEWAY_MODE',
   'GATEWAY_APOLLO_TELEMETRY', 'INTROSPECTION', 'MAX_BODY_BYTES', 'CORS_ORIGINS',
   'PERSISTED_QUERIES', 'PERSISTED_QUERY_MANIFEST', 'MAX_QUERY_BYTES', 'MAX_QUERY_DEPTH', 'APOLLO_KEY', 'APOLLO_GRAPH_REF',
-  'ENTITY_CACHE', 'ENTITY_CACHE_MAX_ENTRIES', 'ENTITY_CACHE_MAX_MB', 'STALE_IF_ERROR_SECONDS', 'SUBGRAPH_TIMEOUT_MS',
+  'ENTITY_CACHE', 'ROOT_FETCH_CACHE', 'ENTITY_CACHE_MAX_ENTRIES', 'ENTITY_CACHE_MAX_MB', 'STALE_IF_ERROR_SECONDS', 'SUBGRAPH_TIMEOUT_MS',
   'ENTITY_TIMEOUT_MS', 'OPERATION_BUDGET_MS', 'ENTITY_BATCH_WINDOW_MS', 'ENTITY_BATCH_MAX', 'SUBGRAPH_CONNECTIONS',
   'INVALIDATION_FEED_URL', 'INVALIDATION_NATS_URL', 'INVALIDATION_NATS_STREAM', 'INVALIDATION_NATS_SUBJECT',
   'INVALIDATION_EVENT_TYPES',
@@ -129,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Gateway
     apollo: { key: env.APOLLO_KEY || undefined, graphRef: env.APOLLO_GRAPH_REF || undefined },
     readPath: {
       entityCache: read.boolean('ENTITY_CACHE', true),
+      rootFetchCache: read.oneOf('ROOT_FETCH_CACHE', ['revalidate', 'max-age', 'off'] as const, 'revalidate'),
       cacheMaxEntries: read.integer('ENTITY_CACHE_MAX_ENTRIES', 100_000, 1, 100_000_000),
       cacheMaxBytes: read.integer('ENTITY_CACHE_MAX_MB', 128, 1, 65_536) * 1_048_576,
       staleIfErrorSeconds: read.integer('STALE_IF_ERROR_SECONDS', 300, 0, 604_800),

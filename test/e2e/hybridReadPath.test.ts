@@ -76,6 +76,18 @@ describe('the hybrid read path on the reference deployment', () => {
     expect(warm.headers.get('cache-control')).toMatch(/^max-age=(29|30), public$/);
   });
 
+  it('root fetches are revalidated with If-None-Match: an unchanged gig answers 304 with no body, a changed list does not', async () => {
+    const seller = sellersWithClients[24]!;
+    const gig = gigOf(seller.id);
+    const first = await gigPage(gig.id);
+    const second = await gigPage(gig.id);
+    expect(second.body).toEqual(first.body);
+    expect(gigs.requests).toHaveLength(2);
+    expect(gigs.requests[0]!.headers['if-none-match']).toBeUndefined();
+    expect(gigs.requests[1]!.headers['if-none-match']).toMatch(/^"/);
+    expect(gigs.requests[1]!.responseBytes).toBe(0);
+  });
+
   it('no-cache revalidates every cached client in one conditional call; unchanged ones come back without payload', async () => {
     const seller = sellersWithClients[21]!;
     const gig = gigOf(seller.id);

@@ -25,6 +25,8 @@ import { operationShape, type OperationShape } from './operationShape.js';
 import { operationState, type OperationState } from './requestState.js';
 import type { SubgraphTransport, TransportResponse } from './transport.js';
 
+export type RootFetchCacheMode = 'revalidate' | 'max-age' | 'off';
+
 export interface SubgraphTimeouts {
   /** Root fetches (and schema loading). */
   timeoutMs: number;
@@ -38,6 +40,11 @@ export interface HybridDataSourceOptions {
   breaker: SubgraphBreaker;
   /** Null turns caching off (every fetch goes to the subgraph). */
   cache: EntityCache | null;
+  /**
+   * Root answers: 'revalidate' keeps those with an ETag and always sends If-None-Match; 'max-age' also serves them
+   * from memory while fresh; 'off' never keeps them.
+   */
+  rootFetchCache: RootFetchCacheMode;
   timeouts: SubgraphTimeouts;
   operationBudgetMs: number;
   /** How long past max-age a cached value may stand in for a failing subgraph, when the subgraph gives no stale-if-error. */
@@ -111,15 +118,17 @@ export class HybridDataSource implements GraphQLDataSource {
     operationName: string | undefined,
     variables: Record<string, unknown> | undefined,
   ): Promise<GatewayGraphQLResponse> {
-    const { cache, serviceName } = this.options;
-    const cacheable = cache !== null && shape.kind === 'query' && !headers[TRACE_HEADER];
+    const { cache, serviceName, rootFetchCache } = this.options;
+    const cacheable = cache !== null && rootFetchCache !== 'off' && shape.kind === 'query' && !headers[TRACE_HEADER];
     const keyFor = (scope: string | null) =>
       entityCacheKey({ subgraph: serviceName, operation: query, variables: variables ?? {}, representation: ROOT_REPRESENTATION, scope });
     const publicKey = cacheable ? keyFor(null) : null;
     const privateKey = cacheable && state.identity ? keyFor(state.identity) : null;
     const entry = (publicKey && cache!.get(publicKey)) || (privateKey && cache!.get(privateKey)) || undefined;
     const startedAtMs = this.now();
-    const decision = decide(entry, startedAtMs, state);
+    // 'revalidate' asks the subgraph every time (a 304 saves the payload), so a page's own data is never older
+    // than its subgraph's, whatever max-age says.
+    const decision = decide(entry, startedAtMs, rootFetchCache === 'revalidate' ? { noCache: true } : state);
     if (entry && decision.kind === 'fresh') {
       restrictPolicy(incoming, decision.remainingSeconds, entry.scope);
       return ownCopy(entry.value) as GatewayGraphQLResponse;
@@ -152,7 +161,7 @@ export class HybridDataSource implements GraphQLDataSource {
     const body = response.body!;
     restrictPolicy(incoming, hint.noStore ? 0 : hint.maxAgeSeconds, hint.scope);
     const etag = response.headers.etag ?? null;
-    if (cacheable && !body.errors && worthStoring(hint, etag)) {
+    if (cacheable && !body.errors && worthStoring(hint, etag) && (etag !== null || rootFetchCache === 'max-age')) {
       const key = hint.scope === 'private' ? privateKey : publicKey;
       if (key) cache!.set(key, this.entry(ownCopy(body as Record<string, unknown>), hint, etag, hint.maxAgeSeconds, hint.scope, '__root'));
     }

@@ -51,6 +51,7 @@ export function createReadPath(
         }),
         breaker,
         cache,
+        rootFetchCache: config.rootFetchCache,
         timeouts: { ...config.timeouts, ...config.perSubgraph[name.toLowerCase()] },
         operationBudgetMs: config.operationBudgetMs,
         staleIfErrorSeconds: config.staleIfErrorSeconds,
