@@ -6,6 +6,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { composeServices } from '@apollo/composition';
 import { ApolloServer, HeaderMap } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { parse } from 'graphql';
@@ -25,7 +26,11 @@ export interface TestSubgraph {
 }
 
 export async function startTestSubgraph(name: string, sdl: string, resolvers: GraphQLResolverMap<any>): Promise<TestSubgraph> {
-  const apollo = new ApolloServer({ schema: buildSubgraphSchema({ typeDefs: parse(sdl), resolvers }) });
+  const apollo = new ApolloServer({
+    schema: buildSubgraphSchema({ typeDefs: parse(sdl), resolvers }),
+    // No usage reporting in tests, so no traces to include (and no start-up notice about them).
+    plugins: [ApolloServerPluginInlineTraceDisabled()],
+  });
   await apollo.start();
   const received: ReceivedRequest[] = [];
   const server = createServer(async (req, res) => {
