@@ -1,8 +1,9 @@
 /**
- * The benchmark's backend, one child process: the three reference subgraphs (PGlite in memory, seeded once from the
- * deterministic demo data), a delaying proxy in front of each (where subgraph requests are counted and faults are
- * injected), and scenario 6's small accounts/products/reviews/inventory subgraphs. A control server on 127.0.0.1
- * lets the orchestrator change a proxy's delay, take it down, read and reset the counts.
+ * The benchmark's backend: the three reference subgraphs, each in its own process with its delaying proxy
+ * (bench/subgraphProcess.ts: PGlite in memory, seeded from the deterministic demo data; the proxy counts requests
+ * and injects delay or failure), and scenario 6's small accounts/products/reviews/inventory subgraphs in this
+ * process. A control server on 127.0.0.1 lets the orchestrator change a proxy's delay, take it down, read and reset
+ * the counts.
  *
  * Usage: tsx bench/backend.ts '<json BackendOptions>'; prints `BACKEND <control url>` once everything listens.
  */
@@ -10,12 +11,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SERVICES, type ServiceName } from '../subgraphs/services.js';
+import { fileURLToPath } from 'node:url';
+import type { ServiceName } from '../subgraphs/services.js';
 import { generateDemoData, sizeForScale } from '../subgraphs/toolkit/demoData.js';
-import { startService, type RunningService } from '../subgraphs/toolkit/service.js';
 import { SUPERGRAPH_FILE } from '../schema/subgraphs.js';
-import { startDelayProxy, type ProxyBehaviour, type RunningProxy } from './delayProxy.js';
+import type { ProxyBehaviour } from './delayProxy.js';
 import { startOverheadSubgraphs } from './overheadSubgraphs.js';
+import { startChild, waitForLine, type Child } from './processes.js';
 import { seededShuffle } from './zipf.js';
 
 process.env.APOLLO_TELEMETRY_DISABLED = 'true';
@@ -41,17 +43,30 @@ export interface BackendInfo {
 
 const options = JSON.parse(process.argv[2] ?? '{}') as BackendOptions;
 const demo = generateDemoData(sizeForScale(options.scale));
-const services = {} as Record<ServiceName, RunningService>;
-const proxies = {} as Record<ServiceName, RunningProxy>;
-for (const name of ['gigs', 'users', 'topclients'] as ServiceName[]) {
-  services[name] = await startService(SERVICES[name], { storage: { kind: 'pglite' }, demoData: demo, host: '127.0.0.1', port: 0 });
-  proxies[name] = await startDelayProxy(name, services[name].url, options.delays[name]);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const names: ServiceName[] = ['gigs', 'users', 'topclients'];
+const children: Child[] = [];
+process.on('exit', () => {
+  for (const child of children) if (child.process.exitCode === null) child.process.kill('SIGKILL');
+});
+const subgraphs = {} as Record<ServiceName, { directUrl: string; proxyUrl: string; controlUrl: string }>;
+// Started one after the other: seeding is CPU-bound, and three at once on two cores is no faster.
+for (const name of names) {
+  const child = startChild(name, ['--import', 'tsx', 'bench/subgraphProcess.ts', name,
+    JSON.stringify({ scale: options.scale, behaviour: options.delays[name] })], {}, root);
+  children.push(child);
+  subgraphs[name] = JSON.parse(await waitForLine(child, 'SUBGRAPH ', 600_000));
 }
 const overhead = await startOverheadSubgraphs();
 
+async function ask(name: ServiceName, path: string, body?: unknown): Promise<any> {
+  const response = await fetch(`${subgraphs[name].controlUrl}${path}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) });
+  return response.json();
+}
+
 let supergraph = readFileSync(SUPERGRAPH_FILE, 'utf8');
-for (const name of Object.keys(proxies) as ServiceName[]) {
-  supergraph = supergraph.replace(new RegExp(`(@join__graph\\(name: "${name}", url: ")[^"]*(")`), `$1${proxies[name].url}$2`);
+for (const name of names) {
+  supergraph = supergraph.replace(new RegExp(`(@join__graph\\(name: "${name}", url: ")[^"]*(")`), `$1${subgraphs[name].proxyUrl}$2`);
 }
 const referenceSupergraph = join(options.workDir, 'reference.supergraph.graphql');
 const overheadSupergraph = join(options.workDir, 'overhead.supergraph.graphql');
@@ -75,8 +90,8 @@ for (const gigId of gigIdsByRank) {
 const info: BackendInfo = {
   referenceSupergraph,
   overheadSupergraph,
-  directUrls: Object.fromEntries(Object.entries(services).map(([n, s]) => [n, s.url])) as Record<ServiceName, string>,
-  proxyUrls: Object.fromEntries(Object.entries(proxies).map(([n, p]) => [n, p.url])) as Record<ServiceName, string>,
+  directUrls: Object.fromEntries(names.map((n) => [n, subgraphs[n].directUrl])) as Record<ServiceName, string>,
+  proxyUrls: Object.fromEntries(names.map((n) => [n, subgraphs[n].proxyUrl])) as Record<ServiceName, string>,
   gigIdsByRank,
   editTargets,
   demo: demo.size,
@@ -86,32 +101,35 @@ const control = createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
-    const url = new URL(req.url ?? '/', 'http://backend');
-    const send = (value: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(value));
-    if (url.pathname === '/info') return send(info);
-    if (url.pathname === '/counts') {
-      return send({
-        reference: Object.fromEntries(Object.entries(proxies).map(([n, p]) => [n, { ...p.counts }])),
-        overhead: { ...overhead.counts },
-      });
-    }
-    if (url.pathname === '/reset' && req.method === 'POST') {
-      for (const p of Object.values(proxies)) p.resetCounts();
-      overhead.resetCounts();
-      return send({ ok: true });
-    }
-    if (url.pathname === '/behaviour' && req.method === 'POST') {
-      const change = JSON.parse(Buffer.concat(chunks).toString() || '{}') as { name: ServiceName } & Partial<ProxyBehaviour>;
-      const proxy = proxies[change.name];
-      if (!proxy) return res.writeHead(400).end(`unknown subgraph ${change.name}`);
-      if (change.delayMs !== undefined) proxy.behaviour.delayMs = change.delayMs;
-      if (change.jitterMs !== undefined) proxy.behaviour.jitterMs = change.jitterMs;
-      if (change.down !== undefined) proxy.behaviour.down = change.down;
-      return send(proxy.behaviour);
-    }
-    res.writeHead(404).end();
+    handle(req.method ?? 'GET', new URL(req.url ?? '/', 'http://backend').pathname, Buffer.concat(chunks).toString())
+      .then((value) => {
+        if (value === undefined) res.writeHead(404).end();
+        else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(value));
+      })
+      .catch((error: unknown) => res.writeHead(500).end(String(error)));
   });
 });
+
+async function handle(method: string, path: string, body: string): Promise<unknown> {
+  if (path === '/info') return info;
+  if (path === '/counts') {
+    const reference: Record<string, unknown> = {};
+    for (const name of names) reference[name] = await ask(name, '/counts');
+    return { reference, overhead: { ...overhead.counts } };
+  }
+  if (path === '/reset' && method === 'POST') {
+    await Promise.all(names.map((name) => ask(name, '/reset', {})));
+    overhead.resetCounts();
+    return { ok: true };
+  }
+  if (path === '/behaviour' && method === 'POST') {
+    const change = JSON.parse(body || '{}') as { name: ServiceName } & Partial<ProxyBehaviour>;
+    if (!names.includes(change.name)) throw new Error(`unknown subgraph ${change.name}`);
+    const { name, ...behaviour } = change;
+    return ask(name, '/behaviour', behaviour);
+  }
+  return undefined;
+}
 await new Promise<void>((resolve) => control.listen(0, '127.0.0.1', () => resolve()));
 
 let stopping = false;
@@ -119,8 +137,7 @@ async function stop() {
   if (stopping) return;
   stopping = true;
   control.close();
-  await Promise.all(Object.values(proxies).map((p) => p.stop()));
-  await Promise.all(Object.values(services).map((s) => s.stop()));
+  await Promise.all(children.map((c) => c.stop()));
   await overhead.stop();
   process.exit(0);
 }
