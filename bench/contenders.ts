@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { freePort, startChild, waitForHttp, waitForLine, type Child } from './processes.js';
 
-export type ContenderName = 'ours' | 'sync' | 'hive' | 'hive-cache' | 'gigs-only';
+export type ContenderName = 'ours' | 'ours-max-age' | 'sync' | 'hive' | 'hive-cache' | 'gigs-only';
 
 export interface StartedContender {
   child: Child;
@@ -28,6 +28,7 @@ export interface ContenderSetup {
 
 export const CONTENDER_DESCRIPTIONS: Record<ContenderName, string> = {
   ours: 'this project\'s gateway (gateway/src/server.ts startGateway), hybrid read path on, change-feed invalidation on',
+  'ours-max-age': 'ours with ROOT_FETCH_CACHE=max-age: root answers (the gig itself) also served from memory while fresh, instead of the default If-None-Match on every page',
   sync: 'stock @apollo/gateway + @apollo/server standalone, stock RemoteGraphQLDataSource, one process',
   hive: '@graphql-hive/gateway CLI, `hive-gateway supergraph`, documented defaults, one process',
   'hive-cache': '@graphql-hive/gateway as above with its response cache on (`responseCaching: { session: () => null }`)',
@@ -37,7 +38,7 @@ export const CONTENDER_DESCRIPTIONS: Record<ContenderName, string> = {
 const require = createRequire(import.meta.url);
 
 export async function startContender(name: ContenderName, setup: ContenderSetup): Promise<StartedContender> {
-  if (name === 'ours') {
+  if (name === 'ours' || name === 'ours-max-age') {
     const child = startChild(name, [...setup.nodeFlags, '--import', 'tsx', 'bench/contenders/ours.ts'], {
       PORT: '0',
       HOST: '127.0.0.1',
@@ -45,6 +46,7 @@ export async function startContender(name: ContenderName, setup: ContenderSetup)
       LOG_LEVEL: 'error',
       ...(setup.invalidationFeedUrl ? { INVALIDATION_FEED_URL: setup.invalidationFeedUrl } : {}),
       ...setup.oursEnv,
+      ...(name === 'ours-max-age' ? { ROOT_FETCH_CACHE: 'max-age' } : {}),
     }, setup.root);
     return { child, url: await waitForLine(child, 'READY ', 60_000) };
   }

@@ -67,7 +67,7 @@ interface Scenario {
 
 const MAIN: ContenderName[] = ['sync', 'ours', 'hive', 'hive-cache'];
 const SCENARIOS: Scenario[] = [
-  { id: 's1', title: 'Gig page, warm (Zipf ids)', supergraph: 'reference', load: 'gigPage', warmup: true, contenders: [...MAIN, 'gigs-only'], topclients: {} },
+  { id: 's1', title: 'Gig page, warm (Zipf ids)', supergraph: 'reference', load: 'gigPage', warmup: true, contenders: [...MAIN, 'ours-max-age', 'gigs-only'], topclients: {} },
   { id: 's2', title: 'Cold start (first seconds, cache empty)', supergraph: 'reference', load: 'gigPage', warmup: false, contenders: MAIN, topclients: {} },
   { id: 's3', title: `Churn (${settings.editsPerSecond} updateClient/s while pages are read)`, supergraph: 'reference', load: 'gigPage', warmup: true, contenders: MAIN, topclients: {}, churn: true },
   { id: 's4', title: `topclients slow (${settings.slowTopclientsMs}-${settings.slowTopclientsMs + settings.slowJitterMs} ms)`, supergraph: 'reference', load: 'gigPage', warmup: true, contenders: MAIN, topclients: { delayMs: settings.slowTopclientsMs, jitterMs: settings.slowJitterMs } },
