@@ -3,17 +3,10 @@
  * views of a marketplace are (a few gigs get most views, a long tail gets a few). Deterministic given a seed.
  */
 
-/** A small, fast, seedable PRNG (mulberry32), so every contender sees the same sequence of gig ids. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import { prng } from '../subgraphs/toolkit/demoData.js';
+
+/** The demo data's seedable PRNG, so every contender sees the same sequence of gig ids. */
+export const seededRandom = prng;
 
 export function seededShuffle<T>(items: readonly T[], seed: number): T[] {
   const random = seededRandom(seed);

@@ -75,8 +75,8 @@ const CATEGORIES = ['Logo Design', 'Web Development', 'Video Editing', 'Copywrit
 const GIG_VERBS = ['I will design', 'I will build', 'I will edit', 'I will write', 'I will translate', 'I will record', 'I will optimize', 'I will draw', 'I will develop', 'I will analyze'];
 const GIG_OBJECTS = ['a modern logo', 'your landing page', 'a YouTube video', 'product descriptions', 'your website', 'a professional voice over', 'your online store', 'a children book illustration', 'a cross-platform app', 'your sales data'];
 
-/** mulberry32: tiny, fast and good enough for demo data; what matters is that it is deterministic. */
-function prng(seed: number): () => number {
+/** mulberry32: tiny, fast and good enough for demo data and load draws; what matters is that it is deterministic. */
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
