@@ -10,6 +10,7 @@ import { connect } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { entityChangeFrom } from '../../src/events/entityChange.js';
 import { startInvalidationListener, type RunningInvalidationListener } from '../../src/events/invalidationListener.js';
+import { NATS_URL, natsAvailable, uniqueStreamName } from '../../../test/support/nats.js';
 
 const event = (id: number, type: string, typename: string, keyFields: Record<string, string>) =>
   ({ id: String(id), schemaVersion: 1, type, entity: { typename, keyFields }, version: 1, occurredAt: '2026-01-01T00:00:00.000Z', payload: {} });
@@ -127,16 +128,11 @@ describe('startInvalidationListener', () => {
     }
   });
 
-  it('nats: an ordered consumer per gateway reports client events published after it started', async () => {
-    let nc;
-    try {
-      nc = await connect({ servers: 'nats://127.0.0.1:4222', timeout: 2_000, reconnect: false });
-    } catch (error) {
-      if (process.env.CI) throw error;
-      console.warn(`\n!!! NATS JetStream is not reachable at 127.0.0.1:4222: SKIPPING the JetStream listener test outside CI.\n`);
-      return;
-    }
-    const stream = `INV_${Math.random().toString(16).slice(2, 10).toUpperCase()}`;
+  // The real JetStream server of the test support (TEST_NATS_URL): a missing one fails the file under CI=true and
+  // skips this test with a loud warning elsewhere, like the other JetStream suites.
+  it.runIf(natsAvailable)('nats: an ordered consumer per gateway reports client events published after it started', async () => {
+    const nc = await connect({ servers: NATS_URL, timeout: 2_000, reconnect: false });
+    const stream = uniqueStreamName('INV');
     const jsm = await jetstreamManager(nc);
     try {
       await jsm.streams.add({ name: stream, subjects: [`${stream.toLowerCase()}.>`] });
@@ -144,7 +140,7 @@ describe('startInvalidationListener', () => {
       await js.publish(`${stream.toLowerCase()}.client.old`, JSON.stringify(event(1, 'client-updated', 'Client', { id: 'old' })));
       const seen: string[] = [];
       listener = await startInvalidationListener(
-        { kind: 'nats', servers: 'nats://127.0.0.1:4222', stream, subject: `${stream.toLowerCase()}.client.>` },
+        { kind: 'nats', servers: NATS_URL, stream, subject: `${stream.toLowerCase()}.client.>` },
         (_t, k) => seen.push(String(k.id)),
       );
       await new Promise((r) => setTimeout(r, 500));
