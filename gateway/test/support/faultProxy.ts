@@ -13,6 +13,8 @@ export interface RecordedRequest {
   headers: IncomingHttpHeaders;
   /** Bytes of the answer sent back to the gateway. */
   responseBytes: number;
+  /** The answer's body as sent back to the gateway (empty until it is sent). */
+  responseText: string;
   /** True when the client went away before the answer (the gateway aborted it). */
   aborted: boolean;
 }
@@ -20,7 +22,11 @@ export interface RecordedRequest {
 export type Fault =
   | { kind: 'none' }
   | { kind: 'delay'; ms: number }
-  /** Holds requests until `count` are waiting, then lets them all through at once (deterministic concurrency). */
+  /**
+   * Forwards each request to the origin at once but holds the answers until `count` are ready, then sends them all
+   * in the same tick, so they reach the gateway together however slowly the origin produced them (deterministic
+   * concurrency: the gateway sees the answers at one moment, not spread over the origin's work).
+   */
   | { kind: 'gate'; count: number }
   | { kind: 'hang' }
   | { kind: 'status'; status: number; body?: string }
@@ -71,7 +77,7 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
       // recorded as an empty query
     }
     const record: RecordedRequest = {
-      query: parsed.query ?? '', variables: parsed.variables, extensions: parsed.extensions, headers: req.headers, responseBytes: 0, aborted: false,
+      query: parsed.query ?? '', variables: parsed.variables, extensions: parsed.extensions, headers: req.headers, responseBytes: 0, responseText: '', aborted: false,
     };
     requests.push(record);
     res.on('close', () => {
@@ -86,11 +92,29 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
     if (fault.kind === 'status' || fault.kind === 'garbage') {
       const text = fault.kind === 'status' ? (fault.body ?? 'upstream exploded') : fault.body;
       record.responseBytes = Buffer.byteLength(text);
+      record.responseText = text;
       res.writeHead(fault.kind === 'status' ? fault.status : 200, { 'content-type': fault.kind === 'status' ? 'text/plain' : 'application/json' });
       res.end(text);
       return;
     }
     if (fault.kind === 'delay') await new Promise((r) => setTimeout(r, fault.ms));
+    if (res.destroyed) return;
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k)),
+    ) as Record<string, string>;
+    let status = 502;
+    let answer = Buffer.alloc(0);
+    const outHeaders: Record<string, string> = {};
+    try {
+      const upstream = await fetch(targetUrl, { method: req.method, headers, body: req.method === 'GET' ? undefined : body });
+      answer = Buffer.from(await upstream.arrayBuffer());
+      status = upstream.status;
+      upstream.headers.forEach((value, key) => {
+        if (!['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'content-encoding'].includes(key)) outHeaders[key] = value;
+      });
+    } catch {
+      // answered 502 below
+    }
     if (fault.kind === 'gate') {
       await new Promise<void>((release) => {
         gated.push(release);
@@ -102,22 +126,10 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
       });
     }
     if (res.destroyed) return;
-    const headers = Object.fromEntries(
-      Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k)),
-    ) as Record<string, string>;
-    try {
-      const upstream = await fetch(targetUrl, { method: req.method, headers, body: req.method === 'GET' ? undefined : body });
-      const answer = Buffer.from(await upstream.arrayBuffer());
-      const outHeaders: Record<string, string> = {};
-      upstream.headers.forEach((value, key) => {
-        if (!['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'content-encoding'].includes(key)) outHeaders[key] = value;
-      });
-      record.responseBytes = answer.length;
-      res.writeHead(upstream.status, { ...outHeaders, 'content-length': String(answer.length) });
-      res.end(answer);
-    } catch {
-      res.writeHead(502).end();
-    }
+    record.responseBytes = answer.length;
+    record.responseText = answer.toString('utf8');
+    res.writeHead(status, { ...outHeaders, 'content-length': String(answer.length) });
+    res.end(answer);
   });
   server.on('connection', (socket) => {
     sockets.add(socket);
