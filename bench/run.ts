@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ServiceName } from '../subgraphs/services.js';
 import type { BackendInfo, BackendOptions } from './backend.js';
+import { ensureBenchPackages } from './benchPackages.js';
 import { CONTENDER_DESCRIPTIONS, startContender, type ContenderName } from './contenders.js';
 import type { ProxyBehaviour } from './delayProxy.js';
 import type { LoadKind, LoadOptions, LoadResult } from './load.js';
@@ -75,6 +76,7 @@ const SCENARIOS: Scenario[] = [
   { id: 's6', title: 'Raw execution overhead (accounts/products/reviews/inventory, no delay, nothing cacheable)', supergraph: 'overhead', load: 'overhead', warmup: true, contenders: MAIN, topclients: {} },
 ];
 
+ensureBenchPackages(root);
 const outDir = join(root, 'bench', 'results', ...(quick ? ['quick'] : []));
 const workDir = mkdtempSync(join(tmpdir(), 'bench-'));
 const profileDir = join(workDir, 'profiles');
