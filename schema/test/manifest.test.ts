@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Kind, parse, type FragmentDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { ManifestError, readManifestFile } from '../../gateway/src/persisted/manifest.js';
 import { MANIFEST_FILE, persistedQueryManifestText } from '../manifest.js';
@@ -49,6 +50,51 @@ describe('the committed persisted query manifest', () => {
       const before = committed().operations.find((o: any) => o.name === 'GigPage').id;
       const after = drifted.operations.find((o: any) => o.name === 'GigPage').id;
       expect(after).not.toBe(before);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('operations share the client selection through fragments, each body carrying the fragments it uses', () => {
+    const bodies = Object.fromEntries(committed().operations.map((o: any) => [o.name, o.body as string]));
+    const fragmentNames = (body: string) => parse(body).definitions
+      .filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => d.name.value);
+    for (const name of ['UserPage', 'MyTopClients', 'AddTopClient', 'RemoveTopClient', 'ReorderTopClients', 'UpdateClient']) {
+      expect(fragmentNames(bodies[name]!), name).toEqual(['ClientDetails', 'ClientSummary']);
+    }
+    expect(fragmentNames(bodies.GigPage!)).toEqual(['ClientSummary']);
+    expect(fragmentNames(bodies.SearchResults!)).toEqual([]);
+    // The selection is written once: no operation file spells the client's fields out itself.
+    for (const file of readdirSync(OPERATIONS_DIR).filter((f) => f.endsWith('.graphql'))) {
+      expect(readFileSync(join(OPERATIONS_DIR, file), 'utf8'), file).not.toMatch(/logoUrl/);
+    }
+  });
+
+  it('an edited fragment changes the id of every operation using it, and only those', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'operations-'));
+    try {
+      cpSync(OPERATIONS_DIR, dir, { recursive: true });
+      const file = join(dir, 'fragments', 'ClientDetails.graphql');
+      writeFileSync(file, readFileSync(file, 'utf8').replace('  website\n', '  website\n  websiteAgain: website\n'));
+      const ids = (operations: any[]) => Object.fromEntries(operations.map((o) => [o.name, o.id]));
+      const before = ids(committed().operations);
+      const after = ids(JSON.parse(persistedQueryManifestText(dir)).operations);
+      const changed = Object.keys(before).filter((name) => before[name] !== after[name]).sort();
+      expect(changed).toEqual(['AddTopClient', 'MyTopClients', 'RemoveTopClient', 'ReorderTopClients', 'UpdateClient', 'UserPage']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses an operation using a fragment no file defines, and a fragment no operation uses', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'operations-'));
+    try {
+      cpSync(OPERATIONS_DIR, dir, { recursive: true });
+      writeFileSync(join(dir, 'fragments', 'Unused.graphql'), 'fragment Unused on Client {\n  id\n}\n');
+      expect(() => loadOperations(dir)).toThrow('no operation uses fragment Unused');
+      rmSync(join(dir, 'fragments', 'Unused.graphql'));
+      rmSync(join(dir, 'fragments', 'ClientSummary.graphql'));
+      expect(() => loadOperations(dir)).toThrow(/uses fragment ClientSummary, which no file in fragments\/ defines/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
