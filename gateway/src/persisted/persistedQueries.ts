@@ -1,6 +1,6 @@
 /**
- * The persisted-query layer, run in the HTTP layer before Apollo Server sees a request (LIBRARY-NOTES 5: errors
- * thrown from Apollo's early request hooks become 500s, so refusing here is the robust place). It
+ * The persisted-query layer, run in the HTTP layer before Apollo Server sees a request (docs/APOLLO-NOTES.md §5:
+ * errors thrown from Apollo's early request hooks become 500s, so refusing here is the robust place). It
  *  - resolves an id from the manifest (`extensions.persistedQuery.sha256Hash`) to the operation's text and hands
  *    Apollo Server an ordinary request, so manifest operations need no APQ round trip and survive restarts;
  *  - leaves every other hash to Apollo Server's automatic persisted queries (APQ) when the mode allows them;

@@ -21,7 +21,7 @@ export interface StockGateway {
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
 export async function startStockGateway(supergraphSdl: string): Promise<StockGateway> {
-  // ApolloGateway reads this in its constructor; without it the gateway phones home (LIBRARY-NOTES section 6).
+  // ApolloGateway reads this in its constructor; without it the gateway phones home (docs/APOLLO-NOTES.md §6).
   process.env.APOLLO_TELEMETRY_DISABLED = 'true';
   const gateway = new ApolloGateway({ supergraphSdl, logger: silent });
   // Stack traces are off on our gateway too; everything else is Apollo's default.
