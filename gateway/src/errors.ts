@@ -3,7 +3,7 @@
  * kept in step with this registry by a test; Apollo Server's own codes (BAD_USER_INPUT, PERSISTED_QUERY_NOT_FOUND,
  * ...) and codes passed through from subgraphs are documented there too but not defined here.
  */
-import { PERSISTED_QUERY_ERROR_CODES } from './persisted/persistedErrors.js';
+import { PERSISTED_QUERY_ERROR_CODES, PERSISTED_QUERY_ERROR_STATUS } from './persisted/persistedErrors.js';
 
 export const GATEWAY_ERROR_CODES = {
   ...PERSISTED_QUERY_ERROR_CODES,
@@ -20,6 +20,24 @@ export const GATEWAY_ERROR_CODES = {
 } as const;
 
 export type GatewayErrorCode = keyof typeof GATEWAY_ERROR_CODES;
+
+/**
+ * The HTTP status each code is answered with (ERRORS.md lists it; a test compares the two, and the statuses the
+ * gateway's sources answer with, with this). A subgraph failure nulls only its fields: the page is still a 200.
+ */
+export const GATEWAY_ERROR_STATUS: Readonly<Record<GatewayErrorCode, number>> = {
+  ...PERSISTED_QUERY_ERROR_STATUS,
+  SUBGRAPH_TIMEOUT: 200,
+  SUBGRAPH_UNAVAILABLE: 200,
+  SUBGRAPH_BAD_RESPONSE: 200,
+  SUBGRAPH_CIRCUIT_OPEN: 200,
+  BAD_REQUEST: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  NOT_FOUND: 404,
+  GATEWAY_NOT_READY: 503,
+  CORS_ORIGIN_NOT_ALLOWED: 403,
+  INTERNAL_SERVER_ERROR: 500,
+};
 
 /** The failure codes a subgraph fetch can end with; each nulls exactly the fields that fetch would have filled. */
 export type SubgraphFailureCode = Extract<GatewayErrorCode, `SUBGRAPH_${string}`>;
