@@ -5,12 +5,17 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BreakerOptions } from './datasource/breaker.js';
-import type { RootFetchCacheMode, SubgraphTimeouts } from './datasource/hybridDataSource.js';
-import { DEFAULT_INVALIDATING_TYPES } from './events/entityChange.js';
+import type { IdentityConfig } from './auth/authenticator.js';
+import { MIN_SECRET_LENGTH } from './auth/subgraphIdentity.js';
+import type { TokenVerifierConfig } from './auth/tokenVerifier.js';
+import type { AdmissionOptions } from './admission/admissionControl.js';
+import type { BreakerOptions } from './datasource/stages/breaker.js';
+import type { RootFetchCacheMode } from './datasource/stages/cache.js';
+import type { SubgraphTimeouts } from './datasource/stages/deadline.js';
 import type { InvalidationSource } from './events/invalidationListener.js';
 import { PERSISTED_QUERY_MODES, type PersistedQueryMode } from './persisted/persistedQueries.js';
 
+import type { QueryLimits } from './persisted/queryLimits.js';
 export type SupergraphSource =
   | { kind: 'file'; path: string }
   | { kind: 'url'; url: string }
@@ -34,9 +39,12 @@ export interface GatewayConfig {
   /** Browsers' origins allowed to call the gateway (CORS); `*` for any. */
   corsOrigins: readonly string[];
   /** Manifest ids, APQ and the safelist (persisted/persistedQueries.ts); the manifest is read at start-up. */
-  persistedQueries: { mode: PersistedQueryMode; manifestPath: string };
-  /** Refused before planning, without calling a subgraph: query text over maxQueryBytes, nesting over maxQueryDepth. */
-  queryLimits: { maxQueryBytes: number; maxQueryDepth: number };
+  /** The manifest is optional, except for the safelist (PERSISTED_QUERY_MANIFEST). */
+  persistedQueries: { mode: PersistedQueryMode; manifestPath: string | null };
+  /** Refused before planning, without calling a subgraph (persisted/queryLimits.ts); manifest operations are exempt. */
+  queryLimits: QueryLimits;
+  /** Who may act as whom: bearer tokens, the development header, and the secret that signs identities for subgraphs. */
+  identity: IdentityConfig;
   /** GraphOS: with both, usage reporting and the Studio landing page (and managed federation without SUPERGRAPH). */
   apollo: { key?: string; graphRef?: string };
   readPath: ReadPathConfig;
@@ -86,6 +94,8 @@ const KNOWN_KEYS = new Set([
 ]);
 
 export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): GatewayConfig {
+  'MAX_QUERY_TOKENS', 'MAX_QUERY_ALIASES', 'MAX_QUERY_DIRECTIVES', 'MAX_BATCH_OPERATIONS', 'GATEWAY_SUBGRAPH_SECRET',
+  'JWT_JWKS_URL', 'JWT_JWKS_FILE', 'JWT_ISSUER', 'JWT_AUDIENCE', 'JWT_IDENTITY_CLAIM', 'JWT_CLOCK_SKEW_SECONDS', 'IDENTITY_HEADER',
   const problems: string[] = [];
   const read = new Reader(env, problems);
 
@@ -129,7 +139,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Gateway
     },
     apollo: { key: env.APOLLO_KEY || undefined, graphRef: env.APOLLO_GRAPH_REF || undefined },
     readPath: {
+      maxQueryTokens: read.integer('MAX_QUERY_TOKENS', 2_000, 10, 1_000_000),
+      maxQueryAliases: read.integer('MAX_QUERY_ALIASES', 30, 0, 10_000),
+      maxQueryDirectives: read.integer('MAX_QUERY_DIRECTIVES', 50, 0, 10_000),
+      maxBatchOperations: read.integer('MAX_BATCH_OPERATIONS', 1, 1, 100),
       entityCache: read.boolean('ENTITY_CACHE', true),
+    identity: identityConfig(env, read, problems, mode, cwd),
       rootFetchCache: read.oneOf('ROOT_FETCH_CACHE', ['revalidate', 'max-age', 'off'] as const, 'revalidate'),
       cacheMaxEntries: read.integer('ENTITY_CACHE_MAX_ENTRIES', 100_000, 1, 100_000_000),
       cacheMaxBytes: read.integer('ENTITY_CACHE_MAX_MB', 128, 1, 65_536) * 1_048_576,
@@ -198,6 +213,67 @@ function invalidationSource(env: NodeJS.ProcessEnv, problems: string[]): Gateway
   if (feedUrl) {
     if (!isHttpUrl(feedUrl)) problems.push(`INVALIDATION_FEED_URL must be an http(s) URL, got "${feedUrl}"`);
     return { kind: 'feed', url: feedUrl, eventTypes };
+  } else {
+    problems.push('SUPERGRAPH is not set: give a supergraph file or URL (or APOLLO_KEY and APOLLO_GRAPH_REF for managed federation, or GATEWAY_DEV_COMPOSE=true)');
+  }
+  return { kind: 'file', path: '' };
+}
+
+function identityConfig(
+  env: NodeJS.ProcessEnv,
+  read: Reader,
+  problems: string[],
+  mode: GatewayConfig['mode'],
+  cwd: string,
+): IdentityConfig {
+  const developmentHeader = env.IDENTITY_HEADER?.trim().toLowerCase() || null;
+  if (developmentHeader && mode === 'production') {
+    problems.push(`IDENTITY_HEADER ("${developmentHeader}") is a development shortcut: in production only a verified token (JWT_JWKS_URL or JWT_JWKS_FILE) names the caller`);
+  }
+  if (developmentHeader && (!/^[a-z0-9-]+$/.test(developmentHeader) || ['authorization', 'x-gateway-identity'].includes(developmentHeader))) {
+    problems.push(`IDENTITY_HEADER must be a header name other than authorization and x-gateway-identity, got "${env.IDENTITY_HEADER}"`);
+  }
+  let token: TokenVerifierConfig | null = null;
+  if (env.JWT_JWKS_URL && env.JWT_JWKS_FILE) problems.push('JWT_JWKS_URL and JWT_JWKS_FILE are both set: pick one source of keys');
+  if (env.JWT_JWKS_URL || env.JWT_JWKS_FILE) {
+    if (env.JWT_JWKS_URL && !isHttpUrl(env.JWT_JWKS_URL)) problems.push(`JWT_JWKS_URL must be an http(s) URL, got "${env.JWT_JWKS_URL}"`);
+    // Without both, a token minted by the same provider for another application (or tenant) would be accepted.
+    if (!env.JWT_ISSUER) problems.push('JWT_ISSUER is required with JWT_JWKS_URL or JWT_JWKS_FILE: the issuer tokens must come from');
+    if (!env.JWT_AUDIENCE) problems.push('JWT_AUDIENCE is required with JWT_JWKS_URL or JWT_JWKS_FILE: the audience tokens must be meant for');
+    token = {
+      jwks: env.JWT_JWKS_URL
+        ? { kind: 'url', url: env.JWT_JWKS_URL }
+        : { kind: 'file', path: isAbsolute(env.JWT_JWKS_FILE!) ? env.JWT_JWKS_FILE! : resolve(cwd, env.JWT_JWKS_FILE!) },
+      issuer: env.JWT_ISSUER ?? '',
+      audience: env.JWT_AUDIENCE ?? '',
+      identityClaim: env.JWT_IDENTITY_CLAIM || 'sub',
+      clockSkewSeconds: read.integer('JWT_CLOCK_SKEW_SECONDS', 30, 0, 300),
+    };
+  } else {
+    for (const key of ['JWT_ISSUER', 'JWT_AUDIENCE', 'JWT_IDENTITY_CLAIM', 'JWT_CLOCK_SKEW_SECONDS']) {
+      if (env[key]) problems.push(`${key} is set without JWT_JWKS_URL or JWT_JWKS_FILE: the gateway has no keys to verify tokens with`);
+    }
+  }
+  const subgraphSecret = env.GATEWAY_SUBGRAPH_SECRET || null;
+  if (subgraphSecret && subgraphSecret.length < MIN_SECRET_LENGTH) {
+    problems.push(`GATEWAY_SUBGRAPH_SECRET must be at least ${MIN_SECRET_LENGTH} characters (got ${subgraphSecret.length})`);
+  }
+  if ((token || developmentHeader) && !subgraphSecret) {
+    problems.push('GATEWAY_SUBGRAPH_SECRET is required with JWT_JWKS_URL, JWT_JWKS_FILE or IDENTITY_HEADER: subgraphs accept an identity only when the gateway signed it');
+  }
+  return { token, developmentHeader, subgraphSecret };
+}
+
+function persistedQueries(env: NodeJS.ProcessEnv, read: Reader, problems: string[], cwd: string, mode: GatewayConfig['mode']): GatewayConfig['persistedQueries'] {
+  const manifestPath = env.PERSISTED_QUERY_MANIFEST
+    ? isAbsolute(env.PERSISTED_QUERY_MANIFEST) ? env.PERSISTED_QUERY_MANIFEST : resolve(cwd, env.PERSISTED_QUERY_MANIFEST)
+    : null;
+  // Development takes manifest ids (when there is a manifest), APQ and ad-hoc queries; production runs only the
+  // manifest's operations.
+  const fallback = mode === 'production' ? 'safelist' : manifestPath ? 'manifest+apq' : 'apq';
+  const chosen = read.oneOf('PERSISTED_QUERIES', PERSISTED_QUERY_MODES, fallback);
+  if ((chosen === 'safelist' || chosen === 'manifest+apq') && !manifestPath) {
+    problems.push(`PERSISTED_QUERIES=${chosen} needs PERSISTED_QUERY_MANIFEST (the persisted query manifest file)`);
   }
   if (natsUrl) {
     if (!natsUrl.split(',').every((u) => /^(nats|tls):\/\/[^/\s]+$/.test(u.trim()))) {

@@ -19,6 +19,7 @@ export const GATEWAY_ERROR_CODES = {
   INTERNAL_SERVER_ERROR: 'Something failed inside the gateway; details are in its log, never in the response.',
 } as const;
 
+  UNAUTHENTICATED: 'The request carries a token that does not verify (forged, expired, not yet valid, wrong issuer or audience, unaccepted algorithm, malformed) or a malformed Authorization header; nothing ran. WWW-Authenticate says why.',
 export type GatewayErrorCode = keyof typeof GATEWAY_ERROR_CODES;
 
 /**

@@ -47,12 +47,15 @@ export function sendRequestError(res: ServerResponse, status: number, code: stri
 }
 
 const ALLOWED_HEADERS = [
-  'content-type', 'x-seller-id', 'cache-control', 'if-none-match', 'apollo-require-preflight',
+  'content-type', 'authorization', 'cache-control', 'if-none-match', 'apollo-require-preflight',
   'x-apollo-operation-name', 'apollographql-client-name', 'apollographql-client-version',
 ].join(', ');
 
-/** Sets CORS headers for an allowed origin; returns false when the origin is not allowed. */
-export function applyCors(req: IncomingMessage, res: ServerResponse, allowedOrigins: readonly string[]): boolean {
+/**
+ * Sets CORS headers for an allowed origin; returns false when the origin is not allowed. `identityHeaders` are the
+ * request headers that name the caller besides `authorization` (the development identity header).
+ */
+export function applyCors(req: IncomingMessage, res: ServerResponse, allowedOrigins: readonly string[], identityHeaders: readonly string[] = []): boolean {
   const origin = req.headers.origin;
   if (!origin) return true;
   const any = allowedOrigins.includes('*');
@@ -60,7 +63,8 @@ export function applyCors(req: IncomingMessage, res: ServerResponse, allowedOrig
   res.setHeader('access-control-allow-origin', any ? '*' : origin);
   if (!any) res.setHeader('vary', 'origin');
   res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
-  res.setHeader('access-control-allow-headers', ALLOWED_HEADERS);
+  const extra = identityHeaders.filter((name) => !ALLOWED_HEADERS.split(', ').includes(name));
+  res.setHeader('access-control-allow-headers', extra.length > 0 ? `${ALLOWED_HEADERS}, ${extra.join(', ')}` : ALLOWED_HEADERS);
   res.setHeader('access-control-expose-headers', 'etag, cache-control');
   res.setHeader('access-control-max-age', '600');
   return true;

@@ -10,6 +10,7 @@ import { ApolloServer, HeaderMap } from '@apollo/server';
 import { applyApolloTelemetryChoice } from './apolloTelemetry.js';
 import type { GatewayConfig } from './config.js';
 import { startInvalidationListener, type RunningInvalidationListener } from './events/invalidationListener.js';
+import { Authenticator, sendUnauthenticated } from './auth/authenticator.js';
 import { createReadPath } from './datasource/readPath.js';
 import { REQUEST_STARTED_AT } from './datasource/requestState.js';
 import { staleReportPlugin } from './datasource/staleReportPlugin.js';
@@ -18,6 +19,7 @@ import { jsonLogger, type Logger } from './logger.js';
 import { explorationSetup } from './persisted/exploration.js';
 import { sendRefusal } from './persisted/persistedErrors.js';
 import { PersistedQueryGate } from './persisted/persistedQueries.js';
+import { bindCaller } from './identity.js';
 import { endWithEntityTag } from './persisted/responseEtag.js';
 import { GatewayMetrics } from './metrics/registry.js';
 import { supergraphOption } from './supergraphLoader.js';
@@ -49,6 +51,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     ...supergraphOption(config.supergraph, logger),
     logger,
     buildService: (definition) => readPath.buildService(definition),
+  // Reads the JWKS file, when configured: a bad one stops start-up here, naming JWT_JWKS_FILE.
+  const authenticator = new Authenticator(config.identity);
   });
   const apollo = new ApolloServer({
     gateway,
@@ -72,9 +76,11 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     });
   });
 
+    // Batches are checked operation by operation (and their size) in persisted/persistedQueries.ts first.
+    allowBatchedHttpRequests: config.queryLimits.maxBatchOperations > 1,
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://gateway');
-    if (!applyCors(req, res, config.corsOrigins)) return sendRequestError(res, 403, 'CORS_ORIGIN_NOT_ALLOWED', 'Origin not allowed');
+    if (!applyCors(req, res, config.corsOrigins, authenticator.varyHeaders)) return sendRequestError(res, 403, 'CORS_ORIGIN_NOT_ALLOWED', 'Origin not allowed');
     if (req.method === 'OPTIONS') {
       res.writeHead(204).end();
       return;
@@ -131,7 +137,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     });
     for (const [key, value] of response.headers) res.setHeader(key, value);
     res.statusCode = response.status ?? 200;
-    if (response.body.kind === 'complete') return endWithEntityTag(req, res, response.body.string);
+    if (response.body.kind === 'complete') return endWithEntityTag(req, res, response.body.string, authenticator.varyHeaders);
     for await (const chunk of response.body.asyncIterator) res.write(chunk);
     res.end();
   }
@@ -157,10 +163,14 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
       await apollo.stop();
       await readPath.close();
       throw error;
+    // Before anything runs: a token that does not verify must not leave a half-run operation behind.
+    const authentication = await authenticator.authenticate(req.headers);
+    if (authentication.kind === 'refused') return sendUnauthenticated(res, authentication);
     }
   }
   ready = true;
   const { port } = server.address() as AddressInfo;
+    if (authentication.kind === 'caller') bindCaller(headers, authentication.identity, authenticator.signer!);
   return {
     url: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}/graphql`,
     port,

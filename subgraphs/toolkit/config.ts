@@ -6,6 +6,7 @@
 import { join, resolve } from 'node:path';
 import { SUBGRAPHS } from '../../schema/subgraphs.js';
 import type { EventsConfig } from './eventsConfig.js';
+import { MIN_SECRET_LENGTH } from './gatewayIdentity.js';
 import type { StorageConfig } from './storage.js';
 
 export interface SubgraphProcessConfig {
@@ -16,6 +17,8 @@ export interface SubgraphProcessConfig {
   seedScale: number;
   /** How topclients' change events travel (EVENT_TRANSPORT, TOPCLIENTS_FEED_URL, NATS_*). */
   events: EventsConfig;
+  /** GATEWAY_SUBGRAPH_SECRET: identities signed with it by the gateway are believed; unset = act for nobody. */
+  gatewaySecret: string | null;
 }
 
 export class ConfigError extends Error {
@@ -51,7 +54,14 @@ export function loadSubgraphConfig(name: string, defaultPort: number, env: NodeJ
     storage: url ? { kind: 'postgres', url } : { kind: 'pglite', dataDir: join(resolve(env.DATA_DIR || 'data'), name) },
     seedScale: readPositiveNumber('SEED_SCALE', env.SEED_SCALE, 1),
     events: loadEventsConfig(env),
+    gatewaySecret: readGatewaySecret(env.GATEWAY_SUBGRAPH_SECRET),
   };
+}
+
+function readGatewaySecret(raw: string | undefined): string | null {
+  if (!raw) return null;
+  if (raw.length < MIN_SECRET_LENGTH) throw new ConfigError(`GATEWAY_SUBGRAPH_SECRET must be at least ${MIN_SECRET_LENGTH} characters (got ${raw.length})`);
+  return raw;
 }
 
 export function loadEventsConfig(env: NodeJS.ProcessEnv): EventsConfig {

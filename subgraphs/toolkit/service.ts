@@ -45,6 +45,8 @@ export interface StartOptions {
   /** When given, the service takes part in change propagation (without it: no relay, no consumer). */
   events?: EventsConfig;
   eventLog?: EventLog;
+  /** GATEWAY_SUBGRAPH_SECRET: the service acts only for callers the gateway signed with it (toolkit/gatewayIdentity.ts). */
+  gatewaySecret?: string | null;
 }
 
 export interface RunningService extends RunningSubgraph {
@@ -75,6 +77,7 @@ export async function startService<TContext extends RequestContext>(
       entityVersions: service.entityVersions,
       host: options.host,
       port: options.port,
+      gatewaySecret: options.gatewaySecret,
     });
     return {
       ...server,

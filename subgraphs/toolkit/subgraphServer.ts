@@ -12,13 +12,13 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import type { DocumentNode } from 'graphql';
 import { entityCacheProtocolPlugin, type EntityVersions } from './entityCacheProtocol.js';
-import { sellerIdFrom } from './identity.js';
+import { gatewayIdentityVerifier, type CallerVerifier } from './gatewayIdentity.js';
 
 /** How long stop() waits for requests in flight before closing their connections. */
 const STOP_GRACE_MS = 1_000;
 
 export interface RequestContext {
-  /** The calling seller, from the identity header; null for anonymous page reads. */
+  /** The calling seller, as the gateway signed it (gatewayIdentity.ts); null for anonymous reads and anything unsigned. */
   sellerId: string | null;
 }
 
@@ -36,6 +36,8 @@ export interface SubgraphServerOptions<TContext extends RequestContext> {
   host?: string;
   port?: number;
   maxBodyBytes?: number;
+  /** GATEWAY_SUBGRAPH_SECRET: identities signed with it are believed; without it the subgraph acts for nobody. */
+  gatewaySecret?: string | null;
 }
 
 export interface RunningSubgraph {
@@ -48,6 +50,7 @@ export async function startSubgraphServer<TContext extends RequestContext>(
   options: SubgraphServerOptions<TContext>,
 ): Promise<RunningSubgraph> {
   const maxBodyBytes = options.maxBodyBytes ?? 1_048_576;
+  const callerOf = gatewayIdentityVerifier(options.gatewaySecret);
   const apollo = new ApolloServer<TContext>({
     schema: buildSubgraphSchema({ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }),
     // Subgraphs are reached through the gateway; people explore the graph there. Inline traces are sent only
@@ -75,7 +78,7 @@ export async function startSubgraphServer<TContext extends RequestContext>(
       return;
     }
     if (url.pathname !== '/graphql' && url.pathname !== '/') return sendJson(res, 404, { error: 'not found' });
-    serveGraphQL(apollo, options, req, res, url, maxBodyBytes).catch(() => {
+    serveGraphQL(apollo, options, req, res, url, maxBodyBytes, callerOf).catch(() => {
       if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal server error' }] });
     });
   });
@@ -105,6 +108,7 @@ async function serveGraphQL<TContext extends RequestContext>(
   res: ServerResponse,
   url: URL,
   maxBodyBytes: number,
+  callerOf: CallerVerifier,
 ): Promise<void> {
   const raw = await readBody(req, maxBodyBytes);
   if (raw === null) return sendJson(res, 413, { errors: [{ message: `Request body is larger than ${maxBodyBytes} bytes` }] });
@@ -116,13 +120,14 @@ async function serveGraphQL<TContext extends RequestContext>(
       return sendJson(res, 400, { errors: [{ message: 'Request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
     }
   }
+  const sellerId = await callerOf(req.headers);
   const headers = new HeaderMap();
   for (const [key, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
   }
   const response = await apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
-    context: async () => options.context({ sellerId: sellerIdFrom(req.headers) }),
+    context: async () => options.context({ sellerId }),
   });
   for (const [key, value] of response.headers) res.setHeader(key, value);
   res.statusCode = response.status ?? 200;

@@ -8,6 +8,7 @@ import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDemoData, sizeForScale } from '../../subgraphs/toolkit/demoData.js';
+import { signedBy, TEST_SUBGRAPH_SECRET } from './gatewayTrust.js';
 import { graphqlRequest } from './graphqlRequest.js';
 import { NATS_URL, deleteStream, natsAvailable, uniqueStreamName } from './nats.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from './postgres.js';
@@ -43,6 +44,7 @@ function scenario(transport: 'feed' | 'nats'): void {
       NATS_STREAM: stream,
       NATS_SUBJECT_PREFIX: subjectPrefix,
       TOPCLIENTS_FEED_URL: `http://127.0.0.1:${tcPort}/events`,
+      GATEWAY_SUBGRAPH_SECRET: TEST_SUBGRAPH_SECRET,
     };
     topclients = serviceProcess('topclients', tcPort, { ...common, TOPCLIENTS_DATABASE_URL: tcDb.url });
     gigs = serviceProcess('gigs', await freePort(), { ...common, GIGS_DATABASE_URL: gigsDb.url });
@@ -63,8 +65,8 @@ function scenario(transport: 'feed' | 'nats'): void {
   it('kill the consumer, then the source and its relay, mid-stream: every seller ends equal to the source', async () => {
     const sellers = demo.sellers.filter((s) => s.topClientIds.length > 0 && s.topClientIds.length < 8).slice(0, 15);
     const clients = demo.clients.map((c) => c.id);
-    const tcGraphql = (query: string, variables: Record<string, unknown>, sellerId: string) =>
-      graphqlRequest(`${topclients.baseUrl}/graphql`, query, variables, { 'x-seller-id': sellerId });
+    const tcGraphql = async (query: string, variables: Record<string, unknown>, sellerId: string) =>
+      graphqlRequest(`${topclients.baseUrl}/graphql`, query, variables, await signedBy(sellerId));
     // Every step changes a list: add a client the seller lacks while the list is short, else drop its first one.
     const mutate = async (i: number) => {
       const seller = sellers[i % sellers.length]!;

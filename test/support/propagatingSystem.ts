@@ -12,6 +12,7 @@ import type { EventLog } from '../../subgraphs/toolkit/eventLog.js';
 import type { EventsConfig } from '../../subgraphs/toolkit/eventsConfig.js';
 import { startService, type RunningService } from '../../subgraphs/toolkit/service.js';
 import { deleteStream, NATS_URL, uniqueStreamName } from './nats.js';
+import { TEST_SUBGRAPH_SECRET } from './gatewayTrust.js';
 import { gatewayEnvFor } from './system.js';
 
 export type TransportKind = 'feed' | 'nats';
@@ -39,6 +40,7 @@ export async function startPropagatingSystem(transport: TransportKind, demo: Dem
       demoData: demo,
       events: transport === 'nats' ? { transport, feedUrl: 'http://127.0.0.1:1/events', nats: { servers: NATS_URL, stream, subjectPrefix } } : undefined,
       eventLog: quietEventLog,
+      gatewaySecret: TEST_SUBGRAPH_SECRET,
     });
     started.push(topclients);
     const feedUrl = topclients.url.replace(/\/graphql$/, '/events');

@@ -3,6 +3,7 @@ import type { SubgraphService } from '../../subgraphs/toolkit/service.js';
 import { startService, type RunningService } from '../../subgraphs/toolkit/service.js';
 import type { RequestContext } from '../../subgraphs/toolkit/subgraphServer.js';
 import type { DemoData } from '../../subgraphs/toolkit/demoData.js';
+import { TEST_SUBGRAPH_SECRET } from './gatewayTrust.js';
 import { createTestDatabase, postgresAvailable } from './postgres.js';
 import type { StorageKind } from './system.js';
 
@@ -13,9 +14,9 @@ export async function startSubgraphUnderTest<T extends RequestContext>(
   storage: StorageKind,
   demo: DemoData,
 ): Promise<RunningService> {
-  if (storage === 'pglite') return startService(service, { demoData: demo });
+  if (storage === 'pglite') return startService(service, { demoData: demo, gatewaySecret: TEST_SUBGRAPH_SECRET });
   const database = await createTestDatabase(`t_${service.name}`);
-  const running = await startService(service, { storage: { kind: 'postgres', url: database.url, poolSize: 4 }, demoData: demo });
+  const running = await startService(service, { storage: { kind: 'postgres', url: database.url, poolSize: 4 }, demoData: demo, gatewaySecret: TEST_SUBGRAPH_SECRET });
   return {
     ...running,
     async stop() {

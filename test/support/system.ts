@@ -9,6 +9,8 @@ import { SERVICES, type ServiceName } from '../../subgraphs/services.js';
 import { generateDemoData, sizeForScale, type DemoData } from '../../subgraphs/toolkit/demoData.js';
 import { startService, type RunningService } from '../../subgraphs/toolkit/service.js';
 import type { StorageConfig } from '../../subgraphs/toolkit/storage.js';
+import { REFERENCE_GATEWAY_ENV } from '../../schema/referenceGateway.js';
+import { DEVELOPMENT_IDENTITY_ENV, TEST_SUBGRAPH_SECRET } from './gatewayTrust.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
 
 export type StorageKind = 'pglite' | 'postgres';
@@ -48,7 +50,7 @@ export async function startSubgraphs(storage: StorageKind, demo: DemoData) {
         databases.push(database);
         config = { kind: 'postgres', url: database.url, poolSize: 4 };
       }
-      subgraphs[name] = await startService(SERVICES[name], { storage: config, demoData: demo });
+      subgraphs[name] = await startService(SERVICES[name], { storage: config, demoData: demo, gatewaySecret: TEST_SUBGRAPH_SECRET });
     }
   } catch (error) {
     await Promise.all(Object.values(subgraphs).map((s) => s.stop()));
@@ -64,9 +66,12 @@ export async function startSubgraphs(storage: StorageKind, demo: DemoData) {
   };
 }
 
+/** Callers are named by `x-seller-id` (development mode) and signed for the subgraphs with the test secret. */
 export function gatewayEnvFor(subgraphs: Record<string, { url: string }>, extra: Record<string, string> = {}) {
   return {
     PORT: '0',
+    ...REFERENCE_GATEWAY_ENV,
+    ...DEVELOPMENT_IDENTITY_ENV,
     ...Object.fromEntries(Object.entries(subgraphs).map(([name, s]) => [`SUBGRAPH_${name.toUpperCase()}_URL`, s.url])),
     ...extra,
   };

@@ -18,6 +18,7 @@ import { SERVICES } from '../../subgraphs/services.js';
 import { generateDemoData, sizeForScale, type DemoData, type DemoGig, type DemoSeller } from '../../subgraphs/toolkit/demoData.js';
 import type { EventLog } from '../../subgraphs/toolkit/eventLog.js';
 import { startService, type RunningService } from '../../subgraphs/toolkit/service.js';
+import { signedBy, TEST_SUBGRAPH_SECRET } from '../../test/support/gatewayTrust.js';
 import { gatewayEnvFor, postGraphQL, TEST_SCALE } from '../../test/support/system.js';
 import { buildPages } from '../build.js';
 import { startWebServer, type RunningWebServer } from '../server.js';
@@ -44,7 +45,7 @@ beforeAll(async () => {
   const built = buildPages(distDir);
   demo = generateDemoData(sizeForScale(TEST_SCALE));
   // Change propagation on the embedded transport: gigs, users and the gateway follow topclients' event feed.
-  const topclients = await startService(SERVICES.topclients, { demoData: demo, eventLog: silentEvents });
+  const topclients = await startService(SERVICES.topclients, { demoData: demo, eventLog: silentEvents, gatewaySecret: TEST_SUBGRAPH_SECRET });
   const feedUrl = topclients.url.replace(/\/graphql$/, '/events');
   const events = { transport: 'feed' as const, feedUrl };
   const [gigs, users] = await Promise.all([
@@ -207,7 +208,7 @@ describe('the pages in a browser', { timeout: 60_000 }, () => {
     for (const m of mutations) expect(m.extensions.persistedQuery.sha256Hash).toBe(manifestId(m.operationName));
 
     // The source of truth (topclients itself) agrees.
-    const truth = await postGraphQL(services.topclients.url, '{ myTopClients { id name } }', undefined, { 'x-seller-id': seller.id });
+    const truth = await postGraphQL(services.topclients.url, '{ myTopClients { id name } }', undefined, await signedBy(seller.id));
     expect(truth.body.data?.myTopClients).toEqual([{ id: first, name: renamed }, ...seller.topClientIds.slice(1).map((id) => ({ id, name: clientName(id) }))]);
 
     // A visitor of the gig page sees the new name once the change event has reached the gateway (it evicts its

@@ -35,7 +35,7 @@ export function explorationSetup(config: Pick<GatewayConfig, 'mode' | 'apollo'>)
   const plugins: ApolloServerPlugin[] = [];
   switch (landingPage) {
     case 'sandbox':
-      // The embedded Sandbox talks to this same URL; cookies are not needed (identity travels in x-seller-id).
+      // The embedded Sandbox talks to this same URL; cookies are not needed (identity travels in a header).
       plugins.push(ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false, footer: false }));
       break;
     case 'studio':

@@ -5,8 +5,10 @@
  *    Apollo Server an ordinary request, so manifest operations need no APQ round trip and survive restarts;
  *  - leaves every other hash to Apollo Server's automatic persisted queries (APQ) when the mode allows them;
  *  - in `safelist` mode refuses any operation that is not in the manifest (introspection only if enabled);
- *  - refuses a hash that is not the sha256 of the query sent with it, and queries over MAX_QUERY_BYTES or
- *    MAX_QUERY_DEPTH, before anything is planned or any subgraph called.
+ *  - refuses a hash that is not the sha256 of the query sent with it, and operations over the limits of
+ *    queryLimits.ts (bytes, tokens, depth, aliases, directives), before anything is planned or any subgraph called;
+ *  - refuses a batch (an array body) larger than MAX_BATCH_OPERATIONS, and applies all of the above to each of its
+ *    operations, so a batch is never a way around the safelist or the limits.
  *
  * Modes (PERSISTED_QUERIES):
  *  - `off`: no lookups by hash; Apollo answers a hash alone with PERSISTED_QUERY_NOT_SUPPORTED (a hash sent with
@@ -62,7 +64,7 @@ export class PersistedQueryGate {
   /** Builds the gate a configuration asks for, reading (and checking) the manifest file when the mode uses it. */
   static fromConfig(config: Pick<GatewayConfig, 'persistedQueries' | 'introspection' | 'queryLimits'>): PersistedQueryGate {
     const { mode, manifestPath } = config.persistedQueries;
-    const manifest = mode === 'manifest+apq' || mode === 'safelist' ? readManifestFile(manifestPath) : undefined;
+    const manifest = manifestPath && (mode === 'manifest+apq' || mode === 'safelist') ? readManifestFile(manifestPath) : undefined;
     return new PersistedQueryGate({ mode, manifest, introspection: config.introspection, ...config.queryLimits });
   }
 
@@ -82,7 +84,27 @@ export class PersistedQueryGate {
       if (decided.kind === 'refuse') return decided;
       return { kind: 'forward', ...input, search: decided.params === params ? input.search : writeGetParams(input.search, decided.params) };
     }
-    // A batch (array) or a non-JSON body goes through untouched: Apollo Server refuses both (batching is off).
+    if (Array.isArray(input.body)) return this.prepareBatch(input, input.body);
+    return this.preparePost(input);
+  }
+
+  private prepareBatch(input: HttpGraphQLInput, operations: unknown[]): Prepared {
+    const max = this.options.maxBatchOperations;
+    if (max === 1 || operations.length === 0 || operations.length > max) {
+      const why = max === 1 ? 'batching is off (MAX_BATCH_OPERATIONS=1)' : `a batch holds 1 to ${max} operations (MAX_BATCH_OPERATIONS), got ${operations.length}`;
+      return { kind: 'refuse', refusal: refusal('QUERY_BATCH_TOO_LARGE', `The request body is an array of operations: ${why}`) };
+    }
+    const bodies: unknown[] = [];
+    for (const operation of operations) {
+      const prepared = this.preparePost({ ...input, body: operation });
+      if (prepared.kind === 'refuse') return prepared;
+      bodies.push(prepared.body);
+    }
+    return { kind: 'forward', ...input, body: bodies };
+  }
+
+  private preparePost(input: HttpGraphQLInput): Prepared {
+    // A body that is not a JSON object goes through untouched: Apollo Server refuses it with 400.
     if (!input.body || typeof input.body !== 'object' || Array.isArray(input.body)) return { kind: 'forward', ...input };
     const body = input.body as Record<string, unknown>;
     const params: PersistedParams = {
@@ -147,8 +169,9 @@ export class PersistedQueryGate {
   /** Safelist and limits for an operation text that did not come from the manifest by id. */
   private checkText(params: PersistedParams, query: string): { kind: 'forward'; params: PersistedParams } | { kind: 'refuse'; refusal: Refusal } {
     const { mode, manifest, introspection } = this.options;
+    // A manifest operation is trusted as it is, whether it came by id or by its text: no limits apply to it.
+    if (manifest?.findByBody(query)) return { kind: 'forward', params };
     if (mode === 'safelist') {
-      if (manifest!.findByBody(query)) return { kind: 'forward', params };
       const document = tryParse(query);
       if (!(introspection && document && isIntrospectionOnly(document))) {
         return {

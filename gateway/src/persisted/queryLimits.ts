@@ -1,22 +1,43 @@
 /**
- * Cheap checks on an operation's text before anything is planned or fetched: its size in bytes and how deeply it
- * nests fields. Introspection fields (`__schema`, `__type`, `__typename`) are answered by the gateway itself from
- * its schema, never by a subgraph, so they do not count towards the depth (Sandbox's introspection query nests
- * `ofType` a dozen levels deep).
+ * Cheap checks on what an operation may cost, before anything is planned or fetched: its size in bytes, its
+ * tokens, how deeply it nests fields, its aliases and directives. Operations from the persisted query manifest are
+ * trusted as they are and never come here.
+ *
+ * Tokens are counted while parsing (graphql-js `maxTokens`, the same guard graphql-armor's max-tokens installs), so
+ * a huge document is abandoned before it is built. Aliases and directives are counted by graphql-armor's rules.
+ * Depth stays ours: introspection fields (`__schema`, `__type`, `__typename`) are answered by the gateway from its
+ * schema, never by a subgraph, so they do not count, and fragments add no level (armor's rule counts `__type` and a
+ * level per spread, which would refuse Sandbox's introspection query, nesting `ofType` a dozen levels deep).
  */
+import { ApolloArmor } from '@escape.tech/graphql-armor';
 import {
+  buildSchema,
   Kind,
   parse,
+  validate,
   type DocumentNode,
   type FragmentDefinitionNode,
+  type GraphQLError,
   type SelectionSetNode,
+  type ValidationRule,
 } from 'graphql';
 import { refusal, type Refusal } from './persistedErrors.js';
 
 export interface QueryLimits {
   maxQueryBytes: number;
   maxQueryDepth: number;
+  maxQueryTokens: number;
+  maxQueryAliases: number;
+  maxQueryDirectives: number;
+  /** Operations in one request body (an array); 1 = no batching. */
+  maxBatchOperations: number;
 }
+
+/**
+ * The armor rules count syntax only, but graphql-js `validate` needs some schema to run rules; this one-field
+ * schema hosts them. Validation against the real API schema is Apollo Server's, later.
+ */
+const RULE_HOST_SCHEMA = buildSchema('type Query { _: Boolean }');
 
 /** A refusal when `query` breaks a limit; undefined when it is within them or does not parse (Apollo reports that). */
 export function checkQueryLimits(query: string, limits: QueryLimits): Refusal | undefined {
@@ -24,13 +45,40 @@ export function checkQueryLimits(query: string, limits: QueryLimits): Refusal | 
   if (bytes > limits.maxQueryBytes) {
     return refusal('QUERY_TOO_LARGE', `The query is ${bytes} bytes; the limit is ${limits.maxQueryBytes} (MAX_QUERY_BYTES)`);
   }
-  const document = tryParse(query);
-  if (!document) return undefined;
+  let document: DocumentNode;
+  try {
+    document = parse(query, { maxTokens: limits.maxQueryTokens });
+  } catch (error) {
+    if (/more that \d+ tokens/.test((error as Error).message)) {
+      return refusal('QUERY_TOO_MANY_TOKENS', `The query has more than ${limits.maxQueryTokens} tokens (MAX_QUERY_TOKENS)`);
+    }
+    return undefined;
+  }
   const depth = operationDepth(document);
   if (depth > limits.maxQueryDepth) {
     return refusal('QUERY_TOO_DEEP', `The operation nests fields ${depth} deep; the limit is ${limits.maxQueryDepth} (MAX_QUERY_DEPTH)`);
   }
-  return undefined;
+  return armorVerdict(document, limits);
+}
+
+/** Runs graphql-armor's alias and directive rules; the first rejection becomes our code, with armor's count in it. */
+function armorVerdict(document: DocumentNode, limits: QueryLimits): Refusal | undefined {
+  let rejected: Refusal | undefined;
+  const reject = (code: 'QUERY_TOO_MANY_ALIASES' | 'QUERY_TOO_MANY_DIRECTIVES', key: string) =>
+    [(_context: unknown, error: GraphQLError) => {
+      rejected ??= refusal(code, `${error.message.replace(/^Syntax Error: /, '')} (${key})`);
+    }];
+  const { validationRules } = new ApolloArmor({
+    maxAliases: { n: limits.maxQueryAliases, onReject: reject('QUERY_TOO_MANY_ALIASES', 'MAX_QUERY_ALIASES'), propagateOnRejection: false },
+    maxDirectives: { n: limits.maxQueryDirectives, onReject: reject('QUERY_TOO_MANY_DIRECTIVES', 'MAX_QUERY_DIRECTIVES'), propagateOnRejection: false },
+    // Depth and tokens are checked above; cost and field suggestions are not limits we configure.
+    maxDepth: { enabled: false },
+    maxTokens: { enabled: false },
+    costLimit: { enabled: false },
+    blockFieldSuggestion: { enabled: false },
+  }).protect();
+  validate(RULE_HOST_SCHEMA, document, validationRules as ValidationRule[]);
+  return rejected;
 }
 
 export function tryParse(query: string): DocumentNode | undefined {

@@ -6,7 +6,6 @@
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { IDENTITY_HEADER } from '../identity.js';
 
 export function entityTag(body: string): string {
   return `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;
@@ -25,18 +24,20 @@ export const NOT_MODIFIED_HEADERS = ['etag', 'cache-control', 'vary', 'expires',
 
 /**
  * Ends a complete answer whose status and headers are already on `res`: a 200 GET gets an ETag, and a 304 with
- * no body when `If-None-Match` matches it. Every other answer is sent as it is.
+ * no body when `If-None-Match` matches it. Every other answer is sent as it is. `varyOn` names the request headers
+ * that say who is calling.
  */
-export function endWithEntityTag(req: IncomingMessage, res: ServerResponse, body: string): void {
+export function endWithEntityTag(req: IncomingMessage, res: ServerResponse, body: string, varyOn: readonly string[]): void {
   if (req.method !== 'GET' || res.statusCode !== 200) {
     res.end(body);
     return;
   }
   const etag = entityTag(body);
   res.setHeader('etag', etag);
-  // The answer depends on who asks: a browser cache must not hand one seller's answer to another.
+  // The answer depends on who asks: a browser cache must not hand one caller's answer to another.
   const vary = res.getHeader('vary');
-  res.setHeader('vary', vary ? `${String(vary)}, ${IDENTITY_HEADER}` : IDENTITY_HEADER);
+  const callers = varyOn.join(', ');
+  res.setHeader('vary', vary ? `${String(vary)}, ${callers}` : callers);
   if (!ifNoneMatchMatches(req.headers['if-none-match'], etag)) {
     res.end(body);
     return;

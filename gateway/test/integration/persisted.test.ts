@@ -151,14 +151,14 @@ describe('persisted queries in development (PERSISTED_QUERIES=manifest+apq, the 
     const etag = first.headers.get('etag')!;
     expect(etag).toMatch(/^"[A-Za-z0-9_-]{32}"$/);
     // Answers depend on the caller, so caches keep one copy per identity.
-    expect(first.headers.get('vary')).toBe('x-seller-id');
+    expect(first.headers.get('vary')).toBe('authorization, x-seller-id');
 
     const again = await get(gateway, params, { ...PREFLIGHT, 'if-none-match': etag });
     expect(again.status).toBe(304);
     expect(again.text).toBe('');
     expect(again.headers.get('etag')).toBe(etag);
     expect(again.headers.get('cache-control')).toBe(first.headers.get('cache-control'));
-    expect(again.headers.get('vary')).toBe('x-seller-id');
+    expect(again.headers.get('vary')).toBe('authorization, x-seller-id');
     expect((await get(gateway, params, { ...PREFLIGHT, 'if-none-match': `"stale", W/${etag}` })).status).toBe(304);
 
     const changed = await get(gateway, params, { ...PREFLIGHT, 'if-none-match': '"something-else"' });
@@ -325,7 +325,9 @@ describe('request limits (MAX_QUERY_DEPTH, MAX_QUERY_BYTES)', () => {
   });
 
   it('the defaults are 15 levels and 32 KiB', () => {
-    expect(loadConfig({}).queryLimits).toEqual({ maxQueryDepth: 15, maxQueryBytes: 32_768 });
+    expect(loadConfig({}).queryLimits).toEqual({
+      maxQueryDepth: 15, maxQueryBytes: 32_768, maxQueryTokens: 2_000, maxQueryAliases: 30, maxQueryDirectives: 50, maxBatchOperations: 1,
+    });
   });
 });
 

@@ -15,6 +15,7 @@ import { jsonLogger } from '../../src/logger.js';
 import { startGateway, type RunningGateway } from '../../src/server.js';
 import { startStockGateway, postOperation, type Answer, type StockGateway } from '../support/stockGateway.js';
 import { SUPERGRAPH_FIXTURES, entityErrorsFixture, nestedEntitiesFixture, privateNotesFixture, type FixtureOperation, type RunningFixture, type SupergraphFixture } from '../support/supergraphFixtures.js';
+import { DEVELOPMENT_IDENTITY_ENV } from '../support/signedIdentity.js';
 
 const GENEROUS = { SUBGRAPH_TIMEOUT_MS: '10000', ENTITY_TIMEOUT_MS: '10000', OPERATION_BUDGET_MS: '20000' };
 const CONCURRENT = 10;
@@ -33,7 +34,7 @@ async function startGateways(definition: SupergraphFixture): Promise<Gateways> {
   await writeFile(file, fixture.supergraphSdl);
   const ours = async (cache: 'on' | 'off') => ({
     label: `ours, cache ${cache}`,
-    gateway: await startGateway(loadConfig({ PORT: '0', SUPERGRAPH: file, ENTITY_CACHE: cache, ...GENEROUS }), { logger: jsonLogger('silent') }),
+    gateway: await startGateway(loadConfig({ PORT: '0', SUPERGRAPH: file, ENTITY_CACHE: cache, ...GENEROUS, ...DEVELOPMENT_IDENTITY_ENV }), { logger: jsonLogger('silent') }),
   });
   const stock = await startStockGateway(fixture.supergraphSdl);
   const gateways = { fixture, stock, ours: [await ours('on'), await ours('off')] };

@@ -12,6 +12,7 @@ import { jsonLogger } from '../../src/logger.js';
 import { startGateway, type RunningGateway } from '../../src/server.js';
 import { startFaultProxy, type FaultProxy } from './faultProxy.js';
 import { composeTestSupergraph, startTestSubgraph, type TestSubgraph } from './testSubgraph.js';
+import { DEVELOPMENT_IDENTITY_ENV, signedCaller } from './signedIdentity.js';
 
 const CACHE_CONTROL = `enum CacheControlScope { PUBLIC PRIVATE }
   directive @cacheControl(maxAge: Int, scope: CacheControlScope, inheritMaxAge: Boolean) on FIELD_DEFINITION | OBJECT | INTERFACE | UNION`;
@@ -76,7 +77,7 @@ export async function startReadPathFixture({ env = {}, brandCount = 5, brandMaxA
       __resolveReference: (ref: { id: string }) => (brandNames.has(ref.id) ? { id: ref.id, name: brandNames.get(ref.id) } : null),
     },
     Note: {
-      __resolveReference: (ref: { id: string }, ctx: { headers: Record<string, string> }) => ({ id: ref.id, text: `note ${ref.id} for ${ctx.headers['x-seller-id'] ?? 'nobody'}` }),
+      __resolveReference: (ref: { id: string }, ctx: { headers: Record<string, string> }) => ({ id: ref.id, text: `note ${ref.id} for ${signedCaller(ctx.headers) ?? 'nobody'}` }),
     },
   });
   const brands = await startFaultProxy(brandsSubgraph.url);
@@ -86,7 +87,7 @@ export async function startReadPathFixture({ env = {}, brandCount = 5, brandMaxA
   await writeFile(supergraphFile, composeTestSupergraph([{ ...shopSubgraph, url: shop.url }, { ...brandsSubgraph, url: brands.url }]));
 
   const start = (extra: Record<string, string>) =>
-    startGateway(loadConfig({ PORT: '0', SUPERGRAPH: supergraphFile, ...env, ...extra }), { logger: jsonLogger('silent') });
+    startGateway(loadConfig({ PORT: '0', SUPERGRAPH: supergraphFile, ...DEVELOPMENT_IDENTITY_ENV, ...env, ...extra }), { logger: jsonLogger('silent') });
   const fixture: ReadPathFixture = {
     gateway: await start({}),
     brands,

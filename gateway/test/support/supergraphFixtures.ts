@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GraphQLError } from 'graphql';
 import { composeTestSupergraph, startTestSubgraph, type TestSubgraph } from './testSubgraph.js';
+import { signedCaller } from './signedIdentity.js';
 
 export interface FixtureOperation {
   name: string;
@@ -691,7 +692,7 @@ export const nestedEntitiesFixture: SupergraphFixture = {
 };
 
 // (h) Private data under a public list: `shelf` lists books (public, max-age 60), `notes` gives each caller
-// (x-seller-id) their own note on a book (PRIVATE, max-age 60); s2 has no notes (null entities). Our gateway
+// (x-seller-id, signed by the gateway) their own note on a book (PRIVATE, max-age 60); s2 has no notes (null entities). Our gateway
 // forwards the caller's identity, stock does not, so this one is compared cache on against cache off only.
 export const privateNotesFixture: SupergraphFixture = {
   name: 'private-notes',
@@ -712,7 +713,7 @@ export const privateNotesFixture: SupergraphFixture = {
         resolvers: {
           Book: {
             __resolveReference: (ref: { id: string }, context: { headers: Record<string, string | undefined> }) => {
-              const caller = context.headers['x-seller-id'];
+              const caller = signedCaller(context.headers);
               return caller === 's1' ? { id: ref.id, note: `note of s1 on ${ref.id}` } : null;
             },
           },

@@ -9,7 +9,7 @@ import { entityTag, ifNoneMatchMatches } from '../../src/persisted/responseEtag.
 const PAGE = 'query Page($id: ID!) {\n  gig(id: $id) {\n    id\n    seller { id }\n  }\n}\n';
 const manifest = new ManifestIndex(buildManifest([{ name: 'Page', type: 'query', body: PAGE }]));
 const gate = (mode: 'safelist' | 'manifest+apq', introspection = false) =>
-  new PersistedQueryGate({ mode, manifest, introspection, maxQueryBytes: 4096, maxQueryDepth: 3 });
+  new PersistedQueryGate({ mode, manifest, introspection, maxQueryBytes: 4096, maxQueryDepth: 3, maxQueryTokens: 2_000, maxQueryAliases: 30, maxQueryDirectives: 50, maxBatchOperations: 1 });
 const pq = (hash: string) => ({ persistedQuery: { version: 1, sha256Hash: hash } });
 
 describe('persisted queries - pure parts', () => {

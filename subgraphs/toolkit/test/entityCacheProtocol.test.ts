@@ -8,6 +8,7 @@ import { ifNoneMatchMatches, requestedValidators } from '../entityCacheProtocol.
 import { startService, type RunningService } from '../service.js';
 import { topClientsService } from '../../topclients/service.js';
 import { TEST_SCALE } from '../../../test/support/system.js';
+import { signedBy, TEST_SUBGRAPH_SECRET } from '../../../test/support/gatewayTrust.js';
 
 const ENTITIES = 'query($representations: [_Any!]!) { _entities(representations: $representations) { ... on Client { id name website } } }';
 
@@ -36,12 +37,12 @@ describe('entity-cache protocol on topclients', () => {
   }
   const entities = (ids: string[], extensions?: unknown, query = ENTITIES) =>
     post({ query, variables: { representations: reps(...ids) }, ...(extensions === undefined ? {} : { extensions }) });
-  const updateClient = (id: string, website: string) =>
+  const updateClient = async (id: string, website: string) =>
     post({ query: 'mutation($id: ID!, $w: String) { updateClient(id: $id, input: { website: $w }) { id version } }', variables: { id, w: website } },
-      { 'x-seller-id': seller.id });
+      await signedBy(seller.id));
 
   beforeAll(async () => {
-    service = await startService(topClientsService, { demoData: demo });
+    service = await startService(topClientsService, { demoData: demo, gatewaySecret: TEST_SUBGRAPH_SECRET });
   });
   afterAll(() => service?.stop());
 
@@ -166,7 +167,7 @@ describe('entity-cache protocol on topclients', () => {
       const mutation = await updateClient(c2, 'https://again.example');
       expect(mutation.headers.get('etag')).toBeNull();
 
-      const own = await post({ query: '{ myTopClients { id } }' }, { 'x-seller-id': seller.id, 'if-none-match': '*' });
+      const own = await post({ query: '{ myTopClients { id } }' }, { ...(await signedBy(seller.id)), 'if-none-match': '*' });
       expect(own.status).toBe(200);
       expect(own.headers.get('etag')).toBeNull();
 

@@ -5,6 +5,7 @@ import type { RunningService } from '../../toolkit/service.js';
 import { fetchFeedPage } from '../../toolkit/transports/changeFeed.js';
 import { STORAGE_KINDS, startSubgraphUnderTest } from '../../../test/support/subgraphUnderTest.js';
 import { graphqlRequest } from '../../../test/support/graphqlRequest.js';
+import { signedBy } from '../../../test/support/gatewayTrust.js';
 
 const TEST_SCALE = 0.01;
 import { topClientsService } from '../service.js';
@@ -14,8 +15,8 @@ describe.each(STORAGE_KINDS)('topclients outbox and change feed (%s)', (storage)
   const listed = demo.sellers.filter((s) => s.topClientIds.length >= 2);
   let service: RunningService;
   let feedUrl: string;
-  const gql = (query: string, variables: Record<string, unknown>, sellerId: string) =>
-    graphqlRequest(service.url, query, variables, { 'x-seller-id': sellerId });
+  const gql = async (query: string, variables: Record<string, unknown>, sellerId: string) =>
+    graphqlRequest(service.url, query, variables, await signedBy(sellerId));
   const outboxCount = async () => (await service.db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox'))[0]!.n;
   const eventsAfter = async (after: number) => (await fetchFeedPage(feedUrl, after, 100, 0)).events.map(parseChangeEvent);
 

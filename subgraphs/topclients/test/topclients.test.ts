@@ -3,6 +3,7 @@ import { generateDemoData, sizeForScale } from '../../toolkit/demoData.js';
 import type { RunningService } from '../../toolkit/service.js';
 import { STORAGE_KINDS, startSubgraphUnderTest } from '../../../test/support/subgraphUnderTest.js';
 import { TEST_SCALE, postGraphQL } from '../../../test/support/system.js';
+import { signedBy } from '../../../test/support/gatewayTrust.js';
 import { MAX_TOP_CLIENTS } from '../resolvers.js';
 import { topClientsService } from '../service.js';
 
@@ -12,8 +13,8 @@ describe.each(STORAGE_KINDS)('topclients subgraph (%s)', (storage) => {
   const demo = generateDemoData(sizeForScale(TEST_SCALE));
   const listed = demo.sellers.filter((s) => s.topClientIds.length >= 2);
   let service: RunningService;
-  const gql = (query: string, variables?: Record<string, unknown>, sellerId?: string) =>
-    postGraphQL(service.url, query, variables, sellerId ? { 'x-seller-id': sellerId } : {});
+  const gql = async (query: string, variables?: Record<string, unknown>, sellerId?: string) =>
+    postGraphQL(service.url, query, variables, sellerId ? await signedBy(sellerId) : {});
   const listVersion = async (sellerId: string) =>
     (await service.db.query<{ version: number }>('SELECT version FROM seller_lists WHERE seller_id = $1', [sellerId]))[0]?.version;
   const myIds = async (sellerId: string) =>
