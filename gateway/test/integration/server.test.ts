@@ -96,12 +96,29 @@ describe('gateway server', () => {
 
 describe('gateway start-up', () => {
   it('turns Apollo telemetry off before it builds ApolloGateway when the operator did not opt in', async () => {
-    delete process.env.APOLLO_TELEMETRY_DISABLED;
+    // ApolloGateway decides in its constructor: with telemetry on, it registers the exporter's shutdown among the
+    // things it disposes of. So a gateway built without the variable set must dispose of exactly as much as one
+    // built with it set; had the choice been applied after construction, it would have one more.
+    const dir = await mkdtemp(join(tmpdir(), 'gateway-telemetry-'));
+    const supergraph = join(dir, 'supergraph.graphql');
+    await writeFile(supergraph, composeTestSupergraph([{ name: 'products', url: 'http://127.0.0.1:9/graphql', sdl: PRODUCTS }]));
+    const disposers = async (env: string | undefined) => {
+      if (env === undefined) delete process.env.APOLLO_TELEMETRY_DISABLED;
+      else process.env.APOLLO_TELEMETRY_DISABLED = env;
+      const running = await startGateway(loadConfig({ PORT: '0', SUPERGRAPH: supergraph }), { logger: jsonLogger('silent') });
+      try {
+        expect(process.env.APOLLO_TELEMETRY_DISABLED).toBe('true');
+        return (running.gateway as unknown as { toDispose: unknown[] }).toDispose.length;
+      } finally {
+        await running.stop();
+      }
+    };
     try {
-      await startGateway(loadConfig({ PORT: '0', SUPERGRAPH: '/nonexistent/supergraph.graphql' }), { logger: jsonLogger('silent') }).catch(() => undefined);
-      expect(process.env.APOLLO_TELEMETRY_DISABLED).toBe('true');
+      const optedOut = await disposers('true');
+      expect(await disposers(undefined)).toBe(optedOut);
     } finally {
       process.env.APOLLO_TELEMETRY_DISABLED = 'true';
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
