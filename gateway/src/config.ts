@@ -13,9 +13,10 @@ import type { BreakerOptions } from './datasource/stages/breaker.js';
 import type { RootFetchCacheMode } from './datasource/stages/cache.js';
 import type { SubgraphTimeouts } from './datasource/stages/deadline.js';
 import type { InvalidationSource } from './events/invalidationListener.js';
+import { LOG_LEVELS, type LogLevel } from './logger.js';
 import { PERSISTED_QUERY_MODES, type PersistedQueryMode } from './persisted/persistedQueries.js';
-
 import type { QueryLimits } from './persisted/queryLimits.js';
+
 export type SupergraphSource =
   | { kind: 'file'; path: string }
   | { kind: 'url'; url: string }
@@ -48,8 +49,13 @@ export interface GatewayConfig {
   /** GraphOS: with both, usage reporting and the Studio landing page (and managed federation without SUPERGRAPH). */
   apollo: { key?: string; graphRef?: string };
   readPath: ReadPathConfig;
+  /** How many operations run at once and wait to run; past that, 503 GATEWAY_OVERLOADED (admission/). */
+  admission: AdmissionOptions;
+  logLevel: LogLevel;
   /** Change events that evict cached entities (INVALIDATION_FEED_URL or INVALIDATION_NATS_URL); null = max-age only. */
   invalidation: InvalidationSource | null;
+  /** The local explorer at /explorer (explorer/explorerRoute.ts): on in development, EXPLORER=true in production. */
+  explorer: { enabled: boolean; distDir: string; buildOnDemand: boolean };
 }
 
 /** The hybrid read path: deadlines, breaker, batching and the per-entity cache. */
@@ -65,8 +71,11 @@ export interface ReadPathConfig {
   timeouts: SubgraphTimeouts;
   perSubgraph: Readonly<Record<string, Partial<SubgraphTimeouts>>>;
   operationBudgetMs: number;
-  batchWindowMs: number;
+  /** `_entities` calls in flight per subgraph and operation shape; loads arriving meanwhile queue and leave together. */
+  entityCallsInFlight: number;
   maxBatchSize: number;
+  /** Entity calls per subgraph that may go on past their deadline to fill the cache for later pages. */
+  maxLateCallsPerSubgraph: number;
   connectionsPerSubgraph: number;
   maxResponseBytes: number;
   breaker: BreakerOptions;
@@ -79,23 +88,23 @@ export class ConfigError extends Error {
   }
 }
 
-export const DEFAULT_SUPERGRAPH_FILE = fileURLToPath(new URL('../../schema/supergraph.graphql', import.meta.url));
-export const DEFAULT_MANIFEST_FILE = fileURLToPath(new URL('../../schema/persisted-query-manifest.json', import.meta.url));
+export const DEFAULT_EXPLORER_DIST = fileURLToPath(new URL('../explorer/dist', import.meta.url));
 
 const KNOWN_KEYS = new Set([
   'HOST', 'PORT', 'SUPERGRAPH', 'SUPERGRAPH_COMPOSE_POLL_MS', 'GATEWAY_DEV_COMPOSE', 'GATEWAY_MODE',
   'GATEWAY_APOLLO_TELEMETRY', 'INTROSPECTION', 'MAX_BODY_BYTES', 'CORS_ORIGINS',
   'PERSISTED_QUERIES', 'PERSISTED_QUERY_MANIFEST', 'MAX_QUERY_BYTES', 'MAX_QUERY_DEPTH', 'APOLLO_KEY', 'APOLLO_GRAPH_REF',
+  'MAX_QUERY_TOKENS', 'MAX_QUERY_ALIASES', 'MAX_QUERY_DIRECTIVES', 'MAX_BATCH_OPERATIONS', 'GATEWAY_SUBGRAPH_SECRET',
+  'JWT_JWKS_URL', 'JWT_JWKS_FILE', 'JWT_ISSUER', 'JWT_AUDIENCE', 'JWT_IDENTITY_CLAIM', 'JWT_CLOCK_SKEW_SECONDS', 'IDENTITY_HEADER',
   'ENTITY_CACHE', 'ROOT_FETCH_CACHE', 'ENTITY_CACHE_MAX_ENTRIES', 'ENTITY_CACHE_MAX_MB', 'STALE_IF_ERROR_SECONDS', 'SUBGRAPH_TIMEOUT_MS',
-  'ENTITY_TIMEOUT_MS', 'OPERATION_BUDGET_MS', 'ENTITY_BATCH_WINDOW_MS', 'ENTITY_BATCH_MAX', 'SUBGRAPH_CONNECTIONS',
+  'ENTITY_TIMEOUT_MS', 'OPERATION_BUDGET_MS', 'ENTITY_CALLS_IN_FLIGHT', 'ENTITY_BATCH_MAX', 'SUBGRAPH_CONNECTIONS',
+  'LATE_CALLS_PER_SUBGRAPH', 'ADMISSION_MAX_IN_FLIGHT', 'ADMISSION_MIN_IN_FLIGHT', 'ADMISSION_QUEUE_MS', 'ADMISSION_TARGET_LAG_MS', 'LOG_LEVEL',
   'INVALIDATION_FEED_URL', 'INVALIDATION_NATS_URL', 'INVALIDATION_NATS_STREAM', 'INVALIDATION_NATS_SUBJECT',
-  'INVALIDATION_EVENT_TYPES',
+  'INVALIDATION_EVENT_TYPES', 'EXPLORER', 'EXPLORER_DIST',
   'SUBGRAPH_MAX_RESPONSE_MB', 'BREAKER_ERROR_PERCENT', 'BREAKER_VOLUME_THRESHOLD', 'BREAKER_RESET_MS', 'BREAKER_WINDOW_MS',
 ]);
 
 export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): GatewayConfig {
-  'MAX_QUERY_TOKENS', 'MAX_QUERY_ALIASES', 'MAX_QUERY_DIRECTIVES', 'MAX_BATCH_OPERATIONS', 'GATEWAY_SUBGRAPH_SECRET',
-  'JWT_JWKS_URL', 'JWT_JWKS_FILE', 'JWT_ISSUER', 'JWT_AUDIENCE', 'JWT_IDENTITY_CLAIM', 'JWT_CLOCK_SKEW_SECONDS', 'IDENTITY_HEADER',
   const problems: string[] = [];
   const read = new Reader(env, problems);
 
@@ -126,25 +135,19 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Gateway
     introspection: read.boolean('INTROSPECTION', mode === 'development'),
     maxBodyBytes: read.integer('MAX_BODY_BYTES', 1_048_576, 1_024, 104_857_600),
     corsOrigins: (env.CORS_ORIGINS ?? '*').split(',').map((o) => o.trim()).filter(Boolean),
-    persistedQueries: {
-      // Development takes manifest ids, APQ and ad-hoc queries; production runs only the manifest's operations.
-      mode: read.oneOf('PERSISTED_QUERIES', PERSISTED_QUERY_MODES, mode === 'production' ? 'safelist' : 'manifest+apq'),
-      manifestPath: env.PERSISTED_QUERY_MANIFEST
-        ? isAbsolute(env.PERSISTED_QUERY_MANIFEST) ? env.PERSISTED_QUERY_MANIFEST : resolve(cwd, env.PERSISTED_QUERY_MANIFEST)
-        : DEFAULT_MANIFEST_FILE,
-    },
+    persistedQueries: persistedQueries(env, read, problems, cwd, mode),
     queryLimits: {
       maxQueryBytes: read.integer('MAX_QUERY_BYTES', 32_768, 64, 10_485_760),
       maxQueryDepth: read.integer('MAX_QUERY_DEPTH', 15, 1, 1_000),
-    },
-    apollo: { key: env.APOLLO_KEY || undefined, graphRef: env.APOLLO_GRAPH_REF || undefined },
-    readPath: {
       maxQueryTokens: read.integer('MAX_QUERY_TOKENS', 2_000, 10, 1_000_000),
       maxQueryAliases: read.integer('MAX_QUERY_ALIASES', 30, 0, 10_000),
       maxQueryDirectives: read.integer('MAX_QUERY_DIRECTIVES', 50, 0, 10_000),
       maxBatchOperations: read.integer('MAX_BATCH_OPERATIONS', 1, 1, 100),
-      entityCache: read.boolean('ENTITY_CACHE', true),
+    },
     identity: identityConfig(env, read, problems, mode, cwd),
+    apollo: { key: env.APOLLO_KEY || undefined, graphRef: env.APOLLO_GRAPH_REF || undefined },
+    readPath: {
+      entityCache: read.boolean('ENTITY_CACHE', true),
       rootFetchCache: read.oneOf('ROOT_FETCH_CACHE', ['revalidate', 'max-age', 'off'] as const, 'revalidate'),
       cacheMaxEntries: read.integer('ENTITY_CACHE_MAX_ENTRIES', 100_000, 1, 100_000_000),
       cacheMaxBytes: read.integer('ENTITY_CACHE_MAX_MB', 128, 1, 65_536) * 1_048_576,
@@ -155,8 +158,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Gateway
       },
       perSubgraph,
       operationBudgetMs: read.integer('OPERATION_BUDGET_MS', 2_000, 1, 600_000),
-      batchWindowMs: read.integer('ENTITY_BATCH_WINDOW_MS', 0, 0, 1_000),
+      entityCallsInFlight: read.integer('ENTITY_CALLS_IN_FLIGHT', 2, 1, 1_000),
       maxBatchSize: read.integer('ENTITY_BATCH_MAX', 200, 1, 10_000),
+      maxLateCallsPerSubgraph: read.integer('LATE_CALLS_PER_SUBGRAPH', 4, 0, 1_000),
       connectionsPerSubgraph: read.integer('SUBGRAPH_CONNECTIONS', 64, 1, 10_000),
       maxResponseBytes: read.integer('SUBGRAPH_MAX_RESPONSE_MB', 16, 1, 1_024) * 1_048_576,
       breaker: {
@@ -166,7 +170,20 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Gateway
         rollingWindowMs: read.integer('BREAKER_WINDOW_MS', 10_000, 100, 3_600_000),
       },
     },
+    admission: {
+      maxInFlight: read.integer('ADMISSION_MAX_IN_FLIGHT', 256, 1, 100_000),
+      minInFlight: read.integer('ADMISSION_MIN_IN_FLIGHT', 4, 1, 100_000),
+      maxQueueMs: read.integer('ADMISSION_QUEUE_MS', 1_000, 0, 600_000),
+      targetLagMs: read.integer('ADMISSION_TARGET_LAG_MS', 50, 1, 10_000),
+    },
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     invalidation: invalidationSource(env, problems),
+    explorer: {
+      enabled: read.boolean('EXPLORER', mode === 'development'),
+      distDir: env.EXPLORER_DIST ? resolve(cwd, env.EXPLORER_DIST) : DEFAULT_EXPLORER_DIST,
+      // Development builds a missing or stale bundle on the first visit; production serves what `npm run build` made.
+      buildOnDemand: mode === 'development',
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
@@ -196,23 +213,6 @@ function supergraphSource(
   if (env.APOLLO_KEY && env.APOLLO_GRAPH_REF) return { kind: 'managed' };
   if (env.APOLLO_KEY && !env.APOLLO_GRAPH_REF) {
     problems.push('APOLLO_KEY is set without APOLLO_GRAPH_REF: managed federation needs both (or set SUPERGRAPH)');
-  }
-  return { kind: 'file', path: DEFAULT_SUPERGRAPH_FILE };
-}
-
-function invalidationSource(env: NodeJS.ProcessEnv, problems: string[]): GatewayConfig['invalidation'] {
-  const feedUrl = env.INVALIDATION_FEED_URL;
-  const natsUrl = env.INVALIDATION_NATS_URL;
-  const eventTypes = env.INVALIDATION_EVENT_TYPES
-    ? env.INVALIDATION_EVENT_TYPES.split(',').map((t) => t.trim()).filter(Boolean)
-    : [...DEFAULT_INVALIDATING_TYPES];
-  if (feedUrl && natsUrl) {
-    problems.push('INVALIDATION_FEED_URL and INVALIDATION_NATS_URL are both set: pick one source of change events');
-    return null;
-  }
-  if (feedUrl) {
-    if (!isHttpUrl(feedUrl)) problems.push(`INVALIDATION_FEED_URL must be an http(s) URL, got "${feedUrl}"`);
-    return { kind: 'feed', url: feedUrl, eventTypes };
   } else {
     problems.push('SUPERGRAPH is not set: give a supergraph file or URL (or APOLLO_KEY and APOLLO_GRAPH_REF for managed federation, or GATEWAY_DEV_COMPOSE=true)');
   }
@@ -269,21 +269,39 @@ function persistedQueries(env: NodeJS.ProcessEnv, read: Reader, problems: string
     ? isAbsolute(env.PERSISTED_QUERY_MANIFEST) ? env.PERSISTED_QUERY_MANIFEST : resolve(cwd, env.PERSISTED_QUERY_MANIFEST)
     : null;
   // Development takes manifest ids (when there is a manifest), APQ and ad-hoc queries; production runs only the
-  // manifest's operations.
-  const fallback = mode === 'production' ? 'safelist' : manifestPath ? 'manifest+apq' : 'apq';
+  // manifest's operations when there is one, and plain queries (within the query limits) otherwise.
+  const fallback = mode === 'production' ? (manifestPath ? 'safelist' : 'off') : manifestPath ? 'manifest+apq' : 'apq';
   const chosen = read.oneOf('PERSISTED_QUERIES', PERSISTED_QUERY_MODES, fallback);
   if ((chosen === 'safelist' || chosen === 'manifest+apq') && !manifestPath) {
     problems.push(`PERSISTED_QUERIES=${chosen} needs PERSISTED_QUERY_MANIFEST (the persisted query manifest file)`);
+  }
+  return { mode: chosen, manifestPath };
+}
+
+function invalidationSource(env: NodeJS.ProcessEnv, problems: string[]): GatewayConfig['invalidation'] {
+  const feedUrl = env.INVALIDATION_FEED_URL;
+  const natsUrl = env.INVALIDATION_NATS_URL;
+  // Without a list, every event that names an entity evicts it.
+  const eventTypes = env.INVALIDATION_EVENT_TYPES
+    ? env.INVALIDATION_EVENT_TYPES.split(',').map((t) => t.trim()).filter(Boolean)
+    : undefined;
+  if (feedUrl && natsUrl) {
+    problems.push('INVALIDATION_FEED_URL and INVALIDATION_NATS_URL are both set: pick one source of change events');
+    return null;
+  }
+  if (feedUrl) {
+    if (!isHttpUrl(feedUrl)) problems.push(`INVALIDATION_FEED_URL must be an http(s) URL, got "${feedUrl}"`);
+    return { kind: 'feed', url: feedUrl, ...(eventTypes ? { eventTypes } : {}) };
   }
   if (natsUrl) {
     if (!natsUrl.split(',').every((u) => /^(nats|tls):\/\/[^/\s]+$/.test(u.trim()))) {
       problems.push(`INVALIDATION_NATS_URL must be nats://host:port (comma-separated for several), got "${natsUrl}"`);
     }
-    const stream = env.INVALIDATION_NATS_STREAM || 'TOPCLIENTS';
-    if (!/^[A-Za-z0-9_-]+$/.test(stream)) problems.push(`INVALIDATION_NATS_STREAM must be letters, digits, _ or -, got "${stream}"`);
-    const subject = env.INVALIDATION_NATS_SUBJECT || 'topclients.client.>';
-    if (/\s/.test(subject) || subject === '') problems.push(`INVALIDATION_NATS_SUBJECT must be a NATS subject, got "${subject}"`);
-    return { kind: 'nats', servers: natsUrl, stream, subject, eventTypes };
+    const stream = env.INVALIDATION_NATS_STREAM ?? '';
+    if (!/^[A-Za-z0-9_-]+$/.test(stream)) problems.push(`INVALIDATION_NATS_STREAM must name the stream (letters, digits, _ or -), got "${stream}"`);
+    const subject = env.INVALIDATION_NATS_SUBJECT ?? '';
+    if (/\s/.test(subject) || subject === '') problems.push(`INVALIDATION_NATS_SUBJECT must be the NATS subject (wildcards allowed) of the change events, got "${subject}"`);
+    return { kind: 'nats', servers: natsUrl, stream, subject, ...(eventTypes ? { eventTypes } : {}) };
   }
   return null;
 }

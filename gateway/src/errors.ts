@@ -3,11 +3,13 @@
  * kept in step with this registry by a test; Apollo Server's own codes (BAD_USER_INPUT, PERSISTED_QUERY_NOT_FOUND,
  * ...) and codes passed through from subgraphs are documented there too but not defined here.
  */
+import { EXPLORER_ERROR_CODES, EXPLORER_ERROR_STATUS } from './explorer/explorerErrors.js';
 import { PERSISTED_QUERY_ERROR_CODES, PERSISTED_QUERY_ERROR_STATUS } from './persisted/persistedErrors.js';
 
 export const GATEWAY_ERROR_CODES = {
   ...PERSISTED_QUERY_ERROR_CODES,
-  SUBGRAPH_TIMEOUT: 'The subgraph did not answer within its timeout or the operation budget left; the fields that fetch would have filled are null.',
+  ...EXPLORER_ERROR_CODES,
+  SUBGRAPH_TIMEOUT: 'The subgraph did not answer within its timeout, or the operation budget ran out first; the fields that fetch would have filled are null.',
   SUBGRAPH_UNAVAILABLE: 'The subgraph refused the connection, reset it, or answered HTTP 5xx; the fields that fetch would have filled are null.',
   SUBGRAPH_BAD_RESPONSE: 'The subgraph answered something that is not a GraphQL JSON response (or the wrong number of entities); the fields that fetch would have filled are null.',
   SUBGRAPH_CIRCUIT_OPEN: 'The subgraph failed repeatedly, so the gateway stopped waiting on it until a probe succeeds; the fields that fetch would have filled are null.',
@@ -15,11 +17,12 @@ export const GATEWAY_ERROR_CODES = {
   PAYLOAD_TOO_LARGE: 'The request body is larger than MAX_BODY_BYTES.',
   NOT_FOUND: 'No such route; GraphQL is served at /graphql.',
   GATEWAY_NOT_READY: 'The gateway is still loading its supergraph.',
+  GATEWAY_OVERLOADED: 'The gateway has as many operations in progress and queued as it can finish within the operation budget; retry after the Retry-After seconds. No subgraph was called.',
   CORS_ORIGIN_NOT_ALLOWED: 'The browser origin is not in CORS_ORIGINS.',
+  UNAUTHENTICATED: 'The request carries a token that does not verify (forged, expired, not yet valid, wrong issuer or audience, unaccepted algorithm, malformed) or a malformed Authorization header; nothing ran. WWW-Authenticate says why.',
   INTERNAL_SERVER_ERROR: 'Something failed inside the gateway; details are in its log, never in the response.',
 } as const;
 
-  UNAUTHENTICATED: 'The request carries a token that does not verify (forged, expired, not yet valid, wrong issuer or audience, unaccepted algorithm, malformed) or a malformed Authorization header; nothing ran. WWW-Authenticate says why.',
 export type GatewayErrorCode = keyof typeof GATEWAY_ERROR_CODES;
 
 /**
@@ -28,6 +31,7 @@ export type GatewayErrorCode = keyof typeof GATEWAY_ERROR_CODES;
  */
 export const GATEWAY_ERROR_STATUS: Readonly<Record<GatewayErrorCode, number>> = {
   ...PERSISTED_QUERY_ERROR_STATUS,
+  ...EXPLORER_ERROR_STATUS,
   SUBGRAPH_TIMEOUT: 200,
   SUBGRAPH_UNAVAILABLE: 200,
   SUBGRAPH_BAD_RESPONSE: 200,
@@ -36,7 +40,9 @@ export const GATEWAY_ERROR_STATUS: Readonly<Record<GatewayErrorCode, number>> = 
   PAYLOAD_TOO_LARGE: 413,
   NOT_FOUND: 404,
   GATEWAY_NOT_READY: 503,
+  GATEWAY_OVERLOADED: 503,
   CORS_ORIGIN_NOT_ALLOWED: 403,
+  UNAUTHENTICATED: 401,
   INTERNAL_SERVER_ERROR: 500,
 };
 
@@ -49,14 +55,30 @@ export type SubgraphFailureCode = Extract<GatewayErrorCode, `SUBGRAPH_${string}`
  */
 export class SubgraphFailure extends Error {
   override name = 'SubgraphFailure';
+  /** The subgraph's HTTP status, when it answered one. */
+  readonly status: number | undefined;
+  /** The start of what the subgraph answered, for the log (never for the client). */
+  readonly bodyExcerpt: string | undefined;
+  /**
+   * Whether the subgraph itself is to blame (refused, reset, 5xx, garbage, its own timeout): only such failures
+   * feed its circuit breaker. The operation budget running out, or the caller going away, is not the subgraph's doing.
+   */
+  readonly countsAgainstSubgraph: boolean;
+  /**
+   * A call that passed its deadline but was left running to fill the cache for the pages after this one: its
+   * eventual answer. The page that gave up on it gets this failure at once.
+   */
+  late?: Promise<unknown>;
+
   constructor(
     readonly code: SubgraphFailureCode,
     readonly serviceName: string,
     message: string,
-    options?: { cause?: unknown; status?: number },
+    options?: { cause?: unknown; status?: number; bodyExcerpt?: string; countsAgainstSubgraph?: boolean },
   ) {
     super(message, { cause: options?.cause });
     this.status = options?.status;
+    this.bodyExcerpt = options?.bodyExcerpt;
+    this.countsAgainstSubgraph = options?.countsAgainstSubgraph ?? true;
   }
-  readonly status: number | undefined;
 }

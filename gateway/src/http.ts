@@ -42,8 +42,8 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, he
 }
 
 /** A GraphQL-shaped error answer for requests refused before GraphQL runs. */
-export function sendRequestError(res: ServerResponse, status: number, code: string, message: string): void {
-  sendJson(res, status, { errors: [{ message, extensions: { code } }] });
+export function sendRequestError(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+  sendJson(res, status, { errors: [{ message, extensions: { code } }] }, headers);
 }
 
 const ALLOWED_HEADERS = [

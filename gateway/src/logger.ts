@@ -1,4 +1,10 @@
-/** Structured JSON logs, one line each, on stderr for warnings and errors. Also an Apollo-compatible logger. */
+/**
+ * Structured JSON logs through pino, one line each: debug and info on stdout, warnings and errors on stderr. The
+ * interface is the small one Apollo Server and ApolloGateway also log through (`logger.warn(message)`), with an
+ * optional object of fields.
+ */
+import { pino } from 'pino';
+
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -6,14 +12,17 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export function jsonLogger(level: LogLevel = 'info', service = 'gateway'): Logger {
-  const write = (at: Exclude<LogLevel, 'silent'>) => (msg: unknown, fields?: Record<string, unknown>) => {
-    if (ORDER[at] < ORDER[level]) return;
-    const line = JSON.stringify({ time: new Date().toISOString(), level: at, service, msg: String(msg), ...fields });
-    (at === 'warn' || at === 'error' ? process.stderr : process.stdout).write(`${line}\n`);
+  const log = pino(
+    { level, base: { service }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
+    pino.multistream([{ level: 'debug', stream: process.stdout }, { level: 'warn', stream: process.stderr }], { dedupe: true }),
+  );
+  const at = (method: 'debug' | 'info' | 'warn' | 'error') => (msg: unknown, fields?: Record<string, unknown>) => {
+    if (fields) log[method](fields, String(msg));
+    else log[method](String(msg));
   };
-  return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

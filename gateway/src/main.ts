@@ -3,12 +3,13 @@
  * touches `process`.
  */
 import { ConfigError, loadConfig, unknownGatewayKeys } from './config.js';
-import { jsonLogger, type LogLevel } from './logger.js';
+import { jsonLogger } from './logger.js';
 import { startGateway } from './server.js';
 
-const logger = jsonLogger((process.env.LOG_LEVEL as LogLevel | undefined) ?? 'info');
+let logger = jsonLogger('info');
 try {
   const config = loadConfig(process.env);
+  logger = jsonLogger(config.logLevel);
   for (const key of unknownGatewayKeys(process.env)) logger.warn('unknown setting ignored', { key });
   const gateway = await startGateway(config, { logger });
   logger.info('gateway ready', { url: gateway.url, supergraph: config.supergraph.kind, mode: config.mode });

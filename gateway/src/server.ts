@@ -7,19 +7,24 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer, HeaderMap } from '@apollo/server';
+import { AdmissionControl } from './admission/admissionControl.js';
+import { eventLoopLag } from './admission/loopLag.js';
 import { applyApolloTelemetryChoice } from './apolloTelemetry.js';
+import { Authenticator, sendUnauthenticated } from './auth/authenticator.js';
 import type { GatewayConfig } from './config.js';
 import { startInvalidationListener, type RunningInvalidationListener } from './events/invalidationListener.js';
-import { Authenticator, sendUnauthenticated } from './auth/authenticator.js';
 import { createReadPath } from './datasource/readPath.js';
-import { REQUEST_STARTED_AT } from './datasource/requestState.js';
+import { REQUEST_META, type RequestMeta } from './datasource/requestState.js';
+import { systemClock, type Clock } from './clock.js';
+import { requestIdOf, REQUEST_ID_HEADER } from './requestId.js';
 import { staleReportPlugin } from './datasource/staleReportPlugin.js';
 import { BodyTooLargeError, applyCors, readBody, sendJson, sendRequestError } from './http.js';
+import { bindCaller } from './identity.js';
 import { jsonLogger, type Logger } from './logger.js';
+import { createExplorerRoute, isExplorerPath } from './explorer/explorerRoute.js';
 import { explorationSetup } from './persisted/exploration.js';
 import { sendRefusal } from './persisted/persistedErrors.js';
 import { PersistedQueryGate } from './persisted/persistedQueries.js';
-import { bindCaller } from './identity.js';
 import { endWithEntityTag } from './persisted/responseEtag.js';
 import { GatewayMetrics } from './metrics/registry.js';
 import { supergraphOption } from './supergraphLoader.js';
@@ -36,23 +41,31 @@ export interface RunningGateway {
 
 export interface GatewayDeps {
   logger?: Logger;
+  /** Every reading of time and every timer of the gateway; tests pass a clock they move by hand. */
+  clock?: Clock;
 }
 
 export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}): Promise<RunningGateway> {
-  const logger = deps.logger ?? jsonLogger();
+  const logger = deps.logger ?? jsonLogger(config.logLevel);
+  const clock = deps.clock ?? systemClock;
   applyApolloTelemetryChoice(config.apolloTelemetry);
   // Reads and checks the manifest: a bad file stops start-up here, with its path in the message.
   const persisted = PersistedQueryGate.fromConfig(config);
+  // Reads the JWKS file, when configured: a bad one stops start-up here, naming JWT_JWKS_FILE.
+  const authenticator = new Authenticator(config.identity);
   const exploration = explorationSetup(config);
+  const explorer = createExplorerRoute(config, logger);
   const metrics = new GatewayMetrics({ processMetrics: true });
-  const readPath = createReadPath(config.readPath, config.subgraphUrls, metrics, logger);
+  const readPath = createReadPath(config.readPath, config.subgraphUrls, metrics, logger, clock);
+  const admissionControl = new AdmissionControl(config.admission, clock, eventLoopLag());
+  metrics.gauge('gateway_operations_in_progress', 'Operations admitted and not yet answered', () => admissionControl.inProgress);
+  metrics.gauge('gateway_operations_queued', 'Operations waiting to be admitted', () => admissionControl.queued);
+  metrics.gauge('gateway_admission_limit', 'Operations allowed in progress at once (adapts to event-loop lag)', () => admissionControl.limit);
 
   const gateway = new ApolloGateway({
     ...supergraphOption(config.supergraph, logger),
     logger,
     buildService: (definition) => readPath.buildService(definition),
-  // Reads the JWKS file, when configured: a bad one stops start-up here, naming JWT_JWKS_FILE.
-  const authenticator = new Authenticator(config.identity);
   });
   const apollo = new ApolloServer({
     gateway,
@@ -63,6 +76,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     includeStacktraceInErrorResponses: false,
     // Manifest ids are resolved before Apollo (persisted/persistedQueries.ts); Apollo keeps APQ where allowed.
     persistedQueries: persisted.apolloPersistedQueries,
+    // Batches are checked operation by operation (and their size) in persisted/persistedQueries.ts first.
+    allowBatchedHttpRequests: config.queryLimits.maxBatchOperations > 1,
     apollo: exploration.apollo,
     plugins: [...exploration.plugins, staleReportPlugin()],
   });
@@ -76,8 +91,6 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     });
   });
 
-    // Batches are checked operation by operation (and their size) in persisted/persistedQueries.ts first.
-    allowBatchedHttpRequests: config.queryLimits.maxBatchOperations > 1,
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://gateway');
     if (!applyCors(req, res, config.corsOrigins, authenticator.varyHeaders)) return sendRequestError(res, 403, 'CORS_ORIGIN_NOT_ALLOWED', 'Origin not allowed');
@@ -85,6 +98,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
       res.writeHead(204).end();
       return;
     }
+    // The local explorer's page and files; it needs no supergraph to load (it asks /graphql for the schema).
+    if (isExplorerPath(url.pathname)) return explorer.handle(req, res, url);
     switch (url.pathname) {
       case '/health':
         return sendJson(res, 200, { status: 'ok' });
@@ -97,13 +112,37 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
       case '/graphql':
       case '/':
         if (!ready) return sendRequestError(res, 503, 'GATEWAY_NOT_READY', 'The gateway is still loading its supergraph');
-        return serveGraphQL(req, res, url);
+        return admitThenServe(req, res, url);
       default:
         return sendRequestError(res, 404, 'NOT_FOUND', `No route ${url.pathname}; GraphQL is served at /graphql`);
     }
   }
 
-  async function serveGraphQL(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  /** Nothing is read, planned or sent for an operation the gateway could not finish in time. */
+  async function admitThenServe(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const requestId = requestIdOf(req.headers);
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    const admission = await admissionControl.admit();
+    if (admission.kind === 'overloaded') {
+      metrics.overloaded.inc();
+      return sendRequestError(res, 503, 'GATEWAY_OVERLOADED',
+        `The gateway is at capacity; retry in ${admission.retryAfterSeconds} s`, { 'retry-after': String(admission.retryAfterSeconds) });
+    }
+    // A caller that goes away cancels the subgraph calls only it was waiting for.
+    const gone = new AbortController();
+    const onClose = () => {
+      admission.release();
+      if (!res.writableFinished) gone.abort();
+    };
+    res.once('close', onClose);
+    try {
+      await serveGraphQL(req, res, url, { startedAtMs: clock.now(), requestId, signal: gone.signal });
+    } finally {
+      if (res.writableFinished) admission.release();
+    }
+  }
+
+  async function serveGraphQL(req: IncomingMessage, res: ServerResponse, url: URL, meta: RequestMeta): Promise<void> {
     let body: unknown;
     if (req.method === 'POST') {
       let raw: string;
@@ -124,16 +163,20 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
         body = raw;
       }
     }
+    // Before anything runs: a token that does not verify must not leave a half-run operation behind.
+    const authentication = await authenticator.authenticate(req.headers);
+    if (authentication.kind === 'refused') return sendUnauthenticated(res, authentication);
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
+    if (authentication.kind === 'caller') bindCaller(headers, authentication.identity, authenticator.signer!);
     const prepared = persisted.prepare({ method: req.method ?? 'GET', search: url.search, body });
     if (prepared.kind === 'refuse') return sendRefusal(res, prepared.refusal);
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: prepared.method, headers, search: prepared.search, body: prepared.body },
-      // The operation budget counts from the request's arrival, not from its first subgraph fetch.
-      context: async () => ({ [REQUEST_STARTED_AT]: performance.timeOrigin + performance.now() }),
+      // The operation budget counts from the operation's admission, not from its first subgraph fetch.
+      context: async () => ({ [REQUEST_META]: meta }),
     });
     for (const [key, value] of response.headers) res.setHeader(key, value);
     res.statusCode = response.status ?? 200;
@@ -149,6 +192,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     await apollo.start();
   } catch (error) {
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    admissionControl.stop();
     throw error;
   }
   // Change events evict what they name, so an edit at the source shows before max-age runs out.
@@ -162,15 +206,12 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await apollo.stop();
       await readPath.close();
+      admissionControl.stop();
       throw error;
-    // Before anything runs: a token that does not verify must not leave a half-run operation behind.
-    const authentication = await authenticator.authenticate(req.headers);
-    if (authentication.kind === 'refused') return sendUnauthenticated(res, authentication);
     }
   }
   ready = true;
   const { port } = server.address() as AddressInfo;
-    if (authentication.kind === 'caller') bindCaller(headers, authentication.identity, authenticator.signer!);
   return {
     url: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}/graphql`,
     port,
@@ -178,6 +219,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     metrics,
     invalidateEntity: (typename, keyFields) => readPath.invalidateEntity(typename, keyFields),
     async stop() {
+      explorer.close();
       await invalidation?.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -185,6 +227,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
       });
       await apollo.stop();
       await readPath.close();
+      admissionControl.stop();
     },
   };
 }

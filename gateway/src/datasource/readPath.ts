@@ -1,16 +1,26 @@
 /**
- * Assembles the hybrid read path for one gateway: one shared entity cache and metrics registry, and per subgraph
- * a transport, a circuit breaker and a HybridDataSource (ApolloGateway keeps one data source per subgraph through
- * `buildService`). Nothing here knows any particular supergraph.
+ * Assembles the hybrid read path for one gateway: one entity cache, one clock and one metrics registry shared by
+ * all subgraphs, and per subgraph its pipeline (ApolloGateway keeps one data source per subgraph through
+ * `buildService`):
+ *
+ *   cache -> merge -> report -> breaker -> deadline -> transport
+ *
+ * Nothing here knows any particular supergraph.
  */
 import type { GraphQLDataSource } from '@apollo/gateway';
 import { EntityCache } from '../cache/entityCache.js';
+import type { Clock } from '../clock.js';
 import type { ReadPathConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics/registry.js';
-import { SubgraphBreaker } from './breaker.js';
 import { HybridDataSource } from './hybridDataSource.js';
-import { UndiciTransport } from './transport.js';
+import { compose } from './pipeline.js';
+import { SubgraphBreaker, breakerStage } from './stages/breaker.js';
+import { CacheStage } from './stages/cache.js';
+import { deadlineStage } from './stages/deadline.js';
+import { MergeStage } from './stages/merge.js';
+import { reportStage } from './stages/report.js';
+import { UndiciTransport } from './stages/transport.js';
 
 export interface ReadPath {
   buildService(definition: { name: string; url?: string }): GraphQLDataSource;
@@ -26,8 +36,11 @@ export function createReadPath(
   urlOverrides: Readonly<Record<string, string>>,
   metrics: GatewayMetrics,
   logger: Logger,
+  clock: Clock,
 ): ReadPath {
-  const cache = config.entityCache ? new EntityCache({ maxEntries: config.cacheMaxEntries, maxBytes: config.cacheMaxBytes }) : null;
+  const cache = config.entityCache
+    ? new EntityCache({ maxEntries: config.cacheMaxEntries, maxBytes: config.cacheMaxBytes, now: () => clock.now() })
+    : null;
   if (cache) {
     metrics.gauge('gateway_entity_cache_entries', 'Entries in the entity cache', () => cache.size);
     metrics.gauge('gateway_entity_cache_bytes', 'Approximate bytes held by the entity cache', () => cache.bytes);
@@ -38,26 +51,41 @@ export function createReadPath(
     buildService({ name, url }) {
       const target = urlOverrides[name.toLowerCase()] ?? url;
       if (!target) throw new Error(`subgraph ${name} has no URL: set SUBGRAPH_${name.toUpperCase()}_URL`);
-      const breaker = new SubgraphBreaker(name, config.breaker, (state) => {
+      const timeouts = { ...config.timeouts, ...config.perSubgraph[name.toLowerCase()] };
+      const breaker = new SubgraphBreaker(name, config.breaker, clock, (state) => {
         metrics.setBreakerState(name, state);
         logger[state === 'closed' ? 'info' : 'warn']('circuit breaker changed state', { subgraph: name, state });
       });
       metrics.breakerState.set({ subgraph: name }, 0);
-      const source = new HybridDataSource({
+      const transport = new UndiciTransport(name, target, {
+        connections: config.connectionsPerSubgraph,
+        maxResponseBytes: config.maxResponseBytes,
+      });
+      const deadline = deadlineStage({ serviceName: name, timeouts, clock, maxLateCalls: config.maxLateCallsPerSubgraph });
+      const dispatch = compose(reportStage({ serviceName: name, metrics, logger, clock }), breakerStage(breaker), deadline)(transport.send);
+      const merge = new MergeStage({
         serviceName: name,
-        transport: new UndiciTransport(name, target, {
-          connections: config.connectionsPerSubgraph,
-          maxResponseBytes: config.maxResponseBytes,
-        }),
-        breaker,
+        clock,
+        maxCallsInFlight: config.entityCallsInFlight,
+        maxBatchSize: config.maxBatchSize,
+        waitLimitMs: timeouts.entityTimeoutMs,
+        metrics,
+      }, dispatch);
+      const cacheStage = new CacheStage({
+        serviceName: name,
         cache,
         rootFetchCache: config.rootFetchCache,
-        timeouts: { ...config.timeouts, ...config.perSubgraph[name.toLowerCase()] },
-        operationBudgetMs: config.operationBudgetMs,
         staleIfErrorSeconds: config.staleIfErrorSeconds,
-        batchWindowMs: config.batchWindowMs,
-        maxBatchSize: config.maxBatchSize,
+        clock,
         metrics,
+      }, merge, dispatch);
+      const source = new HybridDataSource({
+        serviceName: name,
+        cacheStage,
+        internal: compose(deadline)(transport.send),
+        operationBudgetMs: config.operationBudgetMs,
+        clock,
+        close: () => transport.close(),
       });
       sources.push(source);
       return source;

@@ -1,8 +1,8 @@
 /**
  * What the data source knows about one incoming operation, shared by all its subgraph fetches: who is calling,
- * whether they asked for revalidated data (`Cache-Control: no-cache`), when the operation's budget runs out, and
- * which stale values were served. Kept in a WeakMap keyed by the operation's context object, so nothing outlives
- * the request.
+ * whether they asked for revalidated data (`Cache-Control: no-cache`), when the operation's budget runs out, its
+ * request id, whether the caller is still there, and which stale values were served. Kept in a WeakMap keyed by
+ * the operation's context object, so nothing outlives the request.
  */
 import type { GatewayGraphQLRequestContext } from '@apollo/server-gateway-interface';
 import { parseRequestDirectives } from '../cache/cacheHints.js';
@@ -18,11 +18,21 @@ export interface OperationState {
   identity: string | null;
   noCache: boolean;
   deadlineAtMs: number;
+  requestId: string;
+  /** Aborted when the caller disconnects before the answer is sent. */
+  signal?: AbortSignal;
   staleServed: StaleServed[];
 }
 
-/** Our server puts the arrival time in the context so the budget counts from the request, not the first fetch. */
-export const REQUEST_STARTED_AT = Symbol.for('hybrid-gateway.requestStartedAtMs');
+/** What our HTTP server knows of a request before Apollo runs it; put in the context under REQUEST_META. */
+export interface RequestMeta {
+  /** Arrival on the gateway's clock: the operation budget counts from here, not from the first fetch. */
+  startedAtMs: number;
+  requestId: string;
+  signal: AbortSignal;
+}
+
+export const REQUEST_META = Symbol.for('hybrid-gateway.request');
 
 const states = new WeakMap<object, OperationState>();
 
@@ -31,11 +41,13 @@ export function operationState(incoming: GatewayGraphQLRequestContext<Record<str
   let state = states.get(owner);
   if (!state) {
     const headers = incoming.request.http?.headers;
-    const startedAtMs = (owner as Record<symbol, unknown>)[REQUEST_STARTED_AT];
+    const meta = (owner as Record<symbol, RequestMeta | undefined>)[REQUEST_META];
     state = {
       identity: callerIdentity(headers),
       noCache: parseRequestDirectives(headers?.get('cache-control'), headers?.get('pragma')).noCache,
-      deadlineAtMs: (typeof startedAtMs === 'number' ? startedAtMs : nowMs) + budgetMs,
+      deadlineAtMs: (meta?.startedAtMs ?? nowMs) + budgetMs,
+      requestId: meta?.requestId ?? '',
+      signal: meta?.signal,
       staleServed: [],
     };
     states.set(owner, state);

@@ -9,9 +9,6 @@ export interface EntityChange {
   keyFields: Record<string, unknown>;
 }
 
-/** The event types that mean "this entity's cached value is wrong now" unless configured otherwise. */
-export const DEFAULT_INVALIDATING_TYPES: readonly string[] = ['client-updated', 'client-removed'];
-
 /** Reads an event; null when it does not name an entity (it is then ignored, never fatal). */
 export function entityChangeFrom(raw: unknown): EntityChange | null {
   let value = raw;

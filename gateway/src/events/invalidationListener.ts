@@ -11,14 +11,14 @@
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../logger.js';
-import { DEFAULT_INVALIDATING_TYPES, entityChangeFrom } from './entityChange.js';
+import { entityChangeFrom } from './entityChange.js';
 
 /** Where change events come from (the gateway's config). */
 export type InvalidationSource = (
   | { kind: 'feed'; /** e.g. http://127.0.0.1:4003/events */ url: string; waitMs?: number }
-  | { kind: 'nats'; servers: string; stream: string; /** e.g. topclients.client.> */ subject: string }
+  | { kind: 'nats'; servers: string; stream: string; /** the change events' subject, wildcards allowed */ subject: string }
 ) & {
-  /** Event types that evict; default client-updated and client-removed. */
+  /** Event types that evict; without a list, every event that names an entity does. */
   eventTypes?: readonly string[];
 };
 
@@ -31,10 +31,10 @@ export interface RunningInvalidationListener {
 }
 
 export async function startInvalidationListener(options: InvalidationOptions, onChange: OnEntityChange): Promise<RunningInvalidationListener> {
-  const types = new Set(options.eventTypes ?? DEFAULT_INVALIDATING_TYPES);
+  const types = options.eventTypes ? new Set(options.eventTypes) : null;
   const deliver = (raw: unknown) => {
     const change = entityChangeFrom(raw);
-    if (!change || !types.has(change.type)) return;
+    if (!change || (types && !types.has(change.type))) return;
     try {
       onChange(change.typename, change.keyFields);
     } catch (error) {

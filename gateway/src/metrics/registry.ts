@@ -3,7 +3,7 @@
  * not mix), served as Prometheus text on /metrics.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { BreakerState } from '../datasource/breaker.js';
+import type { BreakerState } from '../datasource/stages/breaker.js';
 
 /** What happened to one entity the plan asked a subgraph for. */
 export type EntityOutcome =
@@ -54,6 +54,12 @@ export class GatewayMetrics {
     name: 'gateway_subgraph_failures_total',
     help: 'Subgraph fetches that failed, by error code (SUBGRAPH_TIMEOUT, SUBGRAPH_UNAVAILABLE, ...)',
     labelNames: ['subgraph', 'code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly overloaded = new Counter({
+    name: 'gateway_operations_overloaded_total',
+    help: 'Operations turned away with 503 GATEWAY_OVERLOADED before anything ran',
     registers: [this.registry],
   });
 

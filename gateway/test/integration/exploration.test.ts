@@ -139,8 +139,8 @@ describe('GraphOS wiring, chosen from config alone', () => {
       const usage = setup.plugins.find((p) => (p as { __internal_plugin_id__?: string }).__internal_plugin_id__ === 'UsageReporting') as Record<string, unknown>;
       expect(usage.__is_disabled_plugin__).toBe(true);
     }
-    expect(explorationSetup(loadConfig({})).landingPage).toBe('sandbox');
-    expect(explorationSetup(loadConfig({ GATEWAY_MODE: 'production' })).landingPage).toBe('disabled');
+    expect(explorationSetup(loadConfig({ SUPERGRAPH: '/srv/supergraph.graphql' })).landingPage).toBe('sandbox');
+    expect(explorationSetup(loadConfig({ SUPERGRAPH: '/srv/supergraph.graphql', GATEWAY_MODE: 'production' })).landingPage).toBe('disabled');
     expect(() => loadConfig({ APOLLO_KEY: 'service:x:y' })).toThrow('APOLLO_KEY is set without APOLLO_GRAPH_REF');
   });
 });

@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_MANIFEST_FILE, loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
 import { jsonLogger } from '../../src/logger.js';
 import { startGateway, type RunningGateway } from '../../src/server.js';
 import { generateDemoData, sizeForScale, type DemoData } from '../../../subgraphs/toolkit/demoData.js';
@@ -325,17 +325,20 @@ describe('request limits (MAX_QUERY_DEPTH, MAX_QUERY_BYTES)', () => {
   });
 
   it('the defaults are 15 levels and 32 KiB', () => {
-    expect(loadConfig({}).queryLimits).toEqual({
+    expect(loadConfig({ SUPERGRAPH: '/srv/supergraph.graphql' }).queryLimits).toEqual({
       maxQueryDepth: 15, maxQueryBytes: 32_768, maxQueryTokens: 2_000, maxQueryAliases: 30, maxQueryDirectives: 50, maxBatchOperations: 1,
     });
   });
 });
 
 describe('the manifest at start-up', () => {
-  it('defaults to the committed schema/persisted-query-manifest.json, and a bad PERSISTED_QUERIES value is refused', () => {
-    expect(loadConfig({}).persistedQueries).toEqual({ mode: 'manifest+apq', manifestPath: DEFAULT_MANIFEST_FILE });
-    expect(loadConfig({ GATEWAY_MODE: 'production' }).persistedQueries.mode).toBe('safelist');
-    expect(() => loadConfig({ PERSISTED_QUERIES: 'strict' })).toThrow('PERSISTED_QUERIES must be one of off, apq, manifest+apq, safelist, got "strict"');
+  it('takes manifest ids and APQ when PERSISTED_QUERY_MANIFEST is set, only APQ without; production runs the safelist', () => {
+    const base = { SUPERGRAPH: '/srv/supergraph.graphql' };
+    expect(loadConfig({ ...base, PERSISTED_QUERY_MANIFEST: '/srv/manifest.json' }).persistedQueries).toEqual({ mode: 'manifest+apq', manifestPath: '/srv/manifest.json' });
+    expect(loadConfig(base).persistedQueries).toEqual({ mode: 'apq', manifestPath: null });
+    expect(loadConfig({ ...base, GATEWAY_MODE: 'production', PERSISTED_QUERY_MANIFEST: '/srv/manifest.json' }).persistedQueries.mode).toBe('safelist');
+    expect(() => loadConfig({ ...base, PERSISTED_QUERIES: 'safelist' })).toThrow('PERSISTED_QUERIES=safelist needs PERSISTED_QUERY_MANIFEST');
+    expect(() => loadConfig({ SUPERGRAPH: '/srv/supergraph.graphql', PERSISTED_QUERIES: 'strict' })).toThrow('PERSISTED_QUERIES must be one of off, apq, manifest+apq, safelist, got "strict"');
   });
 
   it('stops start-up on a manifest that is not JSON or whose ids do not match their bodies, naming the file', async () => {

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_SUPERGRAPH_FILE, loadConfig, unknownGatewayKeys } from '../../src/config.js';
+import { ConfigError, loadConfig, unknownGatewayKeys } from '../../src/config.js';
 
 describe('gateway config', () => {
-  it('has sane defaults: port 4000 on loopback, the committed supergraph, telemetry off, development mode', () => {
-    const config = loadConfig({});
+  it('has sane defaults: port 4000 on loopback, telemetry off, development mode', () => {
+    const config = loadConfig({ SUPERGRAPH: '/srv/supergraph.graphql' });
     expect(config).toMatchObject({
       host: '127.0.0.1',
       port: 4000,
-      supergraph: { kind: 'file', path: DEFAULT_SUPERGRAPH_FILE },
+      supergraph: { kind: 'file', path: '/srv/supergraph.graphql' },
       apolloTelemetry: false,
       mode: 'development',
       introspection: true,
@@ -38,8 +38,8 @@ describe('gateway config', () => {
   });
 
   it('production mode turns introspection off unless asked for', () => {
-    expect(loadConfig({ NODE_ENV: 'production' })).toMatchObject({ mode: 'production', introspection: false });
-    expect(loadConfig({ GATEWAY_MODE: 'production', INTROSPECTION: 'true' }).introspection).toBe(true);
+    expect(loadConfig({ SUPERGRAPH: '/srv/supergraph.graphql', NODE_ENV: 'production' })).toMatchObject({ mode: 'production', introspection: false });
+    expect(loadConfig({ SUPERGRAPH: '/srv/supergraph.graphql', GATEWAY_MODE: 'production', INTROSPECTION: 'true' }).introspection).toBe(true);
   });
 
   it('reports every bad value at once, naming the key and the value', () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { SubgraphFailure } from '../../src/errors.js';
-import { fetchDeadline } from '../../src/datasource/deadline.js';
+import { fetchDeadline } from '../../src/datasource/stages/deadline.js';
 import { entityFailureErrors, rootFailureErrors } from '../../src/datasource/fieldErrors.js';
 import { operationShape } from '../../src/datasource/operationShape.js';
-import { parseGraphQLBody } from '../../src/datasource/transport.js';
+import { parseGraphQLBody } from '../../src/datasource/stages/transport.js';
 
 describe('fetchDeadline', () => {
   it('gives a fetch its subgraph timeout while the operation budget has more left', () => {

@@ -1,21 +1,16 @@
 /**
- * How the gateway talks to one subgraph: a keep-alive undici Pool, one POST per call, bounded in time (the
- * caller's deadline aborts the in-flight request) and in size. It returns a parsed GraphQL response, or throws a
- * SubgraphFailure whose code says what went wrong; it never retries (a mutation must not run twice).
+ * The last stage: how the gateway talks to one subgraph. A keep-alive undici Pool, one POST per call, bounded in
+ * size; the deadline stage's signal aborts the request in flight. It returns a parsed GraphQL response, or throws
+ * a SubgraphFailure whose code says what went wrong; it never retries (a mutation must not run twice).
  */
 import { Pool, errors as undiciErrors } from 'undici';
-import { SubgraphFailure } from '../errors.js';
+import { SubgraphFailure } from '../../errors.js';
+import type { Dispatch } from '../pipeline.js';
 
 export interface GraphQLResponseBody {
   data?: Record<string, unknown> | null;
   errors?: ReadonlyArray<Record<string, unknown> & { message: string; path?: ReadonlyArray<string | number> }>;
   extensions?: Record<string, unknown>;
-}
-
-export interface TransportRequest {
-  body: string;
-  headers: Record<string, string>;
-  timeoutMs: number;
 }
 
 export interface TransportResponse {
@@ -28,7 +23,7 @@ export interface TransportResponse {
 }
 
 export interface SubgraphTransport {
-  send(request: TransportRequest): Promise<TransportResponse>;
+  send: Dispatch;
   close(): Promise<void>;
 }
 
@@ -38,6 +33,9 @@ export interface UndiciTransportOptions {
   /** Answers larger than this are refused as SUBGRAPH_BAD_RESPONSE. */
   maxResponseBytes: number;
 }
+
+/** How much of a bad answer the log line quotes. */
+const EXCERPT_CHARS = 200;
 
 export class UndiciTransport implements SubgraphTransport {
   private readonly pool: Pool;
@@ -53,11 +51,8 @@ export class UndiciTransport implements SubgraphTransport {
     });
   }
 
-  async send(request: TransportRequest): Promise<TransportResponse> {
-    if (request.timeoutMs <= 0) {
-      throw new SubgraphFailure('SUBGRAPH_TIMEOUT', this.serviceName, `No time was left in the operation budget to call ${this.serviceName}`);
-    }
-    const signal = AbortSignal.timeout(request.timeoutMs);
+  readonly send: Dispatch = async (call) => {
+    const { signal } = call;
     let status: number;
     let headers: Record<string, string | undefined>;
     let text: string;
@@ -65,36 +60,40 @@ export class UndiciTransport implements SubgraphTransport {
       const response = await this.pool.request({
         path: this.path,
         method: 'POST',
-        headers: { ...request.headers, 'content-type': 'application/json', accept: 'application/json' },
-        body: request.body,
+        headers: { ...call.headers, 'content-type': 'application/json', accept: 'application/json' },
+        body: call.body,
         signal,
       });
       status = response.statusCode;
       headers = flattenHeaders(response.headers);
       text = await response.body.text();
     } catch (error) {
-      throw this.failureFrom(error, signal, request.timeoutMs);
+      throw this.failureFrom(error, signal);
     }
     const bytes = Buffer.byteLength(text);
     if (status === 304) return { status, headers, body: null, bytes };
     if (status >= 500) {
-      throw new SubgraphFailure('SUBGRAPH_UNAVAILABLE', this.serviceName, `${this.serviceName} answered HTTP ${status}`, { status });
+      throw new SubgraphFailure('SUBGRAPH_UNAVAILABLE', this.serviceName, `${this.serviceName} answered HTTP ${status}`,
+        { status, bodyExcerpt: text.slice(0, EXCERPT_CHARS) });
     }
     const body = parseGraphQLBody(text);
     if (!body) {
       throw new SubgraphFailure('SUBGRAPH_BAD_RESPONSE', this.serviceName,
-        `${this.serviceName} answered HTTP ${status} with a body that is not a GraphQL response`, { status });
+        `${this.serviceName} answered HTTP ${status} with a body that is not a GraphQL response`, { status, bodyExcerpt: text.slice(0, EXCERPT_CHARS) });
     }
     return { status, headers, body, bytes };
-  }
+  };
 
   close(): Promise<void> {
     return this.pool.close();
   }
 
-  private failureFrom(error: unknown, signal: AbortSignal, timeoutMs: number): SubgraphFailure {
-    if (signal.aborted) {
-      return new SubgraphFailure('SUBGRAPH_TIMEOUT', this.serviceName, `${this.serviceName} did not answer within ${timeoutMs} ms`, { cause: error });
+  private failureFrom(error: unknown, signal: AbortSignal | undefined): SubgraphFailure {
+    // The deadline stage (or the last caller leaving) aborted the call, and its reason says whose fault that was.
+    if (signal?.aborted) {
+      return signal.reason instanceof SubgraphFailure
+        ? signal.reason
+        : new SubgraphFailure('SUBGRAPH_TIMEOUT', this.serviceName, `the call to ${this.serviceName} was cancelled`, { cause: error, countsAgainstSubgraph: false });
     }
     if (error instanceof undiciErrors.ResponseExceededMaxSizeError) {
       return new SubgraphFailure('SUBGRAPH_BAD_RESPONSE', this.serviceName, `${this.serviceName} answered more bytes than allowed`, { cause: error });

@@ -1,0 +1,146 @@
+/**
+ * The breaker stage: one circuit per subgraph. After repeated failures it opens and calls fail fast with
+ * SUBGRAPH_CIRCUIT_OPEN instead of waiting on a subgraph that keeps failing; after `resetTimeoutMs` it lets one
+ * probe through (half-open) and closes when the probe succeeds.
+ *
+ * It counts only the subgraph's own failures (`SubgraphFailure.countsAgainstSubgraph`: refused, reset, 5xx, a bad
+ * answer, its own timeout). An operation budget running out, a caller going away or a busy gateway says nothing
+ * about the subgraph, so such a call leaves no mark. Time is the gateway's clock: a rolling window of buckets,
+ * read lazily on each call, so no timer runs and tests move the clock by hand.
+ */
+import type { Clock } from '../../clock.js';
+import { SubgraphFailure } from '../../errors.js';
+import type { Stage } from '../pipeline.js';
+
+export type BreakerState = 'closed' | 'open' | 'halfOpen';
+
+export interface BreakerOptions {
+  /** Share of failed calls in the rolling window that opens the breaker (1-100). */
+  errorThresholdPercentage: number;
+  /** Calls needed in the window before the breaker may open, so one early failure does not open it. */
+  volumeThreshold: number;
+  /** How long the breaker stays open before it lets a probe through. */
+  resetTimeoutMs: number;
+  /** Length of the rolling window the failure share is computed over. */
+  rollingWindowMs: number;
+}
+
+export const DEFAULT_BREAKER_OPTIONS: BreakerOptions = {
+  errorThresholdPercentage: 50,
+  volumeThreshold: 10,
+  resetTimeoutMs: 5_000,
+  rollingWindowMs: 10_000,
+};
+
+const BUCKETS = 10;
+
+interface Bucket {
+  startMs: number;
+  successes: number;
+  failures: number;
+}
+
+export class SubgraphBreaker {
+  private current: BreakerState = 'closed';
+  private openedAtMs = 0;
+  private probing = false;
+  private buckets: Bucket[] = [];
+
+  constructor(
+    readonly serviceName: string,
+    private readonly options: BreakerOptions,
+    private readonly clock: Clock,
+    private readonly onStateChange: (state: BreakerState) => void = () => undefined,
+  ) {}
+
+  get state(): BreakerState {
+    if (this.current === 'open' && this.clock.now() - this.openedAtMs >= this.options.resetTimeoutMs) this.enter('halfOpen');
+    return this.current;
+  }
+
+  async run<T>(call: () => Promise<T>): Promise<T> {
+    const state = this.state;
+    switch (state) {
+      case 'open':
+        throw this.openFailure();
+      case 'halfOpen':
+        if (this.probing) throw this.openFailure();
+        this.probing = true;
+        return this.settle(call, true);
+      case 'closed':
+        return this.settle(call, false);
+      default:
+        throw new Error(`unknown breaker state ${state satisfies never}`);
+    }
+  }
+
+  private async settle<T>(call: () => Promise<T>, probe: boolean): Promise<T> {
+    try {
+      const result = await call();
+      if (probe) {
+        this.probing = false;
+        this.buckets = [];
+        this.enter('closed');
+      } else {
+        this.bucket().successes++;
+      }
+      return result;
+    } catch (error) {
+      const counts = error instanceof SubgraphFailure && error.countsAgainstSubgraph;
+      if (probe) {
+        this.probing = false;
+        // A probe that ended for reasons not the subgraph's proves nothing: the next call probes again.
+        if (counts) this.open();
+      } else if (counts) {
+        this.bucket().failures++;
+        this.openIfOverThreshold();
+      }
+      throw error;
+    }
+  }
+
+  private openIfOverThreshold(): void {
+    let successes = 0;
+    let failures = 0;
+    for (const b of this.buckets) {
+      successes += b.successes;
+      failures += b.failures;
+    }
+    const total = successes + failures;
+    if (total >= this.options.volumeThreshold && (failures * 100) / total >= this.options.errorThresholdPercentage) this.open();
+  }
+
+  private open(): void {
+    this.openedAtMs = this.clock.now();
+    this.enter('open');
+  }
+
+  private enter(state: BreakerState): void {
+    if (this.current === state) return;
+    this.current = state;
+    this.onStateChange(state);
+  }
+
+  /** The bucket for now; buckets older than the rolling window are dropped. */
+  private bucket(): Bucket {
+    const now = this.clock.now();
+    const width = this.options.rollingWindowMs / BUCKETS;
+    this.buckets = this.buckets.filter((b) => now - b.startMs < this.options.rollingWindowMs);
+    let last = this.buckets.at(-1);
+    if (!last || now - last.startMs >= width) {
+      last = { startMs: now, successes: 0, failures: 0 };
+      this.buckets.push(last);
+    }
+    return last;
+  }
+
+  private openFailure(): SubgraphFailure {
+    // Failing fast is the breaker's own doing: it must not count as yet another failure of the subgraph.
+    return new SubgraphFailure('SUBGRAPH_CIRCUIT_OPEN', this.serviceName,
+      `${this.serviceName} failed repeatedly; not calling it until a probe succeeds`, { countsAgainstSubgraph: false });
+  }
+}
+
+export function breakerStage(breaker: SubgraphBreaker): Stage {
+  return (next) => (call) => breaker.run(() => next(call));
+}
