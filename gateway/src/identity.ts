@@ -1,8 +1,9 @@
 /**
  * The single place the data source learns who is calling and what of it subgraphs see. The HTTP layer
- * authenticates the request (auth/authenticator.ts) and binds the verified caller to the request's header map,
- * the object Apollo hands the data source as `incomingRequestContext.request.http.headers`. Binding by object,
- * not by header value, means nothing a client sends can pose as a verified identity.
+ * authenticates the request (auth/authenticator.ts) and puts the verified caller into the operation's context
+ * object under a symbol (`callerContext`); the data source reads it from `incomingRequestContext.context`. The
+ * context is built by our server alone, so nothing a client sends (no header, no extension) can pose as a
+ * verified identity. A symbol-keyed own property survives Apollo copying the context for each operation of a batch.
  */
 import type { SubgraphIdentitySigner } from './auth/subgraphIdentity.js';
 
@@ -12,32 +13,32 @@ import type { SubgraphIdentitySigner } from './auth/subgraphIdentity.js';
  */
 export const IDENTITY_HEADER = 'authorization';
 
-export interface HeaderSource {
-  get(name: string): string | null | undefined;
-}
+const CALLER = Symbol.for('hybrid-gateway.caller');
 
 interface BoundCaller {
   identity: string;
   signer: SubgraphIdentitySigner;
 }
 
-const callers = new WeakMap<object, BoundCaller>();
-
-/** Called by the HTTP layer once the caller is verified; `headers` is the map passed on to Apollo Server. */
-export function bindCaller(headers: HeaderSource, identity: string, signer: SubgraphIdentitySigner): void {
-  callers.set(headers, { identity, signer });
+/** The part of an operation's context that names its verified caller; spread it into the context object. */
+export function callerContext(identity: string, signer: SubgraphIdentitySigner): Record<symbol, BoundCaller> {
+  return { [CALLER]: { identity, signer } };
 }
 
-/** The verified caller of the request these headers came with, or null for an anonymous request. */
-export function callerIdentity(headers: HeaderSource | undefined): string | null {
-  return (headers && callers.get(headers)?.identity) ?? null;
+function boundCaller(context: object | undefined): BoundCaller | undefined {
+  return context ? (context as Record<symbol, BoundCaller | undefined>)[CALLER] : undefined;
+}
+
+/** The verified caller of the operation with this context (`incomingRequestContext.context`), or null: anonymous. */
+export function callerIdentity(context: object | undefined): string | null {
+  return boundCaller(context)?.identity ?? null;
 }
 
 /**
- * Headers to add to every subgraph request made for the request these headers came with: the caller's identity,
- * signed by the gateway (auth/subgraphIdentity.ts); none for an anonymous request.
+ * Headers to add to every subgraph request made for the operation with this context: the caller's identity,
+ * signed by the gateway (auth/subgraphIdentity.ts); none for an anonymous operation.
  */
-export function identityHeaders(headers: HeaderSource | undefined): Record<string, string> {
-  const caller = headers && callers.get(headers);
+export function identityHeaders(context: object | undefined): Record<string, string> {
+  const caller = boundCaller(context);
   return caller ? caller.signer.headersFor(caller.identity) : {};
 }

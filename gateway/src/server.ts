@@ -19,7 +19,7 @@ import { systemClock, type Clock } from './clock.js';
 import { requestIdOf, REQUEST_ID_HEADER } from './requestId.js';
 import { staleReportPlugin } from './datasource/staleReportPlugin.js';
 import { BodyTooLargeError, applyCors, readBody, sendJson, sendRequestError } from './http.js';
-import { bindCaller } from './identity.js';
+import { callerContext } from './identity.js';
 import { jsonLogger, type Logger } from './logger.js';
 import { createExplorerRoute, isExplorerPath } from './explorer/explorerRoute.js';
 import { explorationSetup } from './persisted/exploration.js';
@@ -170,13 +170,15 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
-    if (authentication.kind === 'caller') bindCaller(headers, authentication.identity, authenticator.signer!);
     const prepared = persisted.prepare({ method: req.method ?? 'GET', search: url.search, body });
     if (prepared.kind === 'refuse') return sendRefusal(res, prepared.refusal);
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: prepared.method, headers, search: prepared.search, body: prepared.body },
       // The operation budget counts from the operation's admission, not from its first subgraph fetch.
-      context: async () => ({ [REQUEST_META]: meta }),
+      context: async () => ({
+        [REQUEST_META]: meta,
+        ...(authentication.kind === 'caller' ? callerContext(authentication.identity, authenticator.signer!) : {}),
+      }),
     });
     for (const [key, value] of response.headers) res.setHeader(key, value);
     res.statusCode = response.status ?? 200;
