@@ -1,0 +1,145 @@
+/**
+ * The breaker stage on a manual clock: it opens on the subgraph's own failures only, fails fast while open,
+ * lets one probe through after the reset time and closes or reopens on how that probe ends.
+ */
+import { describe, expect, it } from 'vitest';
+import { SubgraphFailure } from '../../src/errors.js';
+import { SubgraphBreaker, breakerStage, type BreakerOptions, type BreakerState } from '../../src/datasource/stages/breaker.js';
+import { ManualClock } from '../support/manualClock.js';
+import { endOfTurn, heldDispatch, subgraphCall, watch } from '../support/heldDispatch.js';
+
+const OPTIONS: BreakerOptions = { errorThresholdPercentage: 50, volumeThreshold: 4, resetTimeoutMs: 1_000, rollingWindowMs: 10_000 };
+
+function setup(options: Partial<BreakerOptions> = {}) {
+  const clock = new ManualClock();
+  const states: BreakerState[] = [];
+  const breaker = new SubgraphBreaker('brands', { ...OPTIONS, ...options }, clock, (state) => states.push(state));
+  const next = heldDispatch();
+  const dispatch = breakerStage(breaker)(next.dispatch);
+  /** One call through the breaker, ended by the subgraph as told; resolves once the breaker has heard. */
+  const call = async (ending: 'ok' | 'fails' | 'notCounted') => {
+    const result = watch(dispatch(subgraphCall()));
+    const held = next.calls.at(-1)!;
+    if (ending === 'ok') held.answer();
+    else held.fail(new SubgraphFailure(ending === 'fails' ? 'SUBGRAPH_UNAVAILABLE' : 'SUBGRAPH_TIMEOUT', 'brands', 'x', { countsAgainstSubgraph: ending === 'fails' }));
+    await endOfTurn();
+    return result;
+  };
+  const open = async () => {
+    for (let i = 0; i < (options.volumeThreshold ?? OPTIONS.volumeThreshold); i++) await call('fails');
+    expect(breaker.state).toBe('open');
+  };
+  return { clock, states, breaker, next, dispatch, call, open };
+}
+
+describe('breaker stage', () => {
+  it('opens once the failure share over the rolling window reaches the threshold with enough calls', async () => {
+    const { breaker, states, call } = setup();
+    await call('ok');
+    await call('ok');
+    await call('fails');
+    // 1 of 3 failed, and 3 calls are fewer than the volume threshold of 4
+    expect(breaker.state).toBe('closed');
+    await call('fails');
+    // 2 of 4 = 50 %
+    expect(breaker.state).toBe('open');
+    expect(states).toEqual(['open']);
+  });
+
+  it('stays closed while the failure share is under the threshold, however many failures', async () => {
+    const { breaker, states, call } = setup();
+    for (const ending of ['ok', 'ok', 'fails', 'ok', 'ok', 'fails', 'ok', 'ok', 'fails'] as const) await call(ending);
+    expect(breaker.state).toBe('closed');
+    expect(states).toEqual([]);
+  });
+
+  it('while open, fails fast with SUBGRAPH_CIRCUIT_OPEN (not counted against the subgraph) and makes no call', async () => {
+    const { next, dispatch, open } = setup();
+    await open();
+    const made = next.calls.length;
+    const error = await dispatch(subgraphCall()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SubgraphFailure);
+    expect(error).toMatchObject({ code: 'SUBGRAPH_CIRCUIT_OPEN', serviceName: 'brands', countsAgainstSubgraph: false });
+    expect(next.calls.length).toBe(made);
+  });
+
+  it('turns half-open when the clock passes the reset time, and says so without waiting for a call', async () => {
+    const { clock, states, breaker, open } = setup();
+    await open();
+    clock.advance(999);
+    expect(states).toEqual(['open']);
+    clock.advance(1);
+    expect(states).toEqual(['open', 'halfOpen']);
+    expect(breaker.state).toBe('halfOpen');
+  });
+
+  it('closes on a good probe, and the failures before it no longer count', async () => {
+    const { clock, states, breaker, call, next, open } = setup();
+    await open();
+    clock.advance(1_000);
+    const made = next.calls.length;
+    expect((await call('ok')).state).toBe('fulfilled');
+    expect(next.calls.length).toBe(made + 1);
+    expect(breaker.state).toBe('closed');
+    expect(states).toEqual(['open', 'halfOpen', 'closed']);
+    await call('fails');
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('reopens on a failed probe, for another reset time', async () => {
+    const { clock, states, breaker, call, open } = setup();
+    await open();
+    clock.advance(1_000);
+    expect((await call('fails')).error).toMatchObject({ code: 'SUBGRAPH_UNAVAILABLE' });
+    expect(breaker.state).toBe('open');
+    clock.advance(999);
+    expect(breaker.state).toBe('open');
+    clock.advance(1);
+    expect(states).toEqual(['open', 'halfOpen', 'open', 'halfOpen']);
+  });
+
+  it('lets only one probe through at a time; the others fail fast', async () => {
+    const { clock, breaker, dispatch, next, open } = setup();
+    await open();
+    clock.advance(1_000);
+    const made = next.calls.length;
+    const probe = watch(dispatch(subgraphCall()));
+    const second = await dispatch(subgraphCall()).catch((e: unknown) => e);
+    expect(second).toMatchObject({ code: 'SUBGRAPH_CIRCUIT_OPEN' });
+    expect(next.calls.length).toBe(made + 1);
+    next.calls.at(-1)!.answer();
+    await endOfTurn();
+    expect(probe.state).toBe('fulfilled');
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('never opens on failures that are not the subgraph\'s (operation budget, caller gone)', async () => {
+    const { breaker, states, call } = setup({ volumeThreshold: 1 });
+    for (let i = 0; i < 20; i++) expect((await call('notCounted')).error).toMatchObject({ code: 'SUBGRAPH_TIMEOUT', countsAgainstSubgraph: false });
+    expect(breaker.state).toBe('closed');
+    expect(states).toEqual([]);
+  });
+
+  it('stays half-open when its probe ends for a reason that is not the subgraph\'s, and the next call probes again', async () => {
+    const { clock, breaker, states, call, next, open } = setup();
+    await open();
+    clock.advance(1_000);
+    await call('notCounted');
+    expect(breaker.state).toBe('halfOpen');
+    const made = next.calls.length;
+    expect((await call('ok')).state).toBe('fulfilled');
+    expect(next.calls.length).toBe(made + 1);
+    expect(states).toEqual(['open', 'halfOpen', 'closed']);
+  });
+
+  it('forgets failures older than the rolling window', async () => {
+    const { clock, breaker, call } = setup({ volumeThreshold: 2 });
+    await call('fails');
+    clock.advance(10_000);
+    await call('fails');
+    expect(breaker.state).toBe('closed');
+    clock.advance(9_999);
+    await call('fails');
+    expect(breaker.state).toBe('open');
+  });
+});
