@@ -6,7 +6,7 @@ import type { Database } from '../toolkit/storage.js';
 import { clientUpdated, sellerClientIdsChanged } from '../toolkit/events.js';
 import { appendToOutbox, notifyOutbox } from '../toolkit/outbox.js';
 import { validateClientInput, type ClientInput } from './clientInput.js';
-import { clientsByIds, sellerList, updateClientRow, writeSellerList, type ClientRecord } from './store.js';
+import { clientsByIds, isKnownSeller, sellerList, updateClientRow, writeSellerList, type ClientRecord } from './store.js';
 
 export const MAX_TOP_CLIENTS = 10;
 
@@ -96,6 +96,10 @@ async function changeList(
 ): Promise<ClientRecord[]> {
   const sellerId = requireSeller(ctx.sellerId);
   const { clientIds, changed } = await ctx.db.transaction(async (tx) => {
+    // The gateway vouches for who is calling; this makes sure that caller is a seller before a list exists for it.
+    if (!(await isKnownSeller(tx, sellerId))) {
+      throw subgraphError('FORBIDDEN', `${sellerId} is not a seller known to topclients, so it cannot keep a list of top clients`);
+    }
     if (mustExist.length > 0) {
       const found = await clientsByIds(tx, mustExist);
       const missing = mustExist.filter((id) => !found.has(id));

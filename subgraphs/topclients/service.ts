@@ -21,11 +21,11 @@ export const topClientsService: SubgraphService<TopClientsContext> = {
   async seed(db, data) {
     await db.transaction(async (tx) => {
       await bulkInsert(tx, 'clients', ['id', 'name', 'logo_url', 'industry', 'website', 'verified'],
-        data.clients.map((c) => [c.id, c.name, c.logoUrl, c.industry, c.website, c.verified]));
-      const listed = data.sellers.filter((s) => s.topClientIds.length > 0);
-      await bulkInsert(tx, 'seller_lists', ['seller_id', 'version'], listed.map((s) => [s.id, 1]));
-      await bulkInsert(tx, 'top_clients', ['seller_id', 'client_id', 'position'],
-        listed.flatMap((s) => s.topClientIds.map((clientId, i) => [s.id, clientId, i + 1])));
+        data.clients.map((c) => [c.id, c.name, c.logoUrl, c.industry, c.website, c.verified]), { onRows: progress.rows });
+      // Every seller is known to topclients, listed or not: only a known seller may create a list.
+      await bulkInsert(tx, 'sellers', ['id'], data.sellers.map((s) => [s.id]));
+      await bulkInsert(tx, 'seller_lists', ['seller_id', 'version'], listed.map((s) => [s.id, 1]), { onRows: progress.rows });
+      await bulkInsert(tx, 'top_clients', ['seller_id', 'client_id', 'position'], entries, { onRows: progress.rows });
     });
   },
 };

@@ -35,6 +35,11 @@ export async function clientsByIds(db: Queryable, ids: readonly string[]): Promi
   return new Map(rows.map((r) => [r.id, r]));
 }
 
+/** Whether topclients knows this seller (table `sellers`): only a known seller may have a list. */
+export async function isKnownSeller(db: Queryable, sellerId: string): Promise<boolean> {
+  return (await db.query('SELECT 1 FROM sellers WHERE id = $1', [sellerId])).length > 0;
+}
+
 export async function sellerList(db: Queryable, sellerId: string, forUpdate = false): Promise<SellerList> {
   // Locking needs a row to lock: a seller's first change creates it at version 0 (= never had a list).
   if (forUpdate) await db.query('INSERT INTO seller_lists (seller_id, version) VALUES ($1, 0) ON CONFLICT DO NOTHING', [sellerId]);

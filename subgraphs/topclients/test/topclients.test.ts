@@ -67,7 +67,9 @@ describe.each(STORAGE_KINDS)('topclients subgraph (%s)', (storage) => {
     expect(unknown.body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     expect(await myIds(seller.id)).toEqual(seller.topClientIds);
 
+    // A seller topclients knows but who has no list yet.
     const newcomer = 's-newcomer';
+    await service.db.query('INSERT INTO sellers (id) VALUES ($1)', [newcomer]);
     for (const client of demo.clients.slice(0, MAX_TOP_CLIENTS)) {
       const ok = await gql(`mutation($c: ID!) { addTopClient(clientId: $c) { id } }`, { c: client.id }, newcomer);
       expect(ok.body.errors).toBeUndefined();
@@ -131,5 +133,57 @@ describe.each(STORAGE_KINDS)('topclients subgraph (%s)', (storage) => {
     expect((await update(seller.topClientIds[0]!)).body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     const client = await gql(`query($id: ID!) { client(id: $id) { name version } }`, { id: notMine.id });
     expect(client.body.data.client).toEqual({ name: notMine.name, version: 1 });
+  });
+
+  describe('acts only for the caller the gateway signed', () => {
+    const ADD = 'mutation($c: ID!) { addTopClient(clientId: $c) { id } }';
+    const seller = () => listed[7]!;
+    const extra = () => demo.clients.find((c) => !seller().topClientIds.includes(c.id))!;
+    const post = (query: string, variables: Record<string, unknown>, headers: Record<string, string>) =>
+      postGraphQL(service.url, query, variables, headers);
+
+    it('a bare x-seller-id sent straight to the subgraph names nobody: no self-view, no change', async () => {
+      const before = await listVersion(seller().id);
+      const mine = await post('{ myTopClients { id } }', {}, { 'x-seller-id': seller().id });
+      expect(mine.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      const added = await post(ADD, { c: extra().id }, { 'x-seller-id': seller().id });
+      expect(added.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      expect(await listVersion(seller().id)).toBe(before);
+    });
+
+    it('an identity signed with another secret, expired, or for another audience names nobody', async () => {
+      const before = await listVersion(seller().id);
+      const now = Math.floor(Date.now() / 1000);
+      const attempts = [
+        await signedBy(seller().id, { secret: 'some-other-secret-that-is-long-enough-0123' }),
+        await signedBy(seller().id, { issuedAt: now - 600, lifetimeSeconds: 60 }),
+        { 'x-gateway-identity': 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJzMSJ9.' },
+      ];
+      for (const headers of attempts) {
+        expect((await post(ADD, { c: extra().id }, headers)).body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      }
+      expect(await listVersion(seller().id)).toBe(before);
+    });
+
+    it('a signed caller changes only their own list: another seller is untouched', async () => {
+      const other = listed[8]!;
+      const otherBefore = await myIds(other.id);
+      const otherVersion = await listVersion(other.id);
+      const added = await gql(ADD, { c: extra().id }, seller().id);
+      expect(added.body.errors).toBeUndefined();
+      expect(await myIds(other.id)).toEqual(otherBefore);
+      expect(await listVersion(other.id)).toBe(otherVersion);
+      const removeTheirs = await gql('mutation($c: ID!) { removeTopClient(clientId: $c) { id } }', { c: other.topClientIds[0] }, seller().id);
+      expect(removeTheirs.body.data.removeTopClient.map((c: { id: string }) => c.id)).not.toContain(undefined);
+      expect(await myIds(other.id)).toEqual(otherBefore);
+    });
+
+    it('a list is never created for a seller topclients does not know (a made-up id), even signed', async () => {
+      const made = await gql(ADD, { c: extra().id }, 's99999999');
+      expect(made.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      expect(await listVersion('s99999999')).toBeUndefined();
+      const unlisted = demo.sellers.find((s) => s.topClientIds.length === 0);
+      if (unlisted) expect((await gql(ADD, { c: extra().id }, unlisted.id)).body.errors).toBeUndefined();
+    });
   });
 });
