@@ -1,9 +1,9 @@
 /**
  * The benchmark's backend: the three reference subgraphs, each in its own process with its delaying proxy
  * (bench/subgraphProcess.ts: PGlite in memory, seeded from the deterministic demo data; the proxy counts requests
- * and injects delay or failure), and scenario 6's small accounts/products/reviews/inventory subgraphs in this
- * process. A control server on 127.0.0.1 lets the orchestrator change a proxy's delay, take it down, read and reset
- * the counts.
+ * and injects delay or failure), and the accounts/products/reviews/inventory subgraphs of scenarios 6 (small data)
+ * and 7 (the public benchmarks' data, answered from memory) in this process. A control server on 127.0.0.1 lets
+ * the orchestrator change a proxy's delay, take it down, read and reset the counts.
  *
  * Usage: tsx bench/backend.ts '<json BackendOptions>'; prints `BACKEND <control url>` once everything listens.
  */
@@ -16,7 +16,8 @@ import type { ServiceName } from '../subgraphs/services.js';
 import { generateDemoData, sizeForScale } from '../subgraphs/toolkit/demoData.js';
 import { SUPERGRAPH_FILE } from '../schema/subgraphs.js';
 import type { ProxyBehaviour } from './delayProxy.js';
-import { startOverheadSubgraphs } from './overheadSubgraphs.js';
+import { SMALL_DATA, startOverheadSubgraphs } from './overheadSubgraphs.js';
+import { PUBLIC_BENCHMARK_DATA } from './publicBenchmarkData.js';
 import { startChild, waitForLine, type Child } from './processes.js';
 import { seededShuffle } from './zipf.js';
 
@@ -28,11 +29,15 @@ export interface BackendOptions {
   delays: Record<ServiceName, ProxyBehaviour>;
   /** How many edit targets (gig, seller, client) to offer the churn scenario, from the most popular gigs. */
   editTargets: number;
+  /** Start the reference subgraphs (false when only scenarios 6 and 7 run: they need none of them). */
+  reference: boolean;
 }
 
 export interface BackendInfo {
   referenceSupergraph: string;
   overheadSupergraph: string;
+  /** Scenario 7: the same graph with the public benchmarks' data, answered from memory. */
+  gatewayCostSupergraph: string;
   directUrls: Record<ServiceName, string>;
   proxyUrls: Record<ServiceName, string>;
   /** Gig ids in popularity order (rank 1 first); the load draws ranks from a Zipf distribution. */
@@ -44,7 +49,7 @@ export interface BackendInfo {
 const options = JSON.parse(process.argv[2] ?? '{}') as BackendOptions;
 const demo = generateDemoData(sizeForScale(options.scale));
 const root = fileURLToPath(new URL('..', import.meta.url));
-const names: ServiceName[] = ['gigs', 'users', 'topclients'];
+const names: ServiceName[] = options.reference === false ? [] : ['gigs', 'users', 'topclients'];
 const children: Child[] = [];
 process.on('exit', () => {
   for (const child of children) if (child.process.exitCode === null) child.process.kill('SIGKILL');
@@ -57,7 +62,8 @@ for (const name of names) {
   children.push(child);
   subgraphs[name] = JSON.parse(await waitForLine(child, 'SUBGRAPH ', 600_000));
 }
-const overhead = await startOverheadSubgraphs();
+const overhead = await startOverheadSubgraphs({ data: SMALL_DATA, memoize: false });
+const gatewayCost = await startOverheadSubgraphs({ data: PUBLIC_BENCHMARK_DATA, memoize: true });
 
 async function ask(name: ServiceName, path: string, body?: unknown): Promise<any> {
   const response = await fetch(`${subgraphs[name].controlUrl}${path}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) });
@@ -70,8 +76,10 @@ for (const name of names) {
 }
 const referenceSupergraph = join(options.workDir, 'reference.supergraph.graphql');
 const overheadSupergraph = join(options.workDir, 'overhead.supergraph.graphql');
+const gatewayCostSupergraph = join(options.workDir, 'gateway-cost.supergraph.graphql');
 writeFileSync(referenceSupergraph, supergraph);
 writeFileSync(overheadSupergraph, overhead.supergraphSdl);
+writeFileSync(gatewayCostSupergraph, gatewayCost.supergraphSdl);
 
 const sellers = new Map(demo.sellers.map((s) => [s.id, s]));
 const gigIdsByRank = seededShuffle(demo.gigs.map((g) => g.id), 7);
@@ -90,6 +98,7 @@ for (const gigId of gigIdsByRank) {
 const info: BackendInfo = {
   referenceSupergraph,
   overheadSupergraph,
+  gatewayCostSupergraph,
   directUrls: Object.fromEntries(names.map((n) => [n, subgraphs[n].directUrl])) as Record<ServiceName, string>,
   proxyUrls: Object.fromEntries(names.map((n) => [n, subgraphs[n].proxyUrl])) as Record<ServiceName, string>,
   gigIdsByRank,
@@ -115,11 +124,12 @@ async function handle(method: string, path: string, body: string): Promise<unkno
   if (path === '/counts') {
     const reference: Record<string, unknown> = {};
     for (const name of names) reference[name] = await ask(name, '/counts');
-    return { reference, overhead: { ...overhead.counts } };
+    return { reference, overhead: { ...overhead.counts }, gatewayCost: { ...gatewayCost.counts } };
   }
   if (path === '/reset' && method === 'POST') {
     await Promise.all(names.map((name) => ask(name, '/reset', {})));
     overhead.resetCounts();
+    gatewayCost.resetCounts();
     return { ok: true };
   }
   if (path === '/behaviour' && method === 'POST') {
@@ -139,6 +149,7 @@ async function stop() {
   control.close();
   await Promise.all(children.map((c) => c.stop()));
   await overhead.stop();
+  await gatewayCost.stop();
   process.exit(0);
 }
 process.on('SIGTERM', () => void stop());

@@ -5,7 +5,9 @@
  * HTTP 200 with the gig's own data ("gig complete"), and with the seller profile and top clients as well ("page
  * complete"). In the churn scenario an editor sends `updateClient` mutations at a steady rate through the same
  * gateway and measures how long each edit takes to show on the gig page, and how many page views showed a client
- * older than the newest edit acknowledged before the view was requested.
+ * older than the newest edit acknowledged before the view was requested. In the gateway-cost scenario every answer
+ * is compared with stock @apollo/gateway's answer to the same query (fetched once by the orchestrator): complete
+ * (equal, no errors), shed (503 GATEWAY_OVERLOADED) or degraded (anything else, no answer included).
  *
  * Usage: tsx bench/load.ts <options.json>; prints one JSON line (LoadResult).
  */
@@ -16,7 +18,7 @@ import { OVERHEAD_QUERY } from './overheadSubgraphs.js';
 import { percentiles, type Percentiles } from './stats.js';
 import { zipfSampler } from './zipf.js';
 
-export type LoadKind = 'gigPage' | 'gigsOnly' | 'overhead';
+export type LoadKind = 'gigPage' | 'gigsOnly' | 'overhead' | 'gatewayCost';
 
 export interface LoadOptions {
   url: string;
@@ -32,6 +34,8 @@ export interface LoadOptions {
     editsPerSecond: number;
     pollIntervalMs: number;
   };
+  /** gatewayCost: stock @apollo/gateway's `data` for the same query, fetched once at the start of the scenario. */
+  referenceData?: unknown;
 }
 
 export interface LoadResult {
@@ -47,7 +51,28 @@ export interface LoadResult {
   /** HTTP 200 with every field of the page, no errors. */
   pageComplete: number;
   errorCodes: Record<string, number>;
+  /** Answers by HTTP status (measured part). */
+  statuses: Record<string, number>;
   churn?: ChurnResult;
+  gatewayCost?: GatewayCostResult;
+}
+
+/** Scenario 7's classes of answers: every measured request lands in exactly one of complete, shed or degraded. */
+export interface GatewayCostResult {
+  /** HTTP 200, no errors, data equal to stock's reference answer. */
+  complete: number;
+  /** HTTP 503 with the code GATEWAY_OVERLOADED: turned away at the door, never started. */
+  shed: number;
+  /** ... of which carried a Retry-After header. */
+  shedWithRetryAfter: number;
+  /** Everything else: errors, data different from stock's, another status, no answer (timeout, reset). */
+  degraded: number;
+  /** ... of which HTTP 200 whose data differ from stock's (errors or not). */
+  differentData: number;
+  /** Latency of the answers that were not shed. */
+  admittedLatencyMs: Percentiles;
+  /** Size of the reference answer's data as JSON, bytes. */
+  referenceBytes: number;
 }
 
 export interface ChurnResult {
@@ -70,7 +95,7 @@ let requestSeq = 0;
 
 const query = options.kind === 'gigPage' ? GIG_PAGE : options.kind === 'gigsOnly' ? GIGS_ONLY : OVERHEAD_QUERY;
 function nextBody(): string {
-  if (options.kind === 'overhead') return JSON.stringify({ query });
+  if (options.kind === 'overhead' || options.kind === 'gatewayCost') return JSON.stringify({ query });
   return JSON.stringify({ query, variables: { id: options.gigIdsByRank[nextRank()] } });
 }
 
@@ -108,23 +133,68 @@ function observeClients(clients: { id: string; version: number }[] | null | unde
 let gigComplete = 0;
 let pageComplete = 0;
 const errorCodes: Record<string, number> = {};
+const statuses: Record<string, number> = {};
 let measuring = false;
+const cost = { complete: 0, shed: 0, shedWithRetryAfter: 0, degradedAnswers: 0, differentData: 0 };
+const referenceJson = options.referenceData === undefined ? '' : JSON.stringify(options.referenceData);
 
-function check(status: number, body: string, sentAt: number): void {
+/** Deep equality of two JSON values; object keys in any order, list items in order. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const list = b as unknown[];
+    return a.length === list.length && a.every((item, i) => sameJson(item, list[i]));
+  }
+  const aKeys = Object.keys(a);
+  const bRecord = b as Record<string, unknown>;
+  return aKeys.length === Object.keys(bRecord).length
+    && aKeys.every((key) => Object.hasOwn(bRecord, key) && sameJson((a as Record<string, unknown>)[key], bRecord[key]));
+}
+
+function header(headers: Record<string, unknown> | undefined, name: string): unknown {
+  for (const [key, value] of Object.entries(headers ?? {})) if (key.toLowerCase() === name) return value;
+  return undefined;
+}
+
+/** Scenario 7: complete (equal to stock's), shed (503 GATEWAY_OVERLOADED) or degraded. */
+function classifyCost(status: number, parsed: { data?: unknown; errors?: { extensions?: { code?: string } }[] } | null, headers: Record<string, unknown> | undefined): void {
+  if (status === 503 && parsed?.errors?.some((e) => e.extensions?.code === 'GATEWAY_OVERLOADED')) {
+    cost.shed++;
+    if (header(headers, 'retry-after') !== undefined) cost.shedWithRetryAfter++;
+    return;
+  }
+  if (status !== 200 || !parsed) {
+    cost.degradedAnswers++;
+    return;
+  }
+  const equal = JSON.stringify(parsed.data) === referenceJson || sameJson(parsed.data, options.referenceData);
+  if (!equal) cost.differentData++;
+  if (equal && !parsed.errors) cost.complete++;
+  else cost.degradedAnswers++;
+}
+
+function check(status: number, body: string, sentAt: number, headers?: Record<string, unknown>): void {
   const receivedAt = performance.now();
-  if (status !== 200) return;
-  let parsed: { data?: any; errors?: { extensions?: { code?: string } }[] };
+  if (measuring) statuses[status] = (statuses[status] ?? 0) + 1;
+  let parsed: { data?: any; errors?: { extensions?: { code?: string } }[] } | null = null;
   try {
     parsed = JSON.parse(body);
   } catch {
-    return;
+    // not JSON: counted below where it matters
   }
   if (measuring) {
-    for (const error of parsed.errors ?? []) {
+    for (const error of parsed?.errors ?? []) {
       const code = error.extensions?.code ?? 'NO_CODE';
       errorCodes[code] = (errorCodes[code] ?? 0) + 1;
     }
   }
+  if (options.kind === 'gatewayCost') {
+    if (measuring) classifyCost(status, parsed, headers);
+    return;
+  }
+  if (status !== 200 || !parsed) return;
   if (options.kind === 'overhead') {
     const ok = Array.isArray(parsed.data?.users) && Array.isArray(parsed.data?.topProducts);
     if (measuring && ok) gigComplete++;
@@ -144,7 +214,7 @@ function check(status: number, body: string, sentAt: number): void {
 
 interface ClientContext { sentAt?: number }
 
-async function runCannon(seconds: number, latencies: number[] | null): Promise<autocannon.Result> {
+async function runCannon(seconds: number, latencies: number[] | null, admittedLatencies: number[] | null = null): Promise<autocannon.Result> {
   const instance = autocannon({
     url: options.url,
     connections: options.connections,
@@ -160,10 +230,15 @@ async function runCannon(seconds: number, latencies: number[] | null): Promise<a
           body: nextBody(),
         };
       },
-      onResponse: (status: number, body: string, context: ClientContext) => check(status, body, context.sentAt ?? 0),
+      onResponse: (status: number, body: string, context: ClientContext, headers: Record<string, unknown>) => check(status, body, context.sentAt ?? 0, headers),
     } as any],
   });
-  if (latencies) instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => latencies.push(responseTime));
+  if (latencies) {
+    instance.on('response', (_client: unknown, status: number, _bytes: number, responseTime: number) => {
+      latencies.push(responseTime);
+      if (status !== 503) admittedLatencies?.push(responseTime);
+    });
+  }
   return instance as unknown as Promise<autocannon.Result>;
 }
 
@@ -224,9 +299,10 @@ console.log('MEASURE');
 await new Promise((r) => setTimeout(r, 300));
 measuring = true;
 const latencies: number[] = [];
+const admittedLatencies: number[] = [];
 const started = performance.now();
 const editorWork = options.churn ? startEditor(started, started + options.durationSeconds * 1000) : [];
-const result = await runCannon(options.durationSeconds, latencies);
+const result = await runCannon(options.durationSeconds, latencies, admittedLatencies);
 const seconds = (performance.now() - started) / 1000;
 measuring = false;
 await Promise.all(editorWork);
@@ -242,7 +318,20 @@ const out: LoadResult = {
   gigComplete,
   pageComplete,
   errorCodes,
+  statuses,
 };
+if (options.kind === 'gatewayCost') {
+  out.gatewayCost = {
+    complete: cost.complete,
+    shed: cost.shed,
+    shedWithRetryAfter: cost.shedWithRetryAfter,
+    // Requests that got no answer at all are degraded too (autocannon's `errors` include its timeouts).
+    degraded: cost.degradedAnswers + result.errors,
+    differentData: cost.differentData,
+    admittedLatencyMs: percentiles(admittedLatencies),
+    referenceBytes: referenceJson.length,
+  };
+}
 if (options.churn) {
   const seen = allEdits.filter((e) => e.seenAt !== undefined);
   out.churn = {

@@ -2,22 +2,24 @@
  * Turns one benchmark run into bench/results/: results.json (everything measured), results.md (a table per
  * scenario with every figure also as a ratio to sync, the issue's bars checked, profile findings) and chart.svg.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContenderName } from './contenders.js';
 import type { LoadResult } from './load.js';
 import type { ProfileSummary } from './profileSummary.js';
 
-export type ScenarioId = 's1' | 's2' | 's3' | 's4' | 's5' | 's6';
+export type ScenarioId = 's1' | 's2' | 's3' | 's4' | 's5' | 's6' | 's7' | 's7b';
 
 export interface RunRecord {
   scenario: ScenarioId;
   contender: ContenderName;
+  /** When this contender's run ended (runs merged from an earlier file keep their own time). */
+  at?: string;
   loadavgAtStart: number[];
   load?: LoadResult;
   cpuSeconds?: number;
   peakRssMb?: number;
-  /** Child processes of the gateway process at the end (0: everything ran in the one process measured). */
+  /** Child processes of the gateway process at the end (0: one process); CPU and RSS are summed over all of them. */
   childProcesses?: number;
   /** Requests that reached each subgraph (at the proxies; refused ones included) during the measured part. */
   subgraphRequests?: Record<string, number>;
@@ -49,6 +51,34 @@ export interface Figures {
   rssMb: number;
 }
 
+/** Scenario 7's shares of the measured requests. */
+export interface CostFigures {
+  complete: number;
+  shed: number;
+  degraded: number;
+  /** Complete among the requests that were not shed. */
+  admittedComplete: number;
+  shedWithRetryAfter: number;
+  admittedP99: number;
+  processes: number;
+}
+
+export function costFiguresOf(run: RunRecord): CostFigures | null {
+  const cost = run.load?.gatewayCost;
+  if (!cost || run.error) return null;
+  const requests = Math.max(1, run.load!.requests);
+  const admitted = Math.max(1, requests - cost.shed);
+  return {
+    complete: cost.complete / requests,
+    shed: cost.shed / requests,
+    degraded: cost.degraded / requests,
+    admittedComplete: cost.complete / admitted,
+    shedWithRetryAfter: cost.shed === 0 ? 1 : cost.shedWithRetryAfter / cost.shed,
+    admittedP99: cost.admittedLatencyMs.p99,
+    processes: (run.childProcesses ?? 0) + 1,
+  };
+}
+
 export function figuresOf(run: RunRecord): Figures | null {
   if (!run.load || run.error) return null;
   const pages = Math.max(1, run.load.requests);
@@ -74,6 +104,31 @@ export function writeReports(outDir: string, results: BenchResults): void {
   writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(outDir, 'results.md'), markdown(results));
   writeFileSync(join(outDir, 'chart.svg'), chart(results));
+}
+
+/**
+ * A run of some scenarios only (--only) replaces those scenarios in the results already in `outDir` and keeps the
+ * others, each run still marked with its own time, so one scenario can be measured again without the rest.
+ */
+export function mergeWithPrevious(outDir: string, results: BenchResults, selected: (id: ScenarioId) => boolean): BenchResults {
+  const file = join(outDir, 'results.json');
+  if (!existsSync(file)) return results;
+  let previous: BenchResults;
+  try {
+    previous = JSON.parse(readFileSync(file, 'utf8')) as BenchResults;
+  } catch {
+    return results;
+  }
+  if (previous.mode !== results.mode) return results;
+  const kept = previous.runs.filter((r) => !selected(r.scenario)).map((r) => ({ ...r, at: r.at ?? previous.finishedAt }));
+  const keptProfiles = Object.fromEntries(Object.entries(previous.profiles).filter(([id]) => !selected(id as ScenarioId)));
+  return {
+    ...results,
+    runs: [...kept, ...results.runs],
+    profiles: { ...keptProfiles, ...results.profiles },
+    contenders: { ...previous.contenders, ...results.contenders },
+    scenarios: { ...previous.scenarios, ...results.scenarios },
+  };
 }
 
 function find(results: BenchResults, scenario: ScenarioId, contender: ContenderName): Figures | null {
@@ -105,6 +160,14 @@ export function markdown(results: BenchResults): string {
     const base = find(results, id, 'sync');
     const subgraphs = [...new Set(runs.flatMap((r) => Object.keys(r.subgraphRequests ?? {})))];
     lines.push(`## ${id}: ${title}`, '');
+    const times = [...new Set(runs.map((r) => r.at?.slice(0, 16)).filter(Boolean))];
+    if (times.length > 0 && runs.some((r) => r.at && (r.at < results.startedAt || r.at > results.finishedAt))) {
+      lines.push(`Measured in an earlier run (${times[0]}Z${times.length > 1 ? ` to ${times[times.length - 1]}Z` : ''}).`, '');
+    }
+    if (runs.some((r) => r.load?.gatewayCost)) {
+      lines.push(...gatewayCostSection(results, id, runs), '');
+      continue;
+    }
     lines.push(`| contender | req/s | p50 | p95 | p99 | gig ok | page ok | ${subgraphs.map((n) => `${n}/1000`).join(' | ')} | CPU s/1000 | peak RSS MB | loadavg |`);
     lines.push(`| --- | ${'--- | '.repeat(8 + subgraphs.length)}`);
     for (const run of runs) {
@@ -135,7 +198,7 @@ export function markdown(results: BenchResults): string {
   const forked = results.runs.filter((r) => (r.childProcesses ?? 0) > 0);
   lines.push(forked.length === 0
     ? 'Every gateway ran as one process without children (checked in /proc at the end of each run).'
-    : `Gateways with child processes (their CPU and RSS are not counted): ${forked.map((r) => `${r.scenario} ${r.contender} (${r.childProcesses})`).join(', ')}.`, '');
+    : `Gateways with child processes (CPU and RSS summed over the process and its children): ${forked.map((r) => `${r.scenario} ${r.contender} (${r.childProcesses})`).join(', ')}; every other gateway ran as one process.`, '');
   lines.push('## The issue\'s bars', '');
   for (const bar of bars(results)) lines.push(`- ${bar.met === null ? (bar.text.includes('n/a') ? 'not measured' : 'note') : bar.met ? 'MET' : 'MISSED'}: ${bar.text}`);
   lines.push('');
@@ -152,6 +215,51 @@ export function markdown(results: BenchResults): string {
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Scenario 7's table: the classes of answers first, then cost; ratios to sync in the same scenario. */
+function gatewayCostSection(results: BenchResults, id: ScenarioId, runs: RunRecord[]): string[] {
+  const lines: string[] = [];
+  const base = find(results, id, 'sync');
+  const reference = runs.find((r) => r.load?.gatewayCost)?.load?.gatewayCost?.referenceBytes;
+  lines.push(`Stock's reference answer: ${reference ? `${fmt(reference / 1024, 1)} KB of data` : 'n/a'}; every answer is compared with it. `
+    + '"complete" = HTTP 200, no errors, data equal to stock\'s; "shed" = HTTP 503 GATEWAY_OVERLOADED (turned away before any work; '
+    + '"with Retry-After" among them); "degraded" = anything else (errors, other data, other status, no answer); "admitted and complete" = '
+    + 'complete among the requests not shed. CPU and peak RSS cover the gateway\'s process and its children.', '');
+  lines.push('| contender | processes | req/s | complete | degraded | shed (with Retry-After) | admitted and complete | CPU s/1000 | peak RSS MB | p50 | p99 | p99 admitted | loadavg |');
+  lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const run of runs) {
+    const f = figuresOf(run);
+    const c = costFiguresOf(run);
+    if (!f || !c) {
+      lines.push(`| ${run.contender} | failed: ${(run.error ?? 'no scenario-7 figures').split('\n')[0]!.replace(/\|/g, '/')} |${' |'.repeat(11)}`);
+      continue;
+    }
+    const cost = run.load!.gatewayCost!;
+    lines.push(`| ${run.contender} | ${c.processes} | ${fmt(f.rps, 1)}${ratio(f.rps, base?.rps)} | ${pct(c.complete)} | ${pct(c.degraded)} (${cost.degraded}) | `
+      + `${pct(c.shed)} (${cost.shed}; ${cost.shedWithRetryAfter}) | ${pct(c.admittedComplete)} | ${fmt(f.cpuPerThousand, 2)}${ratio(f.cpuPerThousand, base?.cpuPerThousand)} | `
+      + `${fmt(f.rssMb, 0)}${ratio(f.rssMb, base?.rssMb)} | ${fmt(f.p50)} | ${fmt(f.p99)} | ${fmt(c.admittedP99)} | ${run.loadavgAtStart[0]?.toFixed(1)} |`);
+  }
+  const codes = runs.filter((r) => r.load && Object.keys(r.load.errorCodes).length > 0)
+    .map((r) => `${r.contender}: ${Object.entries(r.load!.errorCodes).map(([code, n]) => `${code} x${n}`).join(', ')}`);
+  if (codes.length > 0) lines.push('', `GraphQL error codes seen: ${codes.join('; ')}.`);
+  const statuses = runs.filter((r) => r.load?.statuses && Object.keys(r.load.statuses).some((k) => k !== '200'))
+    .map((r) => `${r.contender}: ${Object.entries(r.load!.statuses).map(([code, n]) => `${code} x${n}`).join(', ')}`);
+  if (statuses.length > 0) lines.push('', `HTTP statuses: ${statuses.join('; ')}.`);
+  const different = runs.filter((r) => (r.load?.gatewayCost?.differentData ?? 0) > 0)
+    .map((r) => `${r.contender} ${r.load!.gatewayCost!.differentData}`);
+  if (different.length > 0) lines.push('', `HTTP 200 answers whose data differ from stock's: ${different.join(', ')}.`);
+  const subgraphs = [...new Set(runs.flatMap((r) => Object.keys(r.subgraphRequests ?? {})))];
+  lines.push('', `Subgraph requests per 1000 requests: ${runs.map((r) => {
+    const f = figuresOf(r);
+    return f ? `${r.contender} ${subgraphs.map((n) => `${n} ${fmt(f.perThousand[n] ?? 0, 0)}`).join(' / ')}` : null;
+  }).filter(Boolean).join('; ')}.`);
+  for (const run of runs) {
+    if (run.contender === 'ours-workers-2' && run.load && (run.childProcesses ?? 0) === 0) {
+      lines.push('', '**ours-workers-2 ran as one process**: the gateway does not read GATEWAY_WORKERS yet, so its figures are one worker\'s (the same as ours).');
+    }
+  }
+  return lines;
 }
 
 export interface Bar {
@@ -192,11 +300,54 @@ export function bars(results: BenchResults): Bar[] {
     `s6 requests/s at least 1.5x sync: ${ours6 && sync6 ? `${fmt(ours6.rps / sync6.rps, 2)}x (${fmt(ours6.rps, 0)} vs ${fmt(sync6.rps, 0)})` : 'n/a'}`);
   check(ours6 && hive6 ? ours6.rps > hive6.rps : null,
     `s6 ahead of Hive Gateway (the aim): ${ours6 && hive6 ? `${fmt(ours6.rps, 0)} vs ${fmt(hive6.rps, 0)} req/s` : 'n/a'}`);
+  out.push(...gatewayCostBars(results, measured));
+  return out;
+}
+
+/** The bars of the read-path-under-load issue (s7 at 50 connections, s7b at 200) and of the gateway-cost issue (s7). */
+function gatewayCostBars(results: BenchResults, measured: (f: Figures | null) => Figures | null): Bar[] {
+  const out: Bar[] = [];
+  const check = (ok: boolean | null, text: string) => out.push({ met: ok, text });
+  const runOf = (id: ScenarioId, contender: ContenderName) => results.runs.find((r) => r.scenario === id && r.contender === contender);
+  const ours = runOf('s7', 'ours');
+  const oursF = measured(ours ? figuresOf(ours) : null);
+  const oursC = ours && oursF ? costFiguresOf(ours) : null;
+  const sync = measured(find(results, 's7', 'sync'));
+  const hive = measured(find(results, 's7', 'hive'));
+  const router = measured(find(results, 's7', 'hive-router'));
+  const cost = ours?.load?.gatewayCost;
+  check(oursC ? cost!.complete === ours!.load!.requests && cost!.degraded === 0 : null,
+    `s7 (50 connections) every answer of ours complete and equal to stock's: ${oursC && cost ? `${pct(oursC.complete)} complete, ${cost.degraded} degraded` : 'n/a'}`);
+  check(oursC ? cost!.shed === 0 : null, `s7 none of ours' answers shed: ${cost ? `${cost.shed} shed` : 'n/a'}`);
+  check(oursF && sync ? oursF.cpuPerThousand <= sync.cpuPerThousand : null,
+    `s7 ours' CPU seconds per 1000 requests no higher than stock's: ${oursF && sync ? `${fmt(oursF.cpuPerThousand / sync.cpuPerThousand, 2)}x (${fmt(oursF.cpuPerThousand, 2)} vs ${fmt(sync.cpuPerThousand, 2)})` : 'n/a'}`);
+  const over = runOf('s7b', 'ours');
+  const overC = over ? costFiguresOf(over) : null;
+  const overCost = over?.load?.gatewayCost;
+  check(overC && overCost ? overCost.degraded === 0 : null,
+    `s7b (200 connections) every admitted answer of ours complete: ${overC && overCost ? `${pct(overC.admittedComplete)} of admitted complete, ${overCost.degraded} degraded, ${overCost.shed} shed` : 'n/a'}`);
+  check(overC && overCost ? overCost.shed > 0 && overCost.shedWithRetryAfter === overCost.shed : null,
+    `s7b what ours turns away is a clean 503 GATEWAY_OVERLOADED with Retry-After: ${overCost ? `${overCost.shed} shed, ${overCost.shedWithRetryAfter} with Retry-After` : 'n/a'}`);
+  check(oursF && sync ? oursF.cpuPerThousand <= sync.cpuPerThousand / 3 : null,
+    `s7 ours' CPU seconds per 1000 requests at most 1/3 of stock's: ${oursF && sync ? `${fmt(oursF.cpuPerThousand / sync.cpuPerThousand, 2)}x` : 'n/a'}`);
+  check(oursF && sync ? oursF.rps >= 3 * sync.rps : null,
+    `s7 ours' requests/s at least 3x stock's: ${oursF && sync ? `${fmt(oursF.rps / sync.rps, 2)}x (${fmt(oursF.rps, 1)} vs ${fmt(sync.rps, 1)})` : 'n/a'}`);
+  check(oursF && router ? oursF.rps > router.rps : null,
+    `s7 ours ahead of Hive Gateway with its Rust router runtime: ${oursF && router ? `${fmt(oursF.rps, 1)} vs ${fmt(router.rps, 1)} req/s (${fmt(oursF.rps / router.rps, 2)}x)` : 'n/a'}`);
+  check(oursF && hive ? oursF.rssMb <= hive.rssMb : null,
+    `s7 ours' peak RSS no higher than Hive Gateway's: ${oursF && hive ? `${fmt(oursF.rssMb, 0)} vs ${fmt(hive.rssMb, 0)} MB` : 'n/a'}`);
+  const workers = runOf('s7', 'ours-workers-2');
+  const workersF = measured(workers ? figuresOf(workers) : null);
+  if (workers && workersF) {
+    out.push({ met: null, text: (workers.childProcesses ?? 0) === 0
+      ? `s7 ours with GATEWAY_WORKERS=2 ran as ONE process (the setting is not implemented yet): ${fmt(workersF.rps, 1)} req/s, not a two-worker figure`
+      : `s7 ours with GATEWAY_WORKERS=2 (${(workers.childProcesses ?? 0) + 1} processes): ${fmt(workersF.rps, 1)} req/s${sync ? ` (${fmt(workersF.rps / sync.rps, 2)}x stock)` : ''}, ${fmt(workersF.cpuPerThousand, 2)} CPU s/1000, ${fmt(workersF.rssMb, 0)} MB peak RSS summed` });
+  }
   return out;
 }
 
 // ---- chart: small multiples, requests/s (top row) and p99 ms (bottom row) per scenario, one bar per contender
-const COLOURS: Record<string, string> = { sync: '#888888', ours: '#1f77b4', 'ours-max-age': '#9ecae1', hive: '#ff7f0e', 'hive-cache': '#ffbb78', 'gigs-only': '#2ca02c' };
+const COLOURS: Record<string, string> = { sync: '#888888', ours: '#1f77b4', 'ours-max-age': '#9ecae1', 'ours-workers-2': '#3182bd', hive: '#ff7f0e', 'hive-cache': '#ffbb78', 'hive-router': '#d62728', 'gigs-only': '#2ca02c' };
 
 export function chart(results: BenchResults): string {
   const ids = (Object.keys(results.scenarios) as ScenarioId[]).filter((id) => results.runs.some((r) => r.scenario === id));

@@ -6,12 +6,14 @@
  *   npm run bench                 full run (10 s per contender and scenario, about 10 minutes)
  *   npm run bench -- --quick      smoke run (2 s each, small data), results under bench/results/quick/
  *   npm run bench -- --profile    also profile our gateway (--cpu-prof) in scenarios 1 and 6 and summarise
- *   npm run bench -- --only=s1,s6 only these scenarios
+ *   npm run bench -- --only=s1,s6 only these scenarios (s7 includes its 200-connection variant s7b)
  *
  * Knobs (environment): BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS, BENCH_SCALE, BENCH_ZIPF_S,
  * BENCH_GIGS_DELAY_MS (5), BENCH_USERS_DELAY_MS (5), BENCH_TOPCLIENTS_DELAY_MS (20), BENCH_SLOW_TOPCLIENTS_MS
  * (1500, plus up to BENCH_SLOW_JITTER_MS 1000), BENCH_TOPCLIENTS_TIMEOUT_MS (300: ours' entity timeout for
- * topclients), BENCH_EDITS_PER_SECOND (5).
+ * topclients), BENCH_EDITS_PER_SECOND (5), BENCH_S7_CONNECTIONS (50), BENCH_S7B_CONNECTIONS (200).
+ *
+ * The first run installs the bench's own packages (bench/package.json: Hive Gateway, its router runtime, autocannon).
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,13 +22,14 @@ import { fileURLToPath } from 'node:url';
 import type { ServiceName } from '../subgraphs/services.js';
 import type { BackendInfo, BackendOptions } from './backend.js';
 import { ensureBenchPackages } from './benchPackages.js';
-import { CONTENDER_DESCRIPTIONS, startContender, type ContenderName } from './contenders.js';
+import { CONTENDER_DESCRIPTIONS, startContender, type ContenderName, type StartedContender } from './contenders.js';
 import type { ProxyBehaviour } from './delayProxy.js';
 import type { LoadKind, LoadOptions, LoadResult } from './load.js';
-import { childProcessCount, cpuSeconds, loadAverage, peakRssMb } from './procStats.js';
+import { childProcessCount, groupCpuSeconds, groupPeakRssMb, loadAverage } from './procStats.js';
+import { OVERHEAD_QUERY } from './overheadSubgraphs.js';
 import { startChild, waitForLine, type Child } from './processes.js';
 import { summariseProfile, type ProfileSummary } from './profileSummary.js';
-import { writeReports, type BenchResults, type RunRecord, type ScenarioId } from './report.js';
+import { mergeWithPrevious, writeReports, type BenchResults, type RunRecord, type ScenarioId } from './report.js';
 
 process.env.APOLLO_TELEMETRY_DISABLED = 'true';
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -53,12 +56,19 @@ const settings = {
   slowJitterMs: num('BENCH_SLOW_JITTER_MS', 1000),
   topclientsEntityTimeoutMs: num('BENCH_TOPCLIENTS_TIMEOUT_MS', 300),
   editsPerSecond: num('BENCH_EDITS_PER_SECOND', 5),
+  gatewayCostConnections: num('BENCH_S7_CONNECTIONS', 50),
+  overloadConnections: num('BENCH_S7B_CONNECTIONS', 200),
 };
 
 interface Scenario {
   id: ScenarioId;
   title: string;
-  supergraph: 'reference' | 'overhead';
+  supergraph: 'reference' | 'overhead' | 'gatewayCost';
+  /** Connections, when not BENCH_CONNECTIONS. */
+  connections?: number;
+  /** Measured and warm-up seconds, when not BENCH_SECONDS / BENCH_WARMUP_SECONDS. */
+  seconds?: number;
+  warmupSeconds?: number;
   load: LoadKind;
   warmup: boolean;
   contenders: ContenderName[];
@@ -67,6 +77,7 @@ interface Scenario {
 }
 
 const MAIN: ContenderName[] = ['sync', 'ours', 'hive', 'hive-cache'];
+const GATEWAY_COST: ContenderName[] = ['sync', 'ours', 'ours-workers-2', 'hive', 'hive-router'];
 const SCENARIOS: Scenario[] = [
   { id: 's1', title: 'Gig page, warm (Zipf ids)', supergraph: 'reference', load: 'gigPage', warmup: true, contenders: [...MAIN, 'ours-max-age', 'gigs-only'], topclients: {} },
   { id: 's2', title: 'Cold start (first seconds, cache empty)', supergraph: 'reference', load: 'gigPage', warmup: false, contenders: MAIN, topclients: {} },
@@ -74,7 +85,13 @@ const SCENARIOS: Scenario[] = [
   { id: 's4', title: `topclients slow (${settings.slowTopclientsMs}-${settings.slowTopclientsMs + settings.slowJitterMs} ms)`, supergraph: 'reference', load: 'gigPage', warmup: true, contenders: MAIN, topclients: { delayMs: settings.slowTopclientsMs, jitterMs: settings.slowJitterMs } },
   { id: 's5', title: 'topclients down (connections reset)', supergraph: 'reference', load: 'gigPage', warmup: true, contenders: MAIN, topclients: { down: true } },
   { id: 's6', title: 'Raw execution overhead (accounts/products/reviews/inventory, no delay, nothing cacheable)', supergraph: 'overhead', load: 'overhead', warmup: true, contenders: MAIN, topclients: {} },
+  { id: 's7', title: `Gateway cost (the public benchmark's query, about 90 KB, subgraphs answering from memory, ${settings.gatewayCostConnections} connections)`, supergraph: 'gatewayCost', load: 'gatewayCost', warmup: true, contenders: GATEWAY_COST, topclients: {}, connections: settings.gatewayCostConnections, ...(quick ? { seconds: 5, warmupSeconds: 2 } : {}) },
+  { id: 's7b', title: `Gateway cost under overload (as s7, ${settings.overloadConnections} connections)`, supergraph: 'gatewayCost', load: 'gatewayCost', warmup: true, contenders: GATEWAY_COST, topclients: {}, connections: settings.overloadConnections,
+    // At 200 connections one round of answers takes seconds: a longer warm-up and run reach a steady state.
+    seconds: quick ? 6 : Math.max(15, settings.seconds), warmupSeconds: quick ? 3 : Math.max(5, settings.warmupSeconds) },
 ];
+/** --only=s7 also runs its variant s7b. */
+const selected = (id: ScenarioId) => !only || only.includes(id) || only.includes(id.replace(/b$/, ''));
 
 ensureBenchPackages(root);
 const outDir = join(root, 'bench', 'results', ...(quick ? ['quick'] : []));
@@ -122,6 +139,27 @@ async function runLoad(options: LoadOptions, name: string, onMeasure: () => Prom
   return JSON.parse(line) as LoadResult;
 }
 
+/**
+ * Scenario 7's reference: stock @apollo/gateway's answer to the query, fetched once from a sync gateway of its own
+ * (so it does not depend on which contender runs first). Every answer of every contender is compared with it.
+ */
+async function stockAnswer(supergraphFile: string): Promise<unknown> {
+  let started: StartedContender | undefined;
+  try {
+    started = await startContender('sync', { root, workDir, supergraphFile, invalidationFeedUrl: null, oursEnv: {}, nodeFlags: [] });
+    children.push(started.child);
+    const response = await fetch(started.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: OVERHEAD_QUERY }) });
+    const body = (await response.json()) as { data?: unknown; errors?: unknown[] };
+    if (response.status !== 200 || body.errors || !body.data) throw new Error(`stock's reference answer is not complete: HTTP ${response.status} ${JSON.stringify(body).slice(0, 300)}`);
+    return body.data;
+  } finally {
+    if (started) {
+      await started.child.stop();
+      children.splice(children.indexOf(started.child), 1);
+    }
+  }
+}
+
 const startedAt = new Date();
 console.log(`bench: ${quick ? 'quick' : 'full'} run, ${settings.seconds} s per contender and scenario after ${settings.warmupSeconds} s warm-up, ${settings.connections} connections; loadavg ${loadAverage().join(' ')}`);
 console.log(`bench: starting backend (demo data scale ${settings.scale})...`);
@@ -130,23 +168,29 @@ const backendOptions: BackendOptions = {
   workDir,
   delays: { gigs: normal('gigs'), users: normal('users'), topclients: normal('topclients') },
   editTargets: 50,
+  reference: SCENARIOS.some((s) => selected(s.id) && s.supergraph === 'reference'),
 };
 const backend = startChild('backend', ['--import', 'tsx', 'bench/backend.ts', JSON.stringify(backendOptions)], {}, root);
 children.push(backend);
 const runs: RunRecord[] = [];
 const profiles: Record<string, ProfileSummary> = {};
 let info: BackendInfo;
+let referenceData: unknown;
 try {
   const backendUrl = await waitForLine(backend, 'BACKEND ', 600_000);
   info = (await control(backendUrl, '/info')) as BackendInfo;
   console.log(`bench: backend up: ${info.demo.gigs} gigs, ${info.demo.sellers} sellers, ${info.demo.clients} clients`);
 
   for (const scenario of SCENARIOS) {
-    if (only && !only.includes(scenario.id)) continue;
+    if (!selected(scenario.id)) continue;
+    const supergraphFile = { reference: info.referenceSupergraph, overhead: info.overheadSupergraph, gatewayCost: info.gatewayCostSupergraph }[scenario.supergraph];
+    if (scenario.load === 'gatewayCost') referenceData ??= await stockAnswer(supergraphFile);
     for (const contender of scenario.contenders) {
       if (interrupted) break;
-      for (const name of ['gigs', 'users'] as ServiceName[]) await control(backendUrl, '/behaviour', { name, ...normal(name) });
-      await control(backendUrl, '/behaviour', { name: 'topclients', ...normal('topclients'), ...scenario.topclients });
+      if (scenario.supergraph === 'reference') {
+        for (const name of ['gigs', 'users'] as ServiceName[]) await control(backendUrl, '/behaviour', { name, ...normal(name) });
+        await control(backendUrl, '/behaviour', { name: 'topclients', ...normal('topclients'), ...scenario.topclients });
+      }
       const profiled = profile && contender === 'ours' && (scenario.id === 's1' || scenario.id === 's6');
       const runProfileDir = join(profileDir, `ours-${scenario.id}`);
       let spawnedAt = performance.now();
@@ -160,7 +204,7 @@ try {
         started = await startContender(contender, {
           root,
           workDir,
-          supergraphFile: scenario.supergraph === 'reference' ? info.referenceSupergraph : info.overheadSupergraph,
+          supergraphFile,
           invalidationFeedUrl: scenario.supergraph === 'reference' ? info.directUrls.topclients.replace(/\/graphql$/, '/events') : null,
           oursEnv: { SUBGRAPH_TOPCLIENTS_ENTITY_TIMEOUT_MS: String(settings.topclientsEntityTimeoutMs) },
           nodeFlags: profiled ? ['--cpu-prof', '--cpu-prof-dir', runProfileDir] : [],
@@ -169,35 +213,39 @@ try {
         const loadOptions: LoadOptions = {
           url: started.url,
           kind: contender === 'gigs-only' ? 'gigsOnly' : scenario.load,
-          connections: settings.connections,
-          warmupSeconds: scenario.warmup ? settings.warmupSeconds : 0,
-          durationSeconds: settings.seconds,
+          connections: scenario.connections ?? settings.connections,
+          warmupSeconds: scenario.warmup ? scenario.warmupSeconds ?? settings.warmupSeconds : 0,
+          durationSeconds: scenario.seconds ?? settings.seconds,
           gigIdsByRank: info.gigIdsByRank,
           zipfExponent: settings.zipfExponent,
           seed: 42,
           ...(scenario.churn ? { churn: { targets: info.editTargets, editsPerSecond: settings.editsPerSecond, pollIntervalMs: 50 } } : {}),
+          ...(scenario.load === 'gatewayCost' ? { referenceData } : {}),
         };
         // Counts and CPU cover the measured part only: the load process prints MEASURE after its warm-up and pauses
-        // briefly before measuring, while we reset the counts and read the CPU clock.
-        let cpuBefore = cpuSeconds(started.child.pid);
+        // briefly before measuring, while we reset the counts and read the CPU clock. CPU and RSS are summed over the
+        // gateway's process and its children (workers), if it has any.
+        let cpuBefore = groupCpuSeconds(started.child.pid);
         const load = await runLoad(loadOptions, `${scenario.id}-${contender}`, async () => {
           await control(backendUrl, '/reset', {});
-          cpuBefore = cpuSeconds(started!.child.pid);
+          cpuBefore = groupCpuSeconds(started!.child.pid);
           measuredFromMs = performance.now() - spawnedAt;
         });
-        const cpu = cpuSeconds(started.child.pid) - cpuBefore;
-        const rss = peakRssMb(started.child.pid);
+        const cpu = groupCpuSeconds(started.child.pid) - cpuBefore;
+        const rss = groupPeakRssMb(started.child.pid);
         const childProcesses = childProcessCount(started.child.pid);
         const counts = (await control(backendUrl, '/counts')) as {
           reference: Record<ServiceName, { requests: number; entityRequests: number; refused: number }>;
           overhead: Record<string, number>;
+          gatewayCost: Record<string, number>;
         };
         const subgraphRequests: Record<string, number> = scenario.supergraph === 'reference'
           ? Object.fromEntries(Object.entries(counts.reference).map(([n, c]) => [n, c.requests + c.refused]))
-          : counts.overhead;
+          : counts[scenario.supergraph];
         runs.push({
           scenario: scenario.id,
           contender,
+          at: new Date().toISOString(),
           loadavgAtStart: loadAtStart,
           load,
           cpuSeconds: cpu,
@@ -206,10 +254,14 @@ try {
           subgraphRequests,
         });
         const ms = (v: number | null) => (typeof v === 'number' ? v.toFixed(1) : 'n/a');
-        console.log(`${load.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${ms(load.latencyMs.p50)} p99 ${ms(load.latencyMs.p99)} ms  gig ok ${(100 * load.gigComplete / Math.max(1, load.requests)).toFixed(1)}%`);
+        const share = (n: number) => `${(100 * n / Math.max(1, load.requests)).toFixed(1)}%`;
+        const verdict = load.gatewayCost
+          ? `complete ${share(load.gatewayCost.complete)} shed ${share(load.gatewayCost.shed)} degraded ${share(load.gatewayCost.degraded)}  CPU s/1000 ${(1000 * cpu / Math.max(1, load.requests)).toFixed(2)}  ${childProcesses + 1} process(es)`
+          : `gig ok ${share(load.gigComplete)}`;
+        console.log(`${load.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${ms(load.latencyMs.p50)} p99 ${ms(load.latencyMs.p99)} ms  ${verdict}`);
       } catch (error) {
         const message = String((error as Error)?.message ?? error);
-        runs.push({ scenario: scenario.id, contender, loadavgAtStart: loadAtStart, error: message });
+        runs.push({ scenario: scenario.id, contender, at: new Date().toISOString(), loadavgAtStart: loadAtStart, error: message });
         console.log(`FAILED: ${message.split('\n')[0]}`);
       } finally {
         if (started) {
@@ -241,7 +293,8 @@ const results: BenchResults = {
   runs,
   profiles,
 };
-writeReports(outDir, results);
+// A run of some scenarios keeps the others' figures from the results already there, each marked with its time.
+writeReports(outDir, only ? mergeWithPrevious(outDir, results, selected) : results);
 rmSync(workDir, { recursive: true, force: true });
 console.log(`bench: results in ${outDir}`);
 process.exit(0);
