@@ -1,0 +1,136 @@
+/**
+ * Admission control on a manual clock with an event-loop lag the test sets: a limit on operations in progress, a
+ * short FIFO queue, a clean refusal (with Retry-After) for what would wait too long, and a limit that follows
+ * the lag.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { AdmissionControl, type Admission, type AdmissionOptions } from '../../src/admission/admissionControl.js';
+import type { LoopLag } from '../../src/admission/loopLag.js';
+import { ManualClock } from '../support/manualClock.js';
+import { endOfTurn, watch } from '../support/heldDispatch.js';
+
+const OPTIONS: AdmissionOptions = { maxInFlight: 2, minInFlight: 1, maxQueueMs: 1_000, targetLagMs: 50 };
+/** The window over which the limit is adjusted (admissionControl.ts). */
+const WINDOW_MS = 100;
+
+let running: AdmissionControl[] = [];
+afterEach(() => {
+  for (const control of running) control.stop();
+  running = [];
+});
+
+function setup(options: Partial<AdmissionOptions> = {}) {
+  const clock = new ManualClock();
+  const lag = { ms: 0 };
+  const loopLag: LoopLag = { read: () => lag.ms, stop: () => undefined };
+  const control = new AdmissionControl({ ...OPTIONS, ...options }, clock, loopLag);
+  running.push(control);
+  return { clock, lag, control };
+}
+
+const admitted = (admission: Admission | undefined) => {
+  if (admission?.kind !== 'admitted') throw new Error(`expected an admission, got ${JSON.stringify(admission)}`);
+  return admission;
+};
+
+describe('admission control', () => {
+  it('admits up to the limit, queues the rest in arrival order, and each release admits the next', async () => {
+    const { control } = setup();
+    const first = admitted(await control.admit());
+    const second = admitted(await control.admit());
+    const third = watch(control.admit());
+    const fourth = watch(control.admit());
+    await endOfTurn();
+    expect([third.state, fourth.state]).toEqual(['pending', 'pending']);
+    expect(control.queued).toBe(2);
+
+    first.release();
+    await endOfTurn();
+    expect(third.value?.kind).toBe('admitted');
+    expect(fourth.state).toBe('pending');
+    second.release();
+    await endOfTurn();
+    expect(fourth.value?.kind).toBe('admitted');
+    expect(control.inProgress).toBe(2);
+    expect(control.queued).toBe(0);
+  });
+
+  it('turns away a queued operation once it has waited maxQueueMs, with a Retry-After of at least 1 s', async () => {
+    const { clock, control } = setup({ maxInFlight: 1 });
+    admitted(await control.admit());
+    const queued = watch(control.admit());
+    clock.advance(999);
+    await endOfTurn();
+    expect(queued.state).toBe('pending');
+    clock.advance(1);
+    await endOfTurn();
+    expect(queued.value).toEqual({ kind: 'overloaded', retryAfterSeconds: 1 });
+    expect(control.queued).toBe(0);
+  });
+
+  it('with maxQueueMs 0, refuses at once when the limit is reached', async () => {
+    const { control } = setup({ maxInFlight: 1, maxQueueMs: 0 });
+    admitted(await control.admit());
+    expect(await control.admit()).toEqual({ kind: 'overloaded', retryAfterSeconds: 1 });
+    expect(control.queued).toBe(0);
+  });
+
+  it('shrinks the limit by a tenth each window while the loop lags above target, never below the minimum', () => {
+    const { clock, lag, control } = setup({ maxInFlight: 100, minInFlight: 4 });
+    expect(control.limit).toBe(16);
+    lag.ms = 80;
+    const limits: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      clock.advance(WINDOW_MS);
+      limits.push(control.limit);
+    }
+    expect(limits).toEqual([14, 12, 10, 9, 8, 7, 6, 5, 4, 4, 4]);
+  });
+
+  it('grows the limit by one each window while the loop is below target and operations wait, never above the maximum', async () => {
+    const { clock, control } = setup({ maxInFlight: 18, minInFlight: 1 });
+    for (let i = 0; i < 16; i++) admitted(await control.admit());
+    const waiting = watch(control.admit());
+    clock.advance(WINDOW_MS);
+    await endOfTurn();
+    expect(control.limit).toBe(17);
+    expect(waiting.value?.kind).toBe('admitted');
+    for (let i = 0; i < 3; i++) clock.advance(WINDOW_MS);
+    expect(control.limit).toBe(18);
+  });
+
+  it('keeps the limit while the loop is below target and nothing waits', () => {
+    const { clock, control } = setup({ maxInFlight: 100 });
+    clock.advance(10 * WINDOW_MS);
+    expect(control.limit).toBe(16);
+  });
+
+  it('once it has measured how fast the queue drains, refuses at once an arrival that would wait longer than maxQueueMs', async () => {
+    const { clock, control } = setup({ maxInFlight: 1, maxQueueMs: 150 });
+    const first = admitted(await control.admit());
+    const second = watch(control.admit());
+    const third = watch(control.admit());
+    first.release();
+    // One operation left the queue in this window: a drain rate of one per 100 ms.
+    clock.advance(WINDOW_MS);
+    await endOfTurn();
+    expect(second.value?.kind).toBe('admitted');
+    expect(third.state).toBe('pending');
+    // Behind the one queued it would wait about 200 ms, more than 150.
+    expect(await control.admit()).toEqual({ kind: 'overloaded', retryAfterSeconds: 1 });
+    expect(control.queued).toBe(1);
+  });
+
+  it('counts a release only once, however often it is called', async () => {
+    const { control } = setup({ maxInFlight: 1 });
+    const first = admitted(await control.admit());
+    const second = watch(control.admit());
+    const third = watch(control.admit());
+    first.release();
+    first.release();
+    await endOfTurn();
+    expect(second.value?.kind).toBe('admitted');
+    expect(third.state).toBe('pending');
+    expect(control.inProgress).toBe(1);
+  });
+});
