@@ -5,10 +5,10 @@
  *
  * It counts only the subgraph's own failures (`SubgraphFailure.countsAgainstSubgraph`: refused, reset, 5xx, a bad
  * answer, its own timeout). An operation budget running out, a caller going away or a busy gateway says nothing
- * about the subgraph, so such a call leaves no mark. Time is the gateway's clock: a rolling window of buckets,
- * read lazily on each call, so no timer runs and tests move the clock by hand.
+ * about the subgraph, so such a call leaves no mark. Time is the gateway's clock (a rolling window of buckets and
+ * one timer for the move to half-open), so tests move it by hand.
  */
-import type { Clock } from '../../clock.js';
+import type { Clock, Timer } from '../../clock.js';
 import { SubgraphFailure } from '../../errors.js';
 import type { Stage } from '../pipeline.js';
 
@@ -45,6 +45,7 @@ export class SubgraphBreaker {
   private openedAtMs = 0;
   private probing = false;
   private buckets: Bucket[] = [];
+  private halfOpenTimer: Timer | undefined;
 
   constructor(
     readonly serviceName: string,
@@ -113,6 +114,9 @@ export class SubgraphBreaker {
   private open(): void {
     this.openedAtMs = this.clock.now();
     this.enter('open');
+    // Half-open is announced when it is due (metrics, logs), not only when the next call happens to look.
+    this.halfOpenTimer?.cancel();
+    this.halfOpenTimer = this.clock.setTimer(this.options.resetTimeoutMs, () => void this.state);
   }
 
   private enter(state: BreakerState): void {
