@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { SUBGRAPHS } from '../schema/subgraphs.js';
 
+import { referenceTrust } from './referenceTrust.js';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const env = { ...process.env, APOLLO_TELEMETRY_DISABLED: process.env.APOLLO_TELEMETRY_DISABLED ?? 'true' };
 const children: { name: string; child: ChildProcess }[] = [];
@@ -67,14 +68,20 @@ try {
   // Embedded event transport: gigs and users pull topclients' change feed; the gateway listens to it to evict
   // cached clients. EVENT_TRANSPORT=nats (with NATS_URL) switches the subgraphs to JetStream instead.
   const feedUrl = process.env.TOPCLIENTS_FEED_URL ?? `http://127.0.0.1:${portOf('topclients', SUBGRAPHS.find((s) => s.name === 'topclients')!.defaultPort)}/events`;
-  for (const subgraph of SUBGRAPHS) run(subgraph.name, 'subgraphs/main.ts', [subgraph.name], { TOPCLIENTS_FEED_URL: feedUrl });
+  // The gateway-to-subgraph secret and, by mode, the token keys (scripts/referenceTrust.ts).
+  const trust = await referenceTrust(process.env);
+  for (const subgraph of SUBGRAPHS) run(subgraph.name, 'subgraphs/main.ts', [subgraph.name], { TOPCLIENTS_FEED_URL: feedUrl, ...trust.subgraphEnv });
   await Promise.all(SUBGRAPHS.map((s) => waitForHealth(s.name, `http://127.0.0.1:${portOf(s.name, s.defaultPort)}/health`, 180_000)));
   const subgraphUrls = Object.fromEntries(SUBGRAPHS.map((s) => [
     `SUBGRAPH_${s.name.toUpperCase()}_URL`,
     process.env[`SUBGRAPH_${s.name.toUpperCase()}_URL`] ?? `http://127.0.0.1:${portOf(s.name, s.defaultPort)}/graphql`,
   ]));
-  const invalidation: Record<string, string> = process.env.INVALIDATION_NATS_URL || process.env.INVALIDATION_FEED_URL ? {} : { INVALIDATION_FEED_URL: feedUrl };
-  run('gateway', 'gateway/src/main.ts', [], { ...subgraphUrls, ...invalidation });
+  const invalidation: Record<string, string> = process.env.INVALIDATION_NATS_URL
+    ? { INVALIDATION_NATS_STREAM: CLIENT_EVENTS_STREAM, INVALIDATION_NATS_SUBJECT: clientEventsSubject() }
+    : process.env.INVALIDATION_FEED_URL ? {} : { INVALIDATION_FEED_URL: feedUrl };
+  // The gateway is generic: this deployment's supergraph, manifest and event types come from here, unless set.
+  const reference = Object.fromEntries(Object.entries(REFERENCE_GATEWAY_ENV).filter(([key]) => !process.env[key]));
+  run('gateway', 'gateway/src/main.ts', [], { ...reference, ...subgraphUrls, ...invalidation, ...trust.gatewayEnv });
   const gatewayPort = Number(process.env.PORT || 4000);
   await waitForHealth('gateway', `http://127.0.0.1:${gatewayPort}/ready`, 60_000);
   // The pages: web/main.ts builds them first when web/dist is missing or older than its sources.
@@ -88,6 +95,7 @@ try {
     `  gateway     http://localhost:${gatewayPort}/graphql   (Apollo Sandbox: open it in a browser)`,
     ...SUBGRAPHS.map((s) => `  ${s.name.padEnd(11)} http://localhost:${portOf(s.name, s.defaultPort)}/graphql`),
     'Press Ctrl-C to stop.',
+    `  ${trust.mode} mode; ${trust.notes.join('; ')}`,
     '',
   ].join('\n'));
 } catch (error) {
