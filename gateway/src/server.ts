@@ -20,6 +20,7 @@ import { requestIdOf, REQUEST_ID_HEADER } from './requestId.js';
 import { staleReportPlugin } from './datasource/staleReportPlugin.js';
 import { BodyTooLargeError, applyCors, readBody, sendJson, sendRequestError } from './http.js';
 import { callerContext } from './identity.js';
+import { rootOperationTypesPlugin } from './validation/rootOperationTypes.js';
 import { jsonLogger, type Logger } from './logger.js';
 import { createExplorerRoute, isExplorerPath } from './explorer/explorerRoute.js';
 import { explorationSetup } from './persisted/exploration.js';
@@ -79,7 +80,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     // Batches are checked operation by operation (and their size) in persisted/persistedQueries.ts first.
     allowBatchedHttpRequests: config.queryLimits.maxBatchOperations > 1,
     apollo: exploration.apollo,
-    plugins: [...exploration.plugins, staleReportPlugin()],
+    plugins: [...exploration.plugins, staleReportPlugin(), rootOperationTypesPlugin()],
   });
   let ready = false;
 

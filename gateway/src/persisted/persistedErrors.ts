@@ -30,7 +30,8 @@ export const PERSISTED_QUERY_ERROR_STATUS: Record<keyof typeof PERSISTED_QUERY_E
   QUERY_BATCH_TOO_LARGE: 400,
 };
 
-export type PersistedQueryErrorCode = keyof typeof PERSISTED_QUERY_ERROR_CODES | 'PERSISTED_QUERY_NOT_FOUND';
+/** Apollo Server's own codes, answered here with the meaning Apollo gives them. */
+export type PersistedQueryErrorCode = keyof typeof PERSISTED_QUERY_ERROR_CODES | 'PERSISTED_QUERY_NOT_FOUND' | 'OPERATION_RESOLUTION_FAILURE';
 
 /** A request refused before Apollo Server sees it, answered in Apollo's error shape. */
 export interface Refusal {

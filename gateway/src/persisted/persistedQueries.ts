@@ -19,6 +19,7 @@
  */
 import type { GatewayConfig } from '../config.js';
 import { operationId, readManifestFile, type ManifestIndex } from './manifest.js';
+import { checkOperationChoice } from './operationChoice.js';
 import { refusal, type Refusal } from './persistedErrors.js';
 import { readGetParams, writeGetParams, type PersistedParams } from './getRequests.js';
 import { checkQueryLimits, isIntrospectionOnly, tryParse, type QueryLimits } from './queryLimits.js';
@@ -82,6 +83,8 @@ export class PersistedQueryGate {
       const params = readGetParams(input.search);
       const decided = this.decide(params);
       if (decided.kind === 'refuse') return decided;
+      const unchosen = decided.params.query === undefined ? undefined : checkOperationChoice(decided.params.query, new URLSearchParams(input.search).get('operationName'));
+      if (unchosen) return { kind: 'refuse', refusal: unchosen };
       return { kind: 'forward', ...input, search: decided.params === params ? input.search : writeGetParams(input.search, decided.params) };
     }
     if (Array.isArray(input.body)) return this.prepareBatch(input, input.body);
@@ -115,6 +118,8 @@ export class PersistedQueryGate {
     };
     const decided = this.decide(params);
     if (decided.kind === 'refuse') return decided;
+    const unchosen = decided.params.query === undefined ? undefined : checkOperationChoice(decided.params.query, body.operationName);
+    if (unchosen) return { kind: 'refuse', refusal: unchosen };
     if (decided.params === params) return { kind: 'forward', ...input };
     const next: Record<string, unknown> = { ...body, query: decided.params.query };
     if (decided.params.extensions && Object.keys(decided.params.extensions).length > 0) next.extensions = decided.params.extensions;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildManifest, ManifestIndex } from '../../src/persisted/manifest.js';
 import { PersistedQueryGate } from '../../src/persisted/persistedQueries.js';
+import { checkOperationChoice } from '../../src/persisted/operationChoice.js';
 import { checkQueryLimits, type QueryLimits } from '../../src/persisted/queryLimits.js';
 
 const LIMITS: QueryLimits = {
@@ -38,6 +39,23 @@ describe('query limits', () => {
 
   it('a text that does not parse is left to Apollo Server (GRAPHQL_PARSE_FAILED)', () => {
     expect(codeOf('{ a ')).toBeUndefined();
+  });
+});
+
+describe('which operation runs', () => {
+  const TWO = 'query A { a } query B { b }';
+  it('an operationName that names no operation, or none for a document of several, is OPERATION_RESOLUTION_FAILURE', () => {
+    expect(checkOperationChoice(TWO, 'C')).toMatchObject({ status: 400, code: 'OPERATION_RESOLUTION_FAILURE', message: 'Unknown operation named "C".' });
+    expect(checkOperationChoice(TWO, undefined)?.code).toBe('OPERATION_RESOLUTION_FAILURE');
+    expect(checkOperationChoice(TWO, '')?.code).toBe('OPERATION_RESOLUTION_FAILURE');
+    expect(checkOperationChoice('{ a }', 'A')?.code).toBe('OPERATION_RESOLUTION_FAILURE');
+  });
+
+  it('a name that picks one, or none for a single operation, passes; what Apollo refuses itself is left to it', () => {
+    expect(checkOperationChoice(TWO, 'B')).toBeUndefined();
+    expect(checkOperationChoice('{ a }', null)).toBeUndefined();
+    expect(checkOperationChoice(TWO, 7)).toBeUndefined();
+    expect(checkOperationChoice('{ a', 'A')).toBeUndefined();
   });
 });
 
