@@ -16,7 +16,11 @@ if (!name || !definition || !(name in SERVICES)) {
 
 try {
   const config = loadSubgraphConfig(name, definition.defaultPort, process.env);
-  const service = await startService(SERVICES[name], config);
+  const service = await startService(SERVICES[name], {
+    ...config,
+    // One JSON line per batch: `npm start` draws these as a progress bar (scripts/seedProgressDisplay.ts).
+    onSeedProgress: ({ phase, ...progress }) => console.log(JSON.stringify({ level: 'info', service: name, msg: phase, ...progress })),
+  });
   console.log(JSON.stringify({ level: 'info', service: name, msg: 'listening', url: service.url, storage: service.db.kind }));
   let stopping = false;
   const stop = async (signal: string) => {

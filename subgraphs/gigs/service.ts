@@ -15,13 +15,16 @@ export const gigsService: SubgraphService<GigsContext> = {
   routes: projectionRoutes,
   startEvents: (db, events, log) => startPageSubgraphEvents('gigs', db, events, log),
   isSeeded: async (db) => (await db.query('SELECT 1 FROM gigs LIMIT 1')).length > 0,
-  async seed(db, data) {
+  async seed(db, data, progress) {
+    const listed = data.sellers.filter((s) => s.topClientIds.length > 0);
+    progress.plan([{ rows: data.gigs.length, noun: 'gigs' }, { rows: listed.length, noun: 'seller lists' }]);
     await db.transaction(async (tx) => {
       await bulkInsert(tx, 'gigs', ['id', 'seq', 'seller_id', 'title', 'description', 'price', 'rating', 'rating_count', 'category'],
-        data.gigs.map((g, i) => [g.id, i + 1, g.sellerId, g.title, g.description, g.price, g.rating, g.ratingCount, g.category]));
+        data.gigs.map((g, i) => [g.id, i + 1, g.sellerId, g.title, g.description, g.price, g.rating, g.ratingCount, g.category]),
+        { onRows: progress.rows });
       // The IDs a page subgraph would have received as events for each seller's first list (version 1).
       await bulkInsert(tx, 'seller_client_ids', ['seller_id', 'client_ids', 'version'],
-        data.sellers.filter((s) => s.topClientIds.length > 0).map((s) => [s.id, s.topClientIds, 1]));
+        listed.map((s) => [s.id, s.topClientIds, 1]), { onRows: progress.rows });
     });
   },
 };

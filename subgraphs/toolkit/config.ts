@@ -51,7 +51,10 @@ export function loadSubgraphConfig(name: string, defaultPort: number, env: NodeJ
     name,
     host: env.HOST || '127.0.0.1',
     port: readPort(`${upper}_PORT`, env[`${upper}_PORT`], defaultPort),
-    storage: url ? { kind: 'postgres', url } : { kind: 'pglite', dataDir: join(resolve(env.DATA_DIR || 'data'), name) },
+    // A new service folder starts as a copy of DATA_DIR/.pglite-template, made once (toolkit/pgliteTemplate.ts).
+    storage: url
+      ? { kind: 'postgres', url }
+      : { kind: 'pglite', dataDir: join(resolve(env.DATA_DIR || 'data'), name), templateDir: join(resolve(env.DATA_DIR || 'data'), '.pglite-template') },
     seedScale: readPositiveNumber('SEED_SCALE', env.SEED_SCALE, 1),
     events: loadEventsConfig(env),
     gatewaySecret: readGatewaySecret(env.GATEWAY_SUBGRAPH_SECRET),

@@ -9,6 +9,7 @@ import { jsonEventLog, type EventLog } from './eventLog.js';
 import { generateDemoData, sizeForScale, type DemoData } from './demoData.js';
 import type { EntityVersions } from './entityCacheProtocol.js';
 import { migrate } from './migrations.js';
+import { trackSeed, type SeedProgress, type SeedProgressEvent } from './seedProgress.js';
 import { openDatabase, type Database, type StorageConfig } from './storage.js';
 import { startSubgraphServer, type RequestContext, type RouteHandler, type RunningSubgraph } from './subgraphServer.js';
 
@@ -20,7 +21,8 @@ export interface SubgraphService<TContext extends RequestContext> {
   context(db: Database): (base: RequestContext) => TContext;
   /** True when the database already holds this service's data (then seeding is skipped). */
   isSeeded(db: Database): Promise<boolean>;
-  seed(db: Database, data: DemoData): Promise<void>;
+  /** Writes the demo data in one transaction, telling `progress` what it writes and each batch that lands. */
+  seed(db: Database, data: DemoData, progress: SeedProgress): Promise<void>;
   routes?(db: Database): Record<string, RouteHandler>;
   /** Entity types whose cache validators derive from a version (see toolkit/entityCacheProtocol.ts). */
   entityVersions?: EntityVersions;
@@ -40,6 +42,8 @@ export interface StartOptions {
   /** Demo data to seed on first start; `seedScale` builds it, `false` seeds nothing. */
   demoData?: DemoData | false;
   seedScale?: number;
+  /** Told what seeding writes and how far it is (npm start draws it); seeding is silent without it. */
+  onSeedProgress?: (event: SeedProgressEvent) => void;
   host?: string;
   port?: number;
   /** When given, the service takes part in change propagation (without it: no relay, no consumer). */
@@ -63,7 +67,9 @@ export async function startService<TContext extends RequestContext>(
   try {
     await migrate(db, service.migrationsDir);
     if (options.demoData !== false && !(await service.isSeeded(db))) {
-      await service.seed(db, options.demoData ?? generateDemoData(sizeForScale(options.seedScale ?? 1)));
+      const progress = trackSeed(options.onSeedProgress ?? (() => undefined));
+      await service.seed(db, options.demoData ?? generateDemoData(sizeForScale(options.seedScale ?? 1)), progress);
+      progress.finish();
     }
     events = options.events && service.startEvents
       ? await service.startEvents(db, options.events, options.eventLog ?? jsonEventLog(service.name))

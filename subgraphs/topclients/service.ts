@@ -18,12 +18,20 @@ export const topClientsService: SubgraphService<TopClientsContext> = {
   routes: topClientsRoutes,
   startEvents: startTopClientsEvents,
   isSeeded: async (db) => (await db.query('SELECT 1 FROM clients LIMIT 1')).length > 0,
-  async seed(db, data) {
+  async seed(db, data, progress) {
+    const listed = data.sellers.filter((s) => s.topClientIds.length > 0);
+    const entries = listed.flatMap((s) => s.topClientIds.map((clientId, i) => [s.id, clientId, i + 1]));
+    progress.plan([
+      { rows: data.clients.length, noun: 'clients' },
+      { rows: data.sellers.length, noun: 'sellers' },
+      { rows: listed.length, noun: 'seller lists' },
+      { rows: entries.length, noun: 'list entries' },
+    ]);
     await db.transaction(async (tx) => {
       await bulkInsert(tx, 'clients', ['id', 'name', 'logo_url', 'industry', 'website', 'verified'],
         data.clients.map((c) => [c.id, c.name, c.logoUrl, c.industry, c.website, c.verified]), { onRows: progress.rows });
       // Every seller is known to topclients, listed or not: only a known seller may create a list.
-      await bulkInsert(tx, 'sellers', ['id'], data.sellers.map((s) => [s.id]));
+      await bulkInsert(tx, 'sellers', ['id'], data.sellers.map((s) => [s.id]), { onRows: progress.rows });
       await bulkInsert(tx, 'seller_lists', ['seller_id', 'version'], listed.map((s) => [s.id, 1]), { onRows: progress.rows });
       await bulkInsert(tx, 'top_clients', ['seller_id', 'client_id', 'position'], entries, { onRows: progress.rows });
     });

@@ -15,13 +15,16 @@ export const usersService: SubgraphService<UsersContext> = {
   routes: projectionRoutes,
   startEvents: (db, events, log) => startPageSubgraphEvents('users', db, events, log),
   isSeeded: async (db) => (await db.query('SELECT 1 FROM sellers LIMIT 1')).length > 0,
-  async seed(db, data) {
+  async seed(db, data, progress) {
+    const listed = data.sellers.filter((s) => s.topClientIds.length > 0);
+    progress.plan([{ rows: data.sellers.length, noun: 'sellers' }, { rows: listed.length, noun: 'seller lists' }]);
     await db.transaction(async (tx) => {
       await bulkInsert(tx, 'sellers', ['id', 'username', 'display_name', 'level', 'country', 'member_since', 'languages', 'bio'],
-        data.sellers.map((s) => [s.id, s.username, s.displayName, s.level, s.country, s.memberSince, s.languages, s.bio]));
+        data.sellers.map((s) => [s.id, s.username, s.displayName, s.level, s.country, s.memberSince, s.languages, s.bio]),
+        { onRows: progress.rows });
       // The IDs a page subgraph would have received as events for each seller's first list (version 1).
       await bulkInsert(tx, 'seller_client_ids', ['seller_id', 'client_ids', 'version'],
-        data.sellers.filter((s) => s.topClientIds.length > 0).map((s) => [s.id, s.topClientIds, 1]));
+        listed.map((s) => [s.id, s.topClientIds, 1]), { onRows: progress.rows });
     });
   },
 };

@@ -1,0 +1,83 @@
+/**
+ * A new PGlite data folder starts as a copy of a pristine cluster instead of running initdb, which costs several
+ * seconds of WebAssembly per service (measured: 3 to 6 s each on a 2-core machine, three services at once on a
+ * first start) where a copy and an open take well under one. The first service that needs the template makes it
+ * under a lock folder while the others wait; a lock left by a process that died is taken over once it is stale.
+ *
+ * Every step that creates a cluster writes into a temporary sibling and renames it into place, so a crash never
+ * leaves a half-made folder that looks whole (`PG_VERSION` is what marks a cluster).
+ */
+import { cp, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+
+/** How long a start waits for another process to finish the template before giving up with a message. */
+const TEMPLATE_WAIT_MS = 180_000;
+/** A lock older than this is left over from a process that died while making the template (initdb takes seconds). */
+const LOCK_STALE_MS = 120_000;
+const LOCK_POLL_MS = 50;
+
+export async function hasCluster(dir: string): Promise<boolean> {
+  return exists(join(dir, 'PG_VERSION'));
+}
+
+/** Makes `dataDir` a copy of the template (made first when missing), unless it already holds a cluster. */
+export async function prepareFromTemplate(dataDir: string, templateDir: string): Promise<void> {
+  if (await hasCluster(dataDir)) return;
+  // An empty folder (made by hand, or by an older start) gives way; one with other files in it is not ours to drop.
+  const existing = await readdir(dataDir).catch(() => null);
+  if (existing && existing.length > 0) {
+    throw new Error(`${dataDir} exists but holds no PGlite database (no PG_VERSION); move it away or delete it`);
+  }
+  await ensureTemplate(templateDir);
+  const partial = `${dataDir}.partial-${process.pid}`;
+  await rm(partial, { recursive: true, force: true });
+  await cp(templateDir, partial, { recursive: true });
+  if (existing) await rmdir(dataDir);
+  await rename(partial, dataDir);
+}
+
+export async function ensureTemplate(templateDir: string): Promise<void> {
+  const lock = `${templateDir}.lock`;
+  const deadline = Date.now() + TEMPLATE_WAIT_MS;
+  await mkdir(dirname(templateDir), { recursive: true });
+  for (;;) {
+    if (await hasCluster(templateDir)) return;
+    try {
+      await mkdir(lock);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // Another start is making it: wait, unless its maker died long ago.
+      const since = await ageMs(lock);
+      if (since !== null && since > LOCK_STALE_MS) await rm(lock, { recursive: true, force: true });
+      else if (Date.now() > deadline) {
+        throw new Error(`waited ${TEMPLATE_WAIT_MS / 1000}s for another process to create ${templateDir}; if none is running, delete ${lock}`);
+      } else await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+      continue;
+    }
+    try {
+      if (await hasCluster(templateDir)) return;
+      const building = `${templateDir}.building-${process.pid}`;
+      await rm(building, { recursive: true, force: true });
+      const db = await PGlite.create(building);
+      await db.close();
+      await rename(building, templateDir);
+      return;
+    } finally {
+      await rm(lock, { recursive: true, force: true });
+    }
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return (await ageMs(path)) !== null;
+}
+
+async function ageMs(path: string): Promise<number | null> {
+  try {
+    return Date.now() - (await stat(path)).mtimeMs;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
