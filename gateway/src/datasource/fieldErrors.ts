@@ -2,7 +2,7 @@
  * The one boundary where a failed subgraph call becomes GraphQL errors on exactly the fields that call would have
  * filled (cf. federation's downstreamServiceError). Entity fetches get one error per entity at
  * `["_entities", i]`, which the gateway maps to that entity's place in the page; root fetches get one error per
- * root field. The gateway adds `serviceName`; the code is ours and survives (LIBRARY-NOTES section 2).
+ * root field. The gateway adds `serviceName`; the code is ours and survives (docs/APOLLO-NOTES.md §2).
  */
 import type { GraphQLFormattedError } from 'graphql';
 import type { SubgraphFailure } from '../errors.js';
