@@ -90,7 +90,8 @@ export function figuresOf(run: RunRecord): Figures | null {
     gigOk: run.load.gigComplete / pages,
     pageOk: run.load.pageComplete / pages,
     perThousand: Object.fromEntries(Object.entries(run.subgraphRequests ?? {}).map(([n, c]) => [n, (1000 * c) / pages])),
-    cpuPerThousand: ((run.cpuSeconds ?? NaN) * 1000) / pages,
+    // Nothing answered in the measured part: no cost per request to speak of.
+    cpuPerThousand: run.load.requests === 0 ? NaN : ((run.cpuSeconds ?? NaN) * 1000) / pages,
     rssMb: run.peakRssMb ?? NaN,
   };
 }
