@@ -7,6 +7,7 @@
  * A build goes to a temporary folder beside dist and replaces dist only when complete, so the gateway never
  * serves half a bundle.
  */
+import { rmSync } from 'node:fs';
 import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,11 +19,18 @@ const SOURCES = [join(EXPLORER_DIR, 'src'), join(EXPLORER_DIR, 'index.html'), jo
 export async function buildExplorer(outDir = EXPLORER_DIST): Promise<void> {
   const { build } = await import('vite');
   const staging = `${outDir}.building-${process.pid}-${Date.now()}`;
+  // Stopped half-way (the gateway stopping kills its build): leave no half-built folder behind.
+  const abandon = () => {
+    rmSync(staging, { recursive: true, force: true });
+    process.exit(143);
+  };
+  process.once('SIGTERM', abandon);
   try {
     await build({ configFile: join(EXPLORER_DIR, 'vite.config.ts'), logLevel: 'warn', build: { outDir: staging, emptyOutDir: true } });
     await rm(outDir, { recursive: true, force: true });
     await rename(staging, outDir);
   } finally {
+    process.off('SIGTERM', abandon);
     await rm(staging, { recursive: true, force: true });
   }
 }

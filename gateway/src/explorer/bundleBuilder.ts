@@ -39,6 +39,7 @@ export class BundleBuilder {
   private child: ChildProcess | undefined;
   /** One check at a time, so two first visits cannot start two builds. */
   private checking: Promise<BundleState> | undefined;
+  private closed = false;
 
   constructor(private readonly options: BundleBuilderOptions) {}
 
@@ -73,6 +74,7 @@ export class BundleBuilder {
 
   /** Stops a build still running (the gateway is stopping). */
   close(): void {
+    this.closed = true;
     this.child?.kill('SIGTERM');
   }
 
@@ -104,6 +106,10 @@ export class BundleBuilder {
       if (code === 0) {
         this.state = { kind: 'ready' };
         this.options.logger.info('built the explorer bundle', { seconds });
+        return;
+      }
+      if (this.closed) {
+        this.options.logger.info('stopped the explorer build: the gateway is stopping', { seconds });
         return;
       }
       const reason = `Building the explorer failed (${signal ?? `exit code ${code}`}); run \`${BUILD_COMMAND}\` to see why.`;
