@@ -17,6 +17,8 @@ export interface RecordedRequest {
   responseText: string;
   /** True when the client went away before the answer (the gateway aborted it). */
   aborted: boolean;
+  /** Resolves when the exchange is over: answered, or aborted by the client (then `aborted` is true). */
+  closed: Promise<void>;
 }
 
 export type Fault =
@@ -29,6 +31,8 @@ export type Fault =
    */
   | { kind: 'gate'; count: number }
   | { kind: 'hang' }
+  /** Forwards each request to the origin but holds its answer until the next `releaseHeld()`. */
+  | { kind: 'hold' }
   | { kind: 'status'; status: number; body?: string }
   | { kind: 'garbage'; body: string }
   | { kind: 'reset' };
@@ -39,6 +43,12 @@ export interface FaultProxy {
   fault: Fault;
   /** Requests whose operation reads `_entities`, with their representations. */
   entityCalls(): { representations: any[]; request: RecordedRequest }[];
+  /** Resolves with the request once `count` requests (in all, since the last reset) have reached the proxy. */
+  waitForRequests(count: number): Promise<RecordedRequest>;
+  /** Resolves with the next request to reach the proxy. */
+  nextRequest(): Promise<RecordedRequest>;
+  /** Lets go every answer the `hold` fault holds, including those still on their way from the origin. */
+  releaseHeld(): void;
   reset(): void;
   stop(): Promise<void>;
 }
@@ -47,6 +57,17 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
   let gated: (() => void)[] = [];
+  // Requests that arrived before a release are let go by it, even when their origin answers after it.
+  let letGo!: () => void;
+  let heldUntil = new Promise<void>((resolve) => (letGo = resolve));
+  const arrivals: { count: number; resolve: (request: RecordedRequest) => void }[] = [];
+  const arrived = (request: RecordedRequest) => {
+    for (const waiting of [...arrivals]) {
+      if (requests.length < waiting.count) continue;
+      arrivals.splice(arrivals.indexOf(waiting), 1);
+      waiting.resolve(request);
+    }
+  };
   const proxy: FaultProxy = {
     url: '',
     requests,
@@ -55,6 +76,13 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
       requests
         .filter((r) => r.query.includes('_entities'))
         .map((request) => ({ representations: request.variables?.representations ?? [], request })),
+    waitForRequests: (count) =>
+      requests.length >= count ? Promise.resolve(requests[count - 1]!) : new Promise((resolve) => arrivals.push({ count, resolve })),
+    nextRequest: () => proxy.waitForRequests(requests.length + 1),
+    releaseHeld: () => {
+      letGo();
+      heldUntil = new Promise<void>((resolve) => (letGo = resolve));
+    },
     reset: () => {
       requests.length = 0;
       proxy.fault = { kind: 'none' };
@@ -76,14 +104,19 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
     } catch {
       // recorded as an empty query
     }
+    let closed!: () => void;
     const record: RecordedRequest = {
       query: parsed.query ?? '', variables: parsed.variables, extensions: parsed.extensions, headers: req.headers, responseBytes: 0, responseText: '', aborted: false,
+      closed: new Promise((resolve) => (closed = resolve)),
     };
-    requests.push(record);
     res.on('close', () => {
       if (!res.writableFinished) record.aborted = true;
+      closed();
     });
+    requests.push(record);
+    arrived(record);
     const fault = proxy.fault;
+    const released = heldUntil;
     if (fault.kind === 'hang') return;
     if (fault.kind === 'reset') {
       req.socket.destroy();
@@ -125,6 +158,7 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
         }
       });
     }
+    if (fault.kind === 'hold') await released;
     if (res.destroyed) return;
     record.responseBytes = answer.length;
     record.responseText = answer.toString('utf8');

@@ -8,7 +8,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
-import { jsonLogger } from '../../src/logger.js';
+import type { Clock } from '../../src/clock.js';
+import { jsonLogger, type Logger } from '../../src/logger.js';
 import { startGateway, type RunningGateway } from '../../src/server.js';
 import { startFaultProxy, type FaultProxy } from './faultProxy.js';
 import { composeTestSupergraph, startTestSubgraph, type TestSubgraph } from './testSubgraph.js';
@@ -41,7 +42,10 @@ export interface ReadPathFixture {
   brandNames: Map<string, string>;
   /** Holds shop's answers until this many product queries wait, then answers them all at once. */
   holdShopUntil(count: number): void;
-  query(query: string, variables: Record<string, unknown>, headers?: Record<string, string>): Promise<{ status: number; headers: Headers; body: any; ms: number }>;
+  /** Sends an operation; `signal` lets the test hang up before the answer (the promise then rejects). */
+  query(query: string, variables: Record<string, unknown>, headers?: Record<string, string>, signal?: AbortSignal): Promise<{ status: number; headers: Headers; body: any; ms: number }>;
+  /** The value of one line of /metrics (name with labels), NaN when absent. */
+  metric(name: string): Promise<number>;
   restartGateway(env?: Record<string, string>): Promise<void>;
   stop(): Promise<void>;
 }
@@ -50,9 +54,13 @@ export interface FixtureOptions {
   env?: Record<string, string>;
   brandCount?: number;
   brandMaxAgeSeconds?: number;
+  /** The gateway's clock (a ManualClock in tests that move time by hand); the system clock when absent. */
+  clock?: Clock;
+  /** Where the gateway logs; silent when absent. */
+  logger?: Logger;
 }
 
-export async function startReadPathFixture({ env = {}, brandCount = 5, brandMaxAgeSeconds = 60 }: FixtureOptions = {}): Promise<ReadPathFixture> {
+export async function startReadPathFixture({ env = {}, brandCount = 5, brandMaxAgeSeconds = 60, clock, logger = jsonLogger('silent') }: FixtureOptions = {}): Promise<ReadPathFixture> {
   const brandNames = new Map(Array.from({ length: brandCount }, (_, i) => [`b${i}`, `Brand ${i}`]));
   let hold: { count: number; waiting: (() => void)[] } | null = null;
   const shopSubgraph: TestSubgraph = await startTestSubgraph('shop', SHOP, {
@@ -87,7 +95,7 @@ export async function startReadPathFixture({ env = {}, brandCount = 5, brandMaxA
   await writeFile(supergraphFile, composeTestSupergraph([{ ...shopSubgraph, url: shop.url }, { ...brandsSubgraph, url: brands.url }]));
 
   const start = (extra: Record<string, string>) =>
-    startGateway(loadConfig({ PORT: '0', SUPERGRAPH: supergraphFile, ...DEVELOPMENT_IDENTITY_ENV, ...env, ...extra }), { logger: jsonLogger('silent') });
+    startGateway(loadConfig({ PORT: '0', SUPERGRAPH: supergraphFile, ...DEVELOPMENT_IDENTITY_ENV, ...env, ...extra }), { logger, clock });
   const fixture: ReadPathFixture = {
     gateway: await start({}),
     brands,
@@ -96,15 +104,21 @@ export async function startReadPathFixture({ env = {}, brandCount = 5, brandMaxA
     holdShopUntil(count) {
       hold = { count, waiting: [] };
     },
-    async query(query, variables, headers = {}) {
+    async query(query, variables, headers = {}, signal) {
       const started = performance.now();
       const response = await fetch(fixture.gateway.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...headers },
         body: JSON.stringify({ query, variables }),
+        signal,
       });
       const body = await response.json();
       return { status: response.status, headers: response.headers, body, ms: performance.now() - started };
+    },
+    async metric(name) {
+      const text = await (await fetch(fixture.gateway.url.replace('/graphql', '/metrics'))).text();
+      const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+      return line ? Number(line.slice(name.length + 1)) : Number.NaN;
     },
     async restartGateway(extra = {}) {
       await fixture.gateway.stop();

@@ -1,0 +1,45 @@
+/**
+ * Admission control end to end: past its limit, with no queue, the gateway turns an operation away at the front
+ * door (503, GATEWAY_OVERLOADED, Retry-After) before any subgraph is called, and admits the next one once an
+ * operation in progress is answered. The gateway runs on a ManualClock, so its limit does not adapt mid-test.
+ */
+import { afterEach, expect, it } from 'vitest';
+import { ManualClock } from '../support/manualClock.js';
+import { PAGE, startReadPathFixture, type ReadPathFixture } from '../support/readPathFixture.js';
+
+let fixture: ReadPathFixture | undefined;
+afterEach(async () => {
+  await fixture?.stop();
+  fixture = undefined;
+});
+
+it('an operation past the limit gets 503 GATEWAY_OVERLOADED with Retry-After and no subgraph call; after a release the next is admitted', async () => {
+  const f = (fixture = await startReadPathFixture({
+    clock: new ManualClock(),
+    env: { ADMISSION_MAX_IN_FLIGHT: '1', ADMISSION_MIN_IN_FLIGHT: '1', ADMISSION_QUEUE_MS: '0' },
+  }));
+  f.shop.fault = { kind: 'hold' };
+  const first = f.query(PAGE, { ids: ['p0'] });
+  await f.shop.waitForRequests(1);
+
+  const refused = await f.query(PAGE, { ids: ['p1'] }, { 'x-request-id': 'refused-1' });
+  expect(refused.status).toBe(503);
+  expect(refused.headers.get('retry-after')).toBe('1');
+  expect(refused.body.errors).toHaveLength(1);
+  expect(refused.body.errors[0].extensions).toEqual({ code: 'GATEWAY_OVERLOADED' });
+  expect(refused.headers.get('x-request-id')).toBe('refused-1');
+  expect(f.shop.requests).toHaveLength(1);
+  expect(f.brands.requests).toHaveLength(0);
+  expect(await f.metric('gateway_operations_overloaded_total')).toBe(1);
+
+  f.shop.fault = { kind: 'none' };
+  f.shop.releaseHeld();
+  const answered = await first;
+  expect(answered.status).toBe(200);
+  expect(answered.body.errors).toBeUndefined();
+
+  const next = await f.query(PAGE, { ids: ['p2'] });
+  expect(next.status).toBe(200);
+  expect(next.body.data.products[0]).toEqual({ id: 'p2', title: 'Product p2', brand: { id: 'b2', name: 'Brand 2' } });
+  expect(f.shop.requests).toHaveLength(2);
+});
