@@ -84,8 +84,12 @@ export class UndiciTransport implements SubgraphTransport {
     return { status, headers, body, bytes };
   };
 
+  /**
+   * Called once the gateway has answered every request it admitted: what still runs then is only late calls
+   * filling a cache that is going away, so they are cut rather than waited for.
+   */
   close(): Promise<void> {
-    return this.pool.close();
+    return this.pool.destroy();
   }
 
   private failureFrom(error: unknown, signal: AbortSignal | undefined): SubgraphFailure {
