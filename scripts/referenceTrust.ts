@@ -17,6 +17,8 @@ export interface ReferenceTrust {
   mode: 'development' | 'production';
   gatewayEnv: Record<string, string>;
   subgraphEnv: Record<string, string>;
+  /** The web pages' server: WEB_DEV_TOKENS=true when the pages' sign-in should get development tokens. */
+  webEnv: Record<string, string>;
   /** What to tell the person who started it. */
   notes: string[];
 }
@@ -31,13 +33,15 @@ export async function referenceTrust(env: NodeJS.ProcessEnv): Promise<ReferenceT
     notes.push(hasKeys
       ? `sign-in: tokens from ${env.JWT_ISSUER ?? '(JWT_ISSUER)'} for ${env.JWT_AUDIENCE ?? '(JWT_AUDIENCE)'}, sent as Authorization: Bearer <token>`
       : 'sign-in: none (production without JWT_JWKS_FILE or JWT_JWKS_URL: every caller is anonymous)');
-    return { mode, gatewayEnv, subgraphEnv: { GATEWAY_SUBGRAPH_SECRET: secret }, notes };
+    return { mode, gatewayEnv, subgraphEnv: { GATEWAY_SUBGRAPH_SECRET: secret }, webEnv: {}, notes };
   }
+  const webEnv: Record<string, string> = {};
   if (!hasKeys) {
     const dev = await devIdentity();
     Object.assign(gatewayEnv, { JWT_JWKS_FILE: dev.jwksFile, JWT_ISSUER: dev.issuer, JWT_AUDIENCE: dev.audience });
+    webEnv.WEB_DEV_TOKENS = 'true';
     notes.push('sign-in: development tokens (npm run token -- s1), or the bare x-seller-id header');
   }
   if (!env.IDENTITY_HEADER) gatewayEnv.IDENTITY_HEADER = REFERENCE_IDENTITY_HEADER;
-  return { mode, gatewayEnv, subgraphEnv: { GATEWAY_SUBGRAPH_SECRET: secret }, notes };
+  return { mode, gatewayEnv, subgraphEnv: { GATEWAY_SUBGRAPH_SECRET: secret }, webEnv, notes };
 }

@@ -3,6 +3,7 @@
  * (4080), WEB_HOST (127.0.0.1), GATEWAY_URL (http://127.0.0.1:4000/graphql). Builds the pages first if needed.
  */
 import { ensurePagesBuilt } from './build.js';
+import { devIdentity } from '../scripts/devIdentity.js';
 import { startWebServer } from './server.js';
 
 const problems: string[] = [];
@@ -17,7 +18,14 @@ if (problems.length > 0) {
 }
 
 if (await ensurePagesBuilt()) console.log('built the pages into web/dist');
-const web = await startWebServer({ gatewayUrl, port, host: process.env.WEB_HOST || '127.0.0.1' });
+// WEB_DEV_TOKENS=true (npm start in development): the sign-in gets tokens from the development identity provider.
+const devTokens = process.env.WEB_DEV_TOKENS === 'true' ? await devIdentity() : undefined;
+const web = await startWebServer({
+  gatewayUrl,
+  port,
+  host: process.env.WEB_HOST || '127.0.0.1',
+  devTokens: devTokens && ((sellerId) => devTokens.issue(sellerId)),
+});
 console.log(JSON.stringify({ level: 'info', message: 'web pages listening', url: web.url, gatewayUrl }));
 const stop = () => void web.stop().then(() => process.exit(0));
 process.on('SIGINT', stop);

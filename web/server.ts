@@ -18,6 +18,11 @@ export interface WebServerOptions {
   port: number;
   host?: string;
   distDir?: string;
+  /**
+   * Development only: issues a token for a seller id, served as `POST /dev-token` for the pages' sign-in. A real
+   * deployment signs people in with its identity provider and leaves this out (the route is then 404).
+   */
+  devTokens?: (sellerId: string) => Promise<string>;
 }
 
 export interface RunningWebServer {
@@ -65,6 +70,7 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://web');
     if (url.pathname === '/graphql') return proxyToGateway(req, res, url.search);
+    if (url.pathname === '/dev-token' && req.method === 'POST' && options.devTokens) return issueDevToken(req, res, options.devTokens);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
@@ -78,6 +84,22 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
     if (extname(url.pathname)) return serveFile(req, res, url.pathname);
     // A page: the same index.html for every path; never cached so a new build shows at once.
     return send(req, res, 200, CONTENT_TYPES['.html']!, indexHtml, 'no-cache');
+  }
+
+  async function issueDevToken(req: IncomingMessage, res: ServerResponse, issue: (sellerId: string) => Promise<string>): Promise<void> {
+    let text = '';
+    for await (const chunk of req) {
+      text += String(chunk);
+      if (text.length > 1_024) return sendJson(res, 413, { error: 'request too large' });
+    }
+    let sellerId: unknown;
+    try {
+      sellerId = (JSON.parse(text) as { sellerId?: unknown }).sellerId;
+    } catch {
+      return sendJson(res, 400, { error: 'send {"sellerId": "s1"}' });
+    }
+    if (typeof sellerId !== 'string' || !/^[\x21-\x7e]{1,256}$/.test(sellerId)) return sendJson(res, 400, { error: 'sellerId must be a seller id such as s1' });
+    sendJson(res, 200, { token: await issue(sellerId) });
   }
 
   async function serveFile(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
@@ -153,6 +175,13 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
 function send(req: IncomingMessage, res: ServerResponse, status: number, contentType: string, body: string | Buffer, cacheControl: string): void {
   res.writeHead(status, { 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)), 'cache-control': cacheControl });
   res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/** Never cached: a token is for the one who asked. */
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-store' });
+  res.end(body);
 }
 
 function notFound(res: ServerResponse): void {

@@ -5,6 +5,7 @@
  * with the query text, exactly as Apollo's persisted-queries link does; that retry also registers the id (APQ).
  */
 import { persistedOperation, type OperationName } from './operations.js';
+import { sessionToken } from './session.js';
 
 export interface GraphQLError {
   message: string;
@@ -19,7 +20,7 @@ export interface GraphQLResult<T> {
 }
 
 export interface RequestOptions {
-  /** The seller named by `x-seller-id` (the editor's self-view). */
+  /** The signed-in seller (the editor's self-view): their token, or in development the bare `x-seller-id`. */
   sellerId?: string;
   /** Ask every cache on the way to revalidate: the editor must never show stale data. */
   noCache?: boolean;
@@ -63,7 +64,9 @@ function persistedQueryExtension(sha256Hash: string) {
 function headersFor(options: RequestOptions): Record<string, string> {
   // Apollo Server's CSRF prevention accepts a GET only with a header a simple cross-site form cannot send.
   const headers: Record<string, string> = { 'apollo-require-preflight': 'true', accept: 'application/json' };
-  if (options.sellerId) headers['x-seller-id'] = options.sellerId;
+  const token = options.sellerId ? sessionToken() : null;
+  if (token) headers.authorization = `Bearer ${token}`;
+  else if (options.sellerId) headers['x-seller-id'] = options.sellerId;
   if (options.noCache) headers['cache-control'] = 'no-cache';
   return headers;
 }

@@ -1,17 +1,34 @@
 /**
- * Who the editor acts as. The reference deployment names the seller by the `x-seller-id` header; a real product
- * would put a signed session there. Kept in localStorage so a reload stays signed in.
+ * Who the editor acts as. Signing in asks the web server for a development token for the seller id
+ * (`POST /dev-token`, served only when the deployment runs its development identity provider); the pages then send
+ * it as `Authorization: Bearer <token>`, which the gateway verifies like any real token. Without that endpoint
+ * (a web server started without development tokens) the seller id alone is kept and sent as the development
+ * `x-seller-id` header, which only a development gateway accepts. Kept in localStorage so a reload stays signed in.
  */
-const KEY = 'gigs.sellerId';
+const SELLER_KEY = 'gigs.sellerId';
+const TOKEN_KEY = 'gigs.token';
 
 export function signedInSeller(): string | null {
-  return localStorage.getItem(KEY);
+  return localStorage.getItem(SELLER_KEY);
 }
 
-export function signIn(sellerId: string): void {
-  localStorage.setItem(KEY, sellerId);
+/** The signed-in seller's token, or null when the deployment issues none. */
+export function sessionToken(): string | null {
+  return localStorage.getItem(TOKEN_KEY);
+}
+
+export async function signIn(sellerId: string): Promise<void> {
+  localStorage.removeItem(TOKEN_KEY);
+  const response = await fetch('/dev-token', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ sellerId }),
+  }).catch(() => null);
+  if (response?.ok) localStorage.setItem(TOKEN_KEY, ((await response.json()) as { token: string }).token);
+  localStorage.setItem(SELLER_KEY, sellerId);
 }
 
 export function signOut(): void {
-  localStorage.removeItem(KEY);
+  localStorage.removeItem(SELLER_KEY);
+  localStorage.removeItem(TOKEN_KEY);
 }

@@ -13,6 +13,7 @@ import { loadConfig } from '../../gateway/src/config.js';
 import { jsonLogger } from '../../gateway/src/logger.js';
 import { startGateway, type RunningGateway } from '../../gateway/src/server.js';
 import { startFaultProxy, type FaultProxy } from '../../gateway/test/support/faultProxy.js';
+import { startTestIssuer, type TestIssuer } from '../../gateway/test/support/testIssuer.js';
 import manifest from '../../schema/persisted-query-manifest.json' with { type: 'json' };
 import { SERVICES } from '../../subgraphs/services.js';
 import { generateDemoData, sizeForScale, type DemoData, type DemoGig, type DemoSeller } from '../../subgraphs/toolkit/demoData.js';
@@ -38,12 +39,15 @@ let topclientsHop: FaultProxy;
 let gateway: RunningGateway;
 let web: RunningWebServer;
 let browser: Browser;
+/** The sign-in gets development tokens from this issuer, which the gateway trusts, as under `npm start`. */
+let issuer: TestIssuer;
 let distDir: string;
 
 beforeAll(async () => {
   distDir = await mkdtemp(join(tmpdir(), 'web-dist-'));
   const built = buildPages(distDir);
   demo = generateDemoData(sizeForScale(TEST_SCALE));
+  issuer = await startTestIssuer();
   // Change propagation on the embedded transport: gigs, users and the gateway follow topclients' event feed.
   const topclients = await startService(SERVICES.topclients, { demoData: demo, eventLog: silentEvents, gatewaySecret: TEST_SUBGRAPH_SECRET });
   const feedUrl = topclients.url.replace(/\/graphql$/, '/events');
@@ -60,9 +64,10 @@ beforeAll(async () => {
     ENTITY_TIMEOUT_MS: String(ENTITY_TIMEOUT_MS),
     OPERATION_BUDGET_MS: String(OPERATION_BUDGET_MS),
     INVALIDATION_FEED_URL: feedUrl,
+    ...issuer.env,
   })), { logger: jsonLogger('silent') });
   await built;
-  web = await startWebServer({ gatewayUrl: gateway.url, port: 0, distDir });
+  web = await startWebServer({ gatewayUrl: gateway.url, port: 0, distDir, devTokens: (sellerId) => issuer.token(sellerId) });
   browser = await launchChromium();
   await mkdir(SCREENSHOTS, { recursive: true });
 }, 90_000);
@@ -74,6 +79,7 @@ afterAll(async () => {
   await topclientsHop?.stop();
   for (const service of [services?.users, services?.gigs, services?.topclients]) await service?.stop();
   if (distDir) await rm(distDir, { recursive: true, force: true });
+  await issuer?.close();
 });
 
 /** A page in a new browser context: empty HTTP cache and storage, like a new visitor. */
@@ -178,7 +184,9 @@ describe('the pages in a browser', { timeout: 60_000 }, () => {
 
     const read = requests.find((r) => r.url().includes('operationName=MyTopClients'))!;
     expect(read.method()).toBe('GET');
-    expect(read.headers()).toMatchObject({ 'cache-control': 'no-cache', 'x-seller-id': seller.id, 'apollo-require-preflight': 'true' });
+    expect(read.headers()).toMatchObject({ 'cache-control': 'no-cache', 'apollo-require-preflight': 'true' });
+    expect(read.headers().authorization).toMatch(/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
+    expect(read.headers()['x-seller-id']).toBeUndefined();
 
     // Add: appears last.
     await page.fill('.add-client input', added.id);

@@ -30,8 +30,7 @@ function renderSignIn(root: HTMLElement, problem?: string): void {
         event.preventDefault();
         const value = input.value.trim();
         if (!SELLER_ID.test(value)) return renderSignIn(root, `“${value}” is not a seller id; seller ids look like s1 or s42.`);
-        signIn(value);
-        void renderEditorPage(root);
+        void signIn(value).then(() => renderEditorPage(root));
       },
     }, el('label', {}, 'Sign in as seller ', input), el('button', { type: 'submit' }, 'Sign in')),
     problem ? el('p', { class: 'form-error', role: 'alert' }, problem) : null));
