@@ -66,12 +66,16 @@ export async function startSubgraphs(storage: StorageKind, demo: DemoData) {
   };
 }
 
-/** Callers are named by `x-seller-id` (development mode) and signed for the subgraphs with the test secret. */
+/**
+ * Identities are signed for the subgraphs with the test secret; in development callers may also be named by
+ * `x-seller-id` (production refuses that shortcut: there only tokens name a caller).
+ */
 export function gatewayEnvFor(subgraphs: Record<string, { url: string }>, extra: Record<string, string> = {}) {
+  const production = extra.GATEWAY_MODE === 'production' || (extra.GATEWAY_MODE === undefined && extra.NODE_ENV === 'production');
   return {
     PORT: '0',
     ...REFERENCE_GATEWAY_ENV,
-    ...DEVELOPMENT_IDENTITY_ENV,
+    ...(production ? { GATEWAY_SUBGRAPH_SECRET: TEST_SUBGRAPH_SECRET } : DEVELOPMENT_IDENTITY_ENV),
     ...Object.fromEntries(Object.entries(subgraphs).map(([name, s]) => [`SUBGRAPH_${name.toUpperCase()}_URL`, s.url])),
     ...extra,
   };
