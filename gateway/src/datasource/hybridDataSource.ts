@@ -55,7 +55,7 @@ export class HybridDataSource implements GraphQLDataSource {
       representations: Array.isArray(representations) ? representations : undefined,
       shape,
       traced,
-      headers: { ...planned, ...identityHeaders(incoming.request.http?.headers) },
+      headers: { ...planned, ...identityHeaders(incoming.context) },
       sharingKey: `${stableJson(planned)}\u0000${state.identity ?? ''}`,
       operation: state,
       restrictPolicy: (maxAgeSeconds, scope) => incoming.overallCachePolicy?.restrict({

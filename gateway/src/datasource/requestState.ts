@@ -43,7 +43,7 @@ export function operationState(incoming: GatewayGraphQLRequestContext<Record<str
     const headers = incoming.request.http?.headers;
     const meta = (owner as Record<symbol, RequestMeta | undefined>)[REQUEST_META];
     state = {
-      identity: callerIdentity(headers),
+      identity: callerIdentity(incoming.context),
       noCache: parseRequestDirectives(headers?.get('cache-control'), headers?.get('pragma')).noCache,
       deadlineAtMs: (meta?.startedAtMs ?? nowMs) + budgetMs,
       requestId: meta?.requestId ?? '',
