@@ -12,7 +12,7 @@ export function rootOperationTypesPlugin(): ApolloServerPlugin {
     async requestDidStart() {
       return {
         async didResolveOperation({ operation, schema }) {
-          if (schema.getRootType(operation.operation)) return;
+          if (!operation || schema.getRootType(operation.operation)) return;
           throw new GraphQLError(`The schema has no ${operation.operation} root type: this graph cannot run a ${operation.operation}.`, {
             extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } },
           });

@@ -84,7 +84,7 @@ function generator(random: () => number) {
     () => post('too large', { query: `{ product(id: "${'x'.repeat(33_000)}") { id } }` }),
     () => post('batch', pick([[], [{ query: validQuery }], [{ query: validQuery }, { query: validQuery }], [[]], [1, 2], Array.from({ length: 50 }, () => ({ query: validQuery }))])),
     () => post('mutation over bad input', { query: 'mutation($id: ID!, $n: String!) { rename(id: $id, name: $n) { id } }', variables: pick([{}, { id: 1 }, { id: '1', n: null }, { n: 'x' }]) }),
-    () => get('GET junk', pick([{ query: junk(int(80)) }, { query: validQuery, variables: '{' }, { query: validQuery, extensions: '[1]' }, { extensions: '{"persistedQuery":{"version":1,"sha256Hash":"zz"}}' }, {}, { operationName: 'X' }])),
+    () => get('GET junk', pick<Record<string, string>>([{ query: junk(int(80)) }, { query: validQuery, variables: '{' }, { query: validQuery, extensions: '[1]' }, { extensions: '{"persistedQuery":{"version":1,"sha256Hash":"zz"}}' }, {}, { operationName: 'X' }])),
     () => get('GET mutation', { query: 'mutation { rename(id: "1", name: "x") { id } }' }),
     () => get('GET without preflight', { query: validQuery }, {}),
     () => ({ kind: 'wrong method', method: pick(['PUT', 'DELETE', 'PATCH']), path: '/graphql', headers: json, body: JSON.stringify({ query: validQuery }) }),
