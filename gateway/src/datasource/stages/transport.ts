@@ -107,8 +107,15 @@ export class UndiciTransport implements SubgraphTransport {
   }
 }
 
+/**
+ * Deeper than any answer a query plan asks for: the gateway walks answers recursively, so one nested deeper
+ * would exhaust its stack. Counted on the text before parsing (outside strings), in one pass.
+ */
+export const MAX_ANSWER_DEPTH = 512;
+
 /** A GraphQL response is a JSON object with `data` and/or `errors` of the right shapes; anything else is garbage. */
 export function parseGraphQLBody(text: string): GraphQLResponseBody | null {
+  if (nestedDeeperThan(text, MAX_ANSWER_DEPTH)) return null;
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -122,6 +129,25 @@ export function parseGraphQLBody(text: string): GraphQLResponseBody | null {
   if (!hasData && !hasErrors) return null;
   if ('errors' in body && !hasErrors) return null;
   return body as GraphQLResponseBody;
+}
+
+function nestedDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \\ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) {
+      inString = true;
+    } else if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (++depth > limit) return true;
+    } else if (c === 125 /* } */ || c === 93 /* ] */) {
+      depth--;
+    }
+  }
+  return false;
 }
 
 function flattenHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string | undefined> {
