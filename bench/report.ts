@@ -61,6 +61,10 @@ export interface CostFigures {
   shedWithRetryAfter: number;
   admittedP99: number;
   processes: number;
+  /** Complete answers per second: what the gateway delivered (shed answers are cheap and count for nothing). */
+  completePerSecond: number;
+  /** CPU seconds per 1000 complete answers: the cost of what was delivered, rejections included. */
+  cpuPerThousandComplete: number;
 }
 
 export function costFiguresOf(run: RunRecord): CostFigures | null {
@@ -76,6 +80,8 @@ export function costFiguresOf(run: RunRecord): CostFigures | null {
     shedWithRetryAfter: cost.shed === 0 ? 1 : cost.shedWithRetryAfter / cost.shed,
     admittedP99: cost.admittedLatencyMs.p99,
     processes: (run.childProcesses ?? 0) + 1,
+    completePerSecond: cost.complete / run.load!.seconds,
+    cpuPerThousandComplete: cost.complete === 0 ? NaN : ((run.cpuSeconds ?? NaN) * 1000) / cost.complete,
   };
 }
 
@@ -226,19 +232,23 @@ function gatewayCostSection(results: BenchResults, id: ScenarioId, runs: RunReco
   lines.push(`Stock's reference answer: ${reference ? `${fmt(reference / 1024, 1)} KB of data` : 'n/a'}; every answer is compared with it. `
     + '"complete" = HTTP 200, no errors, data equal to stock\'s; "shed" = HTTP 503 GATEWAY_OVERLOADED (turned away before any work; '
     + '"with Retry-After" among them); "degraded" = anything else (errors, other data, other status, no answer); "admitted and complete" = '
-    + 'complete among the requests not shed. CPU and peak RSS cover the gateway\'s process and its children.', '');
-  lines.push('| contender | processes | req/s | complete | degraded | shed (with Retry-After) | admitted and complete | CPU s/1000 | peak RSS MB | p50 | p99 | p99 admitted | loadavg |');
-  lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    + 'complete among the requests not shed. "complete/s" and "CPU s/1000 complete" count complete answers only (a shed answer '
+    + 'is cheap and delivers nothing): the bars use those; "req/s" and "CPU s/1000" count every answer. CPU and peak RSS cover the '
+    + 'gateway\'s process and its children.', '');
+  lines.push('| contender | processes | complete/s | req/s | complete | degraded | shed (with Retry-After) | admitted and complete | CPU s/1000 complete | CPU s/1000 | peak RSS MB | p50 | p99 | p99 admitted | loadavg |');
+  lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  const baseRun = runs.find((r) => r.contender === 'sync');
+  const baseCost = baseRun ? costFiguresOf(baseRun) : null;
   for (const run of runs) {
     const f = figuresOf(run);
     const c = costFiguresOf(run);
     if (!f || !c) {
-      lines.push(`| ${run.contender} | failed: ${(run.error ?? 'no scenario-7 figures').split('\n')[0]!.replace(/\|/g, '/')} |${' |'.repeat(11)}`);
+      lines.push(`| ${run.contender} | failed: ${(run.error ?? 'no scenario-7 figures').split('\n')[0]!.replace(/\|/g, '/')} |${' |'.repeat(13)}`);
       continue;
     }
     const cost = run.load!.gatewayCost!;
-    lines.push(`| ${run.contender} | ${c.processes} | ${fmt(f.rps, 1)}${ratio(f.rps, base?.rps)} | ${pct(c.complete)} | ${pct(c.degraded)} (${cost.degraded}) | `
-      + `${pct(c.shed)} (${cost.shed}; ${cost.shedWithRetryAfter}) | ${pct(c.admittedComplete)} | ${fmt(f.cpuPerThousand, 2)}${ratio(f.cpuPerThousand, base?.cpuPerThousand)} | `
+    lines.push(`| ${run.contender} | ${c.processes} | ${fmt(c.completePerSecond, 1)}${ratio(c.completePerSecond, baseCost?.completePerSecond)} | ${fmt(f.rps, 1)} | ${pct(c.complete)} | ${pct(c.degraded)} (${cost.degraded}) | `
+      + `${pct(c.shed)} (${cost.shed}; ${cost.shedWithRetryAfter}) | ${pct(c.admittedComplete)} | ${fmt(c.cpuPerThousandComplete, 2)}${ratio(c.cpuPerThousandComplete, baseCost?.cpuPerThousandComplete)} | ${fmt(f.cpuPerThousand, 2)} | `
       + `${fmt(f.rssMb, 0)}${ratio(f.rssMb, base?.rssMb)} | ${fmt(f.p50)} | ${fmt(f.p99)} | ${fmt(c.admittedP99)} | ${run.loadavgAtStart[0]?.toFixed(1)} |`);
   }
   const codes = runs.filter((r) => r.load && Object.keys(r.load.errorCodes).length > 0)
@@ -310,39 +320,38 @@ function gatewayCostBars(results: BenchResults, measured: (f: Figures | null) =>
   const out: Bar[] = [];
   const check = (ok: boolean | null, text: string) => out.push({ met: ok, text });
   const runOf = (id: ScenarioId, contender: ContenderName) => results.runs.find((r) => r.scenario === id && r.contender === contender);
-  const ours = runOf('s7', 'ours');
-  const oursF = measured(ours ? figuresOf(ours) : null);
-  const oursC = ours && oursF ? costFiguresOf(ours) : null;
-  const sync = measured(find(results, 's7', 'sync'));
-  const hive = measured(find(results, 's7', 'hive'));
-  const router = measured(find(results, 's7', 'hive-router'));
-  const cost = ours?.load?.gatewayCost;
-  check(oursC ? cost!.complete === ours!.load!.requests && cost!.degraded === 0 : null,
-    `s7 (50 connections) every answer of ours complete and equal to stock's: ${oursC && cost ? `${pct(oursC.complete)} complete, ${cost.degraded} degraded` : 'n/a'}`);
-  check(oursC ? cost!.shed === 0 : null, `s7 none of ours' answers shed: ${cost ? `${cost.shed} shed` : 'n/a'}`);
-  check(oursF && sync ? oursF.cpuPerThousand <= sync.cpuPerThousand : null,
-    `s7 ours' CPU seconds per 1000 requests no higher than stock's: ${oursF && sync ? `${fmt(oursF.cpuPerThousand / sync.cpuPerThousand, 2)}x (${fmt(oursF.cpuPerThousand, 2)} vs ${fmt(sync.cpuPerThousand, 2)})` : 'n/a'}`);
-  const over = runOf('s7b', 'ours');
-  const overC = over ? costFiguresOf(over) : null;
-  const overCost = over?.load?.gatewayCost;
-  check(overC && overCost ? overCost.degraded === 0 : null,
-    `s7b (200 connections) every admitted answer of ours complete: ${overC && overCost ? `${pct(overC.admittedComplete)} of admitted complete, ${overCost.degraded} degraded, ${overCost.shed} shed` : 'n/a'}`);
-  check(overC && overCost ? overCost.shed > 0 && overCost.shedWithRetryAfter === overCost.shed : null,
-    `s7b what ours turns away is a clean 503 GATEWAY_OVERLOADED with Retry-After: ${overCost ? `${overCost.shed} shed, ${overCost.shedWithRetryAfter} with Retry-After` : 'n/a'}`);
-  check(oursF && sync ? oursF.cpuPerThousand <= sync.cpuPerThousand / 3 : null,
-    `s7 ours' CPU seconds per 1000 requests at most 1/3 of stock's: ${oursF && sync ? `${fmt(oursF.cpuPerThousand / sync.cpuPerThousand, 2)}x` : 'n/a'}`);
-  check(oursF && sync ? oursF.rps >= 3 * sync.rps : null,
-    `s7 ours' requests/s at least 3x stock's: ${oursF && sync ? `${fmt(oursF.rps / sync.rps, 2)}x (${fmt(oursF.rps, 1)} vs ${fmt(sync.rps, 1)})` : 'n/a'}`);
-  check(oursF && router ? oursF.rps > router.rps : null,
-    `s7 ours ahead of Hive Gateway with its Rust router runtime: ${oursF && router ? `${fmt(oursF.rps, 1)} vs ${fmt(router.rps, 1)} req/s (${fmt(oursF.rps / router.rps, 2)}x)` : 'n/a'}`);
-  check(oursF && hive ? oursF.rssMb <= hive.rssMb : null,
-    `s7 ours' peak RSS no higher than Hive Gateway's: ${oursF && hive ? `${fmt(oursF.rssMb, 0)} vs ${fmt(hive.rssMb, 0)} MB` : 'n/a'}`);
-  const workers = runOf('s7', 'ours-workers-2');
-  const workersF = measured(workers ? figuresOf(workers) : null);
-  if (workers && workersF) {
-    out.push({ met: null, text: (workers.childProcesses ?? 0) === 0
-      ? `s7 ours with GATEWAY_WORKERS=2 ran as ONE process (the setting is not implemented yet): ${fmt(workersF.rps, 1)} req/s, not a two-worker figure`
-      : `s7 ours with GATEWAY_WORKERS=2 (${(workers.childProcesses ?? 0) + 1} processes): ${fmt(workersF.rps, 1)} req/s${sync ? ` (${fmt(workersF.rps / sync.rps, 2)}x stock)` : ''}, ${fmt(workersF.cpuPerThousand, 2)} CPU s/1000, ${fmt(workersF.rssMb, 0)} MB peak RSS summed` });
+  const costOf = (id: ScenarioId, contender: ContenderName) => {
+    const run = runOf(id, contender);
+    const f = run ? measured(figuresOf(run)) : null;
+    return run && f ? { run, f, c: costFiguresOf(run)!, cost: run.load!.gatewayCost! } : null;
+  };
+  const ours = costOf('s7', 'ours');
+  const sync = costOf('s7', 'sync');
+  const hive = costOf('s7', 'hive');
+  const router = costOf('s7', 'hive-router');
+  check(ours ? ours.cost.complete === ours.run.load!.requests && ours.cost.degraded === 0 : null,
+    `s7 (50 connections) every answer of ours complete and equal to stock's: ${ours ? `${pct(ours.c.complete)} complete, ${ours.cost.degraded} degraded, ${ours.cost.shed} shed` : 'n/a'}`);
+  check(ours ? ours.cost.shed === 0 : null, `s7 none of ours' answers shed: ${ours ? `${ours.cost.shed} shed (${pct(ours.c.shed)})` : 'n/a'}`);
+  const cpuRatio = ours && sync ? ours.c.cpuPerThousandComplete / sync.c.cpuPerThousandComplete : NaN;
+  check(ours && sync ? cpuRatio <= 1 : null,
+    `s7 ours' CPU seconds per 1000 complete answers no higher than stock's: ${ours && sync ? `${fmt(cpuRatio, 2)}x (${fmt(ours.c.cpuPerThousandComplete, 2)} vs ${fmt(sync.c.cpuPerThousandComplete, 2)})` : 'n/a'}`);
+  const over = costOf('s7b', 'ours');
+  check(over ? over.cost.degraded === 0 : null,
+    `s7b (200 connections) every admitted answer of ours complete: ${over ? `${pct(over.c.admittedComplete)} of admitted complete, ${over.cost.degraded} degraded, ${over.cost.shed} shed (${pct(over.c.shed)}), ${fmt(over.c.completePerSecond, 1)} complete/s` : 'n/a'}`);
+  check(over ? over.cost.shed > 0 && over.cost.shedWithRetryAfter === over.cost.shed : null,
+    `s7b what ours turns away is a clean 503 GATEWAY_OVERLOADED with Retry-After: ${over ? `${over.cost.shed} shed, ${over.cost.shedWithRetryAfter} with Retry-After` : 'n/a'}`);
+  check(ours && sync ? cpuRatio <= 1 / 3 : null, `s7 ours' CPU seconds per 1000 complete answers at most 1/3 of stock's: ${ours && sync ? `${fmt(cpuRatio, 2)}x` : 'n/a'}`);
+  check(ours && sync ? ours.c.completePerSecond >= 3 * sync.c.completePerSecond : null,
+    `s7 ours' complete answers/s at least 3x stock's: ${ours && sync ? `${fmt(ours.c.completePerSecond / sync.c.completePerSecond, 2)}x (${fmt(ours.c.completePerSecond, 1)} vs ${fmt(sync.c.completePerSecond, 1)})` : 'n/a'}`);
+  check(ours && router ? ours.c.completePerSecond > router.c.completePerSecond : null,
+    `s7 ours ahead of Hive Gateway with its Rust router runtime: ${ours && router ? `${fmt(ours.c.completePerSecond, 1)} vs ${fmt(router.c.completePerSecond, 1)} complete/s (${fmt(ours.c.completePerSecond / router.c.completePerSecond, 2)}x)` : 'n/a'}`);
+  check(ours && hive ? ours.f.rssMb <= hive.f.rssMb : null,
+    `s7 ours' peak RSS no higher than Hive Gateway's: ${ours && hive ? `${fmt(ours.f.rssMb, 0)} vs ${fmt(hive.f.rssMb, 0)} MB` : 'n/a'}`);
+  const workers = costOf('s7', 'ours-workers-2');
+  if (workers) {
+    out.push({ met: null, text: (workers.run.childProcesses ?? 0) === 0
+      ? `s7 ours with GATEWAY_WORKERS=2 ran as ONE process (the setting is not implemented yet): ${fmt(workers.c.completePerSecond, 1)} complete/s, not a two-worker figure`
+      : `s7 ours with GATEWAY_WORKERS=2 (${workers.c.processes} processes): ${fmt(workers.c.completePerSecond, 1)} complete/s${sync ? ` (${fmt(workers.c.completePerSecond / sync.c.completePerSecond, 2)}x stock)` : ''}, ${fmt(workers.c.cpuPerThousandComplete, 2)} CPU s/1000 complete, ${fmt(workers.f.rssMb, 0)} MB peak RSS summed` });
   }
   return out;
 }
