@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MANIFEST_FILE } from '../../../schema/referenceGateway.js';
 import { loadConfig } from '../../src/config.js';
 import { jsonLogger } from '../../src/logger.js';
 import { explorationSetup } from '../../src/persisted/exploration.js';
@@ -26,7 +27,8 @@ const gateways: RunningGateway[] = [];
 
 async function gatewayWith(env: Record<string, string>): Promise<RunningGateway> {
   const gateway = await startGateway(
-    loadConfig({ PORT: '0', SUPERGRAPH: supergraphFile, SUBGRAPH_PRODUCTS_URL: products.url, ...env }),
+    // A manifest of operations this graph does not have: in production's safelist mode, ad-hoc queries are refused.
+    loadConfig({ PORT: '0', SUPERGRAPH: supergraphFile, PERSISTED_QUERY_MANIFEST: MANIFEST_FILE, SUBGRAPH_PRODUCTS_URL: products.url, ...env }),
     { logger: jsonLogger('silent') },
   );
   gateways.push(gateway);
@@ -133,8 +135,8 @@ describe('GraphOS wiring, chosen from config alone', () => {
   });
 
   it('without both, usage reporting is explicitly disabled, so a stray APOLLO_KEY reports nothing', () => {
-    for (const env of [{}, { APOLLO_KEY: 'service:x:y', SUPERGRAPH: 'schema/supergraph.graphql' }, { APOLLO_GRAPH_REF: 'g@v' }]) {
-      const setup = explorationSetup(loadConfig(env));
+    for (const env of [{}, { APOLLO_KEY: 'service:x:y' }, { APOLLO_GRAPH_REF: 'g@v' }]) {
+      const setup = explorationSetup(loadConfig({ SUPERGRAPH: 'schema/supergraph.graphql', ...env }));
       expect(setup.usageReporting).toBe(false);
       const usage = setup.plugins.find((p) => (p as { __internal_plugin_id__?: string }).__internal_plugin_id__ === 'UsageReporting') as Record<string, unknown>;
       expect(usage.__is_disabled_plugin__).toBe(true);

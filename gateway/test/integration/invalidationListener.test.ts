@@ -80,10 +80,13 @@ describe('startInvalidationListener', () => {
     listener = undefined;
   });
 
-  it('feed: reports client events from the source end on, ignores list changes and garbage, survives the feed restarting', async () => {
+  it('feed: reports the listed event types from the source end on, ignores other types and garbage, survives the feed restarting', async () => {
     const feed = await startFeed([event(1, 'client-updated', 'Client', { id: 'before-start' })]);
     const seen: [string, Record<string, unknown>][] = [];
-    listener = await startInvalidationListener({ kind: 'feed', url: feed.url, waitMs: 5_000 }, (t, k) => seen.push([t, k]));
+    listener = await startInvalidationListener(
+      { kind: 'feed', url: feed.url, waitMs: 5_000, eventTypes: ['client-updated', 'client-removed'] },
+      (t, k) => seen.push([t, k]),
+    );
     await new Promise((r) => setTimeout(r, 200));
     feed.push(event(2, 'seller-client-ids-changed', 'Seller', { id: 's1' }));
     feed.push({ id: '3', garbage: true });
