@@ -1,4 +1,8 @@
-/** No Docker engine runs here, so docker-compose.yml is checked for the structure a deployment relies on. */
+/**
+ * No Docker engine runs here, so docker-compose.yml is checked for the structure a deployment relies on: every
+ * service of the scaled-out stack, their health checks and start order, the settings each one is given (only keys
+ * its code reads), and the ports that are published.
+ */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -6,49 +10,150 @@ import { parse as parseYaml } from 'yaml';
 import { SUBGRAPHS } from '../subgraphs.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const compose = parseYaml(readFileSync(`${root}/docker-compose.yml`, 'utf8'), { merge: true });
+const read = (path: string) => readFileSync(`${root}/${path}`, 'utf8');
+
+interface Service {
+  image?: string;
+  build?: unknown;
+  command?: string[];
+  environment?: Record<string, string>;
+  ports?: string[];
+  expose?: string[];
+  volumes?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
+}
+const compose = parseYaml(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service> };
+const services = compose.services;
+const gatewayReplicas = Object.entries(services).filter(([, s]) => s.command?.includes('gateway/src/main.ts'));
+
+/** The keys the gateway's config accepts (gateway/src/config.ts, KNOWN_KEYS), read from its source. */
+function gatewayKeys(): Set<string> {
+  const source = read('gateway/src/config.ts');
+  const block = /const KNOWN_KEYS = new Set\(\[([\s\S]*?)\]\)/.exec(source)?.[1];
+  expect(block, 'KNOWN_KEYS in gateway/src/config.ts').toBeDefined();
+  return new Set([...block!.matchAll(/'([A-Z0-9_]+)'/g)].map((m) => m[1]!));
+}
+/** Named by issue 14 for the Redis cache level and the worker processes; gateway/src/config.ts learns them with those. */
+const GATEWAY_KEYS_TO_COME = ['REDIS_URL', 'GATEWAY_WORKERS'];
+const isGatewayKey = (known: Set<string>, key: string) =>
+  known.has(key) || GATEWAY_KEYS_TO_COME.includes(key) || key === 'APOLLO_TELEMETRY_DISABLED' // read by @apollo/gateway
+  || /^SUBGRAPH_[A-Z0-9_]+?_(URL|ENTITY_TIMEOUT_MS|TIMEOUT_MS)$/.test(key); // per-subgraph keys, matched the same way
+
+/** `env.KEY` and `env[`${upper}_KEY`]` in a subgraph's config (subgraphs/toolkit/config.ts). */
+function subgraphKeys(name: string): Set<string> {
+  const source = read('subgraphs/toolkit/config.ts');
+  const keys = new Set([...source.matchAll(/env\.([A-Z0-9_]+)/g)].map((m) => m[1]!));
+  for (const m of source.matchAll(/env\[`\$\{upper\}_([A-Z0-9_]+)`\]/g)) keys.add(`${name.toUpperCase()}_${m[1]}`);
+  return keys;
+}
+
+const webKeys = () => new Set([...read('web/main.ts').matchAll(/process\.env\.([A-Z0-9_]+)/g)].map((m) => m[1]!));
 
 describe('docker-compose.yml', () => {
-  it('runs one service per subgraph, each on its own PostgreSQL database created at init', () => {
-    const init = readFileSync(`${root}/docker/postgres-init.sql`, 'utf8');
+  it('runs one service per subgraph, each on its own PostgreSQL database created at init, with events over JetStream', () => {
+    const init = read('docker/postgres-init.sql');
     const databases = new Set<string>();
     for (const subgraph of SUBGRAPHS) {
-      const service = compose.services[subgraph.name];
+      const service = services[subgraph.name]!;
       expect(service, subgraph.name).toBeDefined();
       expect(service.command).toEqual(['node', '--import', 'tsx', 'subgraphs/main.ts', subgraph.name]);
-      const url = new URL(service.environment[`${subgraph.name.toUpperCase()}_DATABASE_URL`]);
+      const env = service.environment!;
+      const url = new URL(env[`${subgraph.name.toUpperCase()}_DATABASE_URL`]!);
       expect(url.hostname).toBe('postgres');
       databases.add(url.pathname.slice(1));
       expect(init).toContain(`CREATE DATABASE ${url.pathname.slice(1)};`);
-      expect(service.environment[`${subgraph.name.toUpperCase()}_PORT`]).toBe(String(subgraph.defaultPort));
-      expect(service.environment.HOST).toBe('0.0.0.0');
-      expect(service.depends_on.postgres.condition).toBe('service_healthy');
+      expect(env[`${subgraph.name.toUpperCase()}_PORT`]).toBe(String(subgraph.defaultPort));
+      expect(service.expose).toEqual([String(subgraph.defaultPort)]);
+      expect(service.ports, `${subgraph.name} is reached through the gateway only`).toBeUndefined();
+      expect(env.HOST).toBe('0.0.0.0');
+      expect(env.EVENT_TRANSPORT).toBe('nats');
+      expect(new URL(env.NATS_URL!).hostname).toBe('nats');
+      expect(service.depends_on!.postgres!.condition).toBe('service_healthy');
+      expect(service.depends_on!.nats!.condition).toBe('service_healthy');
     }
     expect(databases.size).toBe(SUBGRAPHS.length);
     // "Created at init": the script is mounted where the postgres image runs it on a fresh data volume.
-    expect(compose.services.postgres.volumes).toContain('./docker/postgres-init.sql:/docker-entrypoint-initdb.d/init.sql:ro');
+    expect(services.postgres!.volumes).toContain('./docker/postgres-init.sql:/docker-entrypoint-initdb.d/init.sql:ro');
+    expect(services.nats!.command).toContain('-js');
   });
 
-  it('points the gateway at every subgraph service by name and publishes port 4000 with telemetry off', () => {
-    const gateway = compose.services.gateway;
-    for (const subgraph of SUBGRAPHS) {
-      expect(gateway.environment[`SUBGRAPH_${subgraph.name.toUpperCase()}_URL`]).toBe(
-        `http://${subgraph.name}:${subgraph.defaultPort}/graphql`,
-      );
-      expect(gateway.depends_on).toContain(subgraph.name);
+  it('runs two gateway replicas sharing Redis and JetStream invalidation, behind one published port 4000', () => {
+    expect(gatewayReplicas.length).toBeGreaterThanOrEqual(2);
+    const nginx = read('docker/nginx.conf');
+    const upstream = [...(/upstream gateways \{([\s\S]*?)\}/.exec(nginx)?.[1] ?? '').matchAll(/server ([\w-]+):(\d+)/g)].map((m) => `${m[1]}:${m[2]}`);
+    expect(upstream.sort()).toEqual(gatewayReplicas.map(([name, s]) => `${name}:${s.environment!.PORT}`).sort());
+    for (const [name, replica] of gatewayReplicas) {
+      const env = replica.environment!;
+      for (const subgraph of SUBGRAPHS) {
+        expect(env[`SUBGRAPH_${subgraph.name.toUpperCase()}_URL`], name).toBe(`http://${subgraph.name}:${subgraph.defaultPort}/graphql`);
+        expect(replica.depends_on![subgraph.name]!.condition).toBe('service_healthy');
+      }
+      expect(new URL(env.REDIS_URL!).hostname).toBe('redis');
+      expect(new URL(env.INVALIDATION_NATS_URL!).hostname).toBe('nats');
+      expect(env.INVALIDATION_NATS_SUBJECT).toBe('topclients.client.>');
+      expect(Number(env.GATEWAY_WORKERS)).toBeGreaterThanOrEqual(1);
+      expect(env.APOLLO_TELEMETRY_DISABLED).toBe('true');
+      expect(env.GATEWAY_MODE).toBe('production');
+      expect(existsSync(`${root}/${env.SUPERGRAPH}`), env.SUPERGRAPH).toBe(true);
+      expect(existsSync(`${root}/${env.PERSISTED_QUERY_MANIFEST}`), env.PERSISTED_QUERY_MANIFEST).toBe(true);
+      // The same signing secret as every subgraph, required from the operator rather than written here.
+      expect(env.GATEWAY_SUBGRAPH_SECRET).toMatch(/^\$\{GATEWAY_SUBGRAPH_SECRET:\?/);
+      for (const subgraph of SUBGRAPHS) expect(services[subgraph.name]!.environment!.GATEWAY_SUBGRAPH_SECRET).toBe(env.GATEWAY_SUBGRAPH_SECRET);
+      expect(replica.ports, `${name} is reached through the front only`).toBeUndefined();
+      expect(replica.depends_on!.redis!.condition).toBe('service_healthy');
+      expect(replica.depends_on!.nats!.condition).toBe('service_healthy');
     }
-    expect(gateway.ports).toContain('4000:4000');
-    expect(gateway.environment.APOLLO_TELEMETRY_DISABLED).toBe('true');
+    const front = services.gateway!;
+    expect(front.image).toMatch(/^nginx:/);
+    expect(front.volumes).toContain('./docker/nginx.conf:/etc/nginx/nginx.conf:ro');
+    expect(nginx).toMatch(/listen 4000;/);
+    // Every published port, and what publishes it.
+    const published = Object.entries(services).flatMap(([name, s]) => (s.ports ?? []).map((p) => `${name} ${p}`));
+    expect(published.sort()).toEqual(['gateway 4000:4000', 'web 4080:4080']);
+    expect(services.web!.environment!.GATEWAY_URL).toBe('http://gateway:4000/graphql');
+    expect(services.web!.depends_on!.gateway!.condition).toBe('service_healthy');
   });
 
-  it('builds from a Dockerfile and mounts only files that exist', () => {
-    expect(existsSync(`${root}/Dockerfile`)).toBe(true);
-    const fileMounts = Object.values(compose.services as Record<string, { volumes?: string[] }>)
+  it('gives every service a health check on its own port, and starts each only after what it needs is healthy', () => {
+    for (const [name, service] of Object.entries(services)) {
+      expect(service.healthcheck?.test, name).toBeDefined();
+      const probe = service.healthcheck!.test.join(' ');
+      const port = service.environment?.PORT ?? service.environment?.WEB_PORT
+        ?? service.environment?.[`${name.toUpperCase()}_PORT`];
+      if (port) expect(probe, name).toContain(`127.0.0.1:${port}/`);
+      for (const [dependency, { condition }] of Object.entries(service.depends_on ?? {})) {
+        expect(services[dependency], `${name} depends on ${dependency}`).toBeDefined();
+        expect(condition, `${name} -> ${dependency}`).toBe('service_healthy');
+      }
+    }
+  });
+
+  it('sets only settings the services read', () => {
+    const known = gatewayKeys();
+    for (const [name, replica] of gatewayReplicas) {
+      for (const key of Object.keys(replica.environment!)) expect(isGatewayKey(known, key), `${name}: ${key}`).toBe(true);
+    }
+    for (const subgraph of SUBGRAPHS) {
+      const keys = subgraphKeys(subgraph.name);
+      for (const key of Object.keys(services[subgraph.name]!.environment!)) {
+        expect(keys.has(key) || key === 'APOLLO_TELEMETRY_DISABLED', `${subgraph.name}: ${key}`).toBe(true);
+      }
+    }
+    const web = webKeys();
+    for (const key of Object.keys(services.web!.environment!)) expect(web.has(key), `web: ${key}`).toBe(true);
+  });
+
+  it('builds from a Dockerfile holding every folder the commands run from, and mounts only files that exist', () => {
+    const dockerfile = read('Dockerfile');
+    for (const folder of ['schema', 'gateway', 'subgraphs', 'scripts', 'web']) expect(dockerfile).toContain(`COPY ${folder} ./${folder}`);
+    expect(dockerfile).toContain('COPY --from=pages /app/web/dist ./web/dist');
+    const fileMounts = Object.values(services)
       .flatMap((service) => service.volumes ?? [])
       .map((volume) => volume.split(':')[0]!)
       .filter((source) => source.startsWith('./'));
-    // At least the init script above; without any, the loop below would check nothing.
-    expect(fileMounts.length).toBeGreaterThan(0);
+    // At least the init script and nginx.conf; without any, the loop below would check nothing.
+    expect(fileMounts.length).toBeGreaterThanOrEqual(2);
     for (const source of fileMounts) expect(existsSync(`${root}/${source}`), source).toBe(true);
   });
 });
