@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDemoData, sizeForScale } from '../../subgraphs/toolkit/demoData.js';
 import { pollUntil, startPropagatingSystem, type PropagatingSystem } from '../support/propagatingSystem.js';
+import { signedBy } from '../support/gatewayTrust.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -75,7 +76,7 @@ describe('ops CLI on a running system (change feed)', () => {
     const extra = demo.clients.find((c) => !seller.topClientIds.includes(c.id))!;
     await fetch(system.subgraphs.topclients.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-seller-id': seller.id },
+      headers: { 'content-type': 'application/json', ...(await signedBy(seller.id)) },
       body: JSON.stringify({ query: 'mutation($c: ID!) { addTopClient(clientId: $c) { id } }', variables: { c: extra.id } }),
     });
     await pollUntil('gigs to apply the change', async () => (await system.subgraphs.gigs.db.query<{ version: number }>(
