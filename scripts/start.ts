@@ -1,6 +1,6 @@
 /**
  * `npm start`: the whole reference deployment on the embedded default, one process per service (three subgraphs,
- * then the gateway, then the web pages), data kept under ./data. Prints the URLs; Ctrl-C stops everything cleanly.
+ * the gateway and the web pages, started together), data kept under ./data. Prints the URLs; Ctrl-C stops everything cleanly.
  * Once the system is up, a service that dies is restarted with backoff (scripts/supervisor.ts) while the others
  * keep serving; a first start draws the services' seeding progress (scripts/seedProgressDisplay.ts).
  */
@@ -80,7 +80,7 @@ process.on('SIGTERM', () => void stopAll(0));
 
 const portOf = (name: string, fallback: number) => Number(process.env[`${name.toUpperCase()}_PORT`] || fallback);
 try {
-  console.log('starting subgraphs (the first start seeds the demo data into ./data, which takes a little while)...');
+  console.log(`starting the services (a first start seeds the demo data into ${process.env.DATA_DIR || './data'} and shows its progress)...`);
   // Embedded event transport: gigs and users pull topclients' change feed; the gateway listens to it to evict
   // cached clients. EVENT_TRANSPORT=nats (with NATS_URL) switches the subgraphs to JetStream instead.
   const feedUrl = process.env.TOPCLIENTS_FEED_URL ?? `http://127.0.0.1:${portOf('topclients', SUBGRAPHS.find((s) => s.name === 'topclients')!.defaultPort)}/events`;
@@ -90,7 +90,10 @@ try {
     run(subgraph.name, 'subgraphs/main.ts', [subgraph.name], { TOPCLIENTS_FEED_URL: feedUrl, ...trust.subgraphEnv },
       `http://127.0.0.1:${portOf(subgraph.name, subgraph.defaultPort)}/health`);
   }
-  await Promise.all(SUBGRAPHS.map((s) => waitForHealth(s.name, `http://127.0.0.1:${portOf(s.name, s.defaultPort)}/health`, 180_000)));
+  const subgraphsHealthy = Promise.all(SUBGRAPHS.map((s) => waitForHealth(s.name, `http://127.0.0.1:${portOf(s.name, s.defaultPort)}/health`, 180_000)));
+  // The gateway reads its supergraph from a file and the pages only proxy to it, so neither waits for the subgraphs
+  // (unless the gateway composes from them): their start-up overlaps the subgraphs' seeding on a first start.
+  if (process.env.GATEWAY_DEV_COMPOSE === 'true') await subgraphsHealthy;
   const subgraphUrls = Object.fromEntries(SUBGRAPHS.map((s) => [
     `SUBGRAPH_${s.name.toUpperCase()}_URL`,
     process.env[`SUBGRAPH_${s.name.toUpperCase()}_URL`] ?? `http://127.0.0.1:${portOf(s.name, s.defaultPort)}/graphql`,
@@ -103,12 +106,12 @@ try {
   const gatewayPort = Number(process.env.PORT || 4000);
   run('gateway', 'gateway/src/main.ts', [], { ...reference, ...subgraphUrls, ...invalidation, ...trust.gatewayEnv },
     `http://127.0.0.1:${gatewayPort}/ready`);
-  await waitForHealth('gateway', `http://127.0.0.1:${gatewayPort}/ready`, 60_000);
+  const gatewayReady = waitForHealth('gateway', `http://127.0.0.1:${gatewayPort}/ready`, 60_000);
   // The pages: web/main.ts builds them first when web/dist is missing or older than its sources.
   const webPort = Number(process.env.WEB_PORT || 4080);
   run('web', 'web/main.ts', [], { WEB_PORT: String(webPort), GATEWAY_URL: `http://127.0.0.1:${gatewayPort}/graphql`, ...trust.webEnv },
     `http://127.0.0.1:${webPort}/`);
-  await waitForHealth('web', `http://127.0.0.1:${webPort}/`, 180_000);
+  await Promise.all([subgraphsHealthy, gatewayReady, waitForHealth('web', `http://127.0.0.1:${webPort}/`, 180_000)]);
   console.log([
     '',
     'The system is up:',

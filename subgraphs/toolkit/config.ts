@@ -6,6 +6,7 @@
 import { join, resolve } from 'node:path';
 import { SUBGRAPHS } from '../../schema/subgraphs.js';
 import type { EventsConfig } from './eventsConfig.js';
+import { defaultTemplateDir } from './pgliteTemplate.js';
 import { MIN_SECRET_LENGTH } from './gatewayIdentity.js';
 import type { StorageConfig } from './storage.js';
 
@@ -51,10 +52,10 @@ export function loadSubgraphConfig(name: string, defaultPort: number, env: NodeJ
     name,
     host: env.HOST || '127.0.0.1',
     port: readPort(`${upper}_PORT`, env[`${upper}_PORT`], defaultPort),
-    // A new service folder starts as a copy of DATA_DIR/.pglite-template, made once (toolkit/pgliteTemplate.ts).
+    // A new service folder starts as a copy of an empty cluster made once per PGlite version (toolkit/pgliteTemplate.ts).
     storage: url
       ? { kind: 'postgres', url }
-      : { kind: 'pglite', dataDir: join(resolve(env.DATA_DIR || 'data'), name), templateDir: join(resolve(env.DATA_DIR || 'data'), '.pglite-template') },
+      : { kind: 'pglite', dataDir: join(resolve(env.DATA_DIR || 'data'), name), templateDir: defaultTemplateDir() },
     seedScale: readPositiveNumber('SEED_SCALE', env.SEED_SCALE, 1),
     events: loadEventsConfig(env),
     gatewaySecret: readGatewaySecret(env.GATEWAY_SUBGRAPH_SECRET),

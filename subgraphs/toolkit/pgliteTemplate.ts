@@ -4,11 +4,17 @@
  * first start) where a copy and an open take well under one. The first service that needs the template makes it
  * under a lock folder while the others wait; a lock left by a process that died is taken over once it is stale.
  *
+ * The template lives beside the installed PGlite (`node_modules/.cache/pglite-template/<version>`), not in
+ * DATA_DIR: it holds no data, only what initdb makes for that PostgreSQL build, so deleting the data keeps it.
+ * Where that folder cannot be written, a new data folder is initialised in place, as PGlite does by itself.
+ *
  * Every step that creates a cluster writes into a temporary sibling and renames it into place, so a crash never
  * leaves a half-made folder that looks whole (`PG_VERSION` is what marks a cluster).
  */
+import { readFileSync } from 'node:fs';
 import { cp, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join, sep } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 
 /** How long a start waits for another process to finish the template before giving up with a message. */
@@ -16,6 +22,14 @@ const TEMPLATE_WAIT_MS = 180_000;
 /** A lock older than this is left over from a process that died while making the template (initdb takes seconds). */
 const LOCK_STALE_MS = 120_000;
 const LOCK_POLL_MS = 50;
+
+/** `node_modules/.cache/pglite-template/<PGlite version>`, next to the PGlite this process loads. */
+export function defaultTemplateDir(): string {
+  const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+  const packageDir = entry.slice(0, entry.lastIndexOf(`${sep}dist${sep}`));
+  const { version } = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as { version: string };
+  return join(dirname(dirname(packageDir)), '.cache', 'pglite-template', version);
+}
 
 export async function hasCluster(dir: string): Promise<boolean> {
   return exists(join(dir, 'PG_VERSION'));
@@ -29,7 +43,13 @@ export async function prepareFromTemplate(dataDir: string, templateDir: string):
   if (existing && existing.length > 0) {
     throw new Error(`${dataDir} exists but holds no PGlite database (no PG_VERSION); move it away or delete it`);
   }
-  await ensureTemplate(templateDir);
+  try {
+    await ensureTemplate(templateDir);
+  } catch (error) {
+    if (!['EACCES', 'EPERM', 'EROFS'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+    await mkdir(dataDir, { recursive: true }); // PGlite runs initdb in it
+    return;
+  }
   const partial = `${dataDir}.partial-${process.pid}`;
   await rm(partial, { recursive: true, force: true });
   await cp(templateDir, partial, { recursive: true });
