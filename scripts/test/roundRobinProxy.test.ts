@@ -1,0 +1,67 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startRoundRobinProxy, type RoundRobinProxy } from '../roundRobinProxy.js';
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await Promise.all(cleanup.splice(0).map((stop) => stop()));
+});
+
+/** A real backend that answers its name, the method and the body it received. */
+async function backend(name: string): Promise<{ origin: string; calls: number; stop(): Promise<void> }> {
+  const state = { calls: 0 };
+  const server: Server = createServer((req, res) => {
+    state.calls += 1;
+    let body = '';
+    req.on('data', (d) => (body += d)).on('end', () => {
+      res.setHeader('etag', '"v1"');
+      res.end(JSON.stringify({ name, method: req.method, url: req.url, body, seller: req.headers['x-seller-id'] ?? null }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const stop = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  cleanup.push(stop);
+  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, get calls() { return state.calls; }, stop };
+}
+
+async function proxyTo(targets: string[]): Promise<RoundRobinProxy> {
+  const proxy = await startRoundRobinProxy({ targets });
+  cleanup.push(proxy.stop);
+  return proxy;
+}
+
+/** An origin nothing listens on: a server started and stopped. */
+async function deadOrigin(): Promise<string> {
+  const dead = await backend('dead');
+  await dead.stop();
+  cleanup.pop();
+  return dead.origin;
+}
+
+describe('round-robin proxy', () => {
+  it('sends requests to each gateway in turn, with method, path, body and headers, and names who answered', async () => {
+    const a = await backend('a');
+    const b = await backend('b');
+    const proxy = await proxyTo([a.origin, b.origin]);
+    const answers: Record<string, unknown>[] = [];
+    for (let i = 0; i < 4; i++) {
+      const response = await fetch(`${proxy.url}/graphql?x=${i}`, { method: 'POST', body: `q${i}`, headers: { 'x-seller-id': 's1' } });
+      answers.push({ ...((await response.json()) as Record<string, unknown>), servedBy: response.headers.get('x-served-by'), etag: response.headers.get('etag') });
+    }
+    expect(answers.map((x) => x.name)).toEqual(['a', 'b', 'a', 'b']);
+    expect(answers[1]).toEqual({ name: 'b', method: 'POST', url: '/graphql?x=1', body: 'q1', seller: 's1', servedBy: new URL(b.origin).host, etag: '"v1"' });
+  });
+
+  it('skips a gateway that refuses connections, and answers 502 when none is left', async () => {
+    const a = await backend('a');
+    const proxy = await proxyTo([await deadOrigin(), a.origin]);
+    for (let i = 0; i < 3; i++) expect(((await (await fetch(`${proxy.url}/graphql`)).json()) as { name: string }).name).toBe('a');
+    expect(a.calls).toBe(3);
+    await a.stop();
+    cleanup.pop();
+    const none = await fetch(`${proxy.url}/graphql`);
+    expect(none.status).toBe(502);
+    expect(((await none.json()) as { errors: { message: string }[] }).errors[0]!.message).toMatch(/^gateway 127\.0\.0\.1:\d+ failed: ECONN(REFUSED|RESET)$/);
+  });
+});
