@@ -16,7 +16,7 @@ export interface SubgraphProcessConfig {
   port: number;
   storage: StorageConfig;
   seedScale: number;
-  /** How topclients' change events travel (EVENT_TRANSPORT, TOPCLIENTS_FEED_URL, NATS_*). */
+  /** How change events travel (EVENT_TRANSPORT, TOPCLIENTS_FEED_URL, NATS_*, and <NAME>_NATS_* for a page subgraph's own stream). */
   events: EventsConfig;
   /** GATEWAY_SUBGRAPH_SECRET: identities signed with it by the gateway are believed; unset = act for nobody. */
   gatewaySecret: string | null;
@@ -57,7 +57,7 @@ export function loadSubgraphConfig(name: string, defaultPort: number, env: NodeJ
       ? { kind: 'postgres', url }
       : { kind: 'pglite', dataDir: join(resolve(env.DATA_DIR || 'data'), name), templateDir: defaultTemplateDir() },
     seedScale: readPositiveNumber('SEED_SCALE', env.SEED_SCALE, 1),
-    events: loadEventsConfig(env),
+    events: loadEventsConfig(env, name),
     gatewaySecret: readGatewaySecret(env.GATEWAY_SUBGRAPH_SECRET),
   };
 }
@@ -68,7 +68,11 @@ function readGatewaySecret(raw: string | undefined): string | null {
   return raw;
 }
 
-export function loadEventsConfig(env: NodeJS.ProcessEnv): EventsConfig {
+/**
+ * `service`: a page subgraph (gigs, users) on NATS also gets its own stream for the lists it applies,
+ * `<NAME>_NATS_STREAM` (default `<NAME>`) with subjects `<NAME>_NATS_SUBJECT_PREFIX.>` (default `<name>`).
+ */
+export function loadEventsConfig(env: NodeJS.ProcessEnv, service?: string): EventsConfig {
   const transport = env.EVENT_TRANSPORT || 'feed';
   if (transport !== 'feed' && transport !== 'nats') throw new ConfigError(`EVENT_TRANSPORT must be "feed" or "nats", got "${transport}"`);
   const topclientsPort = readPort('TOPCLIENTS_PORT', env.TOPCLIENTS_PORT, SUBGRAPHS.find((s) => s.name === 'topclients')!.defaultPort);
@@ -86,7 +90,25 @@ export function loadEventsConfig(env: NodeJS.ProcessEnv): EventsConfig {
   if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(subjectPrefix)) {
     throw new ConfigError(`NATS_SUBJECT_PREFIX must be dot-separated subject tokens, got "${subjectPrefix}"`);
   }
-  return transport === 'feed'
-    ? { transport, feedUrl }
-    : { transport, feedUrl, nats: { servers: natsUrl, stream, subjectPrefix } };
+  if (transport === 'feed') return { transport, feedUrl };
+  const nats = { servers: natsUrl, stream, subjectPrefix };
+  if (!service || service === 'topclients') return { transport, feedUrl, nats };
+  return { transport, feedUrl, nats, ownStream: ownStreamOf(env, service, nats) };
+}
+
+function ownStreamOf(env: NodeJS.ProcessEnv, service: string, source: { stream: string; subjectPrefix: string }) {
+  const upper = service.toUpperCase();
+  const stream = env[`${upper}_NATS_STREAM`] || upper;
+  if (!/^[A-Za-z0-9_-]+$/.test(stream)) throw new ConfigError(`${upper}_NATS_STREAM must be letters, digits, _ or -, got "${stream}"`);
+  if (stream === source.stream) throw new ConfigError(`${upper}_NATS_STREAM must differ from NATS_STREAM (topclients' stream), both are "${stream}"`);
+  const subjectPrefix = env[`${upper}_NATS_SUBJECT_PREFIX`] || service;
+  if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(subjectPrefix)) {
+    throw new ConfigError(`${upper}_NATS_SUBJECT_PREFIX must be dot-separated subject tokens, got "${subjectPrefix}"`);
+  }
+  // Two streams may not share subjects: neither prefix may contain the other.
+  const overlaps = (a: string, b: string) => a === b || a.startsWith(`${b}.`);
+  if (overlaps(subjectPrefix, source.subjectPrefix) || overlaps(source.subjectPrefix, subjectPrefix)) {
+    throw new ConfigError(`${upper}_NATS_SUBJECT_PREFIX "${subjectPrefix}" overlaps NATS_SUBJECT_PREFIX "${source.subjectPrefix}" (topclients' subjects)`);
+  }
+  return { stream, subjectPrefix };
 }

@@ -2,13 +2,17 @@
  * A page subgraph's consumer of topclients' events: idempotent and versioned. Each delivered batch is applied in
  * ONE transaction together with the consumer's new position, so a consumer that dies resumes exactly after its
  * last commit. Seller ID lists are applied only when their version is newer than the stored one
- * (`applyClientIds`), so repeated and reordered events leave the right final state. An event that cannot be read
+ * (`applyClientIds`), so repeated and reordered events leave the right final state. A list that is applied also
+ * writes this service's own `seller-client-ids-applied` event to its outbox in the same transaction (a repeat,
+ * applying nothing, writes nothing), so caches in front of this service hear of the change exactly when it is
+ * readable here, never before. An event that cannot be read
  * (bad payload, unknown schema version) is parked with its position, logged, and skipped: the stream goes on.
  */
 import { applyClientIds } from './clientIdProjection.js';
 import type { ConsumerTransport, DeliveredEvent } from './consumerTransport.js';
 import type { EventLog } from './eventLog.js';
-import { InvalidEventError, parseChangeEvent } from './events.js';
+import { InvalidEventError, parseChangeEvent, sellerClientIdsApplied } from './events.js';
+import { appendToOutbox, notifyOutbox } from './outbox.js';
 import type { Database, Queryable } from './storage.js';
 
 export interface ConsumerOptions {
@@ -72,10 +76,15 @@ export async function consumeBatch(db: Database, source: string, events: readonl
       }
       if (event.type === 'seller-client-ids-changed') {
         const applied = await applyClientIds(tx, event.payload.sellerId, event.payload.clientIds, event.version);
-        if (applied) result.applied += 1;
-        else result.skipped += 1;
+        if (applied) {
+          await appendToOutbox(tx, sellerClientIdsApplied(event.payload.sellerId, event.payload.clientIds, event.version));
+          result.applied += 1;
+        } else {
+          result.skipped += 1;
+        }
       } else {
-        // Client details live at topclients only; page subgraphs hold no copy to change.
+        // Client details live at topclients only; page subgraphs hold no copy to change (nor do they read
+        // another page subgraph's applied events).
         result.skipped += 1;
       }
       position = Math.max(position, delivered.position);
@@ -86,6 +95,8 @@ export async function consumeBatch(db: Database, source: string, events: readonl
       [source, position],
     );
   });
+  // Wakes this process's feed readers and relay at once (they poll too, for writes by other instances).
+  if (result.applied > 0) notifyOutbox(db);
   // Logged after commit, so the log never names a parking that was rolled back.
   for (const parked of parkedNow) log('warn', 'parked an unreadable event', { source, position: parked.position, error: parked.error });
   return result;

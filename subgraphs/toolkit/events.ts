@@ -1,6 +1,8 @@
 /**
- * The change events topclients publishes, version 1 of their schema, and the one function that checks an event
- * read off a transport. Every event names the entity it is about (`entity`: typename + key fields) so a listener
+ * The change events of ID propagation, version 1 of their schema, and the one function that checks an event read
+ * off a transport. topclients publishes the source's changes (`seller-client-ids-changed`, `client-*`); gigs and
+ * users publish `seller-client-ids-applied` once THEY hold a seller's new IDs, so a cache in front of them evicts
+ * that seller's answers only when a re-read would see the change. Every event names the entity it is about (`entity`: typename + key fields) so a listener
  * such as the gateway's cache can act on it without knowing the event types, and carries the entity's new
  * `version` (topclients' seller_lists.version or clients.version) so consumers can ignore repeats and stale events.
  *
@@ -10,8 +12,8 @@
  */
 export const EVENT_SCHEMA_VERSION = 1;
 
-export type EventType = 'seller-client-ids-changed' | 'client-updated' | 'client-removed';
-export const EVENT_TYPES: readonly EventType[] = ['seller-client-ids-changed', 'client-updated', 'client-removed'];
+export type EventType = 'seller-client-ids-changed' | 'client-updated' | 'client-removed' | 'seller-client-ids-applied';
+export const EVENT_TYPES: readonly EventType[] = ['seller-client-ids-changed', 'client-updated', 'client-removed', 'seller-client-ids-applied'];
 
 export interface EntityRef {
   typename: string;
@@ -33,7 +35,13 @@ interface EventBase<T extends EventType, P> {
 export type SellerClientIdsChanged = EventBase<'seller-client-ids-changed', { sellerId: string; clientIds: string[] }>;
 export type ClientUpdated = EventBase<'client-updated', { clientId: string }>;
 export type ClientRemoved = EventBase<'client-removed', { clientId: string }>;
-export type ChangeEvent = SellerClientIdsChanged | ClientUpdated | ClientRemoved;
+/**
+ * A page subgraph (gigs, users) stored a seller's IDs: in the same transaction as the new row, so it is published
+ * exactly when the change is readable there. `version` is the list's version now held (for a seller removed by a
+ * rebuild, the version it had; `clientIds` is then empty).
+ */
+export type SellerClientIdsApplied = EventBase<'seller-client-ids-applied', { sellerId: string; clientIds: string[] }>;
+export type ChangeEvent = SellerClientIdsChanged | ClientUpdated | ClientRemoved | SellerClientIdsApplied;
 
 /** What a mutation hands to the outbox: the id and time are the outbox's to assign. */
 export type NewChangeEvent = Omit<ChangeEvent, 'id' | 'occurredAt' | 'schemaVersion'>;
@@ -41,6 +49,15 @@ export type NewChangeEvent = Omit<ChangeEvent, 'id' | 'occurredAt' | 'schemaVers
 export function sellerClientIdsChanged(sellerId: string, clientIds: readonly string[], version: number): NewChangeEvent {
   return {
     type: 'seller-client-ids-changed',
+    entity: { typename: 'Seller', keyFields: { id: sellerId } },
+    version,
+    payload: { sellerId, clientIds: [...clientIds] },
+  };
+}
+
+export function sellerClientIdsApplied(sellerId: string, clientIds: readonly string[], version: number): NewChangeEvent {
+  return {
+    type: 'seller-client-ids-applied',
     entity: { typename: 'Seller', keyFields: { id: sellerId } },
     version,
     payload: { sellerId, clientIds: [...clientIds] },
@@ -76,7 +93,7 @@ export function parseChangeEvent(raw: unknown): ChangeEvent {
   }
   const payload = value.payload;
   if (!isObject(payload)) throw new InvalidEventError('payload must be an object');
-  if (value.type === 'seller-client-ids-changed') {
+  if (value.type === 'seller-client-ids-changed' || value.type === 'seller-client-ids-applied') {
     if (!isNonEmptyString(payload.sellerId)) throw new InvalidEventError('payload.sellerId must be a non-empty string');
     if (!Array.isArray(payload.clientIds) || !payload.clientIds.every(isNonEmptyString)) {
       throw new InvalidEventError('payload.clientIds must be an array of client ids');

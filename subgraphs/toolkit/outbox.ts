@@ -6,6 +6,9 @@
  * past id 8 would never see 7 committing late. `appendToOutbox` therefore takes a transaction-scoped advisory
  * lock first, so outbox writers commit one after the other and ids become visible in increasing order. The lock
  * is taken at the end of a mutation's work, and held only until its commit.
+ *
+ * Every service that publishes has this table (`outbox`, `outbox_relay_positions`, same shape in each service's
+ * migrations): topclients for the source's changes, gigs and users for the changes they applied.
  */
 import { EventEmitter } from 'node:events';
 import { EVENT_SCHEMA_VERSION, type ChangeEvent, type NewChangeEvent } from './events.js';
@@ -22,6 +25,33 @@ export async function appendToOutbox(tx: Queryable, event: NewChangeEvent): Prom
     [event.type, event.entity.typename, JSON.stringify(event.entity.keyFields), event.version, JSON.stringify(event.payload)],
   );
   return Number(row!.id);
+}
+
+/** Appends several events in one statement (a rebuild may change thousands of rows), in the given order. */
+export async function appendAllToOutbox(tx: Queryable, events: readonly NewChangeEvent[]): Promise<number> {
+  if (events.length === 0) return 0;
+  await tx.query('SELECT pg_advisory_xact_lock($1)', [OUTBOX_LOCK]);
+  let written = 0;
+  for (let start = 0; start < events.length; start += 1_000) {
+    const batch = events.slice(start, start + 1_000).map((event, i) => ({
+      ord: i,
+      event_type: event.type,
+      entity_typename: event.entity.typename,
+      entity_key: event.entity.keyFields,
+      version: event.version,
+      payload: event.payload,
+    }));
+    const rows = await tx.query(
+      `INSERT INTO outbox (event_type, entity_typename, entity_key, version, payload)
+       SELECT e.event_type, e.entity_typename, e.entity_key, e.version, e.payload
+       FROM jsonb_to_recordset($1::jsonb) AS e(ord integer, event_type text, entity_typename text, entity_key jsonb, version integer, payload jsonb)
+       ORDER BY e.ord
+       RETURNING id`,
+      [JSON.stringify(batch)],
+    );
+    written += rows.length;
+  }
+  return written;
 }
 
 interface OutboxRow extends Record<string, unknown> {

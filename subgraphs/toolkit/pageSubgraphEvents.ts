@@ -1,17 +1,22 @@
 /**
- * A page subgraph's (gigs, users) side of ID propagation: the consumer on the configured transport, and the
- * routes operators use — `GET /events/status` (position, lag, parked), `GET /projection` (every seller's IDs
- * and version, for `ops check`) and `POST /projection/rebuild` (re-project from topclients' snapshot).
+ * A page subgraph's (gigs, users) side of ID propagation: the consumer on the configured transport, the change
+ * feed of what this service applied (`GET /events`, `/events/head`, as topclients'; on NATS also relayed to this
+ * service's own stream), and the routes operators use — `GET /events/status` (position, lag, parked),
+ * `GET /projection` (every seller's IDs and version, for `ops check`) and `POST /projection/rebuild`
+ * (re-project from topclients' snapshot; every row it changes is published as applied, like an event would be).
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { startConsumer, type RunningConsumer } from './consumer.js';
 import type { EventLog } from './eventLog.js';
+import { sellerClientIdsApplied } from './events.js';
 import type { EventsConfig } from './eventsConfig.js';
+import { appendAllToOutbox, notifyOutbox } from './outbox.js';
+import { startOutboxRelay, type RunningRelay } from './outboxRelay.js';
 import type { ServiceEvents } from './service.js';
 import type { Database, Queryable } from './storage.js';
 import { sendJson, type RouteHandler } from './subgraphServer.js';
-import { changeFeedTransport } from './transports/changeFeed.js';
-import { connectNats, jetStreamTransport } from './transports/jetstream.js';
+import { changeFeedRoutes, changeFeedTransport } from './transports/changeFeed.js';
+import { connectNats, ensureStream, jetStreamPublisher, jetStreamTransport } from './transports/jetstream.js';
 
 export const EVENT_SOURCE = 'topclients';
 
@@ -36,11 +41,12 @@ export async function readProjection(db: Queryable): Promise<SellerIds[]> {
 /**
  * Re-projects every seller's IDs from topclients' snapshot in one transaction. A stored row is replaced when its
  * version is not newer than the snapshot's (an event applied after the snapshot was read is kept), and a seller
- * the source has no list for is removed. Returns what changed.
+ * the source has no list for is removed. Every row written or removed is published as applied (this service's
+ * outbox, same transaction), so caches in front of this service drop what the rebuild changed. Returns what changed.
  */
 export async function rebuildProjection(db: Database, snapshot: ProjectionSnapshot): Promise<{ written: number; removed: number }> {
-  return db.transaction(async (tx) => {
-    let written = 0;
+  const result = await db.transaction(async (tx) => {
+    const changed: SellerIds[] = [];
     for (let start = 0; start < snapshot.lists.length; start += 1_000) {
       const batch = snapshot.lists.slice(start, start + 1_000);
       const rows = await tx.query(
@@ -50,17 +56,23 @@ export async function rebuildProjection(db: Database, snapshot: ProjectionSnapsh
          ON CONFLICT (seller_id) DO UPDATE SET client_ids = EXCLUDED.client_ids, version = EXCLUDED.version
          WHERE seller_client_ids.version <= EXCLUDED.version
            AND (seller_client_ids.client_ids <> EXCLUDED.client_ids OR seller_client_ids.version <> EXCLUDED.version)
-         RETURNING seller_id`,
+         RETURNING seller_id AS "sellerId", client_ids AS "clientIds", version`,
         [JSON.stringify(batch.map((l) => ({ seller_id: l.sellerId, client_ids: l.clientIds, version: l.version })))],
       );
-      written += rows.length;
+      changed.push(...(rows as unknown as SellerIds[]));
     }
-    const removed = await tx.query(
-      'DELETE FROM seller_client_ids WHERE NOT (seller_id = ANY($1::text[])) RETURNING seller_id',
+    const removed = await tx.query<{ sellerId: string; version: number }>(
+      'DELETE FROM seller_client_ids WHERE NOT (seller_id = ANY($1::text[])) RETURNING seller_id AS "sellerId", version',
       [snapshot.lists.map((l) => l.sellerId)],
     );
-    return { written, removed: removed.length };
+    await appendAllToOutbox(tx, [
+      ...changed.map((l) => sellerClientIdsApplied(l.sellerId, l.clientIds, l.version)),
+      ...removed.map((l) => sellerClientIdsApplied(l.sellerId, [], l.version)),
+    ]);
+    return { written: changed.length, removed: removed.length };
   });
+  if (result.written + result.removed > 0) notifyOutbox(db);
+  return result;
 }
 
 export async function fetchSnapshot(feedUrl: string): Promise<ProjectionSnapshot> {
@@ -70,9 +82,13 @@ export async function fetchSnapshot(feedUrl: string): Promise<ProjectionSnapshot
   return (await response.json()) as ProjectionSnapshot;
 }
 
-/** Read-only: what `ops check` compares with the source. Served whether or not events are on. */
+/**
+ * Read-only, served whether or not events are on: what `ops check` compares with the source, and this service's
+ * change feed of applied lists (`/events`, `/events/head`), which the gateway's cache listens to.
+ */
 export function projectionRoutes(db: Database): Record<string, RouteHandler> {
   return {
+    ...changeFeedRoutes(db),
     '/projection': async (req, res) => {
       if (req.method !== 'GET') return sendJson(res, 405, { error: 'use GET' });
       sendJson(res, 200, { lists: await readProjection(db) });
@@ -94,6 +110,18 @@ export async function startPageSubgraphEvents(service: string, db: Database, con
     : changeFeedTransport({ url: config.feedUrl, log });
   // The position's meaning depends on the transport (outbox id, stream sequence), so each has its own.
   const source = config.transport === 'nats' ? `${EVENT_SOURCE}:nats:${config.nats.stream}` : `${EVENT_SOURCE}:feed`;
+  // On NATS, what this service applied also goes to its own stream (`<own prefix>.seller.<id>`), for the gateways.
+  let relay: RunningRelay | undefined;
+  if (config.transport === 'nats') {
+    const own = config.ownStream ?? { stream: service.toUpperCase(), subjectPrefix: service };
+    try {
+      await ensureStream(nc!, own);
+    } catch (error) {
+      await nc!.close();
+      throw error;
+    }
+    relay = startOutboxRelay({ db, name: `jetstream:${own.stream}`, publish: jetStreamPublisher(nc!, own), log });
+  }
   const consumer: RunningConsumer = startConsumer({ db, source, transport, log });
   return {
     routes: {
@@ -111,6 +139,7 @@ export async function startPageSubgraphEvents(service: string, db: Database, con
     },
     async stop() {
       await consumer.stop();
+      await relay?.stop();
       await nc?.drain().catch(() => undefined);
     },
   };

@@ -5,6 +5,8 @@ import type { DeliveredEvent } from '../consumerTransport.js';
 import type { EventLog } from '../eventLog.js';
 import { sellerClientIdsChanged, clientUpdated, EVENT_SCHEMA_VERSION, type NewChangeEvent } from '../events.js';
 import { migrate } from '../migrations.js';
+import { readOutbox } from '../outbox.js';
+import { rebuildProjection } from '../pageSubgraphEvents.js';
 import { openDatabase, type Database } from '../storage.js';
 
 let SOURCE = '';
@@ -73,6 +75,33 @@ describe('versioned, idempotent consumer (gigs database on PGlite)', () => {
     expect(await consumeBatch(db, SOURCE, [delivered(5, clientUpdated('c-1', 4))], log)).toEqual({ applied: 0, skipped: 1, parked: 0 });
     expect(await db.query('SELECT * FROM seller_client_ids ORDER BY seller_id')).toEqual(before);
     expect(await storedPosition(db, SOURCE)).toBe(5);
+  });
+
+  it('an applied list writes this service\'s own seller-client-ids-applied event in the same transaction; a repeat writes none', async () => {
+    const from = Number((await db.query<{ id: string }>('SELECT COALESCE(MAX(id), 0)::text AS id FROM outbox'))[0]!.id);
+    const v1 = sellerClientIdsChanged('s-6', ['c-1'], 1);
+    const v2 = sellerClientIdsChanged('s-6', ['c-2', 'c-1'], 2);
+    expect(await consumeBatch(db, SOURCE, [delivered(1, v1), delivered(2, v2), delivered(3, clientUpdated('c-1', 2))], log)).toMatchObject({ applied: 2 });
+    expect(await consumeBatch(db, SOURCE, [delivered(2, v2), delivered(1, v1)], log)).toMatchObject({ applied: 0, skipped: 2 });
+    const published = await readOutbox(db, from, 100);
+    expect(published.map((e) => ({ type: e.type, entity: e.entity, version: e.version, payload: e.payload }))).toEqual([
+      { type: 'seller-client-ids-applied', entity: { typename: 'Seller', keyFields: { id: 's-6' } }, version: 1, payload: { sellerId: 's-6', clientIds: ['c-1'] } },
+      { type: 'seller-client-ids-applied', entity: { typename: 'Seller', keyFields: { id: 's-6' } }, version: 2, payload: { sellerId: 's-6', clientIds: ['c-2', 'c-1'] } },
+    ]);
+    expect(published.every((e) => e.schemaVersion === EVENT_SCHEMA_VERSION)).toBe(true);
+  });
+
+  it('a rebuild publishes each row it writes or removes as applied, and nothing for rows already in step', async () => {
+    await consumeBatch(db, SOURCE, [delivered(1, sellerClientIdsChanged('s-7', ['c-1'], 1)), delivered(2, sellerClientIdsChanged('s-8', ['c-1'], 1))], log);
+    const from = Number((await db.query<{ id: string }>('SELECT COALESCE(MAX(id), 0)::text AS id FROM outbox'))[0]!.id);
+    const others = (await db.query<{ sellerId: string; version: number; clientIds: string[] }>(
+      `SELECT seller_id AS "sellerId", version, client_ids AS "clientIds" FROM seller_client_ids WHERE seller_id NOT IN ('s-7', 's-8')`));
+    const result = await rebuildProjection(db, { head: 0, lists: [...others, { sellerId: 's-7', version: 1, clientIds: ['c-1'] }, { sellerId: 's-9', version: 2, clientIds: ['c-3'] }] });
+    expect(result).toEqual({ written: 1, removed: 1 });
+    expect((await readOutbox(db, from, 100)).map((e) => [e.type, e.entity.keyFields.id, e.version, e.payload])).toEqual([
+      ['seller-client-ids-applied', 's-9', 2, { sellerId: 's-9', clientIds: ['c-3'] }],
+      ['seller-client-ids-applied', 's-8', 1, { sellerId: 's-8', clientIds: [] }],
+    ]);
   });
 
   it('a batch whose write fails leaves neither its IDs nor its position behind, so it is consumed again', async () => {

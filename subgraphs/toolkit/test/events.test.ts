@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadEventsConfig } from '../config.js';
-import { clientUpdated, parseChangeEvent, sellerClientIdsChanged, type ChangeEvent } from '../events.js';
+import { clientUpdated, parseChangeEvent, sellerClientIdsApplied, sellerClientIdsChanged, type ChangeEvent } from '../events.js';
 import { driftCount, projectionDrift } from '../projectionDrift.js';
 import { subjectFor } from '../transports/jetstream.js';
 
@@ -26,9 +26,17 @@ describe('change events, schema version 1', () => {
     ['no entity', { ...stamp, ...sellerClientIdsChanged('s1', [], 1), entity: { typename: 'Seller' } }, 'entity must be { typename, keyFields } with string key values'],
     ['ids that are not strings', { ...stamp, ...sellerClientIdsChanged('s1', [], 1), payload: { sellerId: 's1', clientIds: [1] } }, 'payload.clientIds must be an array of client ids'],
     ['a repeated id', { ...stamp, ...sellerClientIdsChanged('s1', ['c1', 'c1'], 1) }, 'payload.clientIds repeats an id'],
+    ['an applied list without sellerId', { ...stamp, ...sellerClientIdsApplied('s1', ['c1'], 2), payload: { clientIds: ['c1'] } }, 'payload.sellerId must be a non-empty string'],
     ['a client event without clientId', { ...stamp, ...clientUpdated('c1', 1), payload: {} }, 'payload.clientId must be a non-empty string'],
   ])('%s is refused, saying why', (_name, raw, message) => {
     expect(() => parseChangeEvent(raw)).toThrow(message);
+  });
+
+  it('a page subgraph\'s applied list names the Seller it changed, with the version it now holds, on the seller\'s subject', () => {
+    const applied = { ...stamp, ...sellerClientIdsApplied('s1', ['c2', 'c1'], 4) } as ChangeEvent;
+    expect(parseChangeEvent(JSON.stringify(applied))).toEqual(applied);
+    expect(applied).toMatchObject({ type: 'seller-client-ids-applied', entity: { typename: 'Seller', keyFields: { id: 's1' } }, version: 4, payload: { sellerId: 's1', clientIds: ['c2', 'c1'] } });
+    expect(subjectFor('gigs', applied)).toBe('gigs.seller.s1');
   });
 
   it('subjects are keyed by seller or client, with unsafe characters encoded and a placeholder for a missing id', () => {
@@ -74,6 +82,22 @@ describe('loadEventsConfig', () => {
       feedUrl: 'http://127.0.0.1:4003/events',
       nats: { servers: 'nats://10.0.0.1:4222', stream: 'TC', subjectPrefix: 'prod.tc' },
     });
+  });
+
+  it('a page subgraph on nats also gets its own stream for what it applies: <NAME>_NATS_STREAM / _SUBJECT_PREFIX, default <NAME> / <name>', () => {
+    expect(loadEventsConfig({ EVENT_TRANSPORT: 'nats' }, 'gigs')).toMatchObject({ ownStream: { stream: 'GIGS', subjectPrefix: 'gigs' } });
+    expect(loadEventsConfig({ EVENT_TRANSPORT: 'nats', USERS_NATS_STREAM: 'U2', USERS_NATS_SUBJECT_PREFIX: 'prod.users' }, 'users'))
+      .toMatchObject({ ownStream: { stream: 'U2', subjectPrefix: 'prod.users' } });
+    expect(loadEventsConfig({ EVENT_TRANSPORT: 'nats' }, 'topclients')).not.toHaveProperty('ownStream');
+    expect(loadEventsConfig({}, 'gigs')).toEqual({ transport: 'feed', feedUrl: 'http://127.0.0.1:4003/events' });
+  });
+
+  it.each([
+    [{ EVENT_TRANSPORT: 'nats', GIGS_NATS_STREAM: 'TOPCLIENTS' }, 'GIGS_NATS_STREAM must differ from NATS_STREAM (topclients\' stream), both are "TOPCLIENTS"'],
+    [{ EVENT_TRANSPORT: 'nats', GIGS_NATS_SUBJECT_PREFIX: 'topclients.gigs' }, 'GIGS_NATS_SUBJECT_PREFIX "topclients.gigs" overlaps NATS_SUBJECT_PREFIX "topclients"'],
+    [{ EVENT_TRANSPORT: 'nats', GIGS_NATS_STREAM: 'g.s' }, 'GIGS_NATS_STREAM must be letters, digits, _ or -, got "g.s"'],
+  ])('gigs: %o is refused, naming the key', (env, message) => {
+    expect(() => loadEventsConfig(env, 'gigs')).toThrow(message);
   });
 
   it.each([

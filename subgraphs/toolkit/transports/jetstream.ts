@@ -1,6 +1,7 @@
 /**
  * The scaled-out transport: NATS JetStream. One stream per source (`<prefix>.>`), subjects keyed by the entity
- * (`topclients.seller.<sellerId>`, `topclients.client.<clientId>`) so one seller's events stay in order on their
+ * (`topclients.seller.<sellerId>`, `topclients.client.<clientId>`; gigs' and users' applied lists on
+ * `gigs.seller.<sellerId>`, `users.seller.<sellerId>` in streams GIGS, USERS) so one seller's events stay in order on their
  * subject; the outbox row id is the message id, so JetStream drops a row the relay publishes twice within the
  * stream's duplicate window; consumers are durable, with explicit acks and redelivery.
  */
@@ -66,7 +67,7 @@ function token(value: string): string {
 export function subjectFor(subjectPrefix: string, event: ChangeEvent): string {
   const payload = (event.payload ?? {}) as Record<string, unknown>;
   const id = (value: unknown) => (typeof value === 'string' && value !== '' ? token(value) : '_');
-  return event.type === 'seller-client-ids-changed'
+  return event.type === 'seller-client-ids-changed' || event.type === 'seller-client-ids-applied'
     ? `${subjectPrefix}.seller.${id(payload.sellerId)}`
     : `${subjectPrefix}.client.${id(payload.clientId)}`;
 }
