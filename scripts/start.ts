@@ -1,82 +1,19 @@
 /**
  * `npm start`: the whole reference deployment on the embedded default, one process per service (three subgraphs,
  * the gateway and the web pages, started together), data kept under ./data. Prints the URLs; Ctrl-C stops everything cleanly.
- * Once the system is up, a service that dies is restarted with backoff (scripts/supervisor.ts) while the others
- * keep serving; a first start draws the services' seeding progress (scripts/seedProgressDisplay.ts).
+ * Once the system is up, a service that dies is restarted with backoff while the others keep serving; a first
+ * start draws the services' seeding progress (scripts/serviceGroup.ts).
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { CLIENT_EVENTS_STREAM, REFERENCE_GATEWAY_ENV, clientEventsSubject } from '../schema/referenceGateway.js';
 import { SUBGRAPHS } from '../schema/subgraphs.js';
 import { referenceTrust } from './referenceTrust.js';
-import { parseSeedLine, SeedProgressDisplay } from './seedProgressDisplay.js';
-import { Supervisor } from './supervisor.js';
+import { ServiceGroup } from './serviceGroup.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const env = { ...process.env, APOLLO_TELEMETRY_DISABLED: process.env.APOLLO_TELEMETRY_DISABLED ?? 'true' };
-const services: Supervisor[] = [];
-const display = new SeedProgressDisplay(process.stdout);
-let stopping = false;
-
-/** Starts a service process; once the system is up, `keepAlive()` has it restarted whenever it exits. */
-function run(name: string, script: string, args: string[], extraEnv: Record<string, string>, healthUrl: string): Supervisor {
-  const service = new Supervisor(
-    name,
-    () => spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] }),
-    {
-      onLine(line) {
-        const progress = parseSeedLine(line);
-        if (progress) display.update(name, progress);
-        else display.print(`[${name}] ${line}`);
-      },
-      onExit({ how, restartInMs }) {
-        if (stopping) return;
-        if (restartInMs === null) {
-          display.print(`${name} exited (${how}); stopping everything`);
-          void stopAll(1);
-          return;
-        }
-        display.print(`${name} exited unexpectedly (${how}); restarting it in ${restartInMs / 1000} s (the other services keep serving)`);
-      },
-      onRestart(child, restarts) {
-        display.print(`${name} restarted (pid ${child.pid}, restart ${restarts})`);
-        waitForHealth(name, healthUrl, 180_000).then(
-          () => {
-            if (!stopping && service.pid === child.pid) display.print(`${name} is serving again (pid ${child.pid})`);
-          },
-          (error: Error) => display.print(`${error.message}; still trying`),
-        );
-      },
-    },
-  );
-  service.start();
-  services.push(service);
-  return service;
-}
-
-async function waitForHealth(name: string, url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (stopping) return;
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${name} did not become healthy at ${url} within ${timeoutMs / 1000}s`);
-}
-
-async function stopAll(code: number): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  await Promise.all(services.map((service) => service.stop()));
-  process.exit(code);
-}
-
-process.on('SIGINT', () => void stopAll(0));
-process.on('SIGTERM', () => void stopAll(0));
+const group = new ServiceGroup();
+const run = group.run.bind(group);
+const waitForHealth = group.waitForHealth.bind(group);
+const stopAll = (code: number) => group.stopAll(code);
+const services = group.services;
 
 const portOf = (name: string, fallback: number) => Number(process.env[`${name.toUpperCase()}_PORT`] || fallback);
 try {
@@ -126,7 +63,7 @@ try {
     'Press Ctrl-C to stop.',
     '',
   ].join('\n'));
-  for (const service of services) service.keepAlive();
+  group.keepAlive();
 } catch (error) {
   console.error(String((error as Error).message ?? error));
   await stopAll(1);

@@ -1,0 +1,119 @@
+/**
+ * `npm run start:scaled` on the real servers (PostgreSQL :5432, NATS :4222, Redis :6379): three subgraphs on their
+ * own databases with events over JetStream, two gateway processes behind the round-robin proxy, the pages. Each
+ * server missing fails under CI=true and skips with a loud warning elsewhere (test/support/postgres.ts, nats.ts).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer, connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { operation } from '../../schema/operations.js';
+import { SUBGRAPHS } from '../../schema/subgraphs.js';
+import { generateDemoData, sizeForScale } from '../../subgraphs/toolkit/demoData.js';
+import { deleteStream, NATS_URL, natsAvailable, uniqueStreamName } from '../../test/support/nats.js';
+import { POSTGRES_ADMIN_URL, postgresAvailable } from '../../test/support/postgres.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+async function redisProblem(): Promise<string | null> {
+  const { hostname, port } = new URL(REDIS_URL);
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname, port: Number(port) }, () => socket.write('PING\r\n'));
+    socket.setTimeout(3_000, () => socket.destroy(new Error('no answer within 3 s')));
+    socket.on('data', (d) => { socket.end(); resolve(d.toString().startsWith('+PONG') ? null : `answered ${d}`); });
+    socket.on('error', (error) => resolve(error.message));
+  });
+}
+const redisMissing = await redisProblem();
+if (redisMissing) {
+  const message = `Redis is not reachable at ${REDIS_URL} (${redisMissing}); npm run start:scaled needs it`;
+  if (process.env.CI) throw new Error(message);
+  console.warn(`\n!!! ${message}: SKIPPING outside CI.\n`);
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe.skipIf(!postgresAvailable || !natsAvailable || redisMissing !== null)('npm run start:scaled', () => {
+  const prefix = `t_scaled_${randomBytes(3).toString('hex')}_`;
+  const stream = uniqueStreamName('SCALED');
+  let child: ChildProcess | undefined;
+  afterAll(async () => {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise((resolve) => child!.once('exit', resolve));
+      child.kill('SIGINT');
+      await gone;
+    }
+    await deleteStream(NATS_URL, stream);
+    const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+    await admin.connect();
+    for (const { name } of SUBGRAPHS) await admin.query(`DROP DATABASE IF EXISTS ${prefix}${name} WITH (FORCE)`);
+    await admin.end();
+  });
+
+  it('serves the gig page through two gateway processes in turn, on PostgreSQL and JetStream, and stops on Ctrl-C', { timeout: 300_000 }, async () => {
+    const port = await freePort();
+    // The gateways listen on GATEWAY_BASE_PORT and the port after it.
+    const base = await freePort();
+    const env = {
+      APOLLO_TELEMETRY_DISABLED: 'true',
+      SEED_SCALE: '0.01',
+      SCALED_POSTGRES_URL: POSTGRES_ADMIN_URL,
+      SCALED_DATABASE_PREFIX: prefix,
+      NATS_URL,
+      NATS_STREAM: stream,
+      NATS_SUBJECT_PREFIX: stream.toLowerCase(),
+      REDIS_URL,
+      PORT: String(port),
+      GATEWAY_BASE_PORT: String(base),
+      GIGS_PORT: String(await freePort()),
+      USERS_PORT: String(await freePort()),
+      TOPCLIENTS_PORT: String(await freePort()),
+      WEB_PORT: String(await freePort()),
+    };
+    let output = '';
+    child = spawn(process.execPath, ['--import', 'tsx', 'scripts/startScaled.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`start:scaled did not come up:\n${output}`)), 240_000);
+      child!.stdout!.on('data', () => { if (output.includes('The scaled-out system is up')) { clearTimeout(timer); resolve(); } });
+      void exited.then((code) => { clearTimeout(timer); reject(new Error(`start:scaled exited with ${code}:\n${output}`)); });
+    });
+    for (const { name } of SUBGRAPHS) expect(output).toMatch(new RegExp(`^${name}: seeded `, 'm'));
+
+    const demo = generateDemoData(sizeForScale(0.01));
+    const seller = demo.sellers.find((s) => s.topClientIds.length > 0)!;
+    const gig = demo.gigs.find((g) => g.sellerId === seller.id)!;
+    const servedBy: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: operation('GigPage').body, variables: { id: gig.id } }),
+      });
+      const body = (await response.json()) as { data: { gig: { seller: { topClients: { id: string }[] } } }; errors?: unknown };
+      expect(body.errors).toBeUndefined();
+      expect(body.data.gig.seller.topClients.map((c) => c.id)).toEqual(seller.topClientIds);
+      servedBy.push(response.headers.get('x-served-by')!);
+    }
+    expect(servedBy.sort()).toEqual([`127.0.0.1:${base}`, `127.0.0.1:${base + 1}`]);
+    // The subgraphs' data is in PostgreSQL, in one database each.
+    const gigs = new pg.Client({ connectionString: POSTGRES_ADMIN_URL.replace(/\/[^/]*$/, `/${prefix}gigs`) });
+    await gigs.connect();
+    expect((await gigs.query('SELECT count(*)::int AS n FROM gigs')).rows).toEqual([{ n: demo.gigs.length }]);
+    await gigs.end();
+
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+  });
+});
