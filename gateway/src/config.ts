@@ -52,7 +52,11 @@ export interface GatewayConfig {
   /** How many operations run at once and wait to run; past that, 503 GATEWAY_OVERLOADED (admission/). */
   admission: AdmissionOptions;
   logLevel: LogLevel;
-  /** Change events that evict cached entities (INVALIDATION_FEED_URL or INVALIDATION_NATS_URL); null = max-age only. */
+  /** `POST /invalidation` is on with this shared secret (INVALIDATION_SECRET); null = off. */
+  invalidationSecret: string | null;
+  /** GET answers carry the tags of what they show in `Cache-Tag`, for a CDN to purge by (CACHE_TAG_HEADER). */
+  cacheTagHeader: boolean;
+  /** Change events that evict cached entities, from every publishing source (INVALIDATION_FEED_URL or INVALIDATION_NATS_*); null = max-age only. */
   invalidation: InvalidationSource | null;
   /** The local explorer at /explorer (explorer/explorerRoute.ts): on in development, EXPLORER=true in production. */
   explorer: { enabled: boolean; distDir: string; buildOnDemand: boolean };
@@ -98,7 +102,7 @@ const KNOWN_KEYS = new Set([
   'JWT_JWKS_URL', 'JWT_JWKS_FILE', 'JWT_ISSUER', 'JWT_AUDIENCE', 'JWT_IDENTITY_CLAIM', 'JWT_CLOCK_SKEW_SECONDS', 'IDENTITY_HEADER',
   'ENTITY_CACHE', 'ROOT_FETCH_CACHE', 'ENTITY_CACHE_MAX_ENTRIES', 'ENTITY_CACHE_MAX_MB', 'STALE_IF_ERROR_SECONDS', 'SUBGRAPH_TIMEOUT_MS',
   'ENTITY_TIMEOUT_MS', 'OPERATION_BUDGET_MS', 'ENTITY_CALLS_IN_FLIGHT', 'ENTITY_BATCH_MAX', 'SUBGRAPH_CONNECTIONS',
-  'LATE_CALLS_PER_SUBGRAPH', 'ADMISSION_MAX_IN_FLIGHT', 'ADMISSION_MIN_IN_FLIGHT', 'ADMISSION_QUEUE_MS', 'ADMISSION_TARGET_LAG_MS', 'LOG_LEVEL',
+  'LATE_CALLS_PER_SUBGRAPH', 'INVALIDATION_SECRET', 'CACHE_TAG_HEADER', 'ADMISSION_MAX_IN_FLIGHT', 'ADMISSION_MIN_IN_FLIGHT', 'ADMISSION_QUEUE_MS', 'ADMISSION_TARGET_LAG_MS', 'LOG_LEVEL',
   'INVALIDATION_FEED_URL', 'INVALIDATION_NATS_URL', 'INVALIDATION_NATS_STREAM', 'INVALIDATION_NATS_SUBJECT',
   'INVALIDATION_EVENT_TYPES', 'EXPLORER', 'EXPLORER_DIST',
   'SUBGRAPH_MAX_RESPONSE_MB', 'BREAKER_ERROR_PERCENT', 'BREAKER_VOLUME_THRESHOLD', 'BREAKER_RESET_MS', 'BREAKER_WINDOW_MS',
@@ -148,7 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Gateway
     apollo: { key: env.APOLLO_KEY || undefined, graphRef: env.APOLLO_GRAPH_REF || undefined },
     readPath: {
       entityCache: read.boolean('ENTITY_CACHE', true),
-      rootFetchCache: read.oneOf('ROOT_FETCH_CACHE', ['revalidate', 'max-age', 'off'] as const, 'revalidate'),
+      rootFetchCache: read.oneOf('ROOT_FETCH_CACHE', ['tagged', 'revalidate', 'max-age', 'off'] as const, 'tagged'),
       cacheMaxEntries: read.integer('ENTITY_CACHE_MAX_ENTRIES', 100_000, 1, 100_000_000),
       cacheMaxBytes: read.integer('ENTITY_CACHE_MAX_MB', 128, 1, 65_536) * 1_048_576,
       staleIfErrorSeconds: read.integer('STALE_IF_ERROR_SECONDS', 300, 0, 604_800),
@@ -177,6 +181,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Gateway
       targetLagMs: read.integer('ADMISSION_TARGET_LAG_MS', 50, 1, 10_000),
     },
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    invalidationSecret: invalidationSecret(env, problems),
+    cacheTagHeader: read.boolean('CACHE_TAG_HEADER', false),
     invalidation: invalidationSource(env, problems),
     explorer: {
       enabled: read.boolean('EXPLORER', mode === 'development'),
@@ -264,6 +270,13 @@ function identityConfig(
   return { token, developmentHeader, subgraphSecret };
 }
 
+function invalidationSecret(env: NodeJS.ProcessEnv, problems: string[]): string | null {
+  const secret = env.INVALIDATION_SECRET;
+  if (secret === undefined || secret === '') return null;
+  if (secret.length < 16) problems.push('INVALIDATION_SECRET must be at least 16 characters (it guards POST /invalidation)');
+  return secret;
+}
+
 function persistedQueries(env: NodeJS.ProcessEnv, read: Reader, problems: string[], cwd: string, mode: GatewayConfig['mode']): GatewayConfig['persistedQueries'] {
   const manifestPath = env.PERSISTED_QUERY_MANIFEST
     ? isAbsolute(env.PERSISTED_QUERY_MANIFEST) ? env.PERSISTED_QUERY_MANIFEST : resolve(cwd, env.PERSISTED_QUERY_MANIFEST)
@@ -278,6 +291,11 @@ function persistedQueries(env: NodeJS.ProcessEnv, read: Reader, problems: string
   return { mode: chosen, manifestPath };
 }
 
+/**
+ * INVALIDATION_FEED_URL: one or more change feeds (comma-separated), one listener each. Or INVALIDATION_NATS_URL
+ * with INVALIDATION_NATS_SUBJECT (comma-separated subjects, one ordered consumer each) and
+ * INVALIDATION_NATS_STREAM: one stream for every subject, or a comma-separated list matched one-to-one with them.
+ */
 function invalidationSource(env: NodeJS.ProcessEnv, problems: string[]): GatewayConfig['invalidation'] {
   const feedUrl = env.INVALIDATION_FEED_URL;
   const natsUrl = env.INVALIDATION_NATS_URL;
@@ -285,23 +303,37 @@ function invalidationSource(env: NodeJS.ProcessEnv, problems: string[]): Gateway
   const eventTypes = env.INVALIDATION_EVENT_TYPES
     ? env.INVALIDATION_EVENT_TYPES.split(',').map((t) => t.trim()).filter(Boolean)
     : undefined;
+  const list = (raw: string | undefined) => (raw ?? '').split(',').map((item) => item.trim());
   if (feedUrl && natsUrl) {
     problems.push('INVALIDATION_FEED_URL and INVALIDATION_NATS_URL are both set: pick one source of change events');
     return null;
   }
   if (feedUrl) {
-    if (!isHttpUrl(feedUrl)) problems.push(`INVALIDATION_FEED_URL must be an http(s) URL, got "${feedUrl}"`);
-    return { kind: 'feed', url: feedUrl, ...(eventTypes ? { eventTypes } : {}) };
+    const urls = list(feedUrl);
+    const bad = urls.filter((url) => !isHttpUrl(url));
+    if (bad.length > 0) problems.push(`INVALIDATION_FEED_URL must be http(s) URLs (comma-separated for several feeds), got "${bad.join('", "')}"`);
+    if (new Set(urls).size !== urls.length) problems.push(`INVALIDATION_FEED_URL names a feed twice: "${feedUrl}"`);
+    return { kind: 'feed', urls, ...(eventTypes ? { eventTypes } : {}) };
   }
   if (natsUrl) {
     if (!natsUrl.split(',').every((u) => /^(nats|tls):\/\/[^/\s]+$/.test(u.trim()))) {
       problems.push(`INVALIDATION_NATS_URL must be nats://host:port (comma-separated for several), got "${natsUrl}"`);
     }
-    const stream = env.INVALIDATION_NATS_STREAM ?? '';
-    if (!/^[A-Za-z0-9_-]+$/.test(stream)) problems.push(`INVALIDATION_NATS_STREAM must name the stream (letters, digits, _ or -), got "${stream}"`);
-    const subject = env.INVALIDATION_NATS_SUBJECT ?? '';
-    if (/\s/.test(subject) || subject === '') problems.push(`INVALIDATION_NATS_SUBJECT must be the NATS subject (wildcards allowed) of the change events, got "${subject}"`);
-    return { kind: 'nats', servers: natsUrl, stream, subject, ...(eventTypes ? { eventTypes } : {}) };
+    const subjects = list(env.INVALIDATION_NATS_SUBJECT);
+    if (subjects.some((subject) => subject === '' || /\s/.test(subject))) {
+      problems.push(`INVALIDATION_NATS_SUBJECT must be the NATS subjects (wildcards allowed, comma-separated for several) of the change events, got "${env.INVALIDATION_NATS_SUBJECT ?? ''}"`);
+    }
+    const streams = list(env.INVALIDATION_NATS_STREAM);
+    if (!streams.every((stream) => /^[A-Za-z0-9_-]+$/.test(stream))) {
+      problems.push(`INVALIDATION_NATS_STREAM must name the stream (letters, digits, _ or -), or one stream per subject comma-separated, got "${env.INVALIDATION_NATS_STREAM ?? ''}"`);
+    } else if (streams.length !== 1 && streams.length !== subjects.length) {
+      problems.push(`INVALIDATION_NATS_STREAM names ${streams.length} streams for ${subjects.length} INVALIDATION_NATS_SUBJECT subjects: give one stream for all, or one per subject`);
+    }
+    const subscriptions = subjects.map((subject, i) => ({ stream: streams.length === 1 ? streams[0]! : streams[i] ?? '', subject }));
+    if (new Set(subscriptions.map((s) => `${s.stream} ${s.subject}`)).size !== subscriptions.length) {
+      problems.push(`INVALIDATION_NATS_SUBJECT names a subject of the same stream twice: "${env.INVALIDATION_NATS_SUBJECT}"`);
+    }
+    return { kind: 'nats', servers: natsUrl, subscriptions, ...(eventTypes ? { eventTypes } : {}) };
   }
   return null;
 }

@@ -84,7 +84,7 @@ describe('startInvalidationListener', () => {
     const feed = await startFeed([event(1, 'client-updated', 'Client', { id: 'before-start' })]);
     const seen: [string, Record<string, unknown>][] = [];
     listener = await startInvalidationListener(
-      { kind: 'feed', url: feed.url, waitMs: 5_000, eventTypes: ['client-updated', 'client-removed'] },
+      { kind: 'feed', urls: [feed.url], waitMs: 5_000, eventTypes: ['client-updated', 'client-removed'] },
       (t, k) => seen.push([t, k]),
     );
     await new Promise((r) => setTimeout(r, 200));
@@ -116,7 +116,7 @@ describe('startInvalidationListener', () => {
     const port = Number(new URL(probe.url).port);
     await probe.close();
     const seen: string[] = [];
-    listener = await startInvalidationListener({ kind: 'feed', url: probe.url, waitMs: 1_000 }, (_t, k) => seen.push(String(k.id)));
+    listener = await startInvalidationListener({ kind: 'feed', urls: [probe.url], waitMs: 1_000 }, (_t, k) => seen.push(String(k.id)));
     await new Promise((r) => setTimeout(r, 300));
     const feed = await startFeed([], port);
     try {
@@ -128,6 +128,31 @@ describe('startInvalidationListener', () => {
       await listener.stop();
       listener = undefined;
       await feed.close();
+    }
+  });
+
+  it('feed: listens to every publisher\'s feed at once, each from its own end; a feed that is down holds up none of the others', async () => {
+    const source = await startFeed([event(1, 'client-updated', 'Client', { id: 'old' })]);
+    const copy = await startFeed([event(1, 'seller-client-ids-applied', 'Seller', { id: 'old' }), event(2, 'seller-client-ids-applied', 'Seller', { id: 'old' })]);
+    const down = await startFeed([]);
+    await down.close();
+    const seen: string[] = [];
+    listener = await startInvalidationListener(
+      { kind: 'feed', urls: [source.url, down.url, copy.url], waitMs: 5_000, eventTypes: ['client-updated', 'seller-client-ids-applied'] },
+      (t, k) => seen.push(`${t}:${String(k.id)}`),
+    );
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      source.push(event(2, 'client-updated', 'Client', { id: 'c1' }));
+      await until(() => seen.length >= 1);
+      copy.push(event(3, 'seller-client-ids-applied', 'Seller', { id: 's1' }));
+      await until(() => seen.length >= 2);
+      expect(seen).toEqual(['Client:c1', 'Seller:s1']);
+    } finally {
+      await listener.stop();
+      listener = undefined;
+      await source.close();
+      await copy.close();
     }
   });
 
@@ -143,7 +168,7 @@ describe('startInvalidationListener', () => {
       await js.publish(`${stream.toLowerCase()}.client.old`, JSON.stringify(event(1, 'client-updated', 'Client', { id: 'old' })));
       const seen: string[] = [];
       listener = await startInvalidationListener(
-        { kind: 'nats', servers: NATS_URL, stream, subject: `${stream.toLowerCase()}.client.>` },
+        { kind: 'nats', servers: NATS_URL, subscriptions: [{ stream, subject: `${stream.toLowerCase()}.client.>` }] },
         (_t, k) => seen.push(String(k.id)),
       );
       await new Promise((r) => setTimeout(r, 500));
@@ -155,6 +180,34 @@ describe('startInvalidationListener', () => {
       await listener?.stop();
       listener = undefined;
       await jsm.streams.delete(stream).catch(() => undefined);
+      await nc.close();
+    }
+  });
+
+  it.runIf(natsAvailable)('nats: one ordered consumer per stream and subject, so every publisher\'s stream is heard', async () => {
+    const nc = await connect({ servers: NATS_URL, timeout: 2_000, reconnect: false });
+    const [source, copy] = [uniqueStreamName('INVSRC'), uniqueStreamName('INVCOPY')];
+    const jsm = await jetstreamManager(nc);
+    try {
+      await jsm.streams.add({ name: source, subjects: [`${source.toLowerCase()}.>`] });
+      await jsm.streams.add({ name: copy, subjects: [`${copy.toLowerCase()}.>`] });
+      const seen: string[] = [];
+      listener = await startInvalidationListener(
+        { kind: 'nats', servers: NATS_URL, subscriptions: [{ stream: source, subject: `${source.toLowerCase()}.client.>` }, { stream: copy, subject: `${copy.toLowerCase()}.seller.>` }] },
+        (t, k) => seen.push(`${t}:${String(k.id)}`),
+      );
+      await new Promise((r) => setTimeout(r, 500));
+      const js = jetstream(nc);
+      await js.publish(`${source.toLowerCase()}.client.c1`, JSON.stringify(event(1, 'client-updated', 'Client', { id: 'c1' })));
+      await until(() => seen.length >= 1);
+      await js.publish(`${copy.toLowerCase()}.seller.s1`, JSON.stringify(event(1, 'seller-client-ids-applied', 'Seller', { id: 's1' })));
+      await until(() => seen.length >= 2);
+      expect(seen).toEqual(['Client:c1', 'Seller:s1']);
+    } finally {
+      await listener?.stop();
+      listener = undefined;
+      await jsm.streams.delete(source).catch(() => undefined);
+      await jsm.streams.delete(copy).catch(() => undefined);
       await nc.close();
     }
   });
