@@ -55,6 +55,11 @@ const common = {
   NATS_URL,
   NATS_STREAM: stream,
   NATS_SUBJECT_PREFIX: `soak.${stream.toLowerCase()}`,
+  // gigs and users relay what they apply to streams of their own, unique per run like topclients'.
+  GIGS_NATS_STREAM: `${stream}_GIGS`,
+  GIGS_NATS_SUBJECT_PREFIX: `soakgigs.${stream.toLowerCase()}`,
+  USERS_NATS_STREAM: `${stream}_USERS`,
+  USERS_NATS_SUBJECT_PREFIX: `soakusers.${stream.toLowerCase()}`,
   TOPCLIENTS_FEED_URL: `http://127.0.0.1:${ports.topclients}/events`,
   GATEWAY_SUBGRAPH_SECRET: secret,
 };
@@ -65,7 +70,8 @@ await processes.topclients!.start();
 await Promise.all([processes.gigs!.start(), processes.users!.start()]);
 const gateway = await startGateway(loadConfig(gatewayEnvFor(
   Object.fromEntries(names.map((n) => [n, { url: `${processes[n]!.baseUrl}/graphql` }])),
-  { GATEWAY_SUBGRAPH_SECRET: secret, INVALIDATION_FEED_URL: common.TOPCLIENTS_FEED_URL },
+  // The gateway evicts from every publisher's feed: topclients' client events, gigs' and users' applied lists.
+  { GATEWAY_SUBGRAPH_SECRET: secret, INVALIDATION_FEED_URL: names.map((n) => `http://127.0.0.1:${ports[n]}/events`).join(',') },
 )), { logger: jsonLogger('silent') });
 
 const pages = { total: 0, served: 0, complete: 0 };
@@ -163,5 +169,5 @@ console.log([
 await gateway.stop();
 for (const name of names) await processes[name]!.kill();
 for (const database of Object.values(databases)) await database.drop();
-if (TRANSPORT === 'nats') await deleteStream(NATS_URL, stream).catch(() => undefined);
+if (TRANSPORT === 'nats') for (const name of [stream, `${stream}_GIGS`, `${stream}_USERS`]) await deleteStream(NATS_URL, name).catch(() => undefined);
 process.exit(drift.length === 0 ? 0 : 1);

@@ -4,7 +4,7 @@
  * Once the system is up, a service that dies is restarted with backoff while the others keep serving; a first
  * start draws the services' seeding progress (scripts/serviceGroup.ts).
  */
-import { CLIENT_EVENTS_STREAM, REFERENCE_GATEWAY_ENV, clientEventsSubject } from '../schema/referenceGateway.js';
+import { REFERENCE_GATEWAY_ENV, invalidationFeedEnv, invalidationNatsEnv } from '../schema/referenceGateway.js';
 import { SUBGRAPHS } from '../schema/subgraphs.js';
 import { referenceTrust } from './referenceTrust.js';
 import { ServiceGroup } from './serviceGroup.js';
@@ -35,9 +35,13 @@ try {
     `SUBGRAPH_${s.name.toUpperCase()}_URL`,
     process.env[`SUBGRAPH_${s.name.toUpperCase()}_URL`] ?? `http://127.0.0.1:${portOf(s.name, s.defaultPort)}/graphql`,
   ]));
+  // The gateway evicts from every publisher: topclients' client events, gigs' and users' applied seller lists.
   const invalidation: Record<string, string> = process.env.INVALIDATION_NATS_URL
-    ? { INVALIDATION_NATS_STREAM: CLIENT_EVENTS_STREAM, INVALIDATION_NATS_SUBJECT: clientEventsSubject() }
-    : process.env.INVALIDATION_FEED_URL ? {} : { INVALIDATION_FEED_URL: feedUrl };
+    ? invalidationNatsEnv(process.env.INVALIDATION_NATS_URL)
+    : process.env.INVALIDATION_FEED_URL ? {} : invalidationFeedEnv([
+      feedUrl,
+      ...SUBGRAPHS.filter((s) => s.name !== 'topclients').map((s) => `http://127.0.0.1:${portOf(s.name, s.defaultPort)}/events`),
+    ]);
   // The gateway is generic: this deployment's supergraph, manifest and event types come from here, unless set.
   const reference = Object.fromEntries(Object.entries(REFERENCE_GATEWAY_ENV).filter(([key]) => !process.env[key]));
   const gatewayPort = Number(process.env.PORT || 4000);

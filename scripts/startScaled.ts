@@ -9,7 +9,7 @@
  */
 import { connect } from 'node:net';
 import pg from 'pg';
-import { CLIENT_EVENTS_STREAM, REFERENCE_GATEWAY_ENV, clientEventsSubject } from '../schema/referenceGateway.js';
+import { CLIENT_EVENTS_STREAM, EVENT_PUBLISHERS, REFERENCE_GATEWAY_ENV, invalidationNatsEnv } from '../schema/referenceGateway.js';
 import { SUBGRAPHS } from '../schema/subgraphs.js';
 import { referenceTrust } from './referenceTrust.js';
 import { startRoundRobinProxy } from './roundRobinProxy.js';
@@ -122,10 +122,12 @@ try {
       PORT: String(gatewayBasePort + i),
       // Shared by every replica: the second cache level (entries, validators, tags, APQ).
       REDIS_URL: redisUrl,
-      // Each replica evicts edited clients from JetStream on its own.
-      INVALIDATION_NATS_URL: natsUrl,
-      INVALIDATION_NATS_STREAM: process.env.NATS_STREAM || CLIENT_EVENTS_STREAM,
-      INVALIDATION_NATS_SUBJECT: clientEventsSubject(process.env.NATS_SUBJECT_PREFIX || undefined),
+      // Each replica evicts from JetStream on its own: edited clients (topclients' stream) and the seller lists gigs
+      // and users applied (their streams, GIGS and USERS).
+      ...invalidationNatsEnv(natsUrl, {
+        ...EVENT_PUBLISHERS,
+        topclients: { stream: process.env.NATS_STREAM || CLIENT_EVENTS_STREAM, subjectPrefix: process.env.NATS_SUBJECT_PREFIX || 'topclients' },
+      }),
       ...trust.gatewayEnv,
     }, `${origin}/ready`);
     waits.push(group.waitForHealth(`gateway-${i + 1}`, `${origin}/ready`, 120_000));

@@ -43,6 +43,9 @@ function scenario(transport: 'feed' | 'nats'): void {
       NATS_URL,
       NATS_STREAM: stream,
       NATS_SUBJECT_PREFIX: subjectPrefix,
+      // gigs relays what it applies to a stream of its own, unique per run like topclients'.
+      GIGS_NATS_STREAM: `${stream}_GIGS`,
+      GIGS_NATS_SUBJECT_PREFIX: `crashgigs.${stream.toLowerCase()}`,
       TOPCLIENTS_FEED_URL: `http://127.0.0.1:${tcPort}/events`,
       GATEWAY_SUBGRAPH_SECRET: TEST_SUBGRAPH_SECRET,
     };
@@ -59,7 +62,7 @@ function scenario(transport: 'feed' | 'nats'): void {
     await source?.end();
     await sink?.end();
     await Promise.all(databases.map((d) => d.drop()));
-    if (transport === 'nats') await deleteStream(NATS_URL, stream);
+    if (transport === 'nats') for (const name of [stream, `${stream}_GIGS`]) await deleteStream(NATS_URL, name);
   });
 
   it('kill the consumer, then the source and its relay, mid-stream: every seller ends equal to the source', async () => {

@@ -1,7 +1,8 @@
 /**
  * The reference deployment with change propagation on: topclients first (its feed URL is known only once it
- * listens), then gigs and users consuming its events on the chosen transport, then the gateway evicting cached
- * entities from the same events. In-process, PGlite in memory, port 0.
+ * listens), then gigs and users consuming its events on the chosen transport (each publishing what it applied on
+ * its own feed, and on NATS its own stream), then the gateway evicting cached entities from every publisher's
+ * events. In-process, PGlite in memory, port 0.
  */
 import { loadConfig } from '../../gateway/src/config.js';
 import { jsonLogger } from '../../gateway/src/logger.js';
@@ -11,6 +12,7 @@ import type { DemoData } from '../../subgraphs/toolkit/demoData.js';
 import type { EventLog } from '../../subgraphs/toolkit/eventLog.js';
 import type { EventsConfig } from '../../subgraphs/toolkit/eventsConfig.js';
 import { startService, type RunningService } from '../../subgraphs/toolkit/service.js';
+import { invalidationFeedEnv, invalidationNatsEnv } from '../../schema/referenceGateway.js';
 import { deleteStream, NATS_URL, uniqueStreamName } from './nats.js';
 import { TEST_SUBGRAPH_SECRET } from './gatewayTrust.js';
 import { gatewayEnvFor } from './system.js';
@@ -21,19 +23,39 @@ export interface PropagatingSystem {
   /** Absent when started with `{ gateway: false }`. */
   gateway: RunningGateway;
   subgraphs: Record<ServiceName, RunningService>;
+  /** topclients' change feed. */
   feedUrl: string;
   events: EventsConfig;
+  /** The gateway settings that listen to every publisher (feeds or streams), for a second gateway. */
+  invalidationEnv: Record<string, string>;
   stop(): Promise<void>;
+}
+
+export interface PropagatingSystemOptions {
+  gateway?: boolean;
+  /** More gateway settings (e.g. ROOT_FETCH_CACHE). */
+  gatewayEnv?: Record<string, string>;
+  /**
+   * Where a page subgraph reads topclients' feed on the feed transport (default: the feed itself); a test puts a
+   * gate in between to hold one consumer back.
+   */
+  consumerFeedUrl?: (service: 'gigs' | 'users', feedUrl: string) => string;
 }
 
 export const quietEventLog: EventLog = (level, msg, fields) => {
   if (level === 'error') console.error(JSON.stringify({ level, msg, ...fields }));
 };
 
-export async function startPropagatingSystem(transport: TransportKind, demo: DemoData, options: { gateway?: boolean } = {}): Promise<PropagatingSystem> {
+export async function startPropagatingSystem(transport: TransportKind, demo: DemoData, options: PropagatingSystemOptions = {}): Promise<PropagatingSystem> {
   const started: { stop(): Promise<void> }[] = [];
   const stream = uniqueStreamName('PROP');
   const subjectPrefix = `prop.${stream.toLowerCase()}`;
+  // gigs' and users' own streams, unique per run like topclients' (their outbox ids restart with each database).
+  const ownStreams = {
+    gigs: { stream: `${stream}_GIGS`, subjectPrefix: `propgigs.${stream.toLowerCase()}` },
+    users: { stream: `${stream}_USERS`, subjectPrefix: `propusers.${stream.toLowerCase()}` },
+  };
+  const streams = [stream, ownStreams.gigs.stream, ownStreams.users.stream];
   try {
     // The feed URL is needed before topclients listens only on the NATS transport (for rebuilds); patched below.
     const topclients = await startService(SERVICES.topclients, {
@@ -47,31 +69,35 @@ export async function startPropagatingSystem(transport: TransportKind, demo: Dem
     const events: EventsConfig = transport === 'nats'
       ? { transport, feedUrl, nats: { servers: NATS_URL, stream, subjectPrefix } }
       : { transport, feedUrl };
-    const gigs = await startService(SERVICES.gigs, { demoData: demo, events, eventLog: quietEventLog });
+    const eventsOf = (service: 'gigs' | 'users'): EventsConfig => events.transport === 'nats'
+      ? { ...events, ownStream: ownStreams[service] }
+      : { ...events, feedUrl: options.consumerFeedUrl?.(service, feedUrl) ?? feedUrl };
+    const gigs = await startService(SERVICES.gigs, { demoData: demo, events: eventsOf('gigs'), eventLog: quietEventLog });
     started.push(gigs);
-    const users = await startService(SERVICES.users, { demoData: demo, events, eventLog: quietEventLog });
+    const users = await startService(SERVICES.users, { demoData: demo, events: eventsOf('users'), eventLog: quietEventLog });
     started.push(users);
     const subgraphs = { gigs, users, topclients };
     const invalidationEnv: Record<string, string> = transport === 'nats'
-      ? { INVALIDATION_NATS_URL: NATS_URL, INVALIDATION_NATS_STREAM: stream, INVALIDATION_NATS_SUBJECT: `${subjectPrefix}.client.>` }
-      : { INVALIDATION_FEED_URL: feedUrl };
+      ? invalidationNatsEnv(NATS_URL, { topclients: { stream, subjectPrefix }, ...ownStreams })
+      : invalidationFeedEnv([topclients, gigs, users].map((s) => s.url.replace(/\/graphql$/, '/events')));
     const gateway = options.gateway === false
       ? (undefined as unknown as RunningGateway)
-      : await startGateway(loadConfig(gatewayEnvFor(subgraphs, invalidationEnv)), { logger: jsonLogger('error') });
+      : await startGateway(loadConfig(gatewayEnvFor(subgraphs, { ...invalidationEnv, ...options.gatewayEnv })), { logger: jsonLogger('error') });
     return {
       gateway,
       subgraphs,
       feedUrl,
       events,
+      invalidationEnv,
       async stop() {
         await gateway?.stop();
         for (const service of started.reverse()) await service.stop();
-        if (transport === 'nats') await deleteStream(NATS_URL, stream);
+        if (transport === 'nats') for (const name of streams) await deleteStream(NATS_URL, name);
       },
     };
   } catch (error) {
     for (const service of started.reverse()) await service.stop().catch(() => undefined);
-    if (transport === 'nats') await deleteStream(NATS_URL, stream).catch(() => undefined);
+    if (transport === 'nats') for (const name of streams) await deleteStream(NATS_URL, name).catch(() => undefined);
     throw error;
   }
 }
