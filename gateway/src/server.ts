@@ -14,7 +14,9 @@ import { Authenticator, sendUnauthenticated } from './auth/authenticator.js';
 import type { GatewayConfig } from './config.js';
 import { startInvalidationListener, type RunningInvalidationListener } from './events/invalidationListener.js';
 import { createReadPath } from './datasource/readPath.js';
-import { REQUEST_META, type RequestMeta } from './datasource/requestState.js';
+import { REQUEST_META, operationStateOf, type RequestMeta } from './datasource/requestState.js';
+import { cacheTagHeader } from './cache/cacheTagHeader.js';
+import { handleInvalidation } from './cache/invalidationEndpoint.js';
 import { systemClock, type Clock } from './clock.js';
 import { requestIdOf, REQUEST_ID_HEADER } from './requestId.js';
 import { staleReportPlugin } from './datasource/staleReportPlugin.js';
@@ -57,7 +59,9 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   const exploration = explorationSetup(config);
   const explorer = createExplorerRoute(config, logger);
   const metrics = new GatewayMetrics({ processMetrics: true });
-  const readPath = createReadPath(config.readPath, config.subgraphUrls, metrics, logger, clock);
+  const readPath = createReadPath(config.readPath, config.subgraphUrls, metrics, logger, clock, {
+    evictedByEvents: config.invalidation !== null || config.invalidationSecret !== null,
+  });
   const admissionControl = new AdmissionControl(config.admission, clock, eventLoopLag());
   metrics.gauge('gateway_operations_in_progress', 'Operations admitted and not yet answered', () => admissionControl.inProgress);
   metrics.gauge('gateway_operations_queued', 'Operations waiting to be admitted', () => admissionControl.queued);
@@ -68,6 +72,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     logger,
     buildService: (definition) => readPath.buildService(definition),
   });
+  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => readPath.supergraphLoaded(coreSupergraphSdl));
   const apollo = new ApolloServer({
     gateway,
     logger,
@@ -108,6 +113,9 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
         res.writeHead(200, { 'content-type': metrics.contentType });
         res.end(await metrics.text());
         return;
+      case '/invalidation':
+        if (config.invalidationSecret === null) return sendRequestError(res, 404, 'NOT_FOUND', 'The invalidation endpoint is off (set INVALIDATION_SECRET)');
+        return handleInvalidation(req, res, config.invalidationSecret, config.maxBodyBytes, readPath);
       case '/ready':
         return ready ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'starting' });
       case '/graphql':
@@ -182,6 +190,10 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
       }),
     });
     for (const [key, value] of response.headers) res.setHeader(key, value);
+    if (config.cacheTagHeader && prepared.method === 'GET') {
+      const header = cacheTagHeader(operationStateOf(meta)?.cacheTags, response.headers.get('cache-control'));
+      if (header) res.setHeader('cache-tag', header);
+    }
     res.statusCode = response.status ?? 200;
     if (response.body.kind === 'complete') return endWithEntityTag(req, res, response.body.string, authenticator.varyHeaders);
     for await (const chunk of response.body.asyncIterator) res.write(chunk);

@@ -14,6 +14,8 @@ export interface CacheHint {
   noStore: boolean;
   /** How long past max-age a copy may stand in when the origin fails (RFC 5861 §4); 0 when not given. */
   staleIfErrorSeconds: number;
+  /** How long past max-age a copy may be served while it is refreshed in the background (RFC 5861 §3); 0 when not given. */
+  staleWhileRevalidateSeconds: number;
 }
 
 export interface RequestDirectives {
@@ -24,7 +26,7 @@ export interface RequestDirectives {
 /** RFC 9111 §1.2.2: a delta-seconds too large to represent is taken as 2^31. */
 const MAX_DELTA_SECONDS = 2_147_483_648;
 
-const UNCACHEABLE: CacheHint = Object.freeze({ maxAgeSeconds: 0, scope: 'public', noStore: false, staleIfErrorSeconds: 0 });
+const UNCACHEABLE: CacheHint = Object.freeze({ maxAgeSeconds: 0, scope: 'public', noStore: false, staleIfErrorSeconds: 0, staleWhileRevalidateSeconds: 0 });
 
 /**
  * Parses a response `Cache-Control`. Like Apollo's gateway, no header (or an empty one) means max-age 0: a
@@ -50,7 +52,8 @@ export function parseCacheControl(header: string | null | undefined): CacheHint 
 
   const mustRevalidate = directives.has('must-revalidate') || directives.has('proxy-revalidate');
   const staleIfErrorSeconds = noStore || mustRevalidate ? 0 : (pick(deltaSeconds(directives.get('stale-if-error'))) ?? 0);
-  return { maxAgeSeconds, scope, noStore, staleIfErrorSeconds };
+  const staleWhileRevalidateSeconds = noStore || mustRevalidate ? 0 : (pick(deltaSeconds(directives.get('stale-while-revalidate'))) ?? 0);
+  return { maxAgeSeconds, scope, noStore, staleIfErrorSeconds, staleWhileRevalidateSeconds };
 }
 
 /**

@@ -1,8 +1,14 @@
 /**
- * The per-entity cache: an LRU bounded both by entry count and by bytes (the JSON size of each value), so a few
- * huge entities cannot push memory past the budget and many tiny ones cannot exhaust the count. An index from
- * entity identity to keys lets one event evict every copy of an entity (all subgraphs, selections and scopes).
- * Time comes from an injected clock so tests move it by hand.
+ * The first cache level: an LRU bounded both by entry count and by bytes (the JSON size of each value), so a few
+ * huge entities cannot push memory past the budget and many tiny ones cannot exhaust the count.
+ *
+ * Every entry carries cache tags: the entities it contains (`Type:{"id":…}`, see entityTags.ts) and whatever
+ * tags its subgraph sent. An index from tag to keys lets one event or one invalidation request drop every answer
+ * that showed the changed data, root answers included, whatever subgraph, selection or caller scope.
+ *
+ * Evictions also close a race: an answer fetched before a tag was evicted but arriving after it would put the old
+ * data back, so `set` refuses an entry whose fetch started no later than the newest eviction of one of its tags.
+ * Time comes from the gateway's injected clock.
  */
 import { LRUCache } from 'lru-cache';
 import { entityIdentity } from './cacheKey.js';
@@ -13,10 +19,12 @@ export interface CacheEntry {
   storedAtMs: number;
   maxAgeSeconds: number;
   staleIfErrorSeconds: number;
+  /** How long past max-age the entry may be served while one refresh runs in the background (RFC 5861 §3). */
+  staleWhileRevalidateSeconds: number;
   etag: string | null;
   scope: 'public' | 'private';
-  /** `entityIdentity(typename, key fields)`, for `evictEntity`. */
-  identity: string;
+  /** What this answer shows: the entities in it and the subgraph's own tags. */
+  tags: readonly string[];
 }
 
 export interface EntityCacheOptions {
@@ -25,13 +33,19 @@ export interface EntityCacheOptions {
   now?: () => number;
 }
 
+export type EvictionReason = 'tag' | 'type' | 'subgraph';
+
 /** Bookkeeping bytes charged per entry on top of its JSON, so zero-sized values still count. */
 const ENTRY_OVERHEAD_BYTES = 64;
+/** Evictions remembered for the race guard; an older one has long outlived any fetch in flight. */
+const REMEMBERED_EVICTIONS = 100_000;
 
 export class EntityCache {
   private readonly lru: LRUCache<string, CacheEntry>;
-  private readonly byIdentity = new Map<string, Set<string>>();
+  private readonly byTag = new Map<string, Set<string>>();
+  private readonly evictedAtMs = new LRUCache<string, number>({ max: REMEMBERED_EVICTIONS });
   private readonly now: () => number;
+  private readonly evictionListeners: ((key: string, reason: EvictionReason) => void)[] = [];
 
   constructor(options: EntityCacheOptions) {
     if (!Number.isInteger(options.maxEntries) || options.maxEntries < 1) {
@@ -45,9 +59,9 @@ export class EntityCache {
       max: options.maxEntries,
       maxSize: options.maxBytes,
       sizeCalculation: (entry, key) => entrySizeBytes(key, entry),
-      // Runs synchronously on eviction, delete, clear and overwrite, so the identity index never points at a
-      // key the LRU no longer holds.
-      dispose: (entry, key) => this.unindex(entry.identity, key),
+      // Runs synchronously on eviction, delete, clear and overwrite, so the tag index never points at a key the
+      // LRU no longer holds.
+      dispose: (entry, key) => this.unindex(entry.tags, key),
     });
   }
 
@@ -64,11 +78,20 @@ export class EntityCache {
     return this.lru.get(key);
   }
 
-  /** Stores the entry; one larger than the whole byte budget is not stored (and replaces nothing). */
-  set(key: string, entry: CacheEntry): void {
-    if (entrySizeBytes(key, entry) > this.lru.maxSize) return;
+  /**
+   * Stores the entry, unless it is larger than the whole byte budget, or one of its tags was evicted at or after
+   * `fetchStartedAtMs` (its data may predate the change). Returns whether it was stored.
+   */
+  set(key: string, entry: CacheEntry, fetchStartedAtMs = Number.POSITIVE_INFINITY): boolean {
+    if (entrySizeBytes(key, entry) > this.lru.maxSize) return false;
+    for (const tag of entry.tags) {
+      const evictedAt = this.evictedAtMs.get(tag);
+      if (evictedAt !== undefined && evictedAt >= fetchStartedAtMs) return false;
+    }
     this.lru.set(key, entry);
-    if (this.lru.has(key)) this.index(entry.identity, key);
+    if (!this.lru.has(key)) return false;
+    for (const tag of entry.tags) this.index(tag, key);
+    return true;
   }
 
   /**
@@ -81,41 +104,76 @@ export class EntityCache {
     this.set(key, { ...entry, storedAtMs: this.now(), maxAgeSeconds, etag: etag ?? entry.etag });
   }
 
-  /** Drops every cached copy of one entity, whatever subgraph, selection or scope; returns how many. */
-  evictEntity(typename: string, keyFields: Record<string, unknown>): number {
-    const keys = this.byIdentity.get(entityIdentity(typename, keyFields));
-    if (!keys) return 0;
+  /** Drops every entry carrying any of these tags; returns how many. */
+  evictTags(tags: Iterable<string>): number {
+    const at = this.now();
     let evicted = 0;
-    for (const key of [...keys]) if (this.lru.delete(key)) evicted++;
+    for (const tag of tags) {
+      this.evictedAtMs.set(tag, at);
+      for (const key of [...(this.byTag.get(tag) ?? [])]) evicted += this.drop(key, 'tag');
+    }
     return evicted;
+  }
+
+  /** Drops every cached copy of one entity, whatever subgraph, selection or scope, and every answer showing it. */
+  evictEntity(typename: string, keyFields: Record<string, unknown>): number {
+    return this.evictTags([entityIdentity(typename, keyFields)]);
+  }
+
+  /** Drops every entity entry of a type (of one subgraph, or of all). */
+  evictType(typename: string, subgraph?: string): number {
+    return this.evictWhere((key) => {
+      const [keySubgraph, keyType] = key.split(':', 2);
+      return keyType === typename && (subgraph === undefined || keySubgraph === subgraph);
+    }, 'type');
+  }
+
+  /** Drops every entry of one subgraph. */
+  evictSubgraph(subgraph: string): number {
+    return this.evictWhere((key) => key.startsWith(`${subgraph}:`), 'subgraph');
+  }
+
+  /** Called for each entry an invalidation drops (not for LRU pressure), with the entry's key. */
+  onEviction(listener: (key: string, reason: EvictionReason) => void): void {
+    this.evictionListeners.push(listener);
   }
 
   clear(): void {
     this.lru.clear();
-    this.byIdentity.clear();
+    this.byTag.clear();
   }
 
-  private index(identity: string, key: string): void {
-    let keys = this.byIdentity.get(identity);
-    if (!keys) this.byIdentity.set(identity, (keys = new Set()));
+  private evictWhere(matches: (key: string) => boolean, reason: EvictionReason): number {
+    let evicted = 0;
+    for (const key of [...this.lru.keys()]) if (matches(key)) evicted += this.drop(key, reason);
+    return evicted;
+  }
+
+  private drop(key: string, reason: EvictionReason): number {
+    if (!this.lru.delete(key)) return 0;
+    for (const listener of this.evictionListeners) listener(key, reason);
+    return 1;
+  }
+
+  private index(tag: string, key: string): void {
+    let keys = this.byTag.get(tag);
+    if (!keys) this.byTag.set(tag, (keys = new Set()));
     keys.add(key);
   }
 
-  private unindex(identity: string, key: string): void {
-    const keys = this.byIdentity.get(identity);
-    if (!keys) return;
-    keys.delete(key);
-    if (keys.size === 0) this.byIdentity.delete(identity);
+  private unindex(tags: readonly string[], key: string): void {
+    for (const tag of tags) {
+      const keys = this.byTag.get(tag);
+      if (!keys) continue;
+      keys.delete(key);
+      if (keys.size === 0) this.byTag.delete(tag);
+    }
   }
 }
 
-/** What an entry costs: its value's JSON, key, validator and identity in UTF-8 bytes, plus fixed overhead. */
+/** What an entry costs: its value's JSON, key, validator and tags in UTF-8 bytes, plus fixed overhead. */
 export function entrySizeBytes(key: string, entry: CacheEntry): number {
-  return (
-    ENTRY_OVERHEAD_BYTES +
-    Buffer.byteLength(key) +
-    Buffer.byteLength(entry.identity) +
-    (entry.etag ? Buffer.byteLength(entry.etag) : 0) +
-    Buffer.byteLength(JSON.stringify(entry.value) ?? '')
-  );
+  let bytes = ENTRY_OVERHEAD_BYTES + Buffer.byteLength(key) + (entry.etag ? Buffer.byteLength(entry.etag) : 0);
+  for (const tag of entry.tags) bytes += Buffer.byteLength(tag);
+  return bytes + Buffer.byteLength(JSON.stringify(entry.value) ?? '');
 }

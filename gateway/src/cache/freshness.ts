@@ -5,19 +5,25 @@
  * RFC 9111 §4.2: a response is fresh while its age is below its freshness lifetime (max-age). §4.3: a stale
  * response with a validator is revalidated with a conditional request. §5.2.1.4: a request `no-cache` forbids
  * serving any stored response without validating it. RFC 5861 §4: `stale-if-error` lets a stale response stand in
- * for a failing origin for that many seconds past its freshness lifetime.
+ * for a failing origin for that many seconds past its freshness lifetime; §3: `stale-while-revalidate` lets it be
+ * served that long past its freshness lifetime while it is refreshed in the background.
  */
 import type { CacheEntry } from './entityCache.js';
 import type { RequestDirectives } from './cacheHints.js';
 
 export type CacheDecision =
   | { kind: 'fresh'; remainingSeconds: number }
+  /** RFC 5861 §3: serve it now, refresh it in the background. */
+  | { kind: 'staleWhileRevalidate'; etag: string | null }
   | { kind: 'revalidate'; etag: string }
   | { kind: 'miss' };
 
 export function decide(entry: CacheEntry | undefined, nowMs: number, request: RequestDirectives): CacheDecision {
   if (!entry) return { kind: 'miss' };
   if (!request.noCache && isFresh(entry, nowMs)) return { kind: 'fresh', remainingSeconds: remainingSeconds(entry, nowMs) };
+  if (!request.noCache && ageMs(entry, nowMs) < (entry.maxAgeSeconds + entry.staleWhileRevalidateSeconds) * 1000) {
+    return { kind: 'staleWhileRevalidate', etag: hasValidator(entry) ? entry.etag : null };
+  }
   if (hasValidator(entry)) return { kind: 'revalidate', etag: entry.etag };
   return { kind: 'miss' };
 }

@@ -5,6 +5,7 @@
  */
 import type { GraphQLFormattedError } from 'graphql';
 import { parseCacheControl, type CacheHint } from '../cache/cacheHints.js';
+import { entityAnswerTags } from '../cache/entityTags.js';
 import { readEntityValidation } from '../cache/entityValidation.js';
 import { SubgraphFailure } from '../errors.js';
 import type { TransportResponse } from './stages/transport.js';
@@ -22,6 +23,8 @@ export interface EntityAnswer {
   maxAgeSeconds: number | null;
   /** The response's Cache-Control. */
   hint: CacheHint;
+  /** Tags the subgraph gave this entity (`extensions.apolloEntityCacheTags[i]`). */
+  subgraphTags: string[];
   /** Set by the first request that stores this answer in the cache, so requests sharing it store it once. */
   stored: boolean;
 }
@@ -73,6 +76,7 @@ export function splitEntities(
       etag: validation?.etags[i] ?? null,
       maxAgeSeconds: validation?.maxAgeSeconds[i] ?? null,
       hint,
+      subgraphTags: entityAnswerTags(body.extensions, i),
       stored: false,
     };
   });

@@ -9,6 +9,7 @@
  */
 import type { GraphQLDataSource } from '@apollo/gateway';
 import { EntityCache } from '../cache/entityCache.js';
+import { entityKeysFromSupergraph, type EntityKeys } from '../cache/entityTags.js';
 import type { Clock } from '../clock.js';
 import type { ReadPathConfig } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -26,9 +27,20 @@ export interface ReadPath {
   buildService(definition: { name: string; url?: string }): GraphQLDataSource;
   /** Null when ENTITY_CACHE is off. */
   cache: EntityCache | null;
-  /** Drops every cached copy of one entity (all subgraphs, selections and scopes); returns how many. */
+  /** Drops every cached copy of one entity (all subgraphs, selections and scopes) and every answer showing it. */
   invalidateEntity(typename: string, keyFields: Record<string, unknown>): number;
+  /** Drops every entry carrying one of these tags; returns how many. */
+  invalidateTags(tags: readonly string[]): number;
+  invalidateType(typename: string, subgraph?: string): number;
+  invalidateSubgraph(subgraph: string): number;
+  /** The supergraph (re)loaded: its entity keys name the entities answers are tagged with. */
+  supergraphLoaded(supergraphSdl: string): void;
   close(): Promise<void>;
+}
+
+export interface ReadPathOptions {
+  /** Whether change events or invalidation requests can evict entries (so root answers may be served while fresh). */
+  evictedByEvents: boolean;
 }
 
 export function createReadPath(
@@ -37,11 +49,14 @@ export function createReadPath(
   metrics: GatewayMetrics,
   logger: Logger,
   clock: Clock,
+  options: ReadPathOptions,
 ): ReadPath {
   const cache = config.entityCache
     ? new EntityCache({ maxEntries: config.cacheMaxEntries, maxBytes: config.cacheMaxBytes, now: () => clock.now() })
     : null;
+  let entityKeys: EntityKeys = new Map();
   if (cache) {
+    cache.onEviction((key, reason) => metrics.cacheEvictions.inc({ subgraph: key.slice(0, key.indexOf(':')), reason }));
     metrics.gauge('gateway_entity_cache_entries', 'Entries in the entity cache', () => cache.size);
     metrics.gauge('gateway_entity_cache_bytes', 'Approximate bytes held by the entity cache', () => cache.bytes);
   }
@@ -75,6 +90,8 @@ export function createReadPath(
         serviceName: name,
         cache,
         rootFetchCache: config.rootFetchCache,
+        evictedByEvents: options.evictedByEvents,
+        entityKeys: () => entityKeys,
         staleIfErrorSeconds: config.staleIfErrorSeconds,
         clock,
         metrics,
@@ -91,6 +108,17 @@ export function createReadPath(
       return source;
     },
     invalidateEntity: (typename, keyFields) => cache?.evictEntity(typename, keyFields) ?? 0,
+    invalidateTags: (tags) => cache?.evictTags(tags) ?? 0,
+    invalidateType: (typename, subgraph) => cache?.evictType(typename, subgraph) ?? 0,
+    invalidateSubgraph: (subgraph) => cache?.evictSubgraph(subgraph) ?? 0,
+    supergraphLoaded(supergraphSdl) {
+      try {
+        entityKeys = entityKeysFromSupergraph(supergraphSdl);
+      } catch (error) {
+        // Without keys answers are tagged by their representations only; nothing else changes.
+        logger.warn('could not read entity keys from the supergraph', { error: String((error as Error)?.message ?? error) });
+      }
+    },
     async close() {
       await Promise.all(sources.map((s) => s.close()));
     },

@@ -22,6 +22,8 @@ export interface OperationState {
   /** Aborted when the caller disconnects before the answer is sent. */
   signal?: AbortSignal;
   staleServed: StaleServed[];
+  /** The cache tags of everything this operation's answer shows (for a CDN's `Cache-Tag`). */
+  cacheTags: Set<string>;
 }
 
 /** What our HTTP server knows of a request before Apollo runs it; put in the context under REQUEST_META. */
@@ -35,6 +37,8 @@ export interface RequestMeta {
 export const REQUEST_META = Symbol.for('hybrid-gateway.request');
 
 const states = new WeakMap<object, OperationState>();
+/** The same states by the server's RequestMeta: Apollo Server hands fetches a copy of the context, not ours. */
+const statesByMeta = new WeakMap<RequestMeta, OperationState>();
 
 export function operationState(incoming: GatewayGraphQLRequestContext<Record<string, any>>, budgetMs: number, nowMs: number): OperationState {
   const owner = (incoming.context ?? incoming) as object;
@@ -49,10 +53,17 @@ export function operationState(incoming: GatewayGraphQLRequestContext<Record<str
       requestId: meta?.requestId ?? '',
       signal: meta?.signal,
       staleServed: [],
+      cacheTags: new Set(),
     };
     states.set(owner, state);
+    if (meta) statesByMeta.set(meta, state);
   }
   return state;
+}
+
+/** The state of the operation our server started with this RequestMeta, if any fetch of it ran. */
+export function operationStateOf(meta: RequestMeta): OperationState | undefined {
+  return statesByMeta.get(meta);
 }
 
 /** The state of an operation, if any fetch of it ran (for the response report). */

@@ -57,6 +57,20 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly cacheLookups = new Counter({
+    name: 'gateway_cache_lookups_total',
+    help: 'Cache lookups per subgraph and kind (root, entity; background = refreshes started), by outcome: fresh (hit), staleWhileRevalidate (served, refreshed in the background), revalidate (conditional request), miss',
+    labelNames: ['subgraph', 'kind', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly cacheEvictions = new Counter({
+    name: 'gateway_cache_evictions_total',
+    help: 'Cache entries dropped by invalidation (change events, the invalidation endpoint), per subgraph, by what named them: tag, type or subgraph',
+    labelNames: ['subgraph', 'reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly overloaded = new Counter({
     name: 'gateway_operations_overloaded_total',
     help: 'Operations turned away with 503 GATEWAY_OVERLOADED before anything ran',
@@ -83,6 +97,10 @@ export class GatewayMetrics {
 
   entity(subgraph: string, outcome: EntityOutcome, count = 1): void {
     if (count > 0) this.entities.inc({ subgraph, outcome }, count);
+  }
+
+  cacheLookup(subgraph: string, kind: 'root' | 'entity' | 'background', outcome: string): void {
+    this.cacheLookups.inc({ subgraph, kind, outcome });
   }
 
   setBreakerState(subgraph: string, state: BreakerState): void {

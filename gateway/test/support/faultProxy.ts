@@ -41,6 +41,8 @@ export interface FaultProxy {
   url: string;
   requests: RecordedRequest[];
   fault: Fault;
+  /** Headers put on every answer passed through, over the origin's (e.g. a Cache-Control it does not send). */
+  overrideHeaders: Record<string, string>;
   /** Requests whose operation reads `_entities`, with their representations. */
   entityCalls(): { representations: any[]; request: RecordedRequest }[];
   /** Resolves with the request once `count` requests (in all, since the last reset) have reached the proxy. */
@@ -72,6 +74,7 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
     url: '',
     requests,
     fault: { kind: 'none' },
+    overrideHeaders: {},
     entityCalls: () =>
       requests
         .filter((r) => r.query.includes('_entities'))
@@ -162,7 +165,7 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
     if (res.destroyed) return;
     record.responseBytes = answer.length;
     record.responseText = answer.toString('utf8');
-    res.writeHead(status, { ...outHeaders, 'content-length': String(answer.length) });
+    res.writeHead(status, { ...outHeaders, ...proxy.overrideHeaders, 'content-length': String(answer.length) });
     res.end(answer);
   });
   server.on('connection', (socket) => {

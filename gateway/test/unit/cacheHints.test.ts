@@ -3,9 +3,9 @@ import { parseCacheControl, parseRequestDirectives } from '../../src/cache/cache
 
 describe('parseCacheControl', () => {
   it('reads what Apollo Server subgraphs send', () => {
-    expect(parseCacheControl('max-age=60, public')).toEqual({ maxAgeSeconds: 60, scope: 'public', noStore: false, staleIfErrorSeconds: 0 });
-    expect(parseCacheControl('max-age=30, private')).toEqual({ maxAgeSeconds: 30, scope: 'private', noStore: false, staleIfErrorSeconds: 0 });
-    expect(parseCacheControl('no-store')).toEqual({ maxAgeSeconds: 0, scope: 'public', noStore: true, staleIfErrorSeconds: 0 });
+    expect(parseCacheControl('max-age=60, public')).toEqual({ maxAgeSeconds: 60, scope: 'public', noStore: false, staleIfErrorSeconds: 0, staleWhileRevalidateSeconds: 0 });
+    expect(parseCacheControl('max-age=30, private')).toEqual({ maxAgeSeconds: 30, scope: 'private', noStore: false, staleIfErrorSeconds: 0, staleWhileRevalidateSeconds: 0 });
+    expect(parseCacheControl('no-store')).toEqual({ maxAgeSeconds: 0, scope: 'public', noStore: true, staleIfErrorSeconds: 0, staleWhileRevalidateSeconds: 0 });
   });
 
   it('treats no header, an empty header and a header without max-age as uncacheable (like Apollo)', () => {
@@ -26,7 +26,7 @@ describe('parseCacheControl', () => {
   });
 
   it('no-store and no-cache keep nothing fresh; no-store forbids stale-if-error too', () => {
-    expect(parseCacheControl('max-age=60, no-store, stale-if-error=300')).toEqual({ maxAgeSeconds: 0, scope: 'public', noStore: true, staleIfErrorSeconds: 0 });
+    expect(parseCacheControl('max-age=60, no-store, stale-if-error=300')).toEqual({ maxAgeSeconds: 0, scope: 'public', noStore: true, staleIfErrorSeconds: 0, staleWhileRevalidateSeconds: 0 });
     expect(parseCacheControl('max-age=60, no-cache')).toMatchObject({ maxAgeSeconds: 0, noStore: false });
     expect(parseCacheControl('no-cache="set-cookie", max-age=60').maxAgeSeconds).toBe(0);
   });

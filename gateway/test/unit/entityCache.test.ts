@@ -8,9 +8,10 @@ function entry(id: string, value: Record<string, unknown> = { id }, extra: Parti
     storedAtMs: 0,
     maxAgeSeconds: 60,
     staleIfErrorSeconds: 0,
+    staleWhileRevalidateSeconds: 0,
     etag: `"v1-${id}"`,
     scope: 'public',
-    identity: entityIdentity('Client', { id }),
+    tags: [entityIdentity('Client', { id })],
     ...extra,
   };
 }
@@ -74,7 +75,7 @@ describe('EntityCache', () => {
     ];
     for (const key of copies) cache.set(key, entry('c-1'));
     cache.set(keyFor('topclients', '{ name }', null, 'c-2'), entry('c-2'));
-    cache.set('brand', { ...entry('c-1'), identity: entityIdentity('Brand', { id: 'c-1' }) });
+    cache.set('brand', { ...entry('c-1'), tags: [entityIdentity('Brand', { id: 'c-1' })] });
 
     expect(cache.evictEntity('Client', { id: 'c-1' })).toBe(4);
     for (const key of copies) expect(cache.get(key)).toBeUndefined();
@@ -91,6 +92,43 @@ describe('EntityCache', () => {
     cache.set('y', entry('c-4')); // pushes out k (c-2)
     expect(cache.evictEntity('Client', { id: 'c-2' })).toBe(0);
     expect(cache.evictEntity('Client', { id: 'c-3' })).toBe(1);
+  });
+
+  it('evictTags drops every entry carrying a tag, a root answer showing the entity included, and nothing else', () => {
+    const cache = new EntityCache({ maxEntries: 100, maxBytes: 1_000_000 });
+    const seller = entityIdentity('Seller', { id: 's1' });
+    cache.set('gigs:__RootFetch:a', entry('g1', { gig: { id: 'g1', seller: { id: 's1' } } }, { tags: [entityIdentity('Gig', { id: 'g1' }), seller] }));
+    cache.set('users:Seller:b', entry('s1', { id: 's1' }, { tags: [seller] }));
+    cache.set('users:Seller:c', entry('s2', { id: 's2' }, { tags: [entityIdentity('Seller', { id: 's2' })] }));
+    expect(cache.evictTags([seller])).toBe(2);
+    expect([cache.get('gigs:__RootFetch:a'), cache.get('users:Seller:b')]).toEqual([undefined, undefined]);
+    expect(cache.get('users:Seller:c')).toBeDefined();
+  });
+
+  it('refuses to store an answer fetched before one of its tags was evicted, and stores one fetched after', () => {
+    let now = 1_000;
+    const cache = new EntityCache({ maxEntries: 10, maxBytes: 100_000, now: () => now });
+    const fetchStartedAtMs = now;
+    now = 1_500;
+    cache.evictEntity('Client', { id: 'c-1' });
+    now = 2_000;
+    expect(cache.set('k', entry('c-1'), fetchStartedAtMs)).toBe(false);
+    expect(cache.get('k')).toBeUndefined();
+    expect(cache.set('k', entry('c-1'), 1_600)).toBe(true);
+  });
+
+  it('evictType and evictSubgraph drop entries by the subgraph and type their keys name, and report each to listeners', () => {
+    const cache = new EntityCache({ maxEntries: 10, maxBytes: 100_000 });
+    const dropped: string[] = [];
+    cache.onEviction((key, reason) => dropped.push(`${reason} ${key}`));
+    cache.set('topclients:Client:a', entry('c-1'));
+    cache.set('topclients:Seller:b', entry('s-1'));
+    cache.set('other:Client:c', entry('c-2'));
+    expect(cache.evictType('Client', 'topclients')).toBe(1);
+    expect(cache.evictSubgraph('topclients')).toBe(1);
+    expect(cache.evictType('Client')).toBe(1);
+    expect(dropped).toEqual(['type topclients:Client:a', 'subgraph topclients:Seller:b', 'type other:Client:c']);
+    expect(cache.size).toBe(0);
   });
 
   it('renew restarts freshness at the injected clock and keeps or replaces the validator', () => {

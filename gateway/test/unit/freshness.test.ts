@@ -11,9 +11,10 @@ function entry(extra: Partial<CacheEntry> = {}): CacheEntry {
     storedAtMs: 10_000,
     maxAgeSeconds: 1,
     staleIfErrorSeconds: 0,
+    staleWhileRevalidateSeconds: 0,
     etag: '"v1"',
     scope: 'public',
-    identity: 'Client:{"id":"c-1"}',
+    tags: ['Client:{"id":"c-1"}'],
     ...extra,
   };
 }
@@ -78,5 +79,19 @@ describe('canServeStaleOnError', () => {
   it('never under no-cache, and never without an entry', () => {
     expect(canServeStaleOnError(entry({ staleIfErrorSeconds: 100 }), 10_000, noCache)).toBe(false);
     expect(canServeStaleOnError(undefined, 10_000, ordinary)).toBe(false);
+  });
+});
+
+describe('stale-while-revalidate', () => {
+  it('serves an entry past max-age within the window (to refresh in the background), and revalidates after it', () => {
+    const swr = entry({ maxAgeSeconds: 1, staleWhileRevalidateSeconds: 10 });
+    expect(decide(swr, 10_999, { noCache: false }).kind).toBe('fresh');
+    expect(decide(swr, 11_000, { noCache: false })).toEqual({ kind: 'staleWhileRevalidate', etag: '"v1"' });
+    expect(decide(swr, 20_999, { noCache: false }).kind).toBe('staleWhileRevalidate');
+    expect(decide(swr, 21_000, { noCache: false })).toEqual({ kind: 'revalidate', etag: '"v1"' });
+  });
+
+  it('never under no-cache', () => {
+    expect(decide(entry({ maxAgeSeconds: 1, staleWhileRevalidateSeconds: 10 }), 11_000, { noCache: true })).toEqual({ kind: 'revalidate', etag: '"v1"' });
   });
 });

@@ -1,11 +1,14 @@
 /**
  * The cache stage, first of the pipeline: it answers what it can from memory and stores what comes back.
  *
- * Root fetches: a kept answer is served while fresh (ROOT_FETCH_CACHE=max-age) or revalidated with
- * If-None-Match (`revalidate`, the default: a page's own data is never older than its subgraph's).
+ * Root fetches: a kept answer is served while fresh when change events can evict it (ROOT_FETCH_CACHE=tagged, the
+ * default: the answer carries tags and the gateway listens to the subgraphs' change events), always
+ * (`max-age`), or revalidated with If-None-Match on every page (`revalidate`, and `tagged` without events).
  * Entity fetches: each representation is looked up on its own (subgraph + selection + typename + key fields, +
  * the caller for private data); fresh ones are served, stale ones with a validator are revalidated, the rest go
- * to the merge stage. Answers are stored per entity as they arrive (late ones too), errors never.
+ * to the merge stage. Past max-age but within the subgraph's `stale-while-revalidate`, an entry is served at once
+ * and refreshed in the background (one refresh per entry at a time). Answers are stored per entity as they arrive
+ * (late ones too), tagged with the entities they show (entityTags.ts), errors never.
  * A failure becomes errors on exactly the fields that fetch would have filled (fieldErrors.ts), unless a stale
  * copy may stand in (stale-if-error, reported in `extensions.staleServed`).
  */
@@ -13,7 +16,9 @@ import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import type { GraphQLFormattedError } from 'graphql';
 import type { Clock } from '../../clock.js';
 import { entityCacheKey, entityIdentity, stableJson } from '../../cache/cacheKey.js';
+import { LRUCache } from 'lru-cache';
 import { parseCacheControl, type CacheHint } from '../../cache/cacheHints.js';
+import { entityTag, rootAnswerTags, tagsIn, type EntityKeys } from '../../cache/entityTags.js';
 import type { CacheEntry, EntityCache } from '../../cache/entityCache.js';
 import { canServeStaleOnError, decide } from '../../cache/freshness.js';
 import { SubgraphFailure } from '../../errors.js';
@@ -27,7 +32,7 @@ import { REQUEST_ID_HEADER } from '../../requestId.js';
 import type { EntityGroup, EntityLoad, MergeStage } from './merge.js';
 import type { TransportResponse } from './transport.js';
 
-export type RootFetchCacheMode = 'revalidate' | 'max-age' | 'off';
+export type RootFetchCacheMode = 'tagged' | 'revalidate' | 'max-age' | 'off';
 export type Scope = 'public' | 'private';
 
 /** One fetch of a query plan, as the data source hands it over. */
@@ -58,6 +63,10 @@ export interface CacheStageOptions {
   /** Null turns caching off (every fetch goes to the subgraph). */
   cache: EntityCache | null;
   rootFetchCache: RootFetchCacheMode;
+  /** Whether change events can evict entries (an invalidation source is configured). */
+  evictedByEvents: boolean;
+  /** The supergraph's entity keys, for tagging answers; read on every store, as the supergraph may change. */
+  entityKeys: () => EntityKeys;
   /** How long past max-age a cached value may stand in for a failing subgraph, when the subgraph gives no stale-if-error. */
   staleIfErrorSeconds: number;
   clock: Clock;
@@ -66,17 +75,28 @@ export interface CacheStageOptions {
 
 /** A representation that was not fresh in the cache: what it needs from the subgraph and where to store the answer. */
 interface PendingEntity {
+  /** The subgraph operation's text. */
+  query: string;
   index: number;
   entry: CacheEntry | undefined;
-  publicKey: string | null;
-  privateKey: string | null;
+  keyFor: (scope: string | null) => string;
+  identity: string | null;
   load: EntityLoad;
 }
 
 /** Root responses live in the entity cache too, under a representation no entity can have. */
 const ROOT_REPRESENTATION = { __typename: '__RootFetch' };
+/** A refresh in the background gets this long; nobody waits for it. */
+const BACKGROUND_BUDGET_MS = 10_000;
 
 export class CacheStage {
+  /**
+   * Subgraph operations whose answers were never worth keeping (no max-age, no validator): their fetches skip the
+   * lookups and the cache keys, which cost real CPU on a busy gateway. One cacheable answer takes them off.
+   */
+  private readonly neverCached = new LRUCache<string, true>({ max: 5_000 });
+  private readonly refreshing = new Set<string>();
+
   constructor(
     private readonly options: CacheStageOptions,
     private readonly merge: MergeStage,
@@ -84,38 +104,48 @@ export class CacheStage {
   ) {}
 
   async fetchRoot(request: FetchRequest): Promise<GatewayGraphQLResponse> {
-    const { cache, serviceName, rootFetchCache, clock } = this.options;
+    const { cache, serviceName, rootFetchCache, clock, metrics } = this.options;
     const { operation: state, shape, query, variables, operationName } = request;
-    const cacheable = cache !== null && rootFetchCache !== 'off' && shape.kind === 'query' && !request.traced;
+    const cacheable = cache !== null && rootFetchCache !== 'off' && shape.kind === 'query' && !request.traced && !this.neverCached.has(query);
     const keyFor = (scope: string | null) =>
       entityCacheKey({ subgraph: serviceName, operation: query, variables, representation: ROOT_REPRESENTATION, scope });
     const publicKey = cacheable ? keyFor(null) : null;
     const privateKey = cacheable && state.identity ? keyFor(state.identity) : null;
     const entry = (publicKey && cache!.get(publicKey)) || (privateKey && cache!.get(privateKey)) || undefined;
-    // 'revalidate' asks the subgraph every time (a 304 saves the payload), so a page's own data is never older
-    // than its subgraph's, whatever max-age says.
-    const decision = decide(entry, clock.now(), rootFetchCache === 'revalidate' ? { noCache: true } : state);
+    const decision = decide(entry, clock.now(), this.rootDirectives(entry, state));
+    if (cacheable) metrics.cacheLookup(serviceName, 'root', decision.kind);
     if (entry && decision.kind === 'fresh') {
       request.restrictPolicy(decision.remainingSeconds, entry.scope);
+      addTags(state, entry.tags);
+      return ownCopy(entry.value) as GatewayGraphQLResponse;
+    }
+    const call = (conditionalOn: string | null, budgetAtMs: number, signal: AbortSignal | undefined) => this.dispatch({
+      kind: 'root',
+      body: JSON.stringify({ query, variables, operationName }),
+      headers: { ...request.headers, [REQUEST_ID_HEADER]: state.requestId, ...(conditionalOn ? { 'if-none-match': conditionalOn } : {}) },
+      budgetAtMs,
+      mayFinishLate: false,
+      signal,
+      operationName,
+      requestIds: [state.requestId],
+    });
+    const keyOf = (scope: Scope) => (scope === 'private' ? privateKey : publicKey);
+    if (entry && decision.kind === 'staleWhileRevalidate') {
+      const key = keyOf(entry.scope)!;
+      this.refreshInBackground(key, async () => {
+        const startedAtMs = clock.now();
+        const response = await call(decision.etag, startedAtMs + BACKGROUND_BUDGET_MS, undefined);
+        this.storeRoot(query, response, entry, keyOf, startedAtMs);
+      });
+      request.restrictPolicy(0, entry.scope);
+      addTags(state, entry.tags);
       return ownCopy(entry.value) as GatewayGraphQLResponse;
     }
 
+    const startedAtMs = clock.now();
     let response: TransportResponse;
     try {
-      response = await this.dispatch({
-        kind: 'root',
-        body: JSON.stringify({ query, variables, operationName }),
-        headers: {
-          ...request.headers,
-          [REQUEST_ID_HEADER]: state.requestId,
-          ...(decision.kind === 'revalidate' ? { 'if-none-match': decision.etag } : {}),
-        },
-        budgetAtMs: state.deadlineAtMs,
-        mayFinishLate: false,
-        signal: state.signal,
-        operationName,
-        requestIds: [state.requestId],
-      });
+      response = await call(decision.kind === 'revalidate' ? decision.etag : null, state.deadlineAtMs, state.signal);
     } catch (error) {
       const failure = asFailure(error, serviceName);
       request.restrictPolicy(0, 'public');
@@ -132,18 +162,70 @@ export class CacheStage {
         const failure = new SubgraphFailure('SUBGRAPH_BAD_RESPONSE', serviceName, `${serviceName} answered 304 to a request that was not conditional`);
         return { data: null, errors: rootFailureErrors(failure, shape.rootResponseKeys) };
       }
-      cache!.renew(entry.scope === 'private' && privateKey ? privateKey : publicKey, hint.maxAgeSeconds, response.headers.etag ?? entry.etag);
+      this.storeRoot(query, response, entry, keyOf, startedAtMs);
       request.restrictPolicy(hint.maxAgeSeconds, entry.scope);
+      addTags(state, entry.tags);
       return ownCopy(entry.value) as GatewayGraphQLResponse;
     }
     const body = response.body!;
     request.restrictPolicy(hint.noStore ? 0 : hint.maxAgeSeconds, hint.scope);
-    const etag = response.headers.etag ?? null;
-    if (cacheable && !body.errors && worthStoring(hint, etag) && (etag !== null || rootFetchCache === 'max-age')) {
-      const key = hint.scope === 'private' ? privateKey : publicKey;
-      if (key) cache!.set(key, this.entry(ownCopy(body as Record<string, unknown>), hint, etag, hint.maxAgeSeconds, hint.scope, '__root'));
+    if (shape.kind === 'query' && !request.traced && cache !== null && rootFetchCache !== 'off') {
+      const stored = this.storeRoot(query, response, undefined, (scope) => (scope === 'private' ? (state.identity ? keyFor(state.identity) : null) : keyFor(null)), startedAtMs);
+      if (stored) addTags(state, stored.tags);
     }
     return body as GatewayGraphQLResponse;
+  }
+
+  /**
+   * Root answers are served from memory while fresh only where a change can evict them: in `tagged` mode that
+   * takes an entry with tags and a gateway listening to change events; otherwise they are revalidated each time.
+   */
+  private rootDirectives(entry: CacheEntry | undefined, state: OperationState): { noCache: boolean } {
+    switch (this.options.rootFetchCache) {
+      case 'revalidate':
+        return { noCache: true };
+      case 'tagged':
+        return { noCache: state.noCache || !this.options.evictedByEvents || !entry || entry.tags.length === 0 };
+      case 'max-age':
+      case 'off':
+        return state;
+      default:
+        throw new Error(`unknown ROOT_FETCH_CACHE ${this.options.rootFetchCache satisfies never}`);
+    }
+  }
+
+  /** Stores a root answer (or renews the entry it did not modify); returns what was stored. */
+  private storeRoot(
+    query: string,
+    response: TransportResponse,
+    entry: CacheEntry | undefined,
+    keyOf: (scope: Scope) => string | null,
+    startedAtMs: number,
+  ): CacheEntry | undefined {
+    const cache = this.options.cache!;
+    const hint = parseCacheControl(response.headers['cache-control']);
+    if (response.status === 304) {
+      const key = entry && keyOf(entry.scope);
+      if (key) cache.renew(key, hint.maxAgeSeconds, response.headers.etag ?? entry.etag);
+      return entry;
+    }
+    const body = response.body;
+    const etag = response.headers.etag ?? null;
+    if (!body || body.errors) return undefined;
+    if (!worthStoring(hint, etag)) {
+      this.neverCached.set(query, true);
+      return undefined;
+    }
+    this.neverCached.delete(query);
+    // Kept only where it can be used: served while fresh, or revalidated by its validator.
+    const servedWhileFresh = this.options.rootFetchCache === 'max-age' || (this.options.rootFetchCache === 'tagged' && this.options.evictedByEvents);
+    if (etag === null && !servedWhileFresh) return undefined;
+    const key = keyOf(hint.scope);
+    if (!key) return undefined;
+    const tags = tagsIn(this.options.entityKeys(), body.data);
+    for (const tag of rootAnswerTags(body.extensions)) tags.add(tag);
+    const stored = this.entry(ownCopy(body as Record<string, unknown>), hint, etag, hint.maxAgeSeconds, hint.scope, [...tags]);
+    return cache.set(key, stored, startedAtMs) ? stored : undefined;
   }
 
   async fetchEntities(request: FetchRequest): Promise<GatewayGraphQLResponse> {
@@ -163,27 +245,25 @@ export class CacheStage {
     const errors: GraphQLFormattedError[] = [];
     const freshness = new PolicyAccumulator();
     metrics.entity(serviceName, 'requested', representations.length);
+    const lookups = cache !== null && !this.neverCached.has(query);
 
     const pending: PendingEntity[] = [];
     representations.forEach((representation, index) => {
       const keyFor = (scope: string | null) => entityCacheKey({ subgraph: serviceName, operation: query, variables, representation, scope });
-      const publicKey = cache ? keyFor(null) : null;
-      const privateKey = cache && state.identity ? keyFor(state.identity) : null;
-      const entry = (publicKey && cache!.get(publicKey)) || (privateKey && cache!.get(privateKey)) || undefined;
+      const entry = lookups ? cache.get(keyFor(null)) ?? (state.identity ? cache.get(keyFor(state.identity)) : undefined) : undefined;
       const decision = decide(entry, startedAtMs, state);
-      if (entry && decision.kind === 'fresh') {
+      if (lookups) metrics.cacheLookup(serviceName, 'entity', decision.kind);
+      if (entry && (decision.kind === 'fresh' || decision.kind === 'staleWhileRevalidate')) {
         values[index] = ownCopy(entry.value);
-        freshness.add(decision.remainingSeconds, entry.scope);
+        freshness.add(decision.kind === 'fresh' ? decision.remainingSeconds : 0, entry.scope);
+        addTags(state, entry.tags);
         metrics.entity(serviceName, 'cache_hit');
+        if (decision.kind === 'staleWhileRevalidate') {
+          this.refreshEntityInBackground(group, { query, index, entry, keyFor, identity: state.identity, load: loadOf(representation, decision.etag) }, state.requestId);
+        }
         return;
       }
-      pending.push({
-        index,
-        entry,
-        publicKey,
-        privateKey,
-        load: { representation, representationKey: stableJson(representation), ifNoneMatch: decision.kind === 'revalidate' ? decision.etag : null },
-      });
+      pending.push({ query, index, entry, keyFor, identity: state.identity, load: loadOf(representation, decision.kind === 'revalidate' ? decision.etag : null) });
     });
 
     const results = await this.merge.loadEntities(group, pending.map((p) => p.load), {
@@ -196,7 +276,8 @@ export class CacheStage {
     const now = clock.now();
     pending.forEach((p, i) => {
       const result = results[i]!;
-      this.remember(p, result);
+      const stored = this.remember(p, result, startedAtMs);
+      if (stored) addTags(state, stored.tags);
       const { index, entry } = p;
       if (result.kind === 'failed') {
         freshness.add(0, 'public');
@@ -227,45 +308,77 @@ export class CacheStage {
     return errors.length > 0 ? { data: { _entities: values }, errors } : { data: { _entities: values } };
   }
 
+  /** One refresh per entry at a time; it waits for nobody and nobody waits for it. */
+  private refreshInBackground(key: string, refresh: () => Promise<void>): void {
+    if (this.refreshing.has(key)) return;
+    this.refreshing.add(key);
+    this.options.metrics.cacheLookup(this.options.serviceName, 'background', 'refresh');
+    void refresh().catch(() => undefined).finally(() => this.refreshing.delete(key));
+  }
+
+  private refreshEntityInBackground(group: EntityGroup, p: PendingEntity, requestId: string): void {
+    const key = p.keyFor(p.entry!.scope === 'private' ? p.identity : null);
+    this.refreshInBackground(key, async () => {
+      const startedAtMs = this.options.clock.now();
+      const [result] = await this.merge.loadEntities(group, [p.load], {
+        budgetAtMs: startedAtMs + BACKGROUND_BUDGET_MS,
+        requestId,
+        mayFinishLate: true,
+      });
+      this.remember(p, result!, startedAtMs);
+    });
+  }
+
   /**
    * Stores a fetched entity, or renews a not-modified one, once per answer however many requests share it. A
    * call that passed this page's deadline but was left running is stored when it ends, for the pages after it.
    */
-  private remember(p: PendingEntity, result: EntityResult): void {
+  private remember(p: PendingEntity, result: EntityResult, startedAtMs: number): CacheEntry | undefined {
     const { cache, serviceName, metrics } = this.options;
-    if (!cache) return;
+    if (!cache) return undefined;
     if (result.kind === 'failed') {
-      void result.late?.then((late) => this.remember(p, late));
-      return;
+      void result.late?.then((late) => this.remember(p, late, startedAtMs));
+      return undefined;
     }
-    if (result.stored) return;
+    if (result.stored) return undefined;
     const maxAgeSeconds = entityMaxAge(result);
     if (result.notModified) {
-      const key = p.entry?.scope === 'private' ? p.privateKey : p.publicKey;
-      if (!p.entry || !key) return;
+      if (!p.entry) return undefined;
+      const key = p.keyFor(p.entry.scope === 'private' ? p.identity : null);
+      if (p.entry.scope === 'private' && !p.identity) return undefined;
       cache.renew(key, maxAgeSeconds, result.etag ?? p.entry.etag);
       metrics.notModifiedBytesSaved.inc({ subgraph: serviceName }, JSON.stringify(p.entry.value).length);
       result.stored = true;
-      return;
+      return p.entry;
     }
-    const key = result.hint.scope === 'private' ? p.privateKey : p.publicKey;
     // Errors are never cached, whether about this entity or about the whole answer.
-    if (!key || !result.value || result.errors.length > 0 || result.globalErrors.length > 0 || !worthStoring(result.hint, result.etag, maxAgeSeconds)) return;
+    if (!result.value || result.errors.length > 0 || result.globalErrors.length > 0) return undefined;
+    if (!worthStoring(result.hint, result.etag, maxAgeSeconds)) {
+      this.neverCached.set(p.query, true);
+      return undefined;
+    }
+    this.neverCached.delete(p.query);
+    if (result.hint.scope === 'private' && !p.identity) return undefined;
     const representation = p.load.representation;
-    const identity = entityIdentity(typenameOf(representation) ?? '', keyFieldsOf(representation));
-    cache.set(key, this.entry(ownCopy(result.value), result.hint, result.etag, maxAgeSeconds, result.hint.scope, identity));
+    const keys = this.options.entityKeys();
+    const tags = tagsIn(keys, result.value);
+    tags.add(entityTag(keys, representation) ?? entityIdentity(typenameOf(representation) ?? '', keyFieldsOf(representation)));
+    for (const tag of result.subgraphTags) tags.add(tag);
+    const stored = this.entry(ownCopy(result.value), result.hint, result.etag, maxAgeSeconds, result.hint.scope, [...tags]);
     result.stored = true;
+    return cache.set(p.keyFor(result.hint.scope === 'private' ? p.identity : null), stored, startedAtMs) ? stored : undefined;
   }
 
-  private entry(value: Record<string, unknown>, hint: CacheHint, etag: string | null, maxAgeSeconds: number, scope: Scope, identity: string): CacheEntry {
+  private entry(value: Record<string, unknown>, hint: CacheHint, etag: string | null, maxAgeSeconds: number, scope: Scope, tags: string[]): CacheEntry {
     return {
       value,
       storedAtMs: this.options.clock.now(),
       maxAgeSeconds,
       staleIfErrorSeconds: hint.staleIfErrorSeconds > 0 ? hint.staleIfErrorSeconds : this.options.staleIfErrorSeconds,
+      staleWhileRevalidateSeconds: hint.staleWhileRevalidateSeconds,
       etag,
       scope,
-      identity,
+      tags,
     };
   }
 }
@@ -308,6 +421,14 @@ function asFailure(error: unknown, serviceName: string): SubgraphFailure {
   return error instanceof SubgraphFailure
     ? error
     : new SubgraphFailure('SUBGRAPH_UNAVAILABLE', serviceName, `${serviceName} could not be called`, { cause: error });
+}
+
+function addTags(state: OperationState, tags: readonly string[]): void {
+  for (const tag of tags) state.cacheTags.add(tag);
+}
+
+function loadOf(representation: Record<string, unknown>, ifNoneMatch: string | null): EntityLoad {
+  return { representation, representationKey: stableJson(representation), ifNoneMatch };
 }
 
 function ageSeconds(entry: CacheEntry, nowMs: number): number {
