@@ -11,7 +11,7 @@ const SUPERGRAPH = `
 describe('entity tags', () => {
   const keys = entityKeysFromSupergraph(SUPERGRAPH);
 
-  it('reads each entity type\\'s keys from @join__type, once each, leaving out keys with nested fields', () => {
+  it("reads each entity type's keys from @join__type, once each, leaving out keys with nested fields", () => {
     expect(Object.fromEntries(keys)).toEqual({ Seller: [['id']], Sku: [['upc', 'region']], Node: [['id']] });
   });
 
@@ -28,7 +28,7 @@ describe('entity tags', () => {
     expect([...tagsIn(keys, data)].sort()).toEqual(['Seller:{"id":"s1"}', 'Seller:{"id":"s2"}']);
   });
 
-  it('reads a subgraph\\'s own tags the way Apollo Router does, ignoring what is not a tag', () => {
+  it("reads a subgraph's own tags the way Apollo Router does, ignoring what is not a tag", () => {
     expect(rootAnswerTags({ apolloCacheTags: ['homepage', 7, ''] })).toEqual(['homepage']);
     expect(entityAnswerTags({ apolloEntityCacheTags: [['a'], ['b', 'c']] }, 1)).toEqual(['b', 'c']);
     expect(entityAnswerTags({ apolloEntityCacheTags: 'nope' }, 0)).toEqual([]);
