@@ -129,6 +129,35 @@ function scenario(transport: TransportKind): void {
     }
   });
 
+  it('gigs and users publish the lists they applied, and a gateway serving pages from memory (max-age) shows the change once they did', async () => {
+    const seller = sellers[5]!;
+    const gig = demo.gigs.find((g) => g.sellerId === seller.id)!;
+    const fromMemory = await startGateway(loadConfig(gatewayEnvFor(system.subgraphs, { ...system.invalidationEnv, ROOT_FETCH_CACHE: 'max-age' })), { logger: jsonLogger('error') });
+    try {
+      const pages = async () => {
+        const [gigAnswer, userAnswer] = await Promise.all([
+          postGraphQL(fromMemory.url, operation('GigPage').body, { id: gig.id }),
+          postGraphQL(fromMemory.url, operation('UserPage').body, { username: seller.username }),
+        ]);
+        return [gigAnswer.body.data.gig.seller.topClients, userAnswer.body.data.seller.topClients].map((list: { id: string }[]) => list.map((c) => c.id));
+      };
+      expect(await pages()).toEqual([seller.topClientIds, seller.topClientIds]);
+      const wanted = seller.topClientIds.slice(1);
+      await run('RemoveTopClient', { clientId: seller.topClientIds[0] }, seller.id);
+      const shown = await pollUntil('both pages to show the applied list', pages, ([g, u]) => same(g!, wanted) && same(u!, wanted), 10_000);
+      console.log(`[propagation ${transport}] removeTopClient -> both pages from memory show it after ${shown.elapsedMs.toFixed(0)} ms (Seller max-age 30 s)`);
+      for (const name of ['gigs', 'users'] as const) {
+        const [applied] = await system.subgraphs[name].db.query<{ version: number; payload: { clientIds: string[] } }>(
+          "SELECT version, payload FROM outbox WHERE event_type = 'seller-client-ids-applied' AND entity_key = $1::jsonb ORDER BY id DESC LIMIT 1",
+          [JSON.stringify({ id: seller.id })],
+        );
+        expect(applied).toEqual({ version: 2, payload: { sellerId: seller.id, clientIds: wanted } });
+      }
+    } finally {
+      await fromMemory.stop();
+    }
+  });
+
   it('a poison event in the source is parked with its position by gigs and users, and the events after it apply', async () => {
     const seller = sellers[3]!;
     const [poison] = await system.subgraphs.topclients.db.query<{ id: string }>(
