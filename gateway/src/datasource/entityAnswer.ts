@@ -27,6 +27,11 @@ export interface EntityAnswer {
   subgraphTags: string[];
   /** Set by the first request that stores this answer in the cache, so requests sharing it store it once. */
   stored: boolean;
+  /**
+   * How many requests still take this value (the merge stage counts them). All but the last get a copy; the last
+   * takes the parsed value itself, so an answer nobody shares is never copied.
+   */
+  consumers: number;
 }
 
 export interface EntityFailed {
@@ -78,6 +83,7 @@ export function splitEntities(
       hint,
       subgraphTags: entityAnswerTags(body.extensions, i),
       stored: false,
+      consumers: 1,
     };
   });
 }

@@ -300,7 +300,7 @@ export class CacheStage {
         freshness.add(entityMaxAge(result), entry.scope);
         return;
       }
-      values[index] = result.value && ownCopy(result.value);
+      values[index] = result.value && (--result.consumers > 0 ? ownCopy(result.value) : result.value);
       for (const { error, rest } of result.errors) errors.push({ ...error, path: ['_entities', index, ...rest] });
       freshness.add(entityMaxAge(result), result.hint.scope);
     });

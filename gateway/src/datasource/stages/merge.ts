@@ -251,6 +251,8 @@ export class MergeStage {
       slots.forEach((slot, i) => {
         if (state.sent.get(slot.load.representationKey) === slot) state.sent.delete(slot.load.representationKey);
         slot.settle!(results[i]!);
+        const result = results[i]!;
+        if (result.kind === 'answer') result.consumers = slot.pendings.filter((p) => !p.done).length;
         for (const pending of slot.pendings) {
           if (pending.done) continue;
           pending.done = true;
