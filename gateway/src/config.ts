@@ -3,6 +3,7 @@
  * validated, frozen. A bad value stops start-up with a message naming the key and the value; every problem is
  * reported at once.
  */
+import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IdentityConfig } from './auth/authenticator.js';
@@ -60,6 +61,20 @@ export interface GatewayConfig {
   invalidation: InvalidationSource | null;
   /** The local explorer at /explorer (explorer/explorerRoute.ts): on in development, EXPLORER=true in production. */
   explorer: { enabled: boolean; distDir: string; buildOnDemand: boolean };
+  /** Redis (REDIS_URL): the shared second cache level, evictions for every process, APQ registrations; null = none. */
+  redis: RedisConfig | null;
+  /** On SIGTERM/SIGINT, how long requests in flight may take to finish before their connections are cut. */
+  shutdownGraceMs: number;
+  /** Gateway processes on one port (node:cluster); 1 = this process serves alone (GATEWAY_WORKERS). */
+  workers: number;
+}
+
+export interface RedisConfig {
+  url: string;
+  /** The longest the gateway waits for Redis on one command before going on without it. */
+  timeoutMs: number;
+  /** Prepended to every key and channel, so several gateways (or tests) can share one Redis. */
+  keyPrefix: string;
 }
 
 /** The hybrid read path: deadlines, breaker, batching and the per-entity cache. */
@@ -105,6 +120,7 @@ const KNOWN_KEYS = new Set([
   'LATE_CALLS_PER_SUBGRAPH', 'INVALIDATION_SECRET', 'CACHE_TAG_HEADER', 'ADMISSION_MAX_IN_FLIGHT', 'ADMISSION_MIN_IN_FLIGHT', 'ADMISSION_QUEUE_MS', 'ADMISSION_TARGET_LAG_MS', 'LOG_LEVEL',
   'INVALIDATION_FEED_URL', 'INVALIDATION_NATS_URL', 'INVALIDATION_NATS_STREAM', 'INVALIDATION_NATS_SUBJECT',
   'INVALIDATION_EVENT_TYPES', 'EXPLORER', 'EXPLORER_DIST',
+  'REDIS_URL', 'REDIS_TIMEOUT_MS', 'REDIS_KEY_PREFIX', 'SHUTDOWN_GRACE_MS', 'GATEWAY_WORKERS',
   'SUBGRAPH_MAX_RESPONSE_MB', 'BREAKER_ERROR_PERCENT', 'BREAKER_VOLUME_THRESHOLD', 'BREAKER_RESET_MS', 'BREAKER_WINDOW_MS',
 ]);
 
@@ -190,6 +206,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Gateway
       // Development builds a missing or stale bundle on the first visit; production serves what `npm run build` made.
       buildOnDemand: mode === 'development',
     },
+    redis: redisConfig(env, read, problems),
+    shutdownGraceMs: read.integer('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    workers: read.integer('GATEWAY_WORKERS', availableParallelism(), 1, 1_024),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
@@ -268,6 +287,17 @@ function identityConfig(
     problems.push('GATEWAY_SUBGRAPH_SECRET is required with JWT_JWKS_URL, JWT_JWKS_FILE or IDENTITY_HEADER: subgraphs accept an identity only when the gateway signed it');
   }
   return { token, developmentHeader, subgraphSecret };
+}
+
+function redisConfig(env: NodeJS.ProcessEnv, read: Reader, problems: string[]): RedisConfig | null {
+  const url = env.REDIS_URL;
+  if (!url) return null;
+  if (!/^rediss?:\/\/[^\s]+$/.test(url)) problems.push(`REDIS_URL must be redis://[user:password@]host:port[/db] (or rediss://); the value given is not (not repeated here: it may hold a password)`);
+  return {
+    url,
+    timeoutMs: read.integer('REDIS_TIMEOUT_MS', 50, 1, 60_000),
+    keyPrefix: env.REDIS_KEY_PREFIX ?? 'gateway:',
+  };
 }
 
 function invalidationSecret(env: NodeJS.ProcessEnv, problems: string[]): string | null {

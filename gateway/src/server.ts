@@ -30,6 +30,9 @@ import { sendRefusal } from './persisted/persistedErrors.js';
 import { PersistedQueryGate } from './persisted/persistedQueries.js';
 import { endWithEntityTag } from './persisted/responseEtag.js';
 import { GatewayMetrics } from './metrics/registry.js';
+import { RedisLink } from './redis/redisLink.js';
+import { SharedEntityCache, applyEviction, sharedInvalidator } from './cache/sharedEntityCache.js';
+import { SharedApqStore } from './persisted/sharedApqStore.js';
 import { supergraphOption } from './supergraphLoader.js';
 
 export interface RunningGateway {
@@ -37,6 +40,8 @@ export interface RunningGateway {
   port: number;
   gateway: ApolloGateway;
   metrics: GatewayMetrics;
+  /** The connection to Redis (REDIS_URL), null without one. */
+  redis: RedisLink | null;
   /** Drops every cached copy of one entity (change events call this); returns how many were dropped. */
   invalidateEntity(typename: string, keyFields: Record<string, unknown>): number;
   stop(): Promise<void>;
@@ -46,6 +51,8 @@ export interface GatewayDeps {
   logger?: Logger;
   /** Every reading of time and every timer of the gateway; tests pass a clock they move by hand. */
   clock?: Clock;
+  /** What /metrics answers; a cluster worker answers with every worker's metrics (cluster.ts). */
+  metricsText?: () => Promise<string>;
 }
 
 export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}): Promise<RunningGateway> {
@@ -59,9 +66,14 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   const exploration = explorationSetup(config);
   const explorer = createExplorerRoute(config, logger);
   const metrics = new GatewayMetrics({ processMetrics: true });
+  // Redis (optional): the shared second cache level, evictions heard by every process, APQ registrations.
+  const redis = config.redis ? new RedisLink({ url: config.redis.url, timeoutMs: config.redis.timeoutMs, clock, logger, metrics }) : null;
+  const sharedCache = redis && config.readPath.entityCache ? new SharedEntityCache(redis, { prefix: config.redis!.keyPrefix, clock }) : null;
   const readPath = createReadPath(config.readPath, config.subgraphUrls, metrics, logger, clock, {
     evictedByEvents: config.invalidation !== null || config.invalidationSecret !== null,
   });
+  sharedCache?.onRemoteEviction((eviction) => applyEviction(readPath.cache!, eviction));
+  const invalidator = sharedCache ? sharedInvalidator(readPath, sharedCache) : readPath;
   const admissionControl = new AdmissionControl(config.admission, clock, eventLoopLag());
   metrics.gauge('gateway_operations_in_progress', 'Operations admitted and not yet answered', () => admissionControl.inProgress);
   metrics.gauge('gateway_operations_queued', 'Operations waiting to be admitted', () => admissionControl.queued);
@@ -81,15 +93,18 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     // Stack traces never leave the gateway, whatever NODE_ENV says.
     includeStacktraceInErrorResponses: false,
     // Manifest ids are resolved before Apollo (persisted/persistedQueries.ts); Apollo keeps APQ where allowed.
-    persistedQueries: persisted.apolloPersistedQueries,
+    persistedQueries: persisted.apolloPersistedQueries && (redis ? { cache: new SharedApqStore(redis, { prefix: config.redis!.keyPrefix }) } : {}),
     // Batches are checked operation by operation (and their size) in persisted/persistedQueries.ts first.
     allowBatchedHttpRequests: config.queryLimits.maxBatchOperations > 1,
     apollo: exploration.apollo,
     plugins: [...exploration.plugins, staleReportPlugin(), rootOperationTypesPlugin()],
   });
   let ready = false;
+  let stopping = false;
 
   const server = createServer((req, res) => {
+    // While draining, every answer closes its connection, so kept-alive clients move to another process.
+    if (stopping) res.setHeader('connection', 'close');
     handle(req, res).catch((error: unknown) => {
       logger.error('request failed', { error: String((error as Error)?.message ?? error) });
       if (!res.headersSent) sendRequestError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error');
@@ -109,15 +124,21 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     switch (url.pathname) {
       case '/health':
         return sendJson(res, 200, { status: 'ok' });
-      case '/metrics':
+      case '/metrics': {
+        const text = await (deps.metricsText ?? (() => metrics.text()))();
         res.writeHead(200, { 'content-type': metrics.contentType });
-        res.end(await metrics.text());
+        res.end(text);
         return;
+      }
       case '/invalidation':
         if (config.invalidationSecret === null) return sendRequestError(res, 404, 'NOT_FOUND', 'The invalidation endpoint is off (set INVALIDATION_SECRET)');
-        return handleInvalidation(req, res, config.invalidationSecret, config.maxBodyBytes, readPath);
-      case '/ready':
-        return ready ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'starting' });
+        return handleInvalidation(req, res, config.invalidationSecret, config.maxBodyBytes, invalidator);
+      case '/ready': {
+        // Redis is optional: its absence is reported, never a reason to take the gateway out of rotation.
+        const redisReport = redis ? { configured: true, reachable: redis.status === 'up' } : { configured: false };
+        if (stopping) return sendJson(res, 503, { status: 'stopping', redis: redisReport });
+        return ready ? sendJson(res, 200, { status: 'ready', redis: redisReport }) : sendJson(res, 503, { status: 'starting', redis: redisReport });
+      }
       case '/graphql':
       case '/':
         if (!ready) return sendRequestError(res, 503, 'GATEWAY_NOT_READY', 'The gateway is still loading its supergraph');
@@ -208,20 +229,24 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   } catch (error) {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     admissionControl.stop();
+    await redis?.close();
     throw error;
   }
   // Change events evict what they name, so an edit at the source shows before max-age runs out.
   let invalidation: RunningInvalidationListener | undefined;
   if (config.invalidation) {
+    // Every process hears every event itself: Redis is cleaned, nothing needs broadcasting.
+    const onEvent = sharedCache ? sharedInvalidator(readPath, sharedCache, { broadcast: false }) : readPath;
     try {
       invalidation = await startInvalidationListener({ ...config.invalidation, logger }, (typename, keyFields) => {
-        readPath.invalidateEntity(typename, keyFields);
+        onEvent.invalidateEntity(typename, keyFields);
       });
     } catch (error) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await apollo.stop();
       await readPath.close();
       admissionControl.stop();
+      await redis?.close();
       throw error;
     }
   }
@@ -232,17 +257,29 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     port,
     gateway,
     metrics,
-    invalidateEntity: (typename, keyFields) => readPath.invalidateEntity(typename, keyFields),
+    redis,
+    invalidateEntity: (typename, keyFields) => invalidator.invalidateEntity(typename, keyFields),
+    /**
+     * Stops accepting connections, lets the requests in flight finish (at most SHUTDOWN_GRACE_MS, then their
+     * connections are cut), then closes the subgraph pools and Redis.
+     */
     async stop() {
+      stopping = true;
       explorer.close();
       await invalidation?.stop();
       await new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        const grace = clock.setTimer(config.shutdownGraceMs, () => server.closeAllConnections());
+        server.close(() => {
+          grace.cancel();
+          resolve();
+        });
         server.closeIdleConnections();
       });
       await apollo.stop();
       await readPath.close();
       admissionControl.stop();
+      sharedCache?.close();
+      await redis?.close();
     },
   };
 }

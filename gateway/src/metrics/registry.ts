@@ -91,6 +91,20 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly redisOperations = new Counter({
+    name: 'gateway_redis_operations_total',
+    help: 'Uses of Redis (REDIS_URL) by operation (entity_get, entity_set, evict, publish, apq_get, apq_set, apq_delete) and outcome (hit, miss, ok, error, timeout, skipped while Redis is out of use)',
+    labelNames: ['operation', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly redisTransitions = new Counter({
+    name: 'gateway_redis_transitions_total',
+    help: 'Times Redis was taken out of use (down) or back into use (up)',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'gateway_' });
   }
