@@ -1,28 +1,60 @@
 /**
  * The gateway process: environment -> config, start, drain on SIGINT/SIGTERM. The only file of gateway/ that
- * touches `process`.
+ * touches `process` (with cluster.ts, its helper for GATEWAY_WORKERS > 1: a primary that forks the workers, each
+ * of which runs the code below as an ordinary gateway).
+ *
+ * Shutdown: stop accepting, let the requests in flight finish within SHUTDOWN_GRACE_MS (then cut them), close
+ * the subgraph pools and Redis, exit 0. A stop that hangs past the grace and a margin exits 1, saying so.
  */
+import cluster from 'node:cluster';
+import { announceReady, startPrimary, workerMetrics, workerSlot } from './cluster.js';
 import { ConfigError, loadConfig, unknownGatewayKeys } from './config.js';
 import { jsonLogger } from './logger.js';
 import { startGateway } from './server.js';
+
+/** What a stop may take past SHUTDOWN_GRACE_MS (closing pools, Redis, Apollo) before the process gives up on it. */
+const STOP_MARGIN_MS = 5_000;
 
 let logger = jsonLogger('info');
 try {
   const config = loadConfig(process.env);
   logger = jsonLogger(config.logLevel);
-  for (const key of unknownGatewayKeys(process.env)) logger.warn('unknown setting ignored', { key });
-  const gateway = await startGateway(config, { logger });
-  logger.info('gateway ready', { url: gateway.url, supergraph: config.supergraph.kind, mode: config.mode });
+  let stop: () => Promise<void>;
+  if (cluster.isPrimary && config.workers > 1) {
+    for (const key of unknownGatewayKeys(process.env)) logger.warn('unknown setting ignored', { key });
+    const group = startPrimary({ workers: config.workers, shutdownGraceMs: config.shutdownGraceMs, logger });
+    logger.info('gateway starting workers', { workers: config.workers, port: config.port });
+    stop = () => group.stop();
+  } else {
+    const slot = workerSlot();
+    if (slot === null) for (const key of unknownGatewayKeys(process.env)) logger.warn('unknown setting ignored', { key });
+    const group = slot === null ? null : workerMetrics(slot);
+    const gateway = await startGateway(config, { logger, ...(group ? { metricsText: group.text } : {}) });
+    if (slot === null) {
+      logger.info('gateway ready', { url: gateway.url, supergraph: config.supergraph.kind, mode: config.mode });
+    } else {
+      group!.attach(gateway.metrics.registry);
+      announceReady(gateway.url);
+    }
+    stop = () => gateway.stop();
+  }
   let stopping = false;
-  const stop = async (signal: string) => {
+  const onSignal = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info('stopping', { signal });
-    await gateway.stop();
+    logger.info('stopping', { signal, graceMs: config.shutdownGraceMs });
+    setTimeout(() => {
+      logger.error('stop did not finish in time; exiting', { afterMs: config.shutdownGraceMs + STOP_MARGIN_MS });
+      process.exit(1);
+    }, config.shutdownGraceMs + STOP_MARGIN_MS).unref();
+    await stop();
+    logger.info('stopped', { signal });
     process.exit(0);
   };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void onSignal('SIGINT'));
+  process.on('SIGTERM', () => void onSignal('SIGTERM'));
+  // A worker whose primary is gone drains and exits instead of serving on alone.
+  if (cluster.isWorker) cluster.worker!.on('disconnect', () => void onSignal('primary gone'));
 } catch (error) {
   logger.error(error instanceof ConfigError ? error.message : `gateway failed to start: ${(error as Error)?.message ?? error}`);
   process.exit(1);
