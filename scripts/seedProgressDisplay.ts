@@ -47,6 +47,8 @@ export function barLine(service: string, line: SeedLine, width = 24): string {
 export interface Output {
   write(text: string): unknown;
   isTTY?: boolean;
+  /** Terminal width: a bar line is cut to it, since a wrapped line would throw off the redraw's line count. */
+  columns?: number;
 }
 
 export class SeedProgressDisplay {
@@ -85,7 +87,8 @@ export class SeedProgressDisplay {
 
   private redraw(before: string): void {
     const up = this.drawnLines > 0 ? `\x1b[${this.drawnLines}A\r\x1b[J` : '';
-    const lines = [...this.shown].map(([service, line]) => `${barLine(service, line)}\n`);
+    const width = Math.max(20, (this.out.columns ?? 80) - 1);
+    const lines = [...this.shown].map(([service, line]) => `${barLine(service, line).slice(0, width)}\n`);
     this.out.write(`${up}${before}${lines.join('')}`);
     this.drawnLines = lines.length;
   }

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { bar, parseSeedLine, SeedProgressDisplay } from '../seedProgressDisplay.js';
 
-function recorder(tty: boolean) {
+function recorder(tty: boolean, columns = 200) {
   let text = '';
-  return { out: { write: (s: string) => (text += s), isTTY: tty }, text: () => text };
+  return { out: { write: (s: string) => (text += s), isTTY: tty, columns }, text: () => text };
 }
 
 const seeding = (done: number) => JSON.stringify({ level: 'info', service: 'topclients', msg: 'seeding', what: '3,000 clients', done, total: 3_000 });
@@ -46,5 +46,12 @@ describe('seeding progress display', () => {
     expect(screen).toContain(`\x1b[2A\r\x1b[J[users] hello\n  gigs        ${bar(0, 24)}`);
     expect(screen).toContain(`users       ${bar(0.5, 24)}  50%`);
     expect(screen.endsWith(`  users       ${bar(1, 24)} done in 0.9 s  10,000 sellers\n[gateway] after\n`)).toBe(true);
+  });
+
+  it('cuts a bar line to the terminal width, so a redraw never counts a wrapped line as one', () => {
+    const { out, text } = recorder(true, 60);
+    new SeedProgressDisplay(out).update('topclients', { msg: 'seeding', what: '3,000 clients, 10,000 sellers, 6,489 seller lists', done: 0, total: 1 });
+    const lines = text().split('\n').filter(Boolean);
+    expect(lines.map((l) => l.length <= 59)).toEqual([true, true]);
   });
 });
