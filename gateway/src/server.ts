@@ -42,6 +42,8 @@ export interface RunningGateway {
   metrics: GatewayMetrics;
   /** The connection to Redis (REDIS_URL), null without one. */
   redis: RedisLink | null;
+  /** The second cache level in Redis, null without Redis or without the entity cache. */
+  sharedCache: SharedEntityCache | null;
   /** Drops every cached copy of one entity (change events call this); returns how many were dropped. */
   invalidateEntity(typename: string, keyFields: Record<string, unknown>): number;
   stop(): Promise<void>;
@@ -258,6 +260,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     gateway,
     metrics,
     redis,
+    sharedCache,
     invalidateEntity: (typename, keyFields) => invalidator.invalidateEntity(typename, keyFields),
     /**
      * Stops accepting connections, lets the requests in flight finish (at most SHUTDOWN_GRACE_MS, then their

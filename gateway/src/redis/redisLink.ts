@@ -40,7 +40,7 @@ const TIMED_OUT = Symbol('timed out');
 export class RedisLink {
   readonly client: Redis;
   private subscriber: Redis | null = null;
-  private readonly channelListeners = new Map<string, (message: string) => void>();
+  private readonly channelListeners = new Map<string, Set<(message: string) => void>>();
   private state: RedisLinkState = 'down';
   /** What the logs last said, so each outage is one line going and one coming back. */
   private announced: 'nothing' | RedisLinkState = 'nothing';
@@ -51,6 +51,7 @@ export class RedisLink {
   private readonly failureThreshold: number;
   private readonly retryAfterMs: number;
   private lastError = '';
+  private readonly subscriptions: Promise<unknown>[] = [];
   private readonly waiters = new Set<{ state: RedisLinkState; resolve: () => void }>();
 
   constructor(private readonly options: RedisLinkOptions) {
@@ -119,10 +120,22 @@ export class RedisLink {
       // The subscription may wait for a connection: queueing it costs no page anything.
       this.subscriber = this.client.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, connectionName: 'gateway-evictions' });
       this.subscriber.on('error', () => undefined);
-      this.subscriber.on('message', (from: string, message: string) => this.channelListeners.get(from)?.(message));
+      this.subscriber.on('message', (from: string, message: string) => {
+        for (const listener of this.channelListeners.get(from) ?? []) listener(message);
+      });
     }
-    this.channelListeners.set(channel, listener);
-    this.subscriber.subscribe(channel).catch(() => undefined);
+    const listeners = this.channelListeners.get(channel);
+    if (listeners) {
+      listeners.add(listener);
+      return;
+    }
+    this.channelListeners.set(channel, new Set([listener]));
+    this.subscriptions.push(this.subscriber.subscribe(channel).catch(() => undefined));
+  }
+
+  /** Resolves once every channel asked for is subscribed (it waits for Redis to be reachable). */
+  async subscribed(): Promise<void> {
+    await Promise.all(this.subscriptions);
   }
 
   async close(): Promise<void> {

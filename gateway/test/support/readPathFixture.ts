@@ -47,6 +47,10 @@ export interface ReadPathFixture {
   /** The value of one line of /metrics (name with labels), NaN when absent. */
   metric(name: string): Promise<number>;
   restartGateway(env?: Record<string, string>): Promise<void>;
+  /** Another gateway on the same subgraphs and settings (plus `env`); the caller stops it. */
+  startGateway(env?: Record<string, string>): Promise<RunningGateway>;
+  /** The composed supergraph, for a gateway started as a process. */
+  supergraphFile: string;
   stop(): Promise<void>;
 }
 
@@ -120,6 +124,8 @@ export async function startReadPathFixture({ env = {}, brandCount = 5, brandMaxA
       const line = text.split('\n').find((l) => l.startsWith(`${name} `));
       return line ? Number(line.slice(name.length + 1)) : Number.NaN;
     },
+    startGateway: (extra = {}) => start(extra),
+    supergraphFile,
     async restartGateway(extra = {}) {
       await fixture.gateway.stop();
       fixture.gateway = await start(extra);
