@@ -34,10 +34,8 @@ function gatewayKeys(): Set<string> {
   expect(block, 'KNOWN_KEYS in gateway/src/config.ts').toBeDefined();
   return new Set([...block!.matchAll(/'([A-Z0-9_]+)'/g)].map((m) => m[1]!));
 }
-/** Named by issue 14 for the Redis cache level and the worker processes; gateway/src/config.ts learns them with those. */
-const GATEWAY_KEYS_TO_COME = ['REDIS_URL', 'GATEWAY_WORKERS'];
 const isGatewayKey = (known: Set<string>, key: string) =>
-  known.has(key) || GATEWAY_KEYS_TO_COME.includes(key) || key === 'APOLLO_TELEMETRY_DISABLED' // read by @apollo/gateway
+  known.has(key) || key === 'APOLLO_TELEMETRY_DISABLED' // read by @apollo/gateway
   || /^SUBGRAPH_[A-Z0-9_]+?_(URL|ENTITY_TIMEOUT_MS|TIMEOUT_MS)$/.test(key); // per-subgraph keys, matched the same way
 
 /** `env.KEY` and `env[`${upper}_KEY`]` in a subgraph's config (subgraphs/toolkit/config.ts). */
