@@ -122,6 +122,8 @@ try {
       PORT: String(gatewayBasePort + i),
       // Shared by every replica: the second cache level (entries, validators, tags, APQ).
       REDIS_URL: redisUrl,
+      // The replicas are the scale-out here: one process each unless asked (GATEWAY_WORKERS defaults to the cores).
+      GATEWAY_WORKERS: process.env.GATEWAY_WORKERS || '1',
       // Each replica evicts from JetStream on its own: edited clients (topclients' stream) and the seller lists gigs
       // and users applied (their streams, GIGS and USERS).
       ...invalidationNatsEnv(natsUrl, {
