@@ -103,10 +103,14 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   });
   let ready = false;
   let stopping = false;
+  /** Answers not yet finished: when draining starts, each is told to close its connection after it is sent. */
+  const unanswered = new Set<ServerResponse>();
 
   const server = createServer((req, res) => {
     // While draining, every answer closes its connection, so kept-alive clients move to another process.
     if (stopping) res.setHeader('connection', 'close');
+    unanswered.add(res);
+    res.once('close', () => unanswered.delete(res));
     handle(req, res).catch((error: unknown) => {
       logger.error('request failed', { error: String((error as Error)?.message ?? error) });
       if (!res.headersSent) sendRequestError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error');
@@ -268,6 +272,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
      */
     async stop() {
       stopping = true;
+      for (const res of unanswered) if (!res.headersSent) res.setHeader('connection', 'close');
       explorer.close();
       await invalidation?.stop();
       await new Promise<void>((resolve) => {

@@ -1,0 +1,173 @@
+/**
+ * The gateway as a real process (`node --import tsx gateway/src/main.ts`), as `npm run gateway` and the bench
+ * start it: SIGTERM drains what was admitted and exits 0; GATEWAY_WORKERS=2 serves one port from two workers
+ * and survives a killed one.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEVELOPMENT_IDENTITY_ENV } from '../support/signedIdentity.js';
+import { PAGE, ids, startReadPathFixture, type ReadPathFixture } from '../support/readPathFixture.js';
+
+interface GatewayProcess {
+  child: ChildProcess;
+  /** Resolves with the first log line (parsed) whose `msg` is `msg`, past or future. */
+  line(msg: string, nth?: number): Promise<Record<string, any>>;
+  exited: Promise<number | null>;
+}
+
+function startGatewayProcess(env: Record<string, string>): GatewayProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/src/main.ts'], {
+    env: { ...process.env, APOLLO_TELEMETRY_DISABLED: 'true', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Record<string, any>[] = [];
+  const waiting = new Set<() => void>();
+  let buffered = '';
+  const read = (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const complete = buffered.split('\n');
+    buffered = complete.pop()!;
+    for (const text of complete) {
+      try {
+        lines.push(JSON.parse(text));
+      } catch {
+        lines.push({ msg: text });
+      }
+    }
+    for (const wake of [...waiting]) wake();
+  };
+  child.stdout!.on('data', read);
+  child.stderr!.on('data', read);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    exited,
+    line(msg, nth = 1) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const found = lines.filter((l) => l.msg === msg)[nth - 1];
+          if (found) {
+            waiting.delete(check);
+            resolve(found);
+          }
+        };
+        waiting.add(check);
+        check();
+        void exited.then(() => {
+          if (waiting.delete(check)) reject(new Error(`gateway exited before logging "${msg}":\n${lines.map((l) => JSON.stringify(l)).join('\n')}`));
+        });
+      });
+    },
+  };
+}
+
+async function page(url: string, n: number) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: PAGE, variables: { ids: ids(n * 3, n * 3 + 3) } }),
+  });
+  return { status: response.status, body: (await response.json()) as any };
+}
+
+/** The pids of a process's children (pgrep exits 1 when there are none). */
+function childrenOf(pid: number): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function refusesConnections(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
+}
+
+describe('the gateway process', () => {
+  let fixture: ReadPathFixture;
+  beforeAll(async () => {
+    fixture = await startReadPathFixture();
+  });
+  afterAll(async () => {
+    await fixture?.stop();
+  });
+
+  const settings = () => ({
+    SUPERGRAPH: fixture.supergraphFile,
+    ...DEVELOPMENT_IDENTITY_ENV,
+    // Answers are held on purpose below: no deadline may cut them.
+    ENTITY_TIMEOUT_MS: '30000',
+    SUBGRAPH_TIMEOUT_MS: '30000',
+    OPERATION_BUDGET_MS: '60000',
+  });
+
+  it('SIGTERM during load: no admitted request is lost, new connections are refused, exit 0', async () => {
+    const gateway = startGatewayProcess({ ...settings(), GATEWAY_WORKERS: '1', SHUTDOWN_GRACE_MS: '20000' });
+    try {
+      const { url } = await gateway.line('gateway ready');
+      fixture.shop.reset();
+      fixture.brands.reset();
+      fixture.brands.fault = { kind: 'hold' };
+      const pages = Array.from({ length: 12 }, (_, n) => page(url, 100 + n));
+      // Every page has reached its first subgraph (admitted and planned); their brands are held.
+      await fixture.shop.waitForRequests(12);
+      await fixture.brands.waitForRequests(1);
+      gateway.child.kill('SIGTERM');
+      await gateway.line('stopping');
+      expect(await refusesConnections(url)).toBe(true);
+      fixture.brands.releaseHeld();
+      fixture.brands.fault = { kind: 'none' };
+      const answers = await Promise.all(pages);
+      for (const answer of answers) {
+        expect(answer.status).toBe(200);
+        expect(answer.body.errors).toBeUndefined();
+        expect(answer.body.data.products.every((p: any) => typeof p.brand.name === 'string')).toBe(true);
+      }
+      expect(await gateway.exited).toBe(0);
+    } finally {
+      fixture.brands.fault = { kind: 'none' };
+      gateway.child.kill('SIGKILL');
+    }
+  }, 60_000);
+
+  it('GATEWAY_WORKERS=2 serves one port from two workers, restarts a killed worker, and stops with exit 0', async () => {
+    const gateway = startGatewayProcess({ ...settings(), GATEWAY_WORKERS: '2' });
+    try {
+      const { url, workers } = await gateway.line('gateway ready');
+      expect(workers).toBe(2);
+      const metricsUrl = url.replace('/graphql', '/metrics');
+      const workerLabels = async () => new Set([...(await (await fetch(metricsUrl)).text()).matchAll(/worker="(\d+)"/g)].map((m) => m[1]));
+      expect(await workerLabels()).toEqual(new Set(['0', '1']));
+      for (let n = 0; n < 4; n++) expect((await page(url, n)).body.errors).toBeUndefined();
+
+      const workerPids = childrenOf(gateway.child.pid!);
+      expect(workerPids).toHaveLength(2);
+      process.kill(workerPids[0]!, 'SIGKILL');
+      const exitedLine = await gateway.line('gateway worker exited; restarting it');
+      expect(exitedLine.pid).toBe(workerPids[0]);
+      // The other worker serves meanwhile.
+      for (let n = 10; n < 20; n++) {
+        const answer = await page(url, n);
+        expect(answer.status).toBe(200);
+        expect(answer.body.errors).toBeUndefined();
+      }
+      await gateway.line('gateway worker serving again');
+      expect(await workerLabels()).toEqual(new Set(['0', '1']));
+
+      gateway.child.kill('SIGTERM');
+      expect(await gateway.exited).toBe(0);
+      expect(childrenOf(gateway.child.pid!)).toEqual([]);
+    } finally {
+      gateway.child.kill('SIGKILL');
+    }
+  }, 90_000);
+});
