@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { SUBGRAPHS } from '../subgraphs.js';
+import { INVALIDATING_EVENT_TYPES } from '../referenceGateway.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const read = (path: string) => readFileSync(`${root}/${path}`, 'utf8');
@@ -89,7 +90,10 @@ describe('docker-compose.yml', () => {
       }
       expect(new URL(env.REDIS_URL!).hostname).toBe('redis');
       expect(new URL(env.INVALIDATION_NATS_URL!).hostname).toBe('nats');
-      expect(env.INVALIDATION_NATS_SUBJECT).toBe('topclients.client.>');
+      // Every publishing service's stream, one subject each, in the same order.
+      expect(env.INVALIDATION_NATS_STREAM!.split(',')).toEqual(['TOPCLIENTS', 'GIGS', 'USERS']);
+      expect(env.INVALIDATION_NATS_SUBJECT!.split(',')).toEqual(['topclients.client.>', 'gigs.seller.>', 'users.seller.>']);
+      expect(env.INVALIDATION_EVENT_TYPES!.split(',')).toEqual(INVALIDATING_EVENT_TYPES.split(','));
       expect(Number(env.GATEWAY_WORKERS)).toBeGreaterThanOrEqual(1);
       expect(env.APOLLO_TELEMETRY_DISABLED).toBe('true');
       expect(env.GATEWAY_MODE).toBe('production');
