@@ -45,7 +45,7 @@ describe('gateway server', () => {
 
   it('answers /health and /ready with 200 once the supergraph is loaded, and 404 elsewhere', async () => {
     expect((await fetch(`${base()}/health`)).status).toBe(200);
-    expect(await (await fetch(`${base()}/ready`)).json()).toEqual({ status: 'ready' });
+    expect(await (await fetch(`${base()}/ready`)).json()).toEqual({ status: 'ready', redis: { configured: false } });
     const missing = await fetch(`${base()}/nowhere`);
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as any).errors[0].extensions.code).toBe('NOT_FOUND');
