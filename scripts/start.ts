@@ -45,7 +45,9 @@ try {
   // The gateway is generic: this deployment's supergraph, manifest and event types come from here, unless set.
   const reference = Object.fromEntries(Object.entries(REFERENCE_GATEWAY_ENV).filter(([key]) => !process.env[key]));
   const gatewayPort = Number(process.env.PORT || 4000);
-  run('gateway', 'gateway/src/main.ts', [], { ...reference, ...subgraphUrls, ...invalidation, ...trust.gatewayEnv },
+  // One gateway process unless asked (GATEWAY_WORKERS defaults to the cores): on a development machine the
+  // subgraphs need the cores too, and one process keeps the logs and restarts simple.
+  run('gateway', 'gateway/src/main.ts', [], { GATEWAY_WORKERS: process.env.GATEWAY_WORKERS || '1', ...reference, ...subgraphUrls, ...invalidation, ...trust.gatewayEnv },
     `http://127.0.0.1:${gatewayPort}/ready`);
   const gatewayReady = waitForHealth('gateway', `http://127.0.0.1:${gatewayPort}/ready`, 60_000);
   // The pages: web/main.ts builds them first when web/dist is missing or older than its sources.
