@@ -73,6 +73,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   const sharedCache = redis && config.readPath.entityCache ? new SharedEntityCache(redis, { prefix: config.redis!.keyPrefix, clock }) : null;
   const readPath = createReadPath(config.readPath, config.subgraphUrls, metrics, logger, clock, {
     evictedByEvents: config.invalidation !== null || config.invalidationSecret !== null,
+    sharedCache,
   });
   sharedCache?.onRemoteEviction((eviction) => applyEviction(readPath.cache!, eviction));
   const invalidator = sharedCache ? sharedInvalidator(readPath, sharedCache) : readPath;

@@ -9,6 +9,7 @@
  */
 import type { GraphQLDataSource } from '@apollo/gateway';
 import { EntityCache } from '../cache/entityCache.js';
+import type { SharedEntityCache } from '../cache/sharedEntityCache.js';
 import { entityKeysFromSupergraph, type EntityKeys } from '../cache/entityTags.js';
 import type { Clock } from '../clock.js';
 import type { ReadPathConfig } from '../config.js';
@@ -41,6 +42,8 @@ export interface ReadPath {
 export interface ReadPathOptions {
   /** Whether change events or invalidation requests can evict entries (so root answers may be served while fresh). */
   evictedByEvents: boolean;
+  /** The second cache level (Redis) shared by every process and replica; null without REDIS_URL. */
+  sharedCache?: SharedEntityCache | null;
 }
 
 export function createReadPath(
@@ -91,6 +94,7 @@ export function createReadPath(
         cache,
         rootFetchCache: config.rootFetchCache,
         evictedByEvents: options.evictedByEvents,
+        shared: cache ? (options.sharedCache ?? null) : null,
         entityKeys: () => entityKeys,
         staleIfErrorSeconds: config.staleIfErrorSeconds,
         clock,

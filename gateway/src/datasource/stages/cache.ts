@@ -20,6 +20,7 @@ import { LRUCache } from 'lru-cache';
 import { parseCacheControl, type CacheHint } from '../../cache/cacheHints.js';
 import { entityTag, rootAnswerTags, tagsIn, type EntityKeys } from '../../cache/entityTags.js';
 import type { CacheEntry, EntityCache } from '../../cache/entityCache.js';
+import type { SharedEntityCache } from '../../cache/sharedEntityCache.js';
 import { canServeStaleOnError, decide } from '../../cache/freshness.js';
 import { SubgraphFailure } from '../../errors.js';
 import type { GatewayMetrics } from '../../metrics/registry.js';
@@ -65,6 +66,11 @@ export interface CacheStageOptions {
   rootFetchCache: RootFetchCacheMode;
   /** Whether change events can evict entries (an invalidation source is configured). */
   evictedByEvents: boolean;
+  /**
+   * The second level (Redis), shared by every gateway process: looked up on a first-level miss (its entry then
+   * joins the first level), written whenever the first level stores or renews. Null when there is none.
+   */
+  shared: SharedEntityCache | null;
   /** The supergraph's entity keys, for tagging answers; read on every store, as the supergraph may change. */
   entityKeys: () => EntityKeys;
   /** How long past max-age a cached value may stand in for a failing subgraph, when the subgraph gives no stale-if-error. */
@@ -111,7 +117,7 @@ export class CacheStage {
       entityCacheKey({ subgraph: serviceName, operation: query, variables, representation: ROOT_REPRESENTATION, scope });
     const publicKey = cacheable ? keyFor(null) : null;
     const privateKey = cacheable && state.identity ? keyFor(state.identity) : null;
-    const entry = (publicKey && cache!.get(publicKey)) || (privateKey && cache!.get(privateKey)) || undefined;
+    const entry = (publicKey && cache!.get(publicKey)) || (privateKey && cache!.get(privateKey)) || (cacheable ? await this.fromShared([publicKey, privateKey]) : undefined);
     const decision = decide(entry, clock.now(), this.rootDirectives(entry, state));
     if (cacheable) metrics.cacheLookup(serviceName, 'root', decision.kind);
     if (entry && decision.kind === 'fresh') {
@@ -206,7 +212,7 @@ export class CacheStage {
     const hint = parseCacheControl(response.headers['cache-control']);
     if (response.status === 304) {
       const key = entry && keyOf(entry.scope);
-      if (key) cache.renew(key, hint.maxAgeSeconds, response.headers.etag ?? entry.etag);
+      if (key) this.renew(key, hint.maxAgeSeconds, response.headers.etag ?? entry.etag);
       return entry;
     }
     const body = response.body;
@@ -225,7 +231,7 @@ export class CacheStage {
     const tags = tagsIn(this.options.entityKeys(), body.data);
     for (const tag of rootAnswerTags(body.extensions)) tags.add(tag);
     const stored = this.entry(ownCopy(body as Record<string, unknown>), hint, etag, hint.maxAgeSeconds, hint.scope, [...tags]);
-    return cache.set(key, stored, startedAtMs) ? stored : undefined;
+    return this.store(key, stored, startedAtMs) ? stored : undefined;
   }
 
   async fetchEntities(request: FetchRequest): Promise<GatewayGraphQLResponse> {
@@ -247,10 +253,16 @@ export class CacheStage {
     metrics.entity(serviceName, 'requested', representations.length);
     const lookups = cache !== null && !this.neverCached.has(query);
 
+    const keyFors = representations.map((representation) => (scope: string | null) =>
+      entityCacheKey({ subgraph: serviceName, operation: query, variables, representation, scope }));
+    const firstLevel = representations.map((_, index) =>
+      lookups ? cache.get(keyFors[index]!(null)) ?? (state.identity ? cache.get(keyFors[index]!(state.identity)) : undefined) : undefined);
+    const secondLevel = lookups ? await this.manyFromShared(firstLevel, keyFors, state.identity) : [];
+
     const pending: PendingEntity[] = [];
     representations.forEach((representation, index) => {
-      const keyFor = (scope: string | null) => entityCacheKey({ subgraph: serviceName, operation: query, variables, representation, scope });
-      const entry = lookups ? cache.get(keyFor(null)) ?? (state.identity ? cache.get(keyFor(state.identity)) : undefined) : undefined;
+      const keyFor = keyFors[index]!;
+      const entry = firstLevel[index] ?? secondLevel[index];
       const decision = decide(entry, startedAtMs, state);
       if (lookups) metrics.cacheLookup(serviceName, 'entity', decision.kind);
       if (entry && (decision.kind === 'fresh' || decision.kind === 'staleWhileRevalidate')) {
@@ -346,7 +358,7 @@ export class CacheStage {
       if (!p.entry) return undefined;
       const key = p.keyFor(p.entry.scope === 'private' ? p.identity : null);
       if (p.entry.scope === 'private' && !p.identity) return undefined;
-      cache.renew(key, maxAgeSeconds, result.etag ?? p.entry.etag);
+      this.renew(key, maxAgeSeconds, result.etag ?? p.entry.etag);
       metrics.notModifiedBytesSaved.inc({ subgraph: serviceName }, JSON.stringify(p.entry.value).length);
       result.stored = true;
       return p.entry;
@@ -366,7 +378,61 @@ export class CacheStage {
     for (const tag of result.subgraphTags) tags.add(tag);
     const stored = this.entry(ownCopy(result.value), result.hint, result.etag, maxAgeSeconds, result.hint.scope, [...tags]);
     result.stored = true;
-    return cache.set(p.keyFor(result.hint.scope === 'private' ? p.identity : null), stored, startedAtMs) ? stored : undefined;
+    return this.store(p.keyFor(result.hint.scope === 'private' ? p.identity : null), stored, startedAtMs) ? stored : undefined;
+  }
+
+  /** Both levels: the first decides (size, the race guard), the second follows what the first kept. */
+  private store(key: string, entry: CacheEntry, fetchStartedAtMs: number): boolean {
+    if (!this.options.cache!.set(key, entry, fetchStartedAtMs)) return false;
+    this.options.shared?.set(key, entry);
+    return true;
+  }
+
+  private renew(key: string, maxAgeSeconds: number, etag: string | null): void {
+    const cache = this.options.cache!;
+    cache.renew(key, maxAgeSeconds, etag);
+    const renewed = cache.get(key);
+    if (renewed) this.options.shared?.set(key, renewed);
+  }
+
+  /** A first-level miss asks the second level; what it has joins the first level. */
+  private async fromShared(keys: readonly (string | null)[]): Promise<CacheEntry | undefined> {
+    const { shared, cache } = this.options;
+    if (!shared) return undefined;
+    for (const key of keys) {
+      if (!key) continue;
+      const entry = await shared.get(key);
+      if (entry) {
+        cache!.set(key, entry);
+        return entry;
+      }
+    }
+    return undefined;
+  }
+
+  /** The same for a whole entity fetch, in one round trip to the second level. */
+  private async manyFromShared(
+    firstLevel: readonly (CacheEntry | undefined)[],
+    keyFors: readonly ((scope: string | null) => string)[],
+    identity: string | null,
+  ): Promise<(CacheEntry | undefined)[]> {
+    const { shared, cache } = this.options;
+    if (!shared || firstLevel.every((entry) => entry !== undefined)) return [];
+    const wanted: { index: number; key: string }[] = [];
+    firstLevel.forEach((entry, index) => {
+      if (entry) return;
+      wanted.push({ index, key: keyFors[index]!(null) });
+      if (identity) wanted.push({ index, key: keyFors[index]!(identity) });
+    });
+    const found = await shared.getMany(wanted.map((w) => w.key));
+    const entries: (CacheEntry | undefined)[] = [];
+    wanted.forEach(({ index, key }, i) => {
+      const entry = found[i];
+      if (!entry || entries[index]) return;
+      cache!.set(key, entry);
+      entries[index] = entry;
+    });
+    return entries;
   }
 
   private entry(value: Record<string, unknown>, hint: CacheHint, etag: string | null, maxAgeSeconds: number, scope: Scope, tags: string[]): CacheEntry {
