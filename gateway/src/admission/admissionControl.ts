@@ -119,9 +119,11 @@ export class AdmissionControl {
   private adjust(): void {
     if (this.stopped) return;
     // Only a window with operations waiting measures how fast the gateway drains its queue; an idle one says nothing.
+    // Smoothed over about a second (alpha 0.1 per 100 ms window): one slow window, a GC pause say, must not make
+    // the queue look longer than it is and turn away operations that would have been admitted in time.
     if (this.queue.length > 0 && this.completedInWindow > 0) {
       const rate = this.completedInWindow / WINDOW_MS;
-      this.drainRate = this.drainRate === 0 ? rate : 0.7 * this.drainRate + 0.3 * rate;
+      this.drainRate = this.drainRate === 0 ? rate : 0.9 * this.drainRate + 0.1 * rate;
     }
     this.completedInWindow = 0;
     const lagMs = this.lag.read();
