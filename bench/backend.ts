@@ -31,6 +31,8 @@ export interface BackendOptions {
   editTargets: number;
   /** Start the reference subgraphs (false when only scenarios 6 and 7 run: they need none of them). */
   reference: boolean;
+  /** GATEWAY_SUBGRAPH_SECRET of the reference subgraphs: they act only for callers signed with it (fresh per run). */
+  gatewaySecret: string;
 }
 
 export interface BackendInfo {
@@ -49,7 +51,8 @@ export interface BackendInfo {
 const options = JSON.parse(process.argv[2] ?? '{}') as BackendOptions;
 const demo = generateDemoData(sizeForScale(options.scale));
 const root = fileURLToPath(new URL('..', import.meta.url));
-const names: ServiceName[] = options.reference === false ? [] : ['gigs', 'users', 'topclients'];
+// topclients first: gigs and users consume its change feed, as in npm start.
+const names: ServiceName[] = options.reference === false ? [] : ['topclients', 'gigs', 'users'];
 const children: Child[] = [];
 process.on('exit', () => {
   for (const child of children) if (child.process.exitCode === null) child.process.kill('SIGKILL');
@@ -57,8 +60,9 @@ process.on('exit', () => {
 const subgraphs = {} as Record<ServiceName, { directUrl: string; proxyUrl: string; controlUrl: string }>;
 // Started one after the other: seeding is CPU-bound, and three at once on two cores is no faster.
 for (const name of names) {
+  const topclientsFeedUrl = name === 'topclients' ? undefined : subgraphs.topclients.directUrl.replace(/\/graphql$/, '/events');
   const child = startChild(name, ['--import', 'tsx', 'bench/subgraphProcess.ts', name,
-    JSON.stringify({ scale: options.scale, behaviour: options.delays[name] })], {}, root);
+    JSON.stringify({ scale: options.scale, behaviour: options.delays[name], gatewaySecret: options.gatewaySecret, topclientsFeedUrl })], {}, root);
   children.push(child);
   subgraphs[name] = JSON.parse(await waitForLine(child, 'SUBGRAPH ', 600_000));
 }

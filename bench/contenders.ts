@@ -2,9 +2,11 @@
  * How each contender is started: its process, its environment, and the URL the load goes to. Every contender gets
  * a fresh process per scenario, so its CPU time, peak RSS and cache start from nothing.
  */
+import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { freePort, startChild, waitForHttp, waitForLine, type Child } from './processes.js';
 
 /**
@@ -13,37 +15,49 @@ import { freePort, startChild, waitForHttp, waitForLine, type Child } from './pr
  */
 const OURS_VARIANTS = {
   ours: {},
-  'ours-max-age': { ROOT_FETCH_CACHE: 'max-age' },
   'ours-workers-2': { GATEWAY_WORKERS: '2' },
 } satisfies Record<string, Record<string, string>>;
 const OURS_BASE: Record<string, string> = { GATEWAY_WORKERS: '1' };
+/** Two replicas of ours (one process each) sharing Redis, behind one round-robin port. */
+const REPLICAS = 2;
+export const BENCH_REDIS_URL = 'redis://127.0.0.1:6379';
 
 type OursVariant = keyof typeof OURS_VARIANTS;
-export type ContenderName = OursVariant | 'sync' | 'hive' | 'hive-cache' | 'hive-router' | 'gigs-only';
+export type ContenderName = OursVariant | 'ours-2-replicas-redis' | 'sync' | 'hive' | 'hive-cache' | 'hive-router' | 'gigs-only';
 
 export interface StartedContender {
+  /** The process the load talks to (the round-robin proxy for the replicas). */
   child: Child;
   url: string;
+  /** Every process started for this contender, stopped together. */
+  children: Child[];
+  /** The gateway processes whose CPU and peak RSS are measured (each with its descendants). */
+  measuredPids: number[];
+  /** ours-2-replicas-redis: its Redis key prefix, so its keys can be removed after the run. */
+  redisKeyPrefix?: string;
 }
 
 export interface ContenderSetup {
   root: string;
   workDir: string;
   supergraphFile: string;
-  /** For ours: where topclients' change feed is, so edits evict cached clients (null = max-age only). */
-  invalidationFeedUrl: string | null;
-  /** For ours: extra gateway settings, e.g. per-subgraph timeouts. */
+  /**
+   * For ours: the scenario's gateway settings (in the reference scenarios the reference deployment's, its
+   * invalidation feeds, the subgraph secret and the development identity header; SUPERGRAPH is `supergraphFile`).
+   */
   oursEnv: Record<string, string>;
+  /** GATEWAY_SUBGRAPH_SECRET the reference subgraphs believe: sync and Hive sign the caller with it. */
+  gatewaySecret: string;
   /** Node flags, e.g. --cpu-prof. */
   nodeFlags: string[];
 }
 
 export const CONTENDER_DESCRIPTIONS: Record<ContenderName, string> = {
-  ours: 'this project\'s gateway as `npm run gateway` starts it (gateway/src/main.ts), its defaults, one worker (GATEWAY_WORKERS=1); in the reference scenarios change-feed invalidation on',
-  'ours-max-age': 'ours with ROOT_FETCH_CACHE=max-age: root answers (the gig itself) also served from memory while fresh, instead of the default If-None-Match on every page',
+  ours: 'this project\'s gateway (gateway/src/main.ts), its defaults (ROOT_FETCH_CACHE=tagged), one worker (GATEWAY_WORKERS=1); in the reference scenarios the reference deployment\'s settings (schema/referenceGateway.ts: manifest, event types incl. seller-client-ids-applied, topclients late-answer timeout 3 s), evicting from topclients\', gigs\' and users\' change feeds, caller signed for the subgraphs (GATEWAY_SUBGRAPH_SECRET, development IDENTITY_HEADER=x-seller-id)',
   'ours-workers-2': 'ours with GATEWAY_WORKERS=2 (node:cluster: CPU and RSS summed over the primary and its workers); a gateway that does not know the setting yet runs one process, and the results say so',
-  sync: 'stock @apollo/gateway + @apollo/server standalone, stock RemoteGraphQLDataSource, one process',
-  hive: '@graphql-hive/gateway CLI, `hive-gateway supergraph`, documented defaults, one process',
+  'ours-2-replicas-redis': 'two ours processes (GATEWAY_WORKERS=1 each, settings as ours) sharing Redis (REDIS_URL=redis://127.0.0.1:6379, a fresh REDIS_KEY_PREFIX per run) behind scripts/roundRobinProxy.ts in its own process; CPU and peak RSS summed over both gateways (the proxy\'s not counted)',
+  sync: 'stock @apollo/gateway + @apollo/server standalone, stock RemoteGraphQLDataSource, one process; forwards the caller as a signed x-gateway-identity (jose, HS256, as our gateway signs it)',
+  hive: '@graphql-hive/gateway CLI, `hive-gateway supergraph`, documented defaults, one process; its config\'s propagateHeaders sends the caller as a signed x-gateway-identity (jose, HS256)',
   'hive-cache': '@graphql-hive/gateway as above with its response cache on (`responseCaching: { session: () => null }`)',
   'hive-router': '@graphql-hive/gateway with `--hive-router-runtime` (@graphql-hive/router-runtime: the Rust query planner and its executor), otherwise defaults, one process',
   'gigs-only': 'baseline: the sync gateway serving a gig page that needs only gigs (one fetch per page)',
@@ -55,38 +69,80 @@ function isOurs(name: ContenderName): name is OursVariant {
   return name in OURS_VARIANTS;
 }
 
+/** One ours process on a free port, ready when `/ready` answers 200. */
+async function startOurs(name: string, setup: ContenderSetup, env: Record<string, string>): Promise<{ child: Child; origin: string }> {
+  // The gateway's own entry point, so whatever it does with its settings (workers included) is what is measured.
+  const port = await freePort();
+  const child = startChild(name, [...setup.nodeFlags, '--import', 'tsx', 'gateway/src/main.ts'], {
+    LOG_LEVEL: 'error',
+    ...setup.oursEnv,
+    ...env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    SUPERGRAPH: setup.supergraphFile,
+  }, setup.root);
+  try {
+    await waitForHttp(child, `http://127.0.0.1:${port}/ready`, 60_000);
+  } catch (error) {
+    await child.stop();
+    throw error;
+  }
+  return { child, origin: `http://127.0.0.1:${port}` };
+}
+
 export async function startContender(name: ContenderName, setup: ContenderSetup): Promise<StartedContender> {
   if (isOurs(name)) {
-    // The gateway's own entry point, so whatever it does with its settings (workers included) is what is measured.
-    const port = await freePort();
-    const child = startChild(name, [...setup.nodeFlags, '--import', 'tsx', 'gateway/src/main.ts'], {
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      SUPERGRAPH: setup.supergraphFile,
-      LOG_LEVEL: 'error',
-      ...(setup.invalidationFeedUrl ? { INVALIDATION_FEED_URL: setup.invalidationFeedUrl } : {}),
-      ...setup.oursEnv,
-      ...OURS_BASE,
-      ...OURS_VARIANTS[name],
-    }, setup.root);
-    await waitForHttp(child, `http://127.0.0.1:${port}/ready`, 60_000);
-    return { child, url: `http://127.0.0.1:${port}/graphql` };
+    const { child, origin } = await startOurs(name, setup, { ...OURS_BASE, ...OURS_VARIANTS[name] });
+    return { child, url: `${origin}/graphql`, children: [child], measuredPids: [child.pid] };
+  }
+  if (name === 'ours-2-replicas-redis') {
+    const redisKeyPrefix = `bench-${randomUUID().slice(0, 8)}:`;
+    const replicas: Child[] = [];
+    try {
+      const origins: string[] = [];
+      for (let i = 1; i <= REPLICAS; i++) {
+        const started = await startOurs(`${name}-${i}`, { ...setup, nodeFlags: [] }, { ...OURS_BASE, REDIS_URL: BENCH_REDIS_URL, REDIS_KEY_PREFIX: redisKeyPrefix });
+        replicas.push(started.child);
+        origins.push(started.origin);
+      }
+      const proxy = startChild(`${name}-proxy`, ['--import', 'tsx', 'bench/contenders/roundRobin.ts', ...origins], {}, setup.root);
+      replicas.push(proxy);
+      const url = await waitForLine(proxy, 'READY ', 60_000);
+      return { child: proxy, url, children: replicas, measuredPids: replicas.filter((c) => c !== proxy).map((c) => c.pid), redisKeyPrefix };
+    } catch (error) {
+      await Promise.all(replicas.map((c) => c.stop()));
+      throw error;
+    }
   }
   if (name === 'sync' || name === 'gigs-only') {
     const child = startChild(name, [...setup.nodeFlags, '--import', 'tsx', 'bench/contenders/sync.ts', setup.supergraphFile], {
       NODE_ENV: 'production',
+      GATEWAY_SUBGRAPH_SECRET: setup.gatewaySecret,
     }, setup.root);
-    return { child, url: await waitForLine(child, 'READY ', 60_000) };
+    return { child, url: await waitForLine(child, 'READY ', 60_000), children: [child], measuredPids: [child.pid] };
   }
-  // Hive Gateway: its CLI as documented, a config file only to forward the editor's identity header (and, for
-  // hive-cache, to turn the response cache on). Fork count pinned to 1: one process, like the others. It comes from
-  // the bench's own package (bench/package.json), resolved from here.
+  // Hive Gateway: its CLI as documented, a config file only to tell the subgraphs who the caller is (and, for
+  // hive-cache, to turn the response cache on). The subgraphs believe only a gateway-signed identity, so its
+  // propagateHeaders signs the caller's x-seller-id into x-gateway-identity with jose, as our gateway and the sync
+  // contender do (the product's jose, imported by absolute URL: the config file lives in a temporary directory).
+  // Fork count pinned to 1: one process, like the others. It comes from the bench's own package
+  // (bench/package.json), resolved from here.
   const port = await freePort();
   const configFile = join(setup.workDir, `${name}.gateway.config.mjs`);
   writeFileSync(configFile, [
+    `import { SignJWT } from ${JSON.stringify(joseUrl())};`,
+    'const key = new TextEncoder().encode(process.env.GATEWAY_SUBGRAPH_SECRET);',
+    'async function signedIdentity(request) {',
+    "  const sellerId = request.headers.get('x-seller-id');",
+    '  if (!sellerId) return {};',
+    '  const issuedAt = Math.floor(Date.now() / 1000);',
+    "  const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuer('gateway').setAudience('subgraphs')",
+    '    .setSubject(sellerId).setIssuedAt(issuedAt).setExpirationTime(issuedAt + 60).sign(key);',
+    "  return { 'x-gateway-identity': token };",
+    '}',
     'export const gatewayConfig = {',
     `  supergraph: ${JSON.stringify(setup.supergraphFile)},`,
-    "  propagateHeaders: { fromClientToSubgraphs: ({ request }) => ({ 'x-seller-id': request.headers.get('x-seller-id') ?? undefined }) },",
+    '  propagateHeaders: { fromClientToSubgraphs: ({ request }) => signedIdentity(request) },',
     name === 'hive-cache' ? '  responseCaching: { session: () => null },' : '',
     '};',
   ].join('\n'));
@@ -95,6 +151,7 @@ export async function startContender(name: ContenderName, setup: ContenderSetup)
     '--host', '127.0.0.1', '--port', String(port), '--fork', '1', '--config-path', configFile,
     ...(name === 'hive-router' ? ['--hive-router-runtime'] : [])], {
     NODE_ENV: 'production',
+    GATEWAY_SUBGRAPH_SECRET: setup.gatewaySecret,
   }, setup.workDir);
   await waitForHttp(child, `http://127.0.0.1:${port}/readiness`, 60_000);
   // Without the runtime package the CLI only warns and falls back to its default planner: that would be "hive" again.
@@ -102,5 +159,13 @@ export async function startContender(name: ContenderName, setup: ContenderSetup)
     await child.stop();
     throw new Error('hive-router: @graphql-hive/router-runtime did not load, Hive Gateway fell back to its default runtime');
   }
-  return { child, url: `http://127.0.0.1:${port}/graphql` };
+  return { child, url: `http://127.0.0.1:${port}/graphql`, children: [child], measuredPids: [child.pid] };
+}
+
+/**
+ * The product's own jose (the root node_modules; bench/node_modules holds an older one for Hive), as a file: URL an
+ * .mjs anywhere can import.
+ */
+function joseUrl(): string {
+  return pathToFileURL(createRequire(new URL('../package.json', import.meta.url)).resolve('jose')).href;
 }

@@ -36,6 +36,11 @@ export interface LoadOptions {
   };
   /** gatewayCost: stock @apollo/gateway's `data` for the same query, fetched once at the start of the scenario. */
   referenceData?: unknown;
+  /**
+   * Cold burst instead of a timed load: this many gig pages at once (the most popular gigs, one each, so every page
+   * needs different entities), each on its own connection, as soon as the gateway is ready; no warm-up.
+   */
+  burst?: number;
 }
 
 export interface LoadResult {
@@ -87,6 +92,10 @@ export interface ChurnResult {
   viewsAfterEdit: number;
   /** ... of which showed an older version than the newest acknowledged before the view was requested. */
   staleViews: number;
+  /** Page views of an edited client requested after one of its edits had shown (its propagation finished). */
+  viewsAfterSeen: number;
+  /** ... of which showed an older version than the newest edit that had shown before the view was requested. */
+  staleAfterSeen: number;
 }
 
 const options = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as LoadOptions;
@@ -112,6 +121,8 @@ function editFailed(reason: string): void {
 }
 let viewsAfterEdit = 0;
 let staleViews = 0;
+let viewsAfterSeen = 0;
+let staleAfterSeen = 0;
 
 function observeClients(clients: { id: string; version: number }[] | null | undefined, sentAt: number, receivedAt: number): void {
   if (!clients || editsByClient.size === 0) return;
@@ -119,10 +130,18 @@ function observeClients(clients: { id: string; version: number }[] | null | unde
     const edits = editsByClient.get(client.id);
     if (!edits) continue;
     let newestBefore: Edit | undefined;
-    for (const edit of edits) if (edit.ackedAt <= sentAt) newestBefore = edit;
+    let newestSeen: Edit | undefined;
+    for (const edit of edits) {
+      if (edit.ackedAt <= sentAt) newestBefore = edit;
+      if (edit.seenAt !== undefined && edit.seenAt <= sentAt && (!newestSeen || edit.version > newestSeen.version)) newestSeen = edit;
+    }
     if (!newestBefore) continue;
     viewsAfterEdit++;
     if (client.version < newestBefore.version) staleViews++;
+    if (newestSeen) {
+      viewsAfterSeen++;
+      if (client.version < newestSeen.version) staleAfterSeen++;
+    }
     for (const edit of edits) {
       if (edit.seenAt === undefined && edit.ackedAt <= sentAt && client.version >= edit.version) edit.seenAt = receivedAt;
     }
@@ -293,6 +312,59 @@ function startEditor(startedAt: number, stopAt: number): Promise<void>[] {
   return work;
 }
 
+/** The cold burst: `n` gig pages at once, each on its own connection; the same checks and counts as the load. */
+async function runBurst(n: number, latencies: number[]): Promise<{ errors: number }> {
+  const { request } = await import('node:http');
+  const target = new URL(options.url);
+  let errors = 0;
+  await Promise.all(options.gigIdsByRank.slice(0, n).map((id) => new Promise<void>((resolve) => {
+    const body = JSON.stringify({ query, variables: { id } });
+    const sentAt = performance.now();
+    const req = request({
+      host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent: false,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-bench-request': `b${++requestSeq}` },
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        latencies.push(performance.now() - sentAt);
+        check(res.statusCode ?? 0, Buffer.concat(chunks).toString(), sentAt);
+        resolve();
+      });
+      res.on('error', () => { errors++; resolve(); });
+    });
+    req.setTimeout(30_000, () => req.destroy(new Error('timeout')));
+    req.on('error', () => { errors++; resolve(); });
+    req.end(body);
+  })));
+  return { errors };
+}
+
+if (options.burst) {
+  console.log('MEASURE');
+  await new Promise((r) => setTimeout(r, 300));
+  measuring = true;
+  const latencies: number[] = [];
+  const started = performance.now();
+  const { errors } = await runBurst(options.burst, latencies);
+  const seconds = (performance.now() - started) / 1000;
+  const out: LoadResult = {
+    requests: options.burst,
+    seconds,
+    requestsPerSecond: options.burst / seconds,
+    latencyMs: percentiles(latencies),
+    non2xx: Object.entries(statuses).filter(([code]) => code !== '200').reduce((n, [, count]) => n + count, 0),
+    transportErrors: errors,
+    timeouts: 0,
+    gigComplete,
+    pageComplete,
+    errorCodes,
+    statuses,
+  };
+  console.log(JSON.stringify(out));
+  process.exit(0);
+}
+
 if (options.warmupSeconds > 0) await runCannon(options.warmupSeconds, null);
 // The orchestrator resets the subgraph counts and reads the gateway's CPU clock now; give it a moment, idle.
 console.log('MEASURE');
@@ -343,6 +415,8 @@ if (options.churn) {
     visibilityMs: percentiles(seen.map((e) => e.seenAt! - e.ackedAt)),
     viewsAfterEdit,
     staleViews,
+    viewsAfterSeen,
+    staleAfterSeen,
   };
 }
 console.log(JSON.stringify(out));

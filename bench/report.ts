@@ -8,7 +8,7 @@ import type { ContenderName } from './contenders.js';
 import type { LoadResult } from './load.js';
 import type { ProfileSummary } from './profileSummary.js';
 
-export type ScenarioId = 's1' | 's2' | 's3' | 's4' | 's5' | 's6' | 's7' | 's7b';
+export type ScenarioId = 's1' | 's2' | 's2b' | 's3' | 's4' | 's5' | 's6' | 's7' | 's7b';
 
 export interface RunRecord {
   scenario: ScenarioId;
@@ -23,6 +23,8 @@ export interface RunRecord {
   childProcesses?: number;
   /** Requests that reached each subgraph (at the proxies; refused ones included) during the measured part. */
   subgraphRequests?: Record<string, number>;
+  /** Of those, `_entities` calls (reference scenarios). */
+  entityRequests?: Record<string, number>;
   error?: string;
 }
 
@@ -191,12 +193,22 @@ export function markdown(results: BenchResults): string {
     const codes = runs.filter((r) => r.load && Object.keys(r.load.errorCodes).length > 0)
       .map((r) => `${r.contender}: ${Object.entries(r.load!.errorCodes).map(([c, n]) => `${c} x${n}`).join(', ')}`);
     if (codes.length > 0) lines.push('', `GraphQL error codes seen: ${codes.join('; ')}.`);
+    if (id === 's2b') {
+      lines.push('', '| contender | pages | not page ok (errors, non-200, no answer) | topclients requests (of which _entities) | gigs requests | users requests | p99 ms |', '| --- | --- | --- | --- | --- | --- | --- |');
+      for (const run of runs) {
+        if (!run.load) continue;
+        const b = burstFiguresOf(run);
+        lines.push(`| ${run.contender} | ${run.load.requests} | ${b.failedPages} | ${b.topclients} (${b.topclientsEntities}) | ${run.subgraphRequests?.gigs ?? 0} | ${run.subgraphRequests?.users ?? 0} | ${fmt(run.load.latencyMs.p99)} |`);
+      }
+    }
     const churn = runs.filter((r) => r.load?.churn);
     if (churn.length > 0) {
-      lines.push('', '| contender | edits | edit shows on gig page: median ms | p99 ms | not seen within the run | page views of an edited client after an edit | of which stale |', '| --- | --- | --- | --- | --- | --- | --- |');
+      lines.push('', '"edits acknowledged" = `updateClient` answered with a version (the subgraph accepted the gateway-signed identity); '
+        + '"stale after it showed" = page views requested after an edit had already shown on a page that show an older version (propagation finished, yet old).', '');
+      lines.push('| contender | edits acknowledged | failed | edit shows on gig page: median ms | p99 ms | not seen within the run | page views of an edited client after an edit | of which stale | views after the edit showed | of which stale after it showed |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
       for (const run of churn) {
         const c = run.load!.churn!;
-        lines.push(`| ${run.contender} | ${c.edits}${c.editFailures ? ` (${c.editFailures} failed: ${(c.editErrors ?? [])[0]?.replace(/\|/g, '/') ?? ''})` : ''} | ${fmt(c.visibilityMs.p50)} | ${fmt(c.visibilityMs.p99)} | ${c.notSeen} | ${c.viewsAfterEdit} | ${c.staleViews} (${pct(c.staleViews / Math.max(1, c.viewsAfterEdit))}) |`);
+        lines.push(`| ${run.contender} | ${c.edits} | ${c.editFailures}${c.editFailures ? ` (${(c.editErrors ?? [])[0]?.replace(/\|/g, '/') ?? ''})` : ''} | ${fmt(c.visibilityMs.p50)} | ${fmt(c.visibilityMs.p99)} | ${c.notSeen} | ${c.viewsAfterEdit} | ${c.staleViews} (${pct(c.staleViews / Math.max(1, c.viewsAfterEdit))}) | ${c.viewsAfterSeen ?? 'n/a'} | ${c.staleAfterSeen ?? 'n/a'} |`);
       }
     }
     lines.push('');
@@ -205,8 +217,8 @@ export function markdown(results: BenchResults): string {
   const forked = results.runs.filter((r) => (r.childProcesses ?? 0) > 0);
   lines.push(forked.length === 0
     ? 'Every gateway ran as one process without children (checked in /proc at the end of each run).'
-    : `Gateways with child processes (CPU and RSS summed over the process and its children): ${forked.map((r) => `${r.scenario} ${r.contender} (${r.childProcesses})`).join(', ')}; every other gateway ran as one process.`, '');
-  lines.push('## The issue\'s bars', '');
+    : `Gateways of more than one process (workers, or the second replica; CPU and RSS summed over them): ${forked.map((r) => `${r.scenario} ${r.contender} (${r.childProcesses})`).join(', ')}; every other gateway ran as one process.`, '');
+  lines.push('## The issues\' bars (11: read path under load, 12: fresh and fast, 14: scaled out)', '');
   for (const bar of bars(results)) lines.push(`- ${bar.met === null ? (bar.text.includes('n/a') ? 'not measured' : 'note') : bar.met ? 'MET' : 'MISSED'}: ${bar.text}`);
   lines.push('');
 
@@ -278,6 +290,16 @@ export interface Bar {
   met: boolean | null;
 }
 
+/** Scenario 2b's figures: pages that were not complete, and what reached topclients. */
+export function burstFiguresOf(run: RunRecord): { failedPages: number; topclients: number; topclientsEntities: number } {
+  const load = run.load!;
+  return {
+    failedPages: load.requests - load.pageComplete,
+    topclients: run.subgraphRequests?.topclients ?? 0,
+    topclientsEntities: run.entityRequests?.topclients ?? 0,
+  };
+}
+
 export function bars(results: BenchResults): Bar[] {
   const out: Bar[] = [];
   // A contender that completed nothing in the measured part gives no baseline to compare with.
@@ -286,21 +308,37 @@ export function bars(results: BenchResults): Bar[] {
   const sync1 = measured(find(results, 's1', 'sync'));
   const gigsOnly = measured(find(results, 's1', 'gigs-only'));
   const check = (ok: boolean | null, text: string) => out.push({ met: ok, text });
+  // ---- issue 12: fresh and fast
   check(ours1 && sync1 ? ours1.rps >= 5 * sync1.rps : null,
-    `s1 requests/s at least 5x sync: ${ours1 && sync1 ? `${fmt(ours1.rps / sync1.rps, 2)}x (${fmt(ours1.rps, 0)} vs ${fmt(sync1.rps, 0)})` : 'n/a'}`);
+    `#12 s1 requests/s at least 5x sync: ${ours1 && sync1 ? `${fmt(ours1.rps / sync1.rps, 2)}x (${fmt(ours1.rps, 0)} vs ${fmt(sync1.rps, 0)})` : 'n/a'}`);
   check(ours1 && gigsOnly ? ours1.p99 <= 1.2 * gigsOnly.p99 : null,
-    `s1 p99 at most 1.2x a gateway that only calls gigs: ${ours1 && gigsOnly ? `${fmt(ours1.p99 / gigsOnly.p99, 2)}x (${fmt(ours1.p99)} vs ${fmt(gigsOnly.p99)} ms)` : 'n/a'}`);
+    `#12 s1 p99 at most 1.2x a gateway that only calls gigs: ${ours1 && gigsOnly ? `${fmt(ours1.p99 / gigsOnly.p99, 2)}x (${fmt(ours1.p99)} vs ${fmt(gigsOnly.p99)} ms)` : 'n/a'}`);
   const tc = ours1?.perThousand.topclients;
-  check(tc !== undefined ? tc <= 10 : null, `s1 at most 10 topclients requests per 1000 pages: ${fmt(tc ?? NaN, 1)}`);
-  const maxAge1 = measured(find(results, 's1', 'ours-max-age'));
-  if (maxAge1 && sync1 && gigsOnly) {
-    out.push({ met: null, text: `for comparison, ours with ROOT_FETCH_CACHE=max-age in s1: ${fmt(maxAge1.rps / sync1.rps, 2)}x sync's requests/s, p99 ${fmt(maxAge1.p99 / gigsOnly.p99, 2)}x gigs-only's, ${fmt(maxAge1.perThousand.topclients ?? NaN, 1)} topclients requests per 1000 pages` });
+  check(tc !== undefined ? tc <= 10 : null, `#12 s1 at most 10 topclients requests per 1000 pages: ${fmt(tc ?? NaN, 1)}`);
+  const churnOf = (contender: ContenderName) => results.runs.find((r) => r.scenario === 's3' && r.contender === contender && r.load?.churn)?.load?.churn;
+  const churn = churnOf('ours');
+  check(churn ? churn.seen > 0 && churn.visibilityMs.p99 <= 300 : null,
+    `#12 s3 edit-to-visible p99 at most 300 ms: ${churn ? `${fmt(churn.visibilityMs.p99)} ms (median ${fmt(churn.visibilityMs.p50)}; ${churn.seen} of ${churn.edits} edits seen, ${churn.notSeen} not)` : 'n/a'}`);
+  check(churn && churn.staleAfterSeen !== undefined ? churn.staleAfterSeen === 0 : null,
+    `#12 s3 no page view requested after an edit showed (propagation finished) shows the old value: ${churn ? `${churn.staleAfterSeen ?? 'n/a'} stale of ${churn.viewsAfterSeen ?? 'n/a'} (while propagating: ${churn.staleViews} of ${churn.viewsAfterEdit})` : 'n/a'}`);
+  const editors = results.runs.filter((r) => r.scenario === 's3' && r.load?.churn);
+  if (editors.length > 0) {
+    check(editors.every((r) => r.load!.churn!.editFailures === 0 && r.load!.churn!.edits > 0),
+      `s3 every contender's edits acknowledged, none failing (the subgraphs accepted each one's signed identity): ${editors.map((r) => `${r.contender} ${r.load!.churn!.edits} acknowledged / ${r.load!.churn!.editFailures} failed`).join(', ')}`);
   }
+  // ---- issue 11: the read path under load
   const budget = results.settings.topclientsEntityTimeoutMs;
+  const burstRun = results.runs.find((r) => r.scenario === 's2b' && r.contender === 'ours' && r.load && !r.error);
+  const burst = burstRun ? burstFiguresOf(burstRun) : null;
+  check(burst ? burst.failedPages === 0 : null,
+    `#11 s2b ${burstRun?.load?.requests ?? 100} concurrent cold gig pages on a fresh gateway: 0 errors: ${burst ? `${burst.failedPages} pages not complete${Object.keys(burstRun!.load!.errorCodes).length ? ` (${Object.entries(burstRun!.load!.errorCodes).map(([c, n]) => `${c} x${n}`).join(', ')})` : ''}` : 'n/a'}`);
+  check(burst ? burst.topclients <= 10 : null,
+    `#11 s2b at most 10 calls to topclients: ${burst ? `${burst.topclients} requests (${burst.topclientsEntities} _entities)` : 'n/a'}`);
   const ours4 = measured(find(results, 's4', 'ours'));
   const ours5 = measured(find(results, 's5', 'ours'));
-  check(ours4 ? ours4.gigOk === 1 : null, `s4 100% of pages with gig data: ${ours4 ? pct(ours4.gigOk) : 'n/a'}`);
-  check(ours4 ? ours4.p99 <= budget + 10 : null, `s4 p99 within the topclients budget (${budget} ms) + 10 ms: ${fmt(ours4?.p99 ?? NaN)} ms`);
+  check(ours4 ? ours4.gigOk === 1 : null, `#11 s4 100% of pages with gig data: ${ours4 ? pct(ours4.gigOk) : 'n/a'}`);
+  check(ours4 ? ours4.pageOk >= 0.9 : null, `#11 s4 at least 90% of pages complete over the measured part: ${ours4 ? pct(ours4.pageOk) : 'n/a'}`);
+  check(ours4 ? ours4.p99 <= budget + 10 : null, `#11 s4 p99 within the topclients budget (${budget} ms) + 10 ms: ${fmt(ours4?.p99 ?? NaN)} ms`);
   check(ours5 ? ours5.gigOk === 1 : null, `s5 100% of pages with gig data: ${ours5 ? pct(ours5.gigOk) : 'n/a'}`);
   check(ours5 && ours1 ? ours5.p99 <= 1.5 * ours1.p99 : null,
     `s5 p99 within 1.5x s1's p99 once the breaker is open: ${ours5 && ours1 ? `${fmt(ours5.p99 / ours1.p99, 2)}x (${fmt(ours5.p99)} vs ${fmt(ours1.p99)} ms)` : 'n/a'}`);
@@ -312,6 +350,18 @@ export function bars(results: BenchResults): Bar[] {
   check(ours6 && hive6 ? ours6.rps > hive6.rps : null,
     `s6 ahead of Hive Gateway (the aim): ${ours6 && hive6 ? `${fmt(ours6.rps, 0)} vs ${fmt(hive6.rps, 0)} req/s` : 'n/a'}`);
   out.push(...gatewayCostBars(results, measured));
+  // ---- issue 14: two replicas + Redis beside one process (s1 and s7)
+  const replicas1 = measured(find(results, 's1', 'ours-2-replicas-redis'));
+  check(replicas1 ? replicas1.pageOk === 1 : null,
+    `#14 s1 two replicas + Redis reported beside one process, every page complete: ${replicas1 ? `${pct(replicas1.pageOk)} page ok; ${fmt(replicas1.rps, 0)} req/s (${ours1 ? `${fmt(replicas1.rps / ours1.rps, 2)}x one process` : 'n/a'}${sync1 ? `, ${fmt(replicas1.rps / sync1.rps, 2)}x sync` : ''}), p99 ${fmt(replicas1.p99)} ms (one process ${fmt(ours1?.p99 ?? NaN)}), ${fmt(replicas1.perThousand.topclients ?? NaN, 1)} topclients/1000, CPU ${fmt(replicas1.cpuPerThousand, 2)} s/1000 (one process ${fmt(ours1?.cpuPerThousand ?? NaN, 2)}), peak RSS ${fmt(replicas1.rssMb, 0)} MB summed` : 'n/a'}`);
+  const replicas7 = results.runs.find((r) => r.scenario === 's7' && r.contender === 'ours-2-replicas-redis');
+  const r7 = replicas7 ? costFiguresOf(replicas7) : null;
+  const ours7run = results.runs.find((r) => r.scenario === 's7' && r.contender === 'ours');
+  const o7 = ours7run ? costFiguresOf(ours7run) : null;
+  const sync7run = results.runs.find((r) => r.scenario === 's7' && r.contender === 'sync');
+  const s7 = sync7run ? costFiguresOf(sync7run) : null;
+  check(r7 ? r7.degraded === 0 : null,
+    `#14 s7 two replicas + Redis reported beside one process, no answer degraded: ${r7 ? `${pct(r7.complete)} complete, ${pct(r7.degraded)} degraded, ${pct(r7.shed)} shed; ${fmt(r7.completePerSecond, 1)} complete/s (${o7 ? `${fmt(r7.completePerSecond / o7.completePerSecond, 2)}x one process` : 'n/a'}${s7 ? `, ${fmt(r7.completePerSecond / s7.completePerSecond, 2)}x stock` : ''}), CPU ${fmt(r7.cpuPerThousandComplete, 2)} s/1000 complete (one process ${fmt(o7?.cpuPerThousandComplete ?? NaN, 2)}), peak RSS ${fmt(replicas7?.peakRssMb ?? NaN, 0)} MB summed` : 'n/a'}`);
   return out;
 }
 
@@ -330,16 +380,16 @@ function gatewayCostBars(results: BenchResults, measured: (f: Figures | null) =>
   const hive = costOf('s7', 'hive');
   const router = costOf('s7', 'hive-router');
   check(ours ? ours.cost.complete === ours.run.load!.requests && ours.cost.degraded === 0 : null,
-    `s7 (50 connections) every answer of ours complete and equal to stock's: ${ours ? `${pct(ours.c.complete)} complete, ${ours.cost.degraded} degraded, ${ours.cost.shed} shed` : 'n/a'}`);
-  check(ours ? ours.cost.shed === 0 : null, `s7 none of ours' answers shed: ${ours ? `${ours.cost.shed} shed (${pct(ours.c.shed)})` : 'n/a'}`);
+    `#11 s7 (50 connections) every answer of ours complete and equal to stock's: ${ours ? `${pct(ours.c.complete)} complete, ${ours.cost.degraded} degraded, ${ours.cost.shed} shed` : 'n/a'}`);
+  check(ours ? ours.cost.shed === 0 : null, `#11 s7 none of ours' answers shed: ${ours ? `${ours.cost.shed} shed (${pct(ours.c.shed)})` : 'n/a'}`);
   const cpuRatio = ours && sync ? ours.c.cpuPerThousandComplete / sync.c.cpuPerThousandComplete : NaN;
   check(ours && sync ? cpuRatio <= 1 : null,
-    `s7 ours' CPU seconds per 1000 complete answers no higher than stock's: ${ours && sync ? `${fmt(cpuRatio, 2)}x (${fmt(ours.c.cpuPerThousandComplete, 2)} vs ${fmt(sync.c.cpuPerThousandComplete, 2)})` : 'n/a'}`);
+    `#11 s7 ours' CPU seconds per 1000 complete answers no higher than stock's: ${ours && sync ? `${fmt(cpuRatio, 2)}x (${fmt(ours.c.cpuPerThousandComplete, 2)} vs ${fmt(sync.c.cpuPerThousandComplete, 2)})` : 'n/a'}`);
   const over = costOf('s7b', 'ours');
   check(over ? over.cost.degraded === 0 : null,
-    `s7b (200 connections) every admitted answer of ours complete: ${over ? `${pct(over.c.admittedComplete)} of admitted complete, ${over.cost.degraded} degraded, ${over.cost.shed} shed (${pct(over.c.shed)}), ${fmt(over.c.completePerSecond, 1)} complete/s` : 'n/a'}`);
+    `#11 s7b (200 connections) every admitted answer of ours complete: ${over ? `${pct(over.c.admittedComplete)} of admitted complete, ${over.cost.degraded} degraded, ${over.cost.shed} shed (${pct(over.c.shed)}), ${fmt(over.c.completePerSecond, 1)} complete/s` : 'n/a'}`);
   check(over ? over.cost.shed > 0 && over.cost.shedWithRetryAfter === over.cost.shed : null,
-    `s7b what ours turns away is a clean 503 GATEWAY_OVERLOADED with Retry-After: ${over ? `${over.cost.shed} shed, ${over.cost.shedWithRetryAfter} with Retry-After` : 'n/a'}`);
+    `#11 s7b what ours turns away is a clean 503 GATEWAY_OVERLOADED with Retry-After: ${over ? `${over.cost.shed} shed, ${over.cost.shedWithRetryAfter} with Retry-After` : 'n/a'}`);
   check(ours && sync ? cpuRatio <= 1 / 3 : null, `s7 ours' CPU seconds per 1000 complete answers at most 1/3 of stock's: ${ours && sync ? `${fmt(cpuRatio, 2)}x` : 'n/a'}`);
   check(ours && sync ? ours.c.completePerSecond >= 3 * sync.c.completePerSecond : null,
     `s7 ours' complete answers/s at least 3x stock's: ${ours && sync ? `${fmt(ours.c.completePerSecond / sync.c.completePerSecond, 2)}x (${fmt(ours.c.completePerSecond, 1)} vs ${fmt(sync.c.completePerSecond, 1)})` : 'n/a'}`);
@@ -357,7 +407,7 @@ function gatewayCostBars(results: BenchResults, measured: (f: Figures | null) =>
 }
 
 // ---- chart: small multiples, requests/s (top row) and p99 ms (bottom row) per scenario, one bar per contender
-const COLOURS: Record<string, string> = { sync: '#888888', ours: '#1f77b4', 'ours-max-age': '#9ecae1', 'ours-workers-2': '#3182bd', hive: '#ff7f0e', 'hive-cache': '#ffbb78', 'hive-router': '#d62728', 'gigs-only': '#2ca02c' };
+const COLOURS: Record<string, string> = { sync: '#888888', ours: '#1f77b4', 'ours-2-replicas-redis': '#9ecae1', 'ours-workers-2': '#3182bd', hive: '#ff7f0e', 'hive-cache': '#ffbb78', 'hive-router': '#d62728', 'gigs-only': '#2ca02c' };
 
 export function chart(results: BenchResults): string {
   const ids = (Object.keys(results.scenarios) as ScenarioId[]).filter((id) => results.runs.some((r) => r.scenario === id));

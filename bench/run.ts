@@ -3,26 +3,29 @@
  * on 127.0.0.1 (backend with delaying proxies, one fresh gateway process per contender and scenario, the load in
  * its own process), runs bounded loads, stops everything and writes bench/results/ (JSON, markdown, SVG).
  *
- *   npm run bench                 full run (10 s per contender and scenario, about 10 minutes)
+ *   npm run bench                 full run (10 s per contender and scenario, about 20 minutes)
  *   npm run bench -- --quick      smoke run (2 s each, small data), results under bench/results/quick/
  *   npm run bench -- --profile    also profile our gateway (--cpu-prof) in scenarios 1, 6 and 7 and summarise
- *   npm run bench -- --only=s1,s6 only these scenarios (s7 includes its 200-connection variant s7b)
+ *   npm run bench -- --only=s1,s6 only these scenarios (s2 includes its cold burst s2b, s7 its 200-connection variant s7b)
  *
  * Knobs (environment): BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS, BENCH_SCALE, BENCH_ZIPF_S,
  * BENCH_GIGS_DELAY_MS (5), BENCH_USERS_DELAY_MS (5), BENCH_TOPCLIENTS_DELAY_MS (20), BENCH_SLOW_TOPCLIENTS_MS
  * (1500, plus up to BENCH_SLOW_JITTER_MS 1000), BENCH_TOPCLIENTS_TIMEOUT_MS (300: ours' entity timeout for
- * topclients), BENCH_EDITS_PER_SECOND (5), BENCH_S7_CONNECTIONS (50), BENCH_S7B_CONNECTIONS (200).
+ * topclients), BENCH_EDITS_PER_SECOND (5), BENCH_S7_CONNECTIONS (50), BENCH_S7B_CONNECTIONS (200), BENCH_COLD_BURST
+ * (100: scenario 2b's concurrent pages on a fresh gateway).
  *
  * The first run installs the bench's own packages (bench/package.json: Hive Gateway, its router runtime, autocannon).
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { REFERENCE_GATEWAY_ENV, invalidationFeedEnv } from '../schema/referenceGateway.js';
 import type { ServiceName } from '../subgraphs/services.js';
 import type { BackendInfo, BackendOptions } from './backend.js';
 import { ensureBenchPackages } from './benchPackages.js';
-import { CONTENDER_DESCRIPTIONS, startContender, type ContenderName, type StartedContender } from './contenders.js';
+import { BENCH_REDIS_URL, CONTENDER_DESCRIPTIONS, startContender, type ContenderName, type StartedContender } from './contenders.js';
 import type { ProxyBehaviour } from './delayProxy.js';
 import type { LoadKind, LoadOptions, LoadResult } from './load.js';
 import { childProcessCount, groupCpuSeconds, groupPeakRssMb, loadAverage } from './procStats.js';
@@ -58,7 +61,13 @@ const settings = {
   editsPerSecond: num('BENCH_EDITS_PER_SECOND', 5),
   gatewayCostConnections: num('BENCH_S7_CONNECTIONS', 50),
   overloadConnections: num('BENCH_S7B_CONNECTIONS', 200),
+  coldBurstPages: num('BENCH_COLD_BURST', 100),
 };
+/**
+ * The secret the reference subgraphs believe (GATEWAY_SUBGRAPH_SECRET), fresh per run as npm start makes it: ours
+ * signs the caller with it, and so do sync and Hive (their forwarding of the editor's identity).
+ */
+const gatewaySecret = randomBytes(32).toString('base64url');
 
 interface Scenario {
   id: ScenarioId;
@@ -74,25 +83,28 @@ interface Scenario {
   contenders: ContenderName[];
   topclients: Partial<ProxyBehaviour>;
   churn?: boolean;
+  /** A burst of this many concurrent pages on a fresh gateway instead of a timed load. */
+  burst?: number;
 }
 
 const MAIN: ContenderName[] = ['sync', 'ours', 'hive', 'hive-cache'];
 const GATEWAY_COST: ContenderName[] = ['sync', 'ours', 'ours-workers-2', 'hive', 'hive-router'];
 const SCENARIOS: Scenario[] = [
-  { id: 's1', title: 'Gig page, warm (Zipf ids)', supergraph: 'reference', load: 'gigPage', warmup: true, contenders: [...MAIN, 'ours-max-age', 'gigs-only'], topclients: {} },
+  { id: 's1', title: 'Gig page, warm (Zipf ids)', supergraph: 'reference', load: 'gigPage', warmup: true, contenders: [...MAIN, 'ours-2-replicas-redis', 'gigs-only'], topclients: {} },
   { id: 's2', title: 'Cold start (first seconds, cache empty)', supergraph: 'reference', load: 'gigPage', warmup: false, contenders: MAIN, topclients: {} },
+  { id: 's2b', title: `Cold burst (${settings.coldBurstPages} concurrent gig pages, distinct gigs, on a gateway just started)`, supergraph: 'reference', load: 'gigPage', warmup: false, contenders: MAIN, topclients: {}, burst: settings.coldBurstPages },
   { id: 's3', title: `Churn (${settings.editsPerSecond} updateClient/s while pages are read)`, supergraph: 'reference', load: 'gigPage', warmup: true, contenders: MAIN, topclients: {}, churn: true },
   { id: 's4', title: `topclients slow (${settings.slowTopclientsMs}-${settings.slowTopclientsMs + settings.slowJitterMs} ms)`, supergraph: 'reference', load: 'gigPage', warmup: true, contenders: MAIN, topclients: { delayMs: settings.slowTopclientsMs, jitterMs: settings.slowJitterMs } },
   { id: 's5', title: 'topclients down (connections reset)', supergraph: 'reference', load: 'gigPage', warmup: true, contenders: MAIN, topclients: { down: true } },
   { id: 's6', title: 'Raw execution overhead (accounts/products/reviews/inventory, no delay, nothing cacheable)', supergraph: 'overhead', load: 'overhead', warmup: true, contenders: MAIN, topclients: {} },
-  { id: 's7', title: `Gateway cost (the public benchmark's query, about 90 KB, subgraphs answering from memory, ${settings.gatewayCostConnections} connections)`, supergraph: 'gatewayCost', load: 'gatewayCost', warmup: true, contenders: GATEWAY_COST, topclients: {}, connections: settings.gatewayCostConnections,
+  { id: 's7', title: `Gateway cost (the public benchmark's query, about 90 KB, subgraphs answering from memory, ${settings.gatewayCostConnections} connections)`, supergraph: 'gatewayCost', load: 'gatewayCost', warmup: true, contenders: [...GATEWAY_COST, 'ours-2-replicas-redis'], topclients: {}, connections: settings.gatewayCostConnections,
     // One round of answers takes about a second for the slower contenders: a longer warm-up lets their JIT settle.
     ...(quick ? { seconds: 5, warmupSeconds: 2 } : { warmupSeconds: Math.max(5, settings.warmupSeconds) }) },
   { id: 's7b', title: `Gateway cost under overload (as s7, ${settings.overloadConnections} connections)`, supergraph: 'gatewayCost', load: 'gatewayCost', warmup: true, contenders: GATEWAY_COST, topclients: {}, connections: settings.overloadConnections,
     // At 200 connections one round of answers takes seconds: a longer warm-up and run reach a steady state.
     seconds: quick ? 6 : Math.max(15, settings.seconds), warmupSeconds: quick ? 3 : Math.max(5, settings.warmupSeconds) },
 ];
-/** --only=s7 also runs its variant s7b. */
+/** --only=s7 also runs its variant s7b (and --only=s2 its cold burst s2b). */
 const selected = (id: ScenarioId) => !only || only.includes(id) || only.includes(id.replace(/b$/, ''));
 
 ensureBenchPackages(root);
@@ -105,6 +117,39 @@ let interrupted = false;
 
 async function stopAll() {
   await Promise.all(children.map((c) => c.stop()));
+}
+
+/** Removes a replicas contender's keys from the shared Redis (they would expire anyway). */
+async function dropRedisKeys(prefix: string): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(BENCH_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } catch (error) {
+    console.error(`bench: could not remove the Redis keys under ${prefix}: ${String(error)}`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Ours' settings in a scenario: in the reference ones the reference deployment's, as npm start gives them. */
+function oursEnvFor(scenario: Scenario, feeds: Record<ServiceName, string> | null): Record<string, string> {
+  if (scenario.supergraph !== 'reference' || !feeds) return {};
+  return {
+    ...REFERENCE_GATEWAY_ENV,
+    // topclients' client events, gigs' and users' applied seller lists (each service's /events, not proxied).
+    ...invalidationFeedEnv([feeds.topclients, feeds.gigs, feeds.users]),
+    GATEWAY_MODE: 'development',
+    GATEWAY_SUBGRAPH_SECRET: gatewaySecret,
+    IDENTITY_HEADER: 'x-seller-id',
+    SUBGRAPH_TOPCLIENTS_ENTITY_TIMEOUT_MS: String(settings.topclientsEntityTimeoutMs),
+  };
 }
 // Whatever happens, no child outlives the run.
 process.on('exit', () => {
@@ -148,18 +193,21 @@ async function runLoad(options: LoadOptions, name: string, onMeasure: () => Prom
 async function stockAnswer(supergraphFile: string): Promise<unknown> {
   let started: StartedContender | undefined;
   try {
-    started = await startContender('sync', { root, workDir, supergraphFile, invalidationFeedUrl: null, oursEnv: {}, nodeFlags: [] });
-    children.push(started.child);
+    started = await startContender('sync', { root, workDir, supergraphFile, oursEnv: {}, gatewaySecret, nodeFlags: [] });
+    children.push(...started.children);
     const response = await fetch(started.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: OVERHEAD_QUERY }) });
     const body = (await response.json()) as { data?: unknown; errors?: unknown[] };
     if (response.status !== 200 || body.errors || !body.data) throw new Error(`stock's reference answer is not complete: HTTP ${response.status} ${JSON.stringify(body).slice(0, 300)}`);
     return body.data;
   } finally {
-    if (started) {
-      await started.child.stop();
-      children.splice(children.indexOf(started.child), 1);
-    }
+    if (started) await stopContender(started);
   }
+}
+
+async function stopContender(started: StartedContender): Promise<void> {
+  await Promise.all(started.children.map((c) => c.stop()));
+  for (const c of started.children) if (children.includes(c)) children.splice(children.indexOf(c), 1);
+  if (started.redisKeyPrefix) await dropRedisKeys(started.redisKeyPrefix);
 }
 
 const startedAt = new Date();
@@ -171,6 +219,7 @@ const backendOptions: BackendOptions = {
   delays: { gigs: normal('gigs'), users: normal('users'), topclients: normal('topclients') },
   editTargets: 50,
   reference: SCENARIOS.some((s) => selected(s.id) && s.supergraph === 'reference'),
+  gatewaySecret,
 };
 const backend = startChild('backend', ['--import', 'tsx', 'bench/backend.ts', JSON.stringify(backendOptions)], {}, root);
 children.push(backend);
@@ -203,15 +252,20 @@ try {
       let started: Awaited<ReturnType<typeof startContender>> | undefined;
       try {
         spawnedAt = performance.now();
+        const feeds = scenario.supergraph === 'reference'
+          ? Object.fromEntries(Object.entries(info.directUrls).map(([n, url]) => [n, url.replace(/\/graphql$/, '/events')])) as Record<ServiceName, string>
+          : null;
         started = await startContender(contender, {
           root,
           workDir,
           supergraphFile,
-          invalidationFeedUrl: scenario.supergraph === 'reference' ? info.directUrls.topclients.replace(/\/graphql$/, '/events') : null,
-          oursEnv: { SUBGRAPH_TOPCLIENTS_ENTITY_TIMEOUT_MS: String(settings.topclientsEntityTimeoutMs) },
+          oursEnv: oursEnvFor(scenario, feeds),
+          gatewaySecret,
           nodeFlags: profiled ? ['--cpu-prof', '--cpu-prof-dir', runProfileDir] : [],
         });
-        children.push(started.child);
+        children.push(...started.children);
+        const gateways = started.measuredPids;
+        const cpuOf = () => gateways.reduce((sum, pid) => sum + groupCpuSeconds(pid), 0);
         const loadOptions: LoadOptions = {
           url: started.url,
           kind: contender === 'gigs-only' ? 'gigsOnly' : scenario.load,
@@ -223,19 +277,21 @@ try {
           seed: 42,
           ...(scenario.churn ? { churn: { targets: info.editTargets, editsPerSecond: settings.editsPerSecond, pollIntervalMs: 50 } } : {}),
           ...(scenario.load === 'gatewayCost' ? { referenceData } : {}),
+          ...(scenario.burst ? { burst: scenario.burst } : {}),
         };
         // Counts and CPU cover the measured part only: the load process prints MEASURE after its warm-up and pauses
         // briefly before measuring, while we reset the counts and read the CPU clock. CPU and RSS are summed over the
         // gateway's process and its children (workers), if it has any.
-        let cpuBefore = groupCpuSeconds(started.child.pid);
+        let cpuBefore = cpuOf();
         const load = await runLoad(loadOptions, `${scenario.id}-${contender}`, async () => {
           await control(backendUrl, '/reset', {});
-          cpuBefore = groupCpuSeconds(started!.child.pid);
+          cpuBefore = cpuOf();
           measuredFromMs = performance.now() - spawnedAt;
         });
-        const cpu = groupCpuSeconds(started.child.pid) - cpuBefore;
-        const rss = groupPeakRssMb(started.child.pid);
-        const childProcesses = childProcessCount(started.child.pid);
+        const cpu = cpuOf() - cpuBefore;
+        const rss = gateways.reduce((sum, pid) => sum + groupPeakRssMb(pid), 0);
+        // Processes beyond the first one measured: workers, and the second replica.
+        const childProcesses = gateways.reduce((sum, pid) => sum + childProcessCount(pid), 0) + gateways.length - 1;
         const counts = (await control(backendUrl, '/counts')) as {
           reference: Record<ServiceName, { requests: number; entityRequests: number; refused: number }>;
           overhead: Record<string, number>;
@@ -244,6 +300,9 @@ try {
         const subgraphRequests: Record<string, number> = scenario.supergraph === 'reference'
           ? Object.fromEntries(Object.entries(counts.reference).map(([n, c]) => [n, c.requests + c.refused]))
           : counts[scenario.supergraph];
+        const entityRequests = scenario.supergraph === 'reference'
+          ? Object.fromEntries(Object.entries(counts.reference).map(([n, c]) => [n, c.entityRequests]))
+          : undefined;
         runs.push({
           scenario: scenario.id,
           contender,
@@ -254,22 +313,20 @@ try {
           peakRssMb: rss,
           childProcesses,
           subgraphRequests,
+          ...(entityRequests ? { entityRequests } : {}),
         });
         const ms = (v: number | null) => (typeof v === 'number' ? v.toFixed(1) : 'n/a');
         const share = (n: number) => `${(100 * n / Math.max(1, load.requests)).toFixed(1)}%`;
         const verdict = load.gatewayCost
           ? `complete ${share(load.gatewayCost.complete)} shed ${share(load.gatewayCost.shed)} degraded ${share(load.gatewayCost.degraded)}  CPU s/1000 ${(1000 * cpu / Math.max(1, load.requests)).toFixed(2)}  ${childProcesses + 1} process(es)`
-          : `gig ok ${share(load.gigComplete)}`;
+          : `gig ok ${share(load.gigComplete)} page ok ${share(load.pageComplete)}${scenario.burst ? `  topclients calls ${subgraphRequests.topclients ?? 0}` : ''}${load.churn ? `  edits ${load.churn.edits} failed ${load.churn.editFailures}` : ''}`;
         console.log(`${load.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${ms(load.latencyMs.p50)} p99 ${ms(load.latencyMs.p99)} ms  ${verdict}`);
       } catch (error) {
         const message = String((error as Error)?.message ?? error);
         runs.push({ scenario: scenario.id, contender, at: new Date().toISOString(), loadavgAtStart: loadAtStart, error: message });
         console.log(`FAILED: ${message.split('\n')[0]}`);
       } finally {
-        if (started) {
-          await started.child.stop();
-          children.splice(children.indexOf(started.child), 1);
-        }
+        if (started) await stopContender(started);
       }
       if (profiled) {
         // One profile per thread (tsx's loader runs on a worker): the main thread's is the largest.

@@ -2,8 +2,12 @@
  * One reference subgraph in its own process, as in a real deployment: the service (PGlite in memory, seeded from
  * the deterministic demo data, so every process agrees on the data) and the delaying proxy in front of it, plus a
  * small control server for that proxy (`/behaviour`, `/counts`, `/reset`). Started by bench/backend.ts.
+ * As `npm start` runs it: it believes only identities signed with `gatewaySecret` (GATEWAY_SUBGRAPH_SECRET), and
+ * gigs and users consume topclients' change feed (`topclientsFeedUrl`, direct, not through any proxy) and publish
+ * `seller-client-ids-applied` on their own `/events`.
  *
- * Usage: tsx bench/subgraphProcess.ts <name> '<json { scale, behaviour }>'; prints `SUBGRAPH <json>` when ready.
+ * Usage: tsx bench/subgraphProcess.ts <name> '<json { scale, behaviour, gatewaySecret, topclientsFeedUrl? }>';
+ * prints `SUBGRAPH <json>` when ready.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,12 +18,19 @@ import { startDelayProxy, type ProxyBehaviour } from './delayProxy.js';
 
 process.env.APOLLO_TELEMETRY_DISABLED = 'true';
 const name = process.argv[2] as ServiceName;
-const { scale, behaviour } = JSON.parse(process.argv[3] ?? '{}') as { scale: number; behaviour: ProxyBehaviour };
+const { scale, behaviour, gatewaySecret, topclientsFeedUrl } = JSON.parse(process.argv[3] ?? '{}') as {
+  scale: number;
+  behaviour: ProxyBehaviour;
+  gatewaySecret: string;
+  topclientsFeedUrl?: string;
+};
 const service = await startService(SERVICES[name], {
   storage: { kind: 'pglite' },
   demoData: generateDemoData(sizeForScale(scale)),
   host: '127.0.0.1',
   port: 0,
+  gatewaySecret,
+  ...(topclientsFeedUrl ? { events: { transport: 'feed' as const, feedUrl: topclientsFeedUrl } } : {}),
 });
 const proxy = await startDelayProxy(name, service.url, behaviour);
 
