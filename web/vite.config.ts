@@ -18,8 +18,6 @@ export default defineConfig({
     target: 'es2022',
     // One small bundle: no code splitting for four pages.
     modulePreload: false,
-    // On a busy machine rolldown reports slow plugin callbacks on every build; they are not a problem here.
-    rolldownOptions: { checks: { bundlerTimings: false } },
   },
   server: { fs: { allow: [fileURLToPath(new URL('..', import.meta.url))] } },
 });

@@ -24,12 +24,11 @@ export default defineConfig({
     // Monaco alone is several MB; the size is expected and the page is served from the local gateway.
     chunkSizeWarningLimit: 8_000,
     modulePreload: false,
-    rolldownOptions: {
-      checks: { bundlerTimings: false },
+    rollupOptions: {
       // GraphiQL's dependencies mark modules "use client" for React Server Components; a client bundle has no use for it.
-      onLog(level, log, handler) {
-        if (log.code === 'MODULE_LEVEL_DIRECTIVE') return;
-        handler(level, log);
+      onwarn(warning, warn) {
+        if (warning.code === 'MODULE_LEVEL_DIRECTIVE') return;
+        warn(warning);
       },
     },
   },

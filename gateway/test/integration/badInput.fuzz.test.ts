@@ -15,6 +15,7 @@ import { startGateway, type RunningGateway } from '../../src/server.js';
 import { DEVELOPMENT_IDENTITY_ENV } from '../support/signedIdentity.js';
 import { startTestIssuer, type TestIssuer } from '../support/testIssuer.js';
 import { composeTestSupergraph, startTestSubgraph, type TestSubgraph } from '../support/testSubgraph.js';
+import { prng } from '../../../subgraphs/toolkit/demoData.js';
 
 const SHOP = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
   type Product @key(fields: "id") { id: ID! name: String! price: Int related(first: Int = 3): [Product!]! }
@@ -27,18 +28,6 @@ const PARTS = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.
 const REQUESTS = 3_000;
 const CONCURRENCY = 8;
 const TIME_LIMIT_MS = 25_000;
-
-/** mulberry32: small, seeded, good enough to pick among cases. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface BadRequest {
   kind: string;
