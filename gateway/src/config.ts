@@ -178,7 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Gateway
       },
       perSubgraph,
       operationBudgetMs: read.integer('OPERATION_BUDGET_MS', 2_000, 1, 600_000),
-      entityCallsInFlight: read.integer('ENTITY_CALLS_IN_FLIGHT', 2, 1, 1_000),
+      entityCallsInFlight: read.integer('ENTITY_CALLS_IN_FLIGHT', 1, 1, 1_000),
       maxBatchSize: read.integer('ENTITY_BATCH_MAX', 200, 1, 10_000),
       maxLateCallsPerSubgraph: read.integer('LATE_CALLS_PER_SUBGRAPH', 4, 0, 1_000),
       connectionsPerSubgraph: read.integer('SUBGRAPH_CONNECTIONS', 64, 1, 10_000),

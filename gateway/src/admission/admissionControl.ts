@@ -1,8 +1,8 @@
 /**
  * Admission control at the gateway's front door. An operation runs only when the gateway can finish it: at most
- * `limit` operations in progress, the rest wait in a short FIFO queue; one that would wait longer than
- * `maxQueueMs` (by the queue's recent drain rate, or by its own timer) is turned away with 503 GATEWAY_OVERLOADED
- * and a Retry-After, before anything is planned or sent. Once admitted, an operation's fetches are never cut
+ * `limit` operations in progress, the rest wait in a short FIFO queue; one still waiting after `maxQueueMs` (or
+ * arriving at a queue that, by its recent drain rate, would take twice that) is turned away with 503
+ * GATEWAY_OVERLOADED and a Retry-After, before anything is planned or sent. Once admitted, an operation's fetches are never cut
  * short because the gateway is busy: this is where the gateway says it is busy.
  *
  * The limit adapts, as Envoy's adaptive concurrency filter and Netflix's concurrency-limits do, but steered by the
@@ -67,8 +67,10 @@ export class AdmissionControl {
 
   admit(): Promise<Admission> {
     if (this.inFlight < this.limitNow && this.queue.length === 0) return Promise.resolve(this.grant());
+    // Turned away at once only when the queue is clearly hopeless (twice the longest wait by the drain rate): an
+    // estimate near the limit is left to the queue's own timer, so noise in the estimate sheds nothing.
     const expectedWaitMs = this.drainRate > 0 ? (this.queue.length + 1) / this.drainRate : 0;
-    if (this.options.maxQueueMs === 0 || expectedWaitMs > this.options.maxQueueMs) return Promise.resolve(this.refusal(expectedWaitMs));
+    if (this.options.maxQueueMs === 0 || expectedWaitMs > 2 * this.options.maxQueueMs) return Promise.resolve(this.refusal(expectedWaitMs));
     return new Promise((resolve) => {
       const entry: Queued = {
         resolve,

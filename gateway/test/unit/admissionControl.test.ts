@@ -105,20 +105,37 @@ describe('admission control', () => {
     expect(control.limit).toBe(16);
   });
 
-  it('once it has measured how fast the queue drains, refuses at once an arrival that would wait longer than maxQueueMs', async () => {
+  it('once it has measured how fast the queue drains, refuses at once an arrival that would wait twice maxQueueMs', async () => {
     const { clock, control } = setup({ maxInFlight: 1, maxQueueMs: 150 });
     const first = admitted(await control.admit());
     const second = watch(control.admit());
-    const third = watch(control.admit());
+    const waiting = [watch(control.admit()), watch(control.admit()), watch(control.admit())];
     first.release();
     // One operation left the queue in this window: a drain rate of one per 100 ms.
     clock.advance(WINDOW_MS);
     await endOfTurn();
     expect(second.value?.kind).toBe('admitted');
-    expect(third.state).toBe('pending');
-    // Behind the one queued it would wait about 200 ms, more than 150.
+    expect(waiting.map((w) => w.state)).toEqual(['pending', 'pending', 'pending']);
+    // Behind the three queued it would wait about 400 ms, more than twice 150: hopeless, refused at once.
     expect(await control.admit()).toEqual({ kind: 'overloaded', retryAfterSeconds: 1 });
-    expect(control.queued).toBe(1);
+    expect(control.queued).toBe(3);
+  });
+
+  it('leaves an arrival whose estimated wait is near maxQueueMs to the queue, which admits it in time', async () => {
+    const { clock, control } = setup({ maxInFlight: 1, maxQueueMs: 150 });
+    const first = admitted(await control.admit());
+    const second = watch(control.admit());
+    first.release();
+    clock.advance(WINDOW_MS);
+    await endOfTurn();
+    // About 200 ms by the estimate, more than 150 but not twice: queued, not refused.
+    const third = watch(control.admit());
+    const fourth = watch(control.admit());
+    await endOfTurn();
+    expect([third.state, fourth.state]).toEqual(['pending', 'pending']);
+    admitted(second.value!).release();
+    await endOfTurn();
+    expect(third.value?.kind).toBe('admitted');
   });
 
   it('counts a release only once, however often it is called', async () => {

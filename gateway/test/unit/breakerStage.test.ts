@@ -142,4 +142,37 @@ describe('breaker stage', () => {
     await call('fails');
     expect(breaker.state).toBe('open');
   });
+
+  it('judges a call left running past its deadline by how it ends: answered late is a success, failed late a failure', async () => {
+    const { breaker, next, dispatch } = setup({ volumeThreshold: 2 });
+    const lateCall = (ending: Promise<unknown>) => {
+      const result = watch(dispatch(subgraphCall()));
+      const failure = new SubgraphFailure('SUBGRAPH_TIMEOUT', 'brands', 'late', { countsAgainstSubgraph: false });
+      failure.late = ending;
+      next.calls.at(-1)!.fail(failure);
+      return result;
+    };
+    let failLate!: () => void;
+    lateCall(Promise.resolve({}));
+    lateCall(new Promise<void>((_, reject) => (failLate = () => reject(new SubgraphFailure('SUBGRAPH_TIMEOUT', 'brands', 'gave up late')))));
+    await endOfTurn();
+    // Neither was counted at its deadline; the one answered late is a success.
+    expect(breaker.state).toBe('closed');
+    failLate();
+    await endOfTurn();
+    // 1 failure of 2 judged calls = 50 %, at the volume threshold: the late failure counted.
+    expect(breaker.state).toBe('open');
+  });
+
+  it('a slow subgraph that answers late keeps its breaker closed however many pages gave up on it', async () => {
+    const { breaker, next, dispatch } = setup({ volumeThreshold: 2 });
+    for (let i = 0; i < 10; i++) {
+      watch(dispatch(subgraphCall()));
+      const failure = new SubgraphFailure('SUBGRAPH_TIMEOUT', 'brands', 'late', { countsAgainstSubgraph: false });
+      failure.late = Promise.resolve({});
+      next.calls.at(-1)!.fail(failure);
+    }
+    await endOfTurn();
+    expect(breaker.state).toBe('closed');
+  });
 });

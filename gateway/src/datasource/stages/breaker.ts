@@ -4,7 +4,9 @@
  * probe through (half-open) and closes when the probe succeeds.
  *
  * It counts only the subgraph's own failures (`SubgraphFailure.countsAgainstSubgraph`: refused, reset, 5xx, a bad
- * answer, its own timeout). An operation budget running out, a caller going away or a busy gateway says nothing
+ * answer, its own timeout). A call left running past its page's deadline to fill the cache is judged by how it
+ * ends: an answer within the subgraph's longer timeout is a slow success, not a failure, so a slow subgraph keeps
+ * filling the cache instead of being cut off. An operation budget running out, a caller going away or a busy gateway says nothing
  * about the subgraph, so such a call leaves no mark. Time is the gateway's clock (a rolling window of buckets and
  * one timer for the move to half-open), so tests move it by hand.
  */
@@ -87,6 +89,10 @@ export class SubgraphBreaker {
       }
       return result;
     } catch (error) {
+      if (error instanceof SubgraphFailure && error.late) {
+        this.judgeLate(error.late, probe);
+        throw error;
+      }
       const counts = error instanceof SubgraphFailure && error.countsAgainstSubgraph;
       if (probe) {
         this.probing = false;
@@ -98,6 +104,31 @@ export class SubgraphBreaker {
       }
       throw error;
     }
+  }
+
+  /** The verdict on a call that went on past its deadline, once it ends. */
+  private judgeLate(late: Promise<unknown>, probe: boolean): void {
+    late.then(
+      () => {
+        if (probe) {
+          this.probing = false;
+          this.buckets = [];
+          this.enter('closed');
+        } else {
+          this.bucket().successes++;
+        }
+      },
+      (error: unknown) => {
+        const counts = error instanceof SubgraphFailure && error.countsAgainstSubgraph;
+        if (probe) {
+          this.probing = false;
+          if (counts) this.open();
+        } else if (counts) {
+          this.bucket().failures++;
+          this.openIfOverThreshold();
+        }
+      },
+    );
   }
 
   private openIfOverThreshold(): void {

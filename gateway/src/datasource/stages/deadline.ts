@@ -71,9 +71,11 @@ export function deadlineStage(options: DeadlineStageOptions): Stage {
       const timer = clock.setTimer(deadline.timeoutMs, () => afterCurrentTurn(() => {
         if (settled) return;
         finish();
-        const failure = timeoutFailure(serviceName, deadline);
         const lateLeftMs = timeouts.timeoutMs - (clock.now() - startedAtMs);
-        if (mayGoOn(call) && lateCalls < maxLateCalls && lateLeftMs > 0) {
+        const goesOn = mayGoOn(call) && lateCalls < maxLateCalls && lateLeftMs > 0;
+        // A call that goes on is judged by how it ends (the breaker reads `late`), not by this deadline.
+        const failure = timeoutFailure(serviceName, deadline, goesOn);
+        if (goesOn) {
           lateCalls++;
           const stop = clock.setTimer(lateLeftMs, () => controller.abort(timeoutFailure(serviceName, { timeoutMs: timeouts.timeoutMs, limitedBy: 'subgraph timeout' })));
           failure.late = answer.finally(() => {
@@ -107,14 +109,14 @@ function mayGoOn(call: SubgraphCall): boolean {
   return call.mayFinishLate && !call.signal?.aborted;
 }
 
-function timeoutFailure(serviceName: string, deadline: Deadline): SubgraphFailure {
+function timeoutFailure(serviceName: string, deadline: Deadline, goesOn = false): SubgraphFailure {
   const byBudget = deadline.limitedBy === 'operation budget';
   const message = byBudget
     ? deadline.timeoutMs <= 0
       ? `no time was left in the operation budget to call ${serviceName}`
       : `${serviceName} did not answer within the ${deadline.timeoutMs} ms left of the operation budget`
     : `${serviceName} did not answer within ${deadline.timeoutMs} ms`;
-  return new SubgraphFailure('SUBGRAPH_TIMEOUT', serviceName, message, { countsAgainstSubgraph: !byBudget });
+  return new SubgraphFailure('SUBGRAPH_TIMEOUT', serviceName, message, { countsAgainstSubgraph: !byBudget && !goesOn });
 }
 
 function callerGone(serviceName: string): SubgraphFailure {
