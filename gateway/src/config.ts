@@ -192,9 +192,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Gateway
     },
     admission: {
       maxInFlight: read.integer('ADMISSION_MAX_IN_FLIGHT', 256, 1, 100_000),
-      minInFlight: read.integer('ADMISSION_MIN_IN_FLIGHT', 4, 1, 100_000),
+      minInFlight: read.integer('ADMISSION_MIN_IN_FLIGHT', 8, 1, 100_000),
       maxQueueMs: read.integer('ADMISSION_QUEUE_MS', 2_000, 0, 600_000),
-      targetLagMs: read.integer('ADMISSION_TARGET_LAG_MS', 50, 1, 10_000),
+      targetLagMs: read.integer('ADMISSION_TARGET_LAG_MS', 100, 1, 10_000),
     },
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     invalidationSecret: invalidationSecret(env, problems),
