@@ -34,7 +34,7 @@ export function entityCacheKey(input: EntityCacheKeyInput): string {
 }
 
 /**
- * Names an entity independently of subgraph, selection and scope, so an event ("Client c-1 changed") can evict
+ * Names an entity independently of subgraph, selection and scope, so an event ("Product p-1 changed") can evict
  * every cached copy of it. Pass the `@key` fields only, not `@requires` fields.
  */
 export function entityIdentity(typename: string, keyFields: Record<string, unknown>): string {

@@ -4,10 +4,10 @@
  * set; the caller sends it as `Authorization: <secret>` (or `Bearer <secret>`). The body is one request or an
  * array of them:
  *
- *   { "kind": "cache_tag", "cache_tag": "Client:{\"id\":\"c1\"}" }     (or "cache_tags": [...])
- *   { "kind": "entity", "type": "Client", "key": { "id": "c1" } }
- *   { "kind": "type", "type": "Client", "subgraph": "topclients" }       (subgraph optional)
- *   { "kind": "subgraph", "subgraph": "topclients" }
+ *   { "kind": "cache_tag", "cache_tag": "Product:{\"id\":\"p1\"}" }     (or "cache_tags": [...])
+ *   { "kind": "entity", "type": "Product", "key": { "id": "p1" } }
+ *   { "kind": "type", "type": "Product", "subgraph": "products" }       (subgraph optional)
+ *   { "kind": "subgraph", "subgraph": "products" }
  *
  * The answer says how many entries were dropped: `{ "count": 3 }`. A bad body changes nothing.
  */
