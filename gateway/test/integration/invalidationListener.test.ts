@@ -19,6 +19,7 @@ const event = (id: number, type: string, typename: string, keyFields: Record<str
 async function startFeed(initial: unknown[], port = 0) {
   const events: { id: string }[] = initial as { id: string }[];
   const waiting = new Set<() => void>();
+  let onParked: (() => void)[] = [];
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url!, 'http://feed');
     const answer = () => {
@@ -37,10 +38,16 @@ async function startFeed(initial: unknown[], port = 0) {
     };
     const timer = setTimeout(wake, Number(url.searchParams.get('waitMs') ?? 0));
     waiting.add(wake);
+    for (const parked of onParked) parked();
+    onParked = [];
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`,
+    /** Resolves once a listener's long-poll waits here: from then on, whatever is pushed reaches it. */
+    polling(): Promise<void> {
+      return waiting.size > 0 ? Promise.resolve() : new Promise((resolve) => onParked.push(resolve));
+    },
     push(e: unknown) {
       events.push(e as { id: string });
       for (const wake of [...waiting]) wake();
@@ -56,6 +63,20 @@ async function until(check: () => boolean, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * An ordered consumer starts at its stream's end once it exists, which the listener does not announce: publish a
+ * marker on the subject until the listener reports it.
+ */
+async function untilConsuming(js: ReturnType<typeof jetstream>, subject: string, reported: () => boolean, marker: unknown, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await js.publish(subject, JSON.stringify(marker));
+    if (reported()) return;
+    if (Date.now() > deadline) throw new Error(`no marker heard on ${subject}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -87,7 +108,7 @@ describe('startInvalidationListener', () => {
       { kind: 'feed', urls: [feed.url], waitMs: 5_000, eventTypes: ['client-updated', 'client-removed'] },
       (t, k) => seen.push([t, k]),
     );
-    await new Promise((r) => setTimeout(r, 200));
+    await feed.polling();
     feed.push(event(2, 'seller-client-ids-changed', 'Seller', { id: 's1' }));
     feed.push({ id: '3', garbage: true });
     feed.push(event(4, 'client-updated', 'Client', { id: 'c7' }));
@@ -95,7 +116,6 @@ describe('startInvalidationListener', () => {
     await until(() => seen.length >= 2);
     expect(seen).toEqual([['Client', { id: 'c7' }], ['Client', { id: 'c8' }]]);
     await feed.close();
-    await new Promise((r) => setTimeout(r, 300));
     // The source comes back on the same address with what it had, plus an edit made while the listener waited.
     const port = Number(new URL(feed.url).port);
     const back = await startFeed([1, 2, 3, 4, 5].map((id) => ({ id: String(id) })), port);
@@ -116,11 +136,14 @@ describe('startInvalidationListener', () => {
     const port = Number(new URL(probe.url).port);
     await probe.close();
     const seen: string[] = [];
-    listener = await startInvalidationListener({ kind: 'feed', urls: [probe.url], waitMs: 1_000 }, (_t, k) => seen.push(String(k.id)));
-    await new Promise((r) => setTimeout(r, 300));
+    let reportDown!: () => void;
+    const down = new Promise<void>((resolve) => (reportDown = resolve));
+    const logger = { debug() {}, info() {}, error() {}, warn: (msg: string) => msg.startsWith('invalidation feed unreachable') && reportDown() };
+    listener = await startInvalidationListener({ kind: 'feed', urls: [probe.url], waitMs: 1_000, logger }, (_t, k) => seen.push(String(k.id)));
+    await down;
     const feed = await startFeed([], port);
     try {
-      await new Promise((r) => setTimeout(r, 1_500));
+      await feed.polling();
       feed.push(event(1, 'client-updated', 'Client', { id: 'late' }));
       await until(() => seen.length >= 1);
       expect(seen).toEqual(['late']);
@@ -142,7 +165,7 @@ describe('startInvalidationListener', () => {
       (t, k) => seen.push(`${t}:${String(k.id)}`),
     );
     try {
-      await new Promise((r) => setTimeout(r, 200));
+      await Promise.all([source.polling(), copy.polling()]);
       source.push(event(2, 'client-updated', 'Client', { id: 'c1' }));
       await until(() => seen.length >= 1);
       copy.push(event(3, 'seller-client-ids-applied', 'Seller', { id: 's1' }));
@@ -171,11 +194,12 @@ describe('startInvalidationListener', () => {
         { kind: 'nats', servers: NATS_URL, subscriptions: [{ stream, subject: `${stream.toLowerCase()}.client.>` }] },
         (_t, k) => seen.push(String(k.id)),
       );
-      await new Promise((r) => setTimeout(r, 500));
+      await untilConsuming(js, `${stream.toLowerCase()}.client.ready`, () => seen.includes('ready'), event(2, 'client-updated', 'Client', { id: 'ready' }));
       await js.publish(`${stream.toLowerCase()}.seller.s1`, JSON.stringify(event(2, 'seller-client-ids-changed', 'Seller', { id: 's1' })));
       await js.publish(`${stream.toLowerCase()}.client.c3`, JSON.stringify(event(3, 'client-updated', 'Client', { id: 'c3' })));
-      await until(() => seen.length >= 1);
-      expect(seen).toEqual(['c3']);
+      const real = () => seen.filter((id) => id !== 'ready');
+      await until(() => real().length >= 1);
+      expect(real()).toEqual(['c3']);
     } finally {
       await listener?.stop();
       listener = undefined;
@@ -196,13 +220,15 @@ describe('startInvalidationListener', () => {
         { kind: 'nats', servers: NATS_URL, subscriptions: [{ stream: source, subject: `${source.toLowerCase()}.client.>` }, { stream: copy, subject: `${copy.toLowerCase()}.seller.>` }] },
         (t, k) => seen.push(`${t}:${String(k.id)}`),
       );
-      await new Promise((r) => setTimeout(r, 500));
       const js = jetstream(nc);
-      await js.publish(`${source.toLowerCase()}.client.c1`, JSON.stringify(event(1, 'client-updated', 'Client', { id: 'c1' })));
-      await until(() => seen.length >= 1);
-      await js.publish(`${copy.toLowerCase()}.seller.s1`, JSON.stringify(event(1, 'seller-client-ids-applied', 'Seller', { id: 's1' })));
-      await until(() => seen.length >= 2);
-      expect(seen).toEqual(['Client:c1', 'Seller:s1']);
+      await untilConsuming(js, `${source.toLowerCase()}.client.ready`, () => seen.includes('Client:ready'), event(1, 'client-updated', 'Client', { id: 'ready' }));
+      await untilConsuming(js, `${copy.toLowerCase()}.seller.ready`, () => seen.includes('Seller:ready'), event(1, 'seller-client-ids-applied', 'Seller', { id: 'ready' }));
+      const real = () => seen.filter((e) => !e.endsWith(':ready'));
+      await js.publish(`${source.toLowerCase()}.client.c1`, JSON.stringify(event(2, 'client-updated', 'Client', { id: 'c1' })));
+      await until(() => real().length >= 1);
+      await js.publish(`${copy.toLowerCase()}.seller.s1`, JSON.stringify(event(2, 'seller-client-ids-applied', 'Seller', { id: 's1' })));
+      await until(() => real().length >= 2);
+      expect(real()).toEqual(['Client:c1', 'Seller:s1']);
     } finally {
       await listener?.stop();
       listener = undefined;
