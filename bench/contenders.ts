@@ -54,7 +54,7 @@ export interface ContenderSetup {
 
 export const CONTENDER_DESCRIPTIONS: Record<ContenderName, string> = {
   ours: 'this project\'s gateway (gateway/src/main.ts), its defaults (ROOT_FETCH_CACHE=tagged), one worker (GATEWAY_WORKERS=1); in the reference scenarios the reference deployment\'s settings (schema/referenceGateway.ts: manifest, event types incl. seller-client-ids-applied, topclients late-answer timeout 3 s), evicting from topclients\', gigs\' and users\' change feeds, caller signed for the subgraphs (GATEWAY_SUBGRAPH_SECRET, development IDENTITY_HEADER=x-seller-id)',
-  'ours-workers-2': 'ours with GATEWAY_WORKERS=2 (node:cluster: CPU and RSS summed over the primary and its workers); a gateway that does not know the setting yet runs one process, and the results say so',
+  'ours-workers-2': 'ours with GATEWAY_WORKERS=2 (node:cluster: CPU and RSS summed over the primary and its workers); should no worker be forked, the results say it ran as one process',
   'ours-2-replicas-redis': 'two ours processes (GATEWAY_WORKERS=1 each, settings as ours) sharing Redis (REDIS_URL=redis://127.0.0.1:6379, a fresh REDIS_KEY_PREFIX per run) behind scripts/roundRobinProxy.ts in its own process; CPU and peak RSS summed over both gateways (the proxy\'s not counted)',
   sync: 'stock @apollo/gateway + @apollo/server standalone, stock RemoteGraphQLDataSource, one process; forwards the caller as a signed x-gateway-identity (jose, HS256, as our gateway signs it)',
   hive: '@graphql-hive/gateway CLI, `hive-gateway supergraph`, documented defaults, one process; its config\'s propagateHeaders sends the caller as a signed x-gateway-identity (jose, HS256)',
