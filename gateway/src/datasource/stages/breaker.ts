@@ -80,55 +80,36 @@ export class SubgraphBreaker {
   private async settle<T>(call: () => Promise<T>, probe: boolean): Promise<T> {
     try {
       const result = await call();
-      if (probe) {
-        this.probing = false;
-        this.buckets = [];
-        this.enter('closed');
-      } else {
-        this.bucket().successes++;
-      }
+      this.succeeded(probe);
       return result;
     } catch (error) {
-      if (error instanceof SubgraphFailure && error.late) {
-        this.judgeLate(error.late, probe);
-        throw error;
-      }
-      const counts = error instanceof SubgraphFailure && error.countsAgainstSubgraph;
-      if (probe) {
-        this.probing = false;
-        // A probe that ended for reasons not the subgraph's proves nothing: the next call probes again.
-        if (counts) this.open();
-      } else if (counts) {
-        this.bucket().failures++;
-        this.openIfOverThreshold();
-      }
+      // A call left running past its page's deadline is judged once it ends.
+      if (error instanceof SubgraphFailure && error.late) error.late.then(() => this.succeeded(probe), (late: unknown) => this.failed(late, probe));
+      else this.failed(error, probe);
       throw error;
     }
   }
 
-  /** The verdict on a call that went on past its deadline, once it ends. */
-  private judgeLate(late: Promise<unknown>, probe: boolean): void {
-    late.then(
-      () => {
-        if (probe) {
-          this.probing = false;
-          this.buckets = [];
-          this.enter('closed');
-        } else {
-          this.bucket().successes++;
-        }
-      },
-      (error: unknown) => {
-        const counts = error instanceof SubgraphFailure && error.countsAgainstSubgraph;
-        if (probe) {
-          this.probing = false;
-          if (counts) this.open();
-        } else if (counts) {
-          this.bucket().failures++;
-          this.openIfOverThreshold();
-        }
-      },
-    );
+  private succeeded(probe: boolean): void {
+    if (probe) {
+      this.probing = false;
+      this.buckets = [];
+      this.enter('closed');
+    } else {
+      this.bucket().successes++;
+    }
+  }
+
+  private failed(error: unknown, probe: boolean): void {
+    const counts = error instanceof SubgraphFailure && error.countsAgainstSubgraph;
+    if (probe) {
+      this.probing = false;
+      // A probe that ended for reasons not the subgraph's proves nothing: the next call probes again.
+      if (counts) this.open();
+    } else if (counts) {
+      this.bucket().failures++;
+      this.openIfOverThreshold();
+    }
   }
 
   private openIfOverThreshold(): void {
