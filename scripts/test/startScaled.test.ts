@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { SUBGRAPHS } from '../../schema/subgraphs.js';
 import { generateDemoData, sizeForScale } from '../../subgraphs/toolkit/demoData.js';
 import { deleteStream, NATS_URL, natsAvailable, uniqueStreamName } from '../../test/support/nats.js';
 import { POSTGRES_ADMIN_URL, postgresAvailable } from '../../test/support/postgres.js';
+import { freePort } from '../../test/support/serviceProcess.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -32,14 +33,6 @@ if (redisMissing) {
   const message = `Redis is not reachable at ${REDIS_URL} (${redisMissing}); npm run start:scaled needs it`;
   if (process.env.CI) throw new Error(message);
   console.warn(`\n!!! ${message}: SKIPPING outside CI.\n`);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe.skipIf(!postgresAvailable || !natsAvailable || redisMissing !== null)('npm run start:scaled', () => {
