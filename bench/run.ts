@@ -10,7 +10,7 @@
  *
  * Knobs (environment): BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS, BENCH_SCALE, BENCH_ZIPF_S,
  * BENCH_GIGS_DELAY_MS (5), BENCH_USERS_DELAY_MS (5), BENCH_TOPCLIENTS_DELAY_MS (20), BENCH_SLOW_TOPCLIENTS_MS
- * (1500, plus up to BENCH_SLOW_JITTER_MS 1000), BENCH_TOPCLIENTS_TIMEOUT_MS (300: ours' entity timeout for
+ * (1500, plus up to BENCH_SLOW_JITTER_MS 1000), BENCH_TOPCLIENTS_TIMEOUT_MS (300: ours' entity timeout and page budget for
  * topclients), BENCH_EDITS_PER_SECOND (5), BENCH_S7_CONNECTIONS (50), BENCH_S7B_CONNECTIONS (200), BENCH_COLD_BURST
  * (100: scenario 2b's concurrent pages on a fresh gateway).
  *
@@ -149,6 +149,7 @@ function oursEnvFor(scenario: Scenario, feeds: Record<ServiceName, string> | nul
     GATEWAY_SUBGRAPH_SECRET: gatewaySecret,
     IDENTITY_HEADER: 'x-seller-id',
     SUBGRAPH_TOPCLIENTS_ENTITY_TIMEOUT_MS: String(settings.topclientsEntityTimeoutMs),
+    SUBGRAPH_TOPCLIENTS_ENTITY_PAGE_BUDGET_MS: String(settings.topclientsEntityTimeoutMs),
   };
 }
 // Whatever happens, no child outlives the run.

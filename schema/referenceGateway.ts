@@ -51,8 +51,9 @@ export const REFERENCE_GATEWAY_ENV: Readonly<Record<string, string>> = {
   SUPERGRAPH: SUPERGRAPH_FILE,
   PERSISTED_QUERY_MANIFEST: MANIFEST_FILE,
   INVALIDATION_EVENT_TYPES: INVALIDATING_EVENT_TYPES,
-  // topclients fills only optional parts of the pages, and is the service that may be slow: a page gives up on it
-  // at the entity timeout, while its late answer gets 3 s to land in the cache for the pages after it. (Its own
-  // self-view is bounded by the operation budget anyway.)
+  // topclients fills only optional parts of the pages, and is the service that may be slow: a page waits for it
+  // at most 300 ms of its own time (the gigs fetch before it included), while its late answer gets 3 s to land in
+  // the cache for the pages after it. (Its own self-view is bounded by the operation budget anyway.)
+  SUBGRAPH_TOPCLIENTS_ENTITY_PAGE_BUDGET_MS: '300',
   SUBGRAPH_TOPCLIENTS_TIMEOUT_MS: '3000',
 };

@@ -87,8 +87,8 @@ export interface ReadPathConfig {
   /** How long past max-age a cached value may stand in for a failing subgraph (when the subgraph says nothing). */
   staleIfErrorSeconds: number;
   /** Defaults for every subgraph; `perSubgraph` overrides them by lower-case name. */
-  timeouts: SubgraphTimeouts;
-  perSubgraph: Readonly<Record<string, Partial<SubgraphTimeouts>>>;
+  timeouts: SubgraphLimits;
+  perSubgraph: Readonly<Record<string, Partial<SubgraphLimits>>>;
   operationBudgetMs: number;
   /** `_entities` calls in flight per subgraph and operation shape; loads arriving meanwhile queue and leave together. */
   entityCallsInFlight: number;
@@ -98,6 +98,16 @@ export interface ReadPathConfig {
   connectionsPerSubgraph: number;
   maxResponseBytes: number;
   breaker: BreakerOptions;
+}
+
+/** A subgraph's time limits: its calls' deadlines, and how long a page waits for its entities in all. */
+export interface SubgraphLimits extends SubgraphTimeouts {
+  /**
+   * The most of an operation's time, counted from its admission, that it waits for this subgraph's entities
+   * (null: no such limit, only the entity timeout from the call's departure and the operation budget). Past it the
+   * page gets SUBGRAPH_TIMEOUT for those fields; the call itself runs on to its own deadline.
+   */
+  entityPageBudgetMs: number | null;
 }
 
 export class ConfigError extends Error {
@@ -116,7 +126,7 @@ const KNOWN_KEYS = new Set([
   'MAX_QUERY_TOKENS', 'MAX_QUERY_ALIASES', 'MAX_QUERY_DIRECTIVES', 'MAX_BATCH_OPERATIONS', 'GATEWAY_SUBGRAPH_SECRET',
   'JWT_JWKS_URL', 'JWT_JWKS_FILE', 'JWT_ISSUER', 'JWT_AUDIENCE', 'JWT_IDENTITY_CLAIM', 'JWT_CLOCK_SKEW_SECONDS', 'IDENTITY_HEADER',
   'ENTITY_CACHE', 'ROOT_FETCH_CACHE', 'ENTITY_CACHE_MAX_ENTRIES', 'ENTITY_CACHE_MAX_MB', 'STALE_IF_ERROR_SECONDS', 'SUBGRAPH_TIMEOUT_MS',
-  'ENTITY_TIMEOUT_MS', 'OPERATION_BUDGET_MS', 'ENTITY_CALLS_IN_FLIGHT', 'ENTITY_BATCH_MAX', 'SUBGRAPH_CONNECTIONS',
+  'ENTITY_TIMEOUT_MS', 'ENTITY_PAGE_BUDGET_MS', 'OPERATION_BUDGET_MS', 'ENTITY_CALLS_IN_FLIGHT', 'ENTITY_BATCH_MAX', 'SUBGRAPH_CONNECTIONS',
   'LATE_CALLS_PER_SUBGRAPH', 'INVALIDATION_SECRET', 'CACHE_TAG_HEADER', 'ADMISSION_MAX_IN_FLIGHT', 'ADMISSION_MIN_IN_FLIGHT', 'ADMISSION_QUEUE_MS', 'ADMISSION_TARGET_LAG_MS', 'LOG_LEVEL',
   'INVALIDATION_FEED_URL', 'INVALIDATION_NATS_URL', 'INVALIDATION_NATS_STREAM', 'INVALIDATION_NATS_SUBJECT',
   'INVALIDATION_EVENT_TYPES', 'EXPLORER', 'EXPLORER_DIST',
@@ -131,17 +141,18 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Gateway
   const mode = read.oneOf('GATEWAY_MODE', ['development', 'production'] as const,
     env.NODE_ENV === 'production' ? 'production' : 'development');
   const subgraphUrls: Record<string, string> = {};
-  const perSubgraph: Record<string, Partial<SubgraphTimeouts>> = {};
+  const perSubgraph: Record<string, Partial<SubgraphLimits>> = {};
   for (const [key, value] of Object.entries(env)) {
-    const match = /^SUBGRAPH_([A-Z0-9_]+?)_(URL|ENTITY_TIMEOUT_MS|TIMEOUT_MS)$/.exec(key);
+    const match = /^SUBGRAPH_([A-Z0-9_]+?)_(URL|ENTITY_PAGE_BUDGET_MS|ENTITY_TIMEOUT_MS|TIMEOUT_MS)$/.exec(key);
     if (!match || value === undefined) continue;
     const name = match[1]!.toLowerCase();
     if (match[2] === 'URL') {
       if (!isHttpUrl(value)) problems.push(`${key} must be an http(s) URL, got "${value}"`);
       else subgraphUrls[name] = value;
+    } else if (match[2] === 'ENTITY_PAGE_BUDGET_MS') {
+      (perSubgraph[name] ??= {}).entityPageBudgetMs = pageBudget(read, key);
     } else {
-      const field = match[2] === 'TIMEOUT_MS' ? 'timeoutMs' : 'entityTimeoutMs';
-      (perSubgraph[name] ??= {})[field] = read.integer(key, 0, 1, 600_000);
+      (perSubgraph[name] ??= {})[match[2] === 'TIMEOUT_MS' ? 'timeoutMs' : 'entityTimeoutMs'] = read.integer(key, 0, 1, 600_000);
     }
   }
 
@@ -175,12 +186,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Gateway
       timeouts: {
         timeoutMs: read.integer('SUBGRAPH_TIMEOUT_MS', 1_000, 1, 600_000),
         entityTimeoutMs: read.integer('ENTITY_TIMEOUT_MS', 300, 1, 600_000),
+        entityPageBudgetMs: pageBudget(read, 'ENTITY_PAGE_BUDGET_MS'),
       },
       perSubgraph,
       operationBudgetMs: read.integer('OPERATION_BUDGET_MS', 2_000, 1, 600_000),
       entityCallsInFlight: read.integer('ENTITY_CALLS_IN_FLIGHT', 1, 1, 1_000),
       maxBatchSize: read.integer('ENTITY_BATCH_MAX', 200, 1, 10_000),
-      maxLateCallsPerSubgraph: read.integer('LATE_CALLS_PER_SUBGRAPH', 4, 0, 1_000),
+      maxLateCallsPerSubgraph: read.integer('LATE_CALLS_PER_SUBGRAPH', 8, 0, 1_000),
       connectionsPerSubgraph: read.integer('SUBGRAPH_CONNECTIONS', 64, 1, 10_000),
       maxResponseBytes: read.integer('SUBGRAPH_MAX_RESPONSE_MB', 16, 1, 1_024) * 1_048_576,
       breaker: {
@@ -398,6 +410,11 @@ class Reader {
     this.problems.push(`${key} must be one of ${allowed.join(', ')}, got "${raw}"`);
     return fallback;
   }
+}
+
+/** A page budget setting: unset or 0 means none. */
+function pageBudget(read: Reader, key: string): number | null {
+  return read.integer(key, 0, 0, 600_000) || null;
 }
 
 function isHttpUrl(value: string): boolean {

@@ -87,6 +87,7 @@ export function createReadPath(
         maxCallsInFlight: config.entityCallsInFlight,
         maxBatchSize: config.maxBatchSize,
         waitLimitMs: timeouts.entityTimeoutMs,
+        pageBudgetMs: timeouts.entityPageBudgetMs,
         metrics,
       }, dispatch);
       const cacheStage = new CacheStage({

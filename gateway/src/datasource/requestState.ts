@@ -17,6 +17,8 @@ export interface StaleServed {
 export interface OperationState {
   identity: string | null;
   noCache: boolean;
+  /** Admission on the gateway's clock: the operation budget and the page budgets count from here. */
+  startedAtMs: number;
   deadlineAtMs: number;
   requestId: string;
   /** Aborted when the caller disconnects before the answer is sent. */
@@ -49,6 +51,7 @@ export function operationState(incoming: GatewayGraphQLRequestContext<Record<str
     state = {
       identity: callerIdentity(incoming.context),
       noCache: parseRequestDirectives(headers?.get('cache-control'), headers?.get('pragma')).noCache,
+      startedAtMs: meta?.startedAtMs ?? nowMs,
       deadlineAtMs: (meta?.startedAtMs ?? nowMs) + budgetMs,
       requestId: meta?.requestId ?? '',
       signal: meta?.signal,

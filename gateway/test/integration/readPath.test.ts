@@ -198,6 +198,31 @@ describe('failures null the failing fields, not the page', () => {
     expect(page.body.data.products[0].title).toBe('Product p0');
   });
 
+  it('a page budget counts the page\'s earlier fetches: the entity fields are null that long after admission, and the call goes on', async () => {
+    const f = await start({ env: { SUBGRAPH_BRANDS_ENTITY_PAGE_BUDGET_MS: '300', ENTITY_TIMEOUT_MS: '300', SUBGRAPH_TIMEOUT_MS: '2000' } });
+    f.shop.fault = { kind: 'hold' };
+    f.brands.fault = { kind: 'hang' };
+    const answering = f.query(PAGE, { ids: ['p0'] });
+    const answer = watch(answering);
+    await f.shop.waitForRequests(1);
+    clock.advance(120);
+    f.shop.releaseHeld();
+    const call = await f.brands.waitForRequests(1);
+    clock.advance(179);
+    await endOfTurn();
+    expect(answer.state).toBe('pending');
+    clock.advance(1);
+    const page = await answering;
+    expect(page.body.data.products).toEqual([{ id: 'p0', title: 'Product p0', brand: null }]);
+    expect(page.body.errors).toEqual([{
+      message: 'brands did not answer within the 300 ms a page waits for it (180 ms were left when it was asked)',
+      path: ['products', 0, 'brand'],
+      extensions: { code: 'SUBGRAPH_TIMEOUT', serviceName: 'brands' },
+    }]);
+    // The page stopped waiting, the call did not: it still has its own 300 ms deadline, then goes on late.
+    expect(call.aborted).toBe(false);
+  });
+
   it.each([
     ['HTTP 500', { kind: 'status', status: 500 }, 'SUBGRAPH_UNAVAILABLE', /brands answered HTTP 500/],
     ['a connection reset', { kind: 'reset' }, 'SUBGRAPH_UNAVAILABLE', /brands is unavailable \(connection reset\)/],

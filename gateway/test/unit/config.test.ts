@@ -24,6 +24,24 @@ describe('gateway config', () => {
     expect(loadConfig({ SUPERGRAPH: 'https://example.test/sg.graphql' }).supergraph).toEqual({ kind: 'url', url: 'https://example.test/sg.graphql' });
   });
 
+  it('reads subgraph time limits globally and per subgraph; a page budget is off unless set, and 0 turns one off', () => {
+    const defaults = loadConfig({ SUPERGRAPH: '/x' }).readPath;
+    expect(defaults.timeouts).toEqual({ timeoutMs: 1_000, entityTimeoutMs: 300, entityPageBudgetMs: null });
+    const { readPath } = loadConfig({
+      SUPERGRAPH: '/x',
+      ENTITY_PAGE_BUDGET_MS: '500',
+      SUBGRAPH_TOPCLIENTS_ENTITY_TIMEOUT_MS: '250',
+      SUBGRAPH_TOPCLIENTS_ENTITY_PAGE_BUDGET_MS: '300',
+      SUBGRAPH_USERS_ENTITY_PAGE_BUDGET_MS: '0',
+    });
+    expect(readPath.timeouts.entityPageBudgetMs).toBe(500);
+    expect(readPath.perSubgraph).toEqual({
+      topclients: { entityTimeoutMs: 250, entityPageBudgetMs: 300 },
+      users: { entityPageBudgetMs: null },
+    });
+    expect(() => loadConfig({ SUPERGRAPH: '/x', SUBGRAPH_TOPCLIENTS_ENTITY_PAGE_BUDGET_MS: '-5' })).toThrow(/SUBGRAPH_TOPCLIENTS_ENTITY_PAGE_BUDGET_MS/);
+  });
+
   it('uses managed federation only with both APOLLO_KEY and APOLLO_GRAPH_REF and no local supergraph', () => {
     expect(loadConfig({ APOLLO_KEY: 'k', APOLLO_GRAPH_REF: 'g@v' }).supergraph).toEqual({ kind: 'managed' });
     expect(loadConfig({ APOLLO_KEY: 'k', APOLLO_GRAPH_REF: 'g@v', SUPERGRAPH: '/x' }).supergraph.kind).toBe('file');

@@ -160,6 +160,47 @@ describe('merge stage', () => {
     expect(names(late && [late])).toEqual(['Brand b1']);
   });
 
+  it('with a page budget, a waiter gives up that long after its operation was admitted (time spent before the load counts) and the call goes on', async () => {
+    const { clock, next, endTurn, waiter, loadAll } = setup({ waitLimitMs: 300, pageBudgetMs: 300 });
+    // The page spent 40 ms on its first fetches before asking for these entities; a page admitted now has all 300.
+    const later = loadAll(['b1'], waiter({ startedAtMs: clock.now() - 40 }));
+    const fresh = loadAll(['b2'], waiter({ startedAtMs: clock.now() }));
+    await endTurn();
+    clock.advance(259);
+    await endTurn();
+    expect(later.state).toBe('pending');
+    clock.advance(1);
+    await endTurn();
+    expect(later.value![0]).toMatchObject({
+      kind: 'failed',
+      failure: { code: 'SUBGRAPH_TIMEOUT', message: 'brands did not answer within the 300 ms a page waits for it (260 ms were left when it was asked)', countsAgainstSubgraph: false },
+    });
+    expect(fresh.state).toBe('pending');
+    expect(next.calls[0]!.call.signal!.aborted).toBe(false);
+    clock.advance(40);
+    await endTurn();
+    expect(fresh.value![0]).toMatchObject({ kind: 'failed', failure: { code: 'SUBGRAPH_TIMEOUT', message: 'brands did not answer within 300 ms' } });
+
+    // The call was never cut short by the page budget: its answer still arrives for whoever reads `late`.
+    next.calls[0]!.answer(answerFor(next.calls[0]!.call));
+    const late = later.value![0]!.kind === 'failed' ? await later.value![0]!.late : undefined;
+    expect(names(late && [late])).toEqual(['Brand b1']);
+  });
+
+  it('without a page budget, or for a refresh with no operation behind it, only the wait limit and the operation budget count', async () => {
+    const unbounded = setup({ waitLimitMs: 300, pageBudgetMs: null });
+    const page = unbounded.loadAll(['b1'], unbounded.waiter({ startedAtMs: unbounded.clock.now() - 250 }));
+    const budgeted = setup({ waitLimitMs: 300, pageBudgetMs: 100 });
+    const refresh = budgeted.loadAll(['b1'], budgeted.waiter({ startedAtMs: undefined }));
+    for (const { clock, endTurn } of [unbounded, budgeted]) {
+      await endTurn();
+      clock.advance(299);
+      await endTurn();
+    }
+    expect(page.state).toBe('pending');
+    expect(refresh.state).toBe('pending');
+  });
+
   it('a waiter gives up at the wait limit when its budget is longer, and the call that only ran out of time is not aborted', async () => {
     const { clock, next, endTurn, loadAll } = setup({ waitLimitMs: 300 });
     const a = loadAll(['b1']);

@@ -280,6 +280,7 @@ export class CacheStage {
 
     const results = await this.merge.loadEntities(group, pending.map((p) => p.load), {
       budgetAtMs: state.deadlineAtMs,
+      startedAtMs: state.startedAtMs,
       signal: state.signal,
       requestId: state.requestId,
       mayFinishLate: !state.noCache,

@@ -42,6 +42,8 @@ export interface EntityLoad {
 /** The operation a set of loads is for. */
 export interface Waiter {
   budgetAtMs: number;
+  /** The operation's admission on the clock, where its page budget counts from; absent for the gateway's own refreshes. */
+  startedAtMs?: number;
   signal?: AbortSignal;
   requestId: string;
   /** False when the caller asked for revalidation: an answer it will never see is not worth waiting for. */
@@ -58,6 +60,11 @@ export interface MergeStageOptions {
    * only while the subgraph has not answered, so waiting for one is waiting for the subgraph.
    */
   waitLimitMs: number;
+  /**
+   * The most of an operation's time, from its admission, that it waits for this subgraph's entities (null: none).
+   * It bounds the page, not the call: a call whose waiters all reached it runs on to its own deadline.
+   */
+  pageBudgetMs?: number | null;
   metrics: GatewayMetrics;
   /** When queued loads leave, and when a waiter's time is up: the end of the current event-loop turn. */
   schedule?: (run: () => void) => void;
@@ -139,14 +146,11 @@ export class MergeStage {
       state.queued.set(load.representationKey, slot);
     }));
 
-    const now = clock.now();
-    const byBudget = waiter.budgetAtMs - now < this.options.waitLimitMs;
-    const waitMs = Math.max(0, Math.floor(byBudget ? waiter.budgetAtMs - now : this.options.waitLimitMs));
+    const { waitMs, message } = this.waitFor(waiter);
     // As in the deadline stage, an answer read in the same event-loop turn as the timer wins.
-    const timer = clock.setTimer(waitMs, () => this.schedule(() => this.release(state, waiting, new SubgraphFailure('SUBGRAPH_TIMEOUT', serviceName,
-      byBudget ? `${serviceName} did not answer within the ${waitMs} ms left of the operation budget` : `${serviceName} did not answer within ${waitMs} ms`,
+    const timer = clock.setTimer(waitMs, () => this.schedule(() => this.release(state, waiting,
       // The breaker judges calls, not waiters: a call that really is late is counted by the deadline stage.
-      { countsAgainstSubgraph: false }), false)));
+      new SubgraphFailure('SUBGRAPH_TIMEOUT', serviceName, message, { countsAgainstSubgraph: false }), false)));
     const onAbort = () => this.release(state, waiting,
       new SubgraphFailure('SUBGRAPH_TIMEOUT', serviceName, 'the caller went away', { countsAgainstSubgraph: false }), true);
     if (waiter.signal?.aborted) onAbort();
@@ -156,6 +160,23 @@ export class MergeStage {
       timer.cancel();
       waiter.signal?.removeEventListener('abort', onAbort);
     });
+  }
+
+  /** How long a waiter waits from now: the first of the wait limit, its operation budget and its page budget. */
+  private waitFor(waiter: Waiter): { waitMs: number; message: string } {
+    const { clock, serviceName, waitLimitMs, pageBudgetMs } = this.options;
+    const now = clock.now();
+    const budgetLeftMs = Math.max(0, Math.floor(waiter.budgetAtMs - now));
+    const pageLeftMs = pageBudgetMs && waiter.startedAtMs !== undefined
+      ? Math.max(0, Math.floor(waiter.startedAtMs + pageBudgetMs - now))
+      : Number.POSITIVE_INFINITY;
+    if (pageLeftMs < waitLimitMs && pageLeftMs <= budgetLeftMs) {
+      return { waitMs: pageLeftMs, message: `${serviceName} did not answer within the ${pageBudgetMs} ms a page waits for it (${pageLeftMs} ms were left when it was asked)` };
+    }
+    if (budgetLeftMs < waitLimitMs) {
+      return { waitMs: budgetLeftMs, message: `${serviceName} did not answer within the ${budgetLeftMs} ms left of the operation budget` };
+    }
+    return { waitMs: waitLimitMs, message: `${serviceName} did not answer within ${waitLimitMs} ms` };
   }
 
   private groupState(group: EntityGroup): GroupState {
