@@ -9,7 +9,7 @@ import { PERSISTED_QUERY_ERROR_CODES, PERSISTED_QUERY_ERROR_STATUS } from './per
 export const GATEWAY_ERROR_CODES = {
   ...PERSISTED_QUERY_ERROR_CODES,
   ...EXPLORER_ERROR_CODES,
-  SUBGRAPH_TIMEOUT: 'The subgraph did not answer within its timeout, or the operation budget (or, for entities, the subgraph’s page budget) ran out first; the fields that fetch would have filled are null.',
+  SUBGRAPH_TIMEOUT: 'The subgraph did not answer within its timeout, or the operation budget (or, for entities, the page budget for that subgraph) ran out first; the fields that fetch would have filled are null.',
   SUBGRAPH_UNAVAILABLE: 'The subgraph refused the connection, reset it, or answered HTTP 5xx; the fields that fetch would have filled are null.',
   SUBGRAPH_BAD_RESPONSE: 'The subgraph answered something that is not a GraphQL JSON response (or the wrong number of entities); the fields that fetch would have filled are null.',
   SUBGRAPH_CIRCUIT_OPEN: 'The subgraph failed repeatedly, so the gateway stopped waiting on it until a probe succeeds; the fields that fetch would have filled are null.',
