@@ -159,23 +159,29 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   async function admitThenServe(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const requestId = requestIdOf(req.headers);
     res.setHeader(REQUEST_ID_HEADER, requestId);
+    // Listened for before queueing: a caller may go away while it waits to be admitted, and 'close' fires once.
+    const gone = new AbortController();
+    let closed = false;
+    let release = () => {};
+    res.once('close', () => {
+      closed = true;
+      release();
+      // A caller that goes away cancels the subgraph calls only it was waiting for.
+      if (!res.writableFinished) gone.abort();
+    });
     const admission = await admissionControl.admit();
     if (admission.kind === 'overloaded') {
       metrics.overloaded.inc();
       return sendRequestError(res, 503, 'GATEWAY_OVERLOADED',
         `The gateway is at capacity; retry in ${admission.retryAfterSeconds} s`, { 'retry-after': String(admission.retryAfterSeconds) });
     }
-    // A caller that goes away cancels the subgraph calls only it was waiting for.
-    const gone = new AbortController();
-    const onClose = () => {
-      admission.release();
-      if (!res.writableFinished) gone.abort();
-    };
-    res.once('close', onClose);
+    release = admission.release;
+    // Nobody is left to answer: the slot goes straight to the next operation in the queue.
+    if (closed) return release();
     try {
       await serveGraphQL(req, res, url, { startedAtMs: clock.now(), requestId, signal: gone.signal });
     } finally {
-      if (res.writableFinished) admission.release();
+      if (res.writableFinished) release();
     }
   }
 

@@ -3,7 +3,7 @@
  * door (503, GATEWAY_OVERLOADED, Retry-After) before any subgraph is called, and admits the next one once an
  * operation in progress is answered. The gateway runs on a ManualClock, so its limit does not adapt mid-test.
  */
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, expect, it, vi } from 'vitest';
 import { ManualClock } from '../support/manualClock.js';
 import { PAGE, startReadPathFixture, type ReadPathFixture } from '../support/readPathFixture.js';
 
@@ -41,5 +41,31 @@ it('an operation past the limit gets 503 GATEWAY_OVERLOADED with Retry-After and
   const next = await f.query(PAGE, { ids: ['p2'] });
   expect(next.status).toBe(200);
   expect(next.body.data.products[0]).toEqual({ id: 'p2', title: 'Product p2', brand: { id: 'b2', name: 'Brand 2' } });
+  expect(f.shop.requests).toHaveLength(2);
+});
+
+it('a caller that goes away while queued gives its slot back: the operations after it are admitted and answered', async () => {
+  const f = (fixture = await startReadPathFixture({
+    clock: new ManualClock(),
+    env: { ADMISSION_MAX_IN_FLIGHT: '1', ADMISSION_MIN_IN_FLIGHT: '1', ADMISSION_QUEUE_MS: '60000' },
+  }));
+  f.shop.fault = { kind: 'hold' };
+  const first = f.query(PAGE, { ids: ['p0'] });
+  await f.shop.waitForRequests(1);
+
+  const hangUp = new AbortController();
+  const leaving = f.query(PAGE, { ids: ['p1'] }, {}, hangUp.signal).catch((error: Error) => error.name);
+  await vi.waitFor(async () => expect(await f.metric('gateway_operations_queued')).toBe(1));
+  hangUp.abort();
+  expect(await leaving).toBe('AbortError');
+
+  f.shop.fault = { kind: 'none' };
+  f.shop.releaseHeld();
+  expect((await first).status).toBe(200);
+  await vi.waitFor(async () => expect(await f.metric('gateway_operations_in_progress')).toBe(0));
+  const next = await f.query(PAGE, { ids: ['p2'] });
+  expect(next.status).toBe(200);
+  expect(next.body.data.products[0].title).toBe('Product p2');
+  // The operation whose caller left was never run: shop saw only the first and the last.
   expect(f.shop.requests).toHaveLength(2);
 });
