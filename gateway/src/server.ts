@@ -99,6 +99,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     persistedQueries: persisted.apolloPersistedQueries && (redis ? { cache: new SharedApqStore(redis, { prefix: config.redis!.keyPrefix }) } : {}),
     // Batches are checked operation by operation (and their size) in persisted/persistedQueries.ts first.
     allowBatchedHttpRequests: config.queryLimits.maxBatchOperations > 1,
+    // Compact JSON: Apollo's default pretty-prints every answer, a cost per byte that no client reads.
+    stringifyResult: (result) => JSON.stringify(result),
     apollo: exploration.apollo,
     plugins: [...exploration.plugins, staleReportPlugin(), rootOperationTypesPlugin()],
   });
