@@ -16,6 +16,7 @@ import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import type { GraphQLFormattedError } from 'graphql';
 import type { Clock } from '../../clock.js';
 import { entityCacheKey, entityIdentity, stableJson } from '../../cache/cacheKey.js';
+import { copyJson } from '../jsonCopy.js';
 import { LRUCache } from 'lru-cache';
 import { parseCacheControl, type CacheHint } from '../../cache/cacheHints.js';
 import { entityTag, rootAnswerTags, tagsIn, type EntityKeys } from '../../cache/entityTags.js';
@@ -471,7 +472,7 @@ class PolicyAccumulator {
  * itself: every request gets its own copy, and the cache keeps one nobody else holds.
  */
 function ownCopy<T>(value: T): T {
-  return structuredClone(value);
+  return copyJson(value);
 }
 
 /** An entity's freshness: its own max-age from the protocol when the subgraph gives one, else the response's. */
@@ -495,7 +496,9 @@ function addTags(state: OperationState, tags: readonly string[]): void {
 }
 
 function loadOf(representation: Record<string, unknown>, ifNoneMatch: string | null): EntityLoad {
-  return { representation, representationKey: stableJson(representation), ifNoneMatch };
+  // Loads are merged only within one fetch's group, whose representations are all built by the same selection set,
+  // so their keys come in one order and plain JSON identifies them.
+  return { representation, representationKey: JSON.stringify(representation), ifNoneMatch };
 }
 
 function ageSeconds(entry: CacheEntry, nowMs: number): number {

@@ -33,7 +33,7 @@ export interface EntityGroup {
 
 export interface EntityLoad {
   representation: Record<string, unknown>;
-  /** Canonical JSON of the representation: equal representations share a slot. */
+  /** JSON of the representation (one group builds them all with one key order): equal ones share a slot. */
   representationKey: string;
   /** The validator of a stale cached copy, to revalidate instead of fetching in full. */
   ifNoneMatch: string | null;
