@@ -17,6 +17,7 @@
  *  - `manifest+apq`: manifest ids, APQ and free-form queries (development default).
  *  - `safelist`: manifest operations only, by id or by their exact text (production default).
  */
+import { LRUCache } from 'lru-cache';
 import type { GatewayConfig } from '../config.js';
 import { operationId, readManifestFile, type ManifestIndex } from './manifest.js';
 import { checkOperationChoice } from './operationChoice.js';
@@ -55,7 +56,19 @@ const NOT_FOUND: Refusal = {
   headers: { 'cache-control': 'private, no-cache, must-revalidate' },
 };
 
+/** How much operation text the verdicts below may hold (characters): about a thousand page-sized operations. */
+const VERDICT_TEXT_CHARS = 4_000_000;
+
 export class PersistedQueryGate {
+  /**
+   * What a text was judged (safelist and limits: a parse, a print and validation rules), by the exact text: clients
+   * send the same few texts again and again, and the verdict depends on nothing else.
+   */
+  private readonly verdicts = new LRUCache<string, { refusal: Refusal | null }>({
+    maxSize: VERDICT_TEXT_CHARS,
+    sizeCalculation: (_verdict, text) => Math.max(1, text.length),
+  });
+
   constructor(private readonly options: PersistedQueryOptions) {
     if ((options.mode === 'manifest+apq' || options.mode === 'safelist') && !options.manifest) {
       throw new Error(`PERSISTED_QUERIES=${options.mode} needs a manifest`);
@@ -173,23 +186,28 @@ export class PersistedQueryGate {
 
   /** Safelist and limits for an operation text that did not come from the manifest by id. */
   private checkText(params: PersistedParams, query: string): { kind: 'forward'; params: PersistedParams } | { kind: 'refuse'; refusal: Refusal } {
+    let verdict = this.verdicts.get(query);
+    if (!verdict) {
+      verdict = { refusal: this.judgeText(query) ?? null };
+      this.verdicts.set(query, verdict);
+    }
+    return verdict.refusal ? { kind: 'refuse', refusal: verdict.refusal } : { kind: 'forward', params };
+  }
+
+  private judgeText(query: string): Refusal | undefined {
     const { mode, manifest, introspection } = this.options;
     // A manifest operation is trusted as it is, whether it came by id or by its text: no limits apply to it.
-    if (manifest?.findByBody(query)) return { kind: 'forward', params };
+    if (manifest?.findByBody(query)) return undefined;
     if (mode === 'safelist') {
       const document = tryParse(query);
       if (!(introspection && document && isIntrospectionOnly(document))) {
-        return {
-          kind: 'refuse',
-          refusal: refusal(
-            'PERSISTED_QUERY_NOT_IN_SAFELIST',
-            'This gateway only runs the operations of its persisted query manifest; send one by its id (extensions.persistedQuery.sha256Hash)',
-          ),
-        };
+        return refusal(
+          'PERSISTED_QUERY_NOT_IN_SAFELIST',
+          'This gateway only runs the operations of its persisted query manifest; send one by its id (extensions.persistedQuery.sha256Hash)',
+        );
       }
     }
-    const broken = checkQueryLimits(query, this.options);
-    return broken ? { kind: 'refuse', refusal: broken } : { kind: 'forward', params };
+    return checkQueryLimits(query, this.options);
   }
 }
 
