@@ -3,7 +3,7 @@
  * the same entity fetched with a different selection set, different variables or for a different private caller
  * is a different entry. Keys are hashed so a long operation text costs 43 bytes per entry, not kilobytes.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export interface EntityCacheKeyInput {
   subgraph: string;
@@ -20,17 +20,35 @@ export interface EntityCacheKeyInput {
 /** A stable key: object key order never matters, and public vs private (and one caller vs another) never collide. */
 export function entityCacheKey(input: EntityCacheKeyInput): string {
   const typename = typeof input.representation.__typename === 'string' ? input.representation.__typename : '';
-  const digest = createHash('sha256')
-    .update(stableJson([
-      input.subgraph,
-      input.operation,
-      input.variables,
-      input.representation,
-      input.scope === null ? ['public'] : ['private', input.scope],
-    ]))
-    .digest('base64url');
+  const digest = hash('sha256', selectionDigest(input.subgraph, input.operation) + stableJson([
+    input.variables,
+    input.representation,
+    input.scope === null ? ['public'] : ['private', input.scope],
+  ]), 'base64url');
   // The readable prefix helps when inspecting a cache; the digest alone decides identity.
   return `${input.subgraph}:${typename}:${digest}`;
+}
+
+/** Per subgraph, the digest of each operation text it was asked: at most this many texts each. */
+const SELECTIONS_PER_SUBGRAPH = 10_000;
+const selectionDigests = new Map<string, Map<string, string>>();
+
+/**
+ * The digest of one subgraph operation, computed once per text: a fetch's query text is long and the same for
+ * every request that plans it (the very string, so looking it up costs no pass over it), while the per-entity part
+ * of a key is short.
+ */
+function selectionDigest(subgraph: string, operation: string): string {
+  let digests = selectionDigests.get(subgraph);
+  if (!digests) selectionDigests.set(subgraph, (digests = new Map()));
+  let digest = digests.get(operation);
+  if (digest === undefined) {
+    // A burst of distinct texts (a schema that changes often) starts the memo afresh rather than growing it.
+    if (digests.size >= SELECTIONS_PER_SUBGRAPH) digests.clear();
+    digest = hash('sha256', stableJson([subgraph, operation]), 'base64url');
+    digests.set(operation, digest);
+  }
+  return digest;
 }
 
 /**
