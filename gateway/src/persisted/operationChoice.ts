@@ -4,22 +4,41 @@
  * choice is checked here first and refused as Apollo Server refuses it without a gateway: 400
  * OPERATION_RESOLUTION_FAILURE.
  */
-import { Kind, type DocumentNode } from 'graphql';
+import { Kind } from 'graphql';
+import { LRUCache } from 'lru-cache';
 import type { Refusal } from './persistedErrors.js';
 import { tryParse } from './queryLimits.js';
+
+/**
+ * The operation names of each text seen (null: it does not parse), by exact text: the same texts come on every
+ * request, and parsing one again for its names is most of this check's cost. Bounded by the characters kept.
+ */
+const namesByText = new LRUCache<string, { names: string[] | null }>({
+  maxSize: 4_000_000,
+  sizeCalculation: (_names, text) => Math.max(1, text.length),
+});
 
 /** A refusal when `operationName` picks no operation of `query`; undefined when it does or the text does not parse. */
 export function checkOperationChoice(query: string, operationName: unknown): Refusal | undefined {
   // Anything but a string or nothing is Apollo Server's to refuse (400 BAD_REQUEST).
   if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') return undefined;
-  const document = tryParse(query);
-  if (!document) return undefined;
-  const problem = choiceProblem(document, operationName || undefined);
+  const { names } = operationNames(query);
+  if (!names) return undefined;
+  const problem = choiceProblem(names, operationName || undefined);
   return problem ? { status: 400, code: 'OPERATION_RESOLUTION_FAILURE', message: problem } : undefined;
 }
 
-function choiceProblem(document: DocumentNode, operationName: string | undefined): string | undefined {
-  const names = document.definitions.flatMap((d) => (d.kind === Kind.OPERATION_DEFINITION ? [d.name?.value ?? ''] : []));
+function operationNames(query: string): { names: string[] | null } {
+  let known = namesByText.get(query);
+  if (!known) {
+    const document = tryParse(query);
+    known = { names: document ? document.definitions.flatMap((d) => (d.kind === Kind.OPERATION_DEFINITION ? [d.name?.value ?? ''] : [])) : null };
+    namesByText.set(query, known);
+  }
+  return known;
+}
+
+function choiceProblem(names: readonly string[], operationName: string | undefined): string | undefined {
   if (names.length === 0) return undefined;
   if (operationName === undefined) {
     return names.length > 1 ? 'Must provide operation name if query contains multiple operations.' : undefined;
