@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { SUBGRAPHS } from '../subgraphs.js';
-import { INVALIDATING_EVENT_TYPES } from '../referenceGateway.js';
+import { INVALIDATING_EVENT_TYPES, REFERENCE_GATEWAY_ENV } from '../referenceGateway.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const read = (path: string) => readFileSync(`${root}/${path}`, 'utf8');
@@ -37,7 +37,7 @@ function gatewayKeys(): Set<string> {
 }
 const isGatewayKey = (known: Set<string>, key: string) =>
   known.has(key) || key === 'APOLLO_TELEMETRY_DISABLED' // read by @apollo/gateway
-  || /^SUBGRAPH_[A-Z0-9_]+?_(URL|ENTITY_TIMEOUT_MS|TIMEOUT_MS)$/.test(key); // per-subgraph keys, matched the same way
+  || /^SUBGRAPH_[A-Z0-9_]+?_(URL|ENTITY_PAGE_BUDGET_MS|ENTITY_TIMEOUT_MS|TIMEOUT_MS)$/.test(key); // per-subgraph keys, matched the same way
 
 /** `env.KEY` and `env[`${upper}_KEY`]` in a subgraph's config (subgraphs/toolkit/config.ts). */
 function subgraphKeys(name: string): Set<string> {
@@ -94,6 +94,10 @@ describe('docker-compose.yml', () => {
       expect(env.INVALIDATION_NATS_STREAM!.split(',')).toEqual(['TOPCLIENTS', 'GIGS', 'USERS']);
       expect(env.INVALIDATION_NATS_SUBJECT!.split(',')).toEqual(['topclients.client.>', 'gigs.seller.>', 'users.seller.>']);
       expect(env.INVALIDATION_EVENT_TYPES!.split(',')).toEqual(INVALIDATING_EVENT_TYPES.split(','));
+      // The reference deployment's time limits for topclients, as npm start gives them.
+      for (const key of Object.keys(REFERENCE_GATEWAY_ENV).filter((k) => k.startsWith('SUBGRAPH_'))) {
+        expect(env[key], `${name} ${key}`).toBe(REFERENCE_GATEWAY_ENV[key]);
+      }
       expect(Number(env.GATEWAY_WORKERS)).toBeGreaterThanOrEqual(1);
       expect(env.APOLLO_TELEMETRY_DISABLED).toBe('true');
       expect(env.GATEWAY_MODE).toBe('production');
