@@ -14,7 +14,7 @@ import { SUBGRAPHS } from '../../schema/subgraphs.js';
 import { generateDemoData, sizeForScale } from '../../subgraphs/toolkit/demoData.js';
 import { deleteStream, NATS_URL, natsAvailable, uniqueStreamName } from '../../test/support/nats.js';
 import { POSTGRES_ADMIN_URL, postgresAvailable } from '../../test/support/postgres.js';
-import { freePort } from '../../test/support/serviceProcess.js';
+import { freePort, freePortRun } from '../../test/support/serviceProcess.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -54,8 +54,8 @@ describe.skipIf(!postgresAvailable || !natsAvailable || redisMissing !== null)('
 
   it('serves the gig page through two gateway processes in turn, on PostgreSQL and JetStream, and stops on Ctrl-C', { timeout: 300_000 }, async () => {
     const port = await freePort();
-    // The gateways listen on GATEWAY_BASE_PORT and the port after it.
-    const base = await freePort();
+    // The gateways listen on GATEWAY_BASE_PORT and the port after it: both must be free.
+    const base = await freePortRun(2);
     const env = {
       APOLLO_TELEMETRY_DISABLED: 'true',
       SEED_SCALE: '0.01',
@@ -93,6 +93,8 @@ describe.skipIf(!postgresAvailable || !natsAvailable || redisMissing !== null)('
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ query: operation('GigPage').body, variables: { id: gig.id } }),
+      }).catch((error: Error) => {
+        throw new Error(`page ${i + 1} through the proxy failed (${error.message}: ${String((error.cause as Error | undefined)?.message ?? '')}); start:scaled said:\n${output}`);
       });
       const body = (await response.json()) as { data: { gig: { seller: { topClients: { id: string }[] } } }; errors?: unknown };
       expect(body.errors).toBeUndefined();

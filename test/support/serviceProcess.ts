@@ -16,6 +16,33 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * The first of `count` consecutive ports that are all free now, for a command that listens on a base port and the
+ * ones after it (`npm run start:scaled`'s GATEWAY_BASE_PORT): a port freePort() gave may well have a busy neighbour.
+ */
+export async function freePortRun(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = await freePort();
+    const held: ReturnType<typeof createServer>[] = [];
+    try {
+      for (let i = 0; i < count; i++) {
+        const server = createServer();
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(base + i, '127.0.0.1', resolve);
+        });
+        held.push(server);
+      }
+      return base;
+    } catch {
+      // A neighbour is taken: try another base.
+    } finally {
+      await Promise.all(held.map((server) => new Promise((resolve) => server.close(resolve))));
+    }
+  }
+  throw new Error(`found no ${count} consecutive free ports in 50 attempts`);
+}
+
 export interface ServiceProcess {
   baseUrl: string;
   start(): Promise<void>;
