@@ -108,7 +108,8 @@ const SCENARIOS: Scenario[] = [
 const selected = (id: ScenarioId) => !only || only.includes(id) || only.includes(id.replace(/b$/, ''));
 
 ensureBenchPackages(root);
-const outDir = join(root, 'bench', 'results', ...(quick ? ['quick'] : []));
+// A profiled gateway runs slower, so a profiled run's figures never replace an unprofiled run's.
+const outDir = join(root, 'bench', 'results', ...(quick ? ['quick'] : []), ...(profile ? ['profiled'] : []));
 const workDir = mkdtempSync(join(tmpdir(), 'bench-'));
 const profileDir = join(workDir, 'profiles');
 mkdirSync(profileDir, { recursive: true });
