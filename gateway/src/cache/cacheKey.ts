@@ -35,8 +35,7 @@ const selectionDigests = new Map<string, Map<string, string>>();
 
 /**
  * The digest of one subgraph operation, computed once per text: a fetch's query text is long and the same for
- * every request that plans it (the very string, so looking it up costs no pass over it), while the per-entity part
- * of a key is short.
+ * every request that plans it, while the per-entity part of a key is short.
  */
 function selectionDigest(subgraph: string, operation: string): string {
   let digests = selectionDigests.get(subgraph);

@@ -5,18 +5,12 @@
  * OPERATION_RESOLUTION_FAILURE.
  */
 import { Kind } from 'graphql';
-import { LRUCache } from 'lru-cache';
 import type { Refusal } from './persistedErrors.js';
 import { tryParse } from './queryLimits.js';
+import { textMemo } from './textMemo.js';
 
-/**
- * The operation names of each text seen (null: it does not parse), by exact text: the same texts come on every
- * request, and parsing one again for its names is most of this check's cost. Bounded by the characters kept.
- */
-const namesByText = new LRUCache<string, { names: string[] | null }>({
-  maxSize: 4_000_000,
-  sizeCalculation: (_names, text) => Math.max(1, text.length),
-});
+/** The operation names of each text seen (null: it does not parse): parsing is most of this check's cost. */
+const namesByText = textMemo<{ names: string[] | null }>();
 
 /** A refusal when `operationName` picks no operation of `query`; undefined when it does or the text does not parse. */
 export function checkOperationChoice(query: string, operationName: unknown): Refusal | undefined {

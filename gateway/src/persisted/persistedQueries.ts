@@ -17,13 +17,13 @@
  *  - `manifest+apq`: manifest ids, APQ and free-form queries (development default).
  *  - `safelist`: manifest operations only, by id or by their exact text (production default).
  */
-import { LRUCache } from 'lru-cache';
 import type { GatewayConfig } from '../config.js';
 import { operationId, readManifestFile, type ManifestIndex } from './manifest.js';
 import { checkOperationChoice } from './operationChoice.js';
 import { refusal, type Refusal } from './persistedErrors.js';
 import { readGetParams, writeGetParams, type PersistedParams } from './getRequests.js';
 import { checkQueryLimits, isIntrospectionOnly, tryParse, type QueryLimits } from './queryLimits.js';
+import { textMemo } from './textMemo.js';
 
 export const PERSISTED_QUERY_MODES = ['off', 'apq', 'manifest+apq', 'safelist'] as const;
 export type PersistedQueryMode = (typeof PERSISTED_QUERY_MODES)[number];
@@ -56,18 +56,12 @@ const NOT_FOUND: Refusal = {
   headers: { 'cache-control': 'private, no-cache, must-revalidate' },
 };
 
-/** How much operation text the verdicts below may hold (characters): about a thousand page-sized operations. */
-const VERDICT_TEXT_CHARS = 4_000_000;
-
 export class PersistedQueryGate {
   /**
    * What a text was judged (safelist and limits: a parse, a print and validation rules), by the exact text: clients
    * send the same few texts again and again, and the verdict depends on nothing else.
    */
-  private readonly verdicts = new LRUCache<string, { refusal: Refusal | null }>({
-    maxSize: VERDICT_TEXT_CHARS,
-    sizeCalculation: (_verdict, text) => Math.max(1, text.length),
-  });
+  private readonly verdicts = textMemo<{ refusal: Refusal | null }>();
 
   constructor(private readonly options: PersistedQueryOptions) {
     if ((options.mode === 'manifest+apq' || options.mode === 'safelist') && !options.manifest) {
