@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import manifest from '../../schema/persisted-query-manifest.json' with { type: 'json' };
 import { buildPages } from '../build.js';
 import { startWebServer, type RunningWebServer } from '../server.js';
-import { launchChromium } from './chromium.js';
+import { closeChromium, launchChromium, newVisitorPage } from './chromium.js';
 
 interface Seen { method: string; params: URLSearchParams; headers: IncomingHttpHeaders; body: any }
 type Answer = (request: Seen) => unknown;
@@ -53,7 +53,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  await browser?.close();
+  await closeChromium(browser);
   await web?.stop();
   await new Promise((resolve) => upstream?.close(resolve));
   if (distDir) await rm(distDir, { recursive: true, force: true });
@@ -61,9 +61,7 @@ afterAll(async () => {
 
 async function open(path: string): Promise<Page> {
   seen.length = 0;
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  page.on('close', () => void context.close());
+  const page = await newVisitorPage(browser);
   await page.goto(`${web.url}${path}`);
   await page.locator('main > :not(.loading)').first().waitFor();
   return page;

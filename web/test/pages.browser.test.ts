@@ -23,7 +23,7 @@ import { signedBy, TEST_SUBGRAPH_SECRET } from '../../test/support/gatewayTrust.
 import { gatewayEnvFor, postGraphQL, TEST_SCALE } from '../../test/support/system.js';
 import { buildPages } from '../build.js';
 import { startWebServer, type RunningWebServer } from '../server.js';
-import { launchChromium } from './chromium.js';
+import { closeChromium, launchChromium, newVisitorPage } from './chromium.js';
 
 const SCREENSHOTS = fileURLToPath(new URL('../../test-output/screenshots/', import.meta.url));
 /** The gateway's budget for the topclients hop in these tests; the slow hop takes far longer. */
@@ -73,7 +73,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  await browser?.close();
+  await closeChromium(browser);
   await web?.stop();
   await gateway?.stop();
   await topclientsHop?.stop();
@@ -83,12 +83,7 @@ afterAll(async () => {
 });
 
 /** A page in a new browser context: empty HTTP cache and storage, like a new visitor. */
-async function freshPage(): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 850 } });
-  const page = await context.newPage();
-  page.on('close', () => void context.close());
-  return page;
-}
+const freshPage = () => newVisitorPage(browser, { viewport: { width: 1200, height: 850 } });
 
 /** Sellers with a few top clients (room to add one), each with one of their gigs. */
 function sellersWithClients(count: number): { seller: DemoSeller; gig: DemoGig }[] {
