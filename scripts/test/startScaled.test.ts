@@ -1,11 +1,10 @@
 /**
  * `npm run start:scaled` on the real servers (PostgreSQL :5432, NATS :4222, Redis :6379): three subgraphs on their
  * own databases with events over JetStream, two gateway processes behind the round-robin proxy, the pages. Each
- * server missing fails under CI=true and skips with a loud warning elsewhere (test/support/postgres.ts, nats.ts).
+ * server missing fails under CI=true and skips with a loud warning elsewhere (test/support/requiredServer.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,28 +13,12 @@ import { SUBGRAPHS } from '../../schema/subgraphs.js';
 import { generateDemoData, sizeForScale } from '../../subgraphs/toolkit/demoData.js';
 import { deleteStream, NATS_URL, natsAvailable, uniqueStreamName } from '../../test/support/nats.js';
 import { POSTGRES_ADMIN_URL, postgresAvailable } from '../../test/support/postgres.js';
+import { REDIS_URL, redisAvailable } from '../../test/support/redis.js';
 import { freePort, freePortRun } from '../../test/support/serviceProcess.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-async function redisProblem(): Promise<string | null> {
-  const { hostname, port } = new URL(REDIS_URL);
-  return new Promise((resolve) => {
-    const socket = connect({ host: hostname, port: Number(port) }, () => socket.write('PING\r\n'));
-    socket.setTimeout(3_000, () => socket.destroy(new Error('no answer within 3 s')));
-    socket.on('data', (d) => { socket.end(); resolve(d.toString().startsWith('+PONG') ? null : `answered ${d}`); });
-    socket.on('error', (error) => resolve(error.message));
-  });
-}
-const redisMissing = await redisProblem();
-if (redisMissing) {
-  const message = `Redis is not reachable at ${REDIS_URL} (${redisMissing}); npm run start:scaled needs it`;
-  if (process.env.CI) throw new Error(message);
-  console.warn(`\n!!! ${message}: SKIPPING outside CI.\n`);
-}
-
-describe.skipIf(!postgresAvailable || !natsAvailable || redisMissing !== null)('npm run start:scaled', () => {
+describe.skipIf(!postgresAvailable || !natsAvailable || !redisAvailable)('npm run start:scaled', () => {
   const prefix = `t_scaled_${randomBytes(3).toString('hex')}_`;
   const stream = uniqueStreamName('SCALED');
   let child: ChildProcess | undefined;

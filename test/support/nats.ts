@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { freePort } from './serviceProcess.js';
+import { requireServer } from './requiredServer.js';
 
 export const NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 export const NATS_SERVER_BINARY = process.env.NATS_SERVER_BINARY ?? '/usr/sbin/nats-server';
@@ -30,15 +31,10 @@ async function probe(): Promise<string | null> {
   }
 }
 
-const problem = await probe();
-if (problem) {
-  const message = `NATS JetStream is not reachable at ${NATS_URL} (${problem}); the JetStream tests need it`;
-  if (process.env.CI) throw new Error(`${message}. Start it (see README, "Event transports").`);
-  console.warn(`\n!!! ${message}: SKIPPING them outside CI.\n`);
-}
-
 /** False when the server is missing outside CI; inside CI a missing server has already failed the file. */
-export const natsAvailable = problem === null;
+export const natsAvailable = requireServer({
+  name: 'NATS JetStream', url: NATS_URL, problem: await probe(), neededBy: 'the JetStream tests', readmeSection: 'Event transports',
+});
 
 export function uniqueStreamName(prefix = 'T'): string {
   return `${prefix}_${randomBytes(5).toString('hex').toUpperCase()}`;

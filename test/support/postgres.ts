@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { requireServer } from './requiredServer.js';
 
 export const POSTGRES_ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -20,15 +21,10 @@ async function probe(): Promise<string | null> {
   }
 }
 
-const problem = await probe();
-if (problem) {
-  const message = `PostgreSQL is not reachable at ${POSTGRES_ADMIN_URL} (${problem}); the PostgreSQL tests need it`;
-  if (process.env.CI) throw new Error(`${message}. Start it (see README, "Running against PostgreSQL").`);
-  console.warn(`\n!!! ${message}: SKIPPING them outside CI.\n`);
-}
-
 /** False when the server is missing outside CI; inside CI a missing server has already failed the file. */
-export const postgresAvailable = problem === null;
+export const postgresAvailable = requireServer({
+  name: 'PostgreSQL', url: POSTGRES_ADMIN_URL, problem: await probe(), neededBy: 'the PostgreSQL tests', readmeSection: 'Running against PostgreSQL',
+});
 
 export interface TestDatabase {
   url: string;

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
+import { requireServer } from './requiredServer.js';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -23,15 +24,10 @@ async function probe(): Promise<string | null> {
   }
 }
 
-const problem = await probe();
-if (problem) {
-  const message = `Redis is not reachable at ${REDIS_URL} (${problem}); the Redis tests need it`;
-  if (process.env.CI) throw new Error(`${message}. Start it (see README, "Scaled out").`);
-  console.warn(`\n!!! ${message}: SKIPPING them outside CI.\n`);
-}
-
 /** False when the server is missing outside CI; inside CI a missing server has already failed the file. */
-export const redisAvailable = problem === null;
+export const redisAvailable = requireServer({
+  name: 'Redis', url: REDIS_URL, problem: await probe(), neededBy: 'the Redis tests', readmeSection: 'Scaled out',
+});
 
 /** A key prefix no other test uses; `deleteKeys` removes what was stored under it. */
 export function uniqueKeyPrefix(name = 'test'): string {
