@@ -190,6 +190,12 @@ export function markdown(results: BenchResults): string {
         + `${subgraphs.map((n) => `${fmt(f.perThousand[n] ?? 0, 0)}${ratio(f.perThousand[n] ?? 0, base?.perThousand[n])}`).join(' | ')} | `
         + `${fmt(f.cpuPerThousand, 2)}${ratio(f.cpuPerThousand, base?.cpuPerThousand)} | ${fmt(f.rssMb, 0)}${ratio(f.rssMb, base?.rssMb)} | ${run.loadavgAtStart[0]?.toFixed(1)} |`);
     }
+    const prewarmed = runs.filter((r) => r.load?.prewarm);
+    if (prewarmed.length > 0) {
+      lines.push('', `Before its warm-up each contender served every gig page once (${prewarmed[0]!.load!.prewarm!.pages} pages, `
+        + `${s.connections} at a time), so every measured page is one the gateway has seen; first views are s2's subject. `
+        + `That pass took ${prewarmed.map((r) => `${r.contender} ${fmt(r.load!.prewarm!.seconds)} s${r.load!.prewarm!.failed ? ` (${r.load!.prewarm!.failed} failed)` : ''}`).join(', ')}.`);
+    }
     const codes = runs.filter((r) => r.load && Object.keys(r.load.errorCodes).length > 0)
       .map((r) => `${r.contender}: ${Object.entries(r.load!.errorCodes).map(([c, n]) => `${c} x${n}`).join(', ')}`);
     if (codes.length > 0) lines.push('', `GraphQL error codes seen: ${codes.join('; ')}.`);

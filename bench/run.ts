@@ -85,12 +85,14 @@ interface Scenario {
   churn?: boolean;
   /** A burst of this many concurrent pages on a fresh gateway instead of a timed load. */
   burst?: number;
+  /** Serve every gig page once before the warm-up, so that every measured page is a warm one. */
+  prewarm?: boolean;
 }
 
 const MAIN: ContenderName[] = ['sync', 'ours', 'hive', 'hive-cache'];
 const GATEWAY_COST: ContenderName[] = ['sync', 'ours', 'ours-workers-2', 'hive', 'hive-router'];
 const SCENARIOS: Scenario[] = [
-  { id: 's1', title: 'Gig page, warm (Zipf ids)', supergraph: 'reference', load: 'gigPage', warmup: true, contenders: [...MAIN, 'ours-2-replicas-redis', 'gigs-only'], topclients: {} },
+  { id: 's1', title: 'Gig page, warm (every gig served once first, then Zipf ids)', supergraph: 'reference', load: 'gigPage', warmup: true, prewarm: true, contenders: [...MAIN, 'ours-2-replicas-redis', 'gigs-only'], topclients: {} },
   { id: 's2', title: 'Cold start (first seconds, cache empty)', supergraph: 'reference', load: 'gigPage', warmup: false, contenders: MAIN, topclients: {} },
   { id: 's2b', title: `Cold burst (${settings.coldBurstPages} concurrent gig pages, distinct gigs, on a gateway just started)`, supergraph: 'reference', load: 'gigPage', warmup: false, contenders: MAIN, topclients: {}, burst: settings.coldBurstPages },
   { id: 's3', title: `Churn (${settings.editsPerSecond} updateClient/s while pages are read)`, supergraph: 'reference', load: 'gigPage', warmup: true, contenders: MAIN, topclients: {}, churn: true },
@@ -280,6 +282,7 @@ try {
           ...(scenario.churn ? { churn: { targets: info.editTargets, editsPerSecond: settings.editsPerSecond, pollIntervalMs: 50 } } : {}),
           ...(scenario.load === 'gatewayCost' ? { referenceData } : {}),
           ...(scenario.burst ? { burst: scenario.burst } : {}),
+          ...(scenario.prewarm ? { prewarm: true } : {}),
         };
         // Counts and CPU cover the measured part only: the load process prints MEASURE after its warm-up and pauses
         // briefly before measuring, while we reset the counts and read the CPU clock. CPU and RSS are summed over the
