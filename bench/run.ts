@@ -7,6 +7,8 @@
  *   npm run bench -- --quick      smoke run (2 s each, small data), results under bench/results/quick/
  *   npm run bench -- --profile    also profile our gateway (--cpu-prof) in scenarios 1, 6 and 7 and summarise
  *   npm run bench -- --only=s1,s6 only these scenarios (s2 includes its cold burst s2b, s7 its 200-connection variant s7b)
+ *   npm run bench -- --contenders=sync,ours  only these contenders, for comparing two builds of ours; results under
+ *                                 bench/results/partial/ (not committed: the issue's bars need every contender)
  *
  * Knobs (environment): BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS, BENCH_SCALE, BENCH_ZIPF_S,
  * BENCH_GIGS_DELAY_MS (5), BENCH_USERS_DELAY_MS (5), BENCH_TOPCLIENTS_DELAY_MS (20), BENCH_SLOW_TOPCLIENTS_MS
@@ -40,6 +42,7 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const profile = args.includes('--profile');
 const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const onlyContenders = args.find((a) => a.startsWith('--contenders='))?.slice('--contenders='.length).split(',');
 
 const num = (key: string, fallback: number) => {
   const raw = process.env[key];
@@ -111,7 +114,7 @@ const selected = (id: ScenarioId) => !only || only.includes(id) || only.includes
 
 ensureBenchPackages(root);
 // A profiled gateway runs slower, so a profiled run's figures never replace an unprofiled run's.
-const outDir = join(root, 'bench', 'results', ...(quick ? ['quick'] : []), ...(profile ? ['profiled'] : []));
+const outDir = join(root, 'bench', 'results', ...(quick ? ['quick'] : []), ...(onlyContenders ? ['partial'] : []), ...(profile ? ['profiled'] : []));
 const workDir = mkdtempSync(join(tmpdir(), 'bench-'));
 const profileDir = join(workDir, 'profiles');
 mkdirSync(profileDir, { recursive: true });
@@ -242,6 +245,7 @@ try {
     if (scenario.load === 'gatewayCost') referenceData ??= await stockAnswer(supergraphFile);
     for (const contender of scenario.contenders) {
       if (interrupted) break;
+      if (onlyContenders && !onlyContenders.includes(contender)) continue;
       if (scenario.supergraph === 'reference') {
         for (const name of ['gigs', 'users'] as ServiceName[]) await control(backendUrl, '/behaviour', { name, ...normal(name) });
         await control(backendUrl, '/behaviour', { name: 'topclients', ...normal('topclients'), ...scenario.topclients });
