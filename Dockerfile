@@ -24,4 +24,4 @@ COPY web ./web
 COPY --from=pages /app/web/dist ./web/dist
 USER node
 EXPOSE 4000 4001 4002 4003 4080
-CMD ["node", "--import", "tsx", "gateway/src/main.ts"]
+CMD ["node", "--max-semi-space-size=64", "--import", "tsx", "gateway/src/main.ts"]

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { GATEWAY_NODE_FLAGS } from '../gateway/src/nodeFlags.js';
 import { freePort, startChild, waitForHttp, waitForLine, type Child } from './processes.js';
 
 /**
@@ -53,7 +54,7 @@ export interface ContenderSetup {
 }
 
 export const CONTENDER_DESCRIPTIONS: Record<ContenderName, string> = {
-  ours: 'this project\'s gateway (gateway/src/main.ts), its defaults (ROOT_FETCH_CACHE=tagged), one worker (GATEWAY_WORKERS=1); in the reference scenarios the reference deployment\'s settings (schema/referenceGateway.ts: manifest, event types incl. seller-client-ids-applied, topclients late-answer timeout 3 s), evicting from topclients\', gigs\' and users\' change feeds, caller signed for the subgraphs (GATEWAY_SUBGRAPH_SECRET, development IDENTITY_HEADER=x-seller-id)',
+  ours: 'this project\'s gateway (gateway/src/main.ts, started with its Node.js flags, gateway/src/nodeFlags.ts: --max-semi-space-size=64), its defaults (ROOT_FETCH_CACHE=tagged), one worker (GATEWAY_WORKERS=1); in the reference scenarios the reference deployment\'s settings (schema/referenceGateway.ts: manifest, event types incl. seller-client-ids-applied, topclients late-answer timeout 3 s), evicting from topclients\', gigs\' and users\' change feeds, caller signed for the subgraphs (GATEWAY_SUBGRAPH_SECRET, development IDENTITY_HEADER=x-seller-id)',
   'ours-workers-2': 'ours with GATEWAY_WORKERS=2 (node:cluster: CPU and RSS summed over the primary and its workers); should no worker be forked, the results say it ran as one process',
   'ours-2-replicas-redis': 'two ours processes (GATEWAY_WORKERS=1 each, settings as ours) sharing Redis (REDIS_URL=redis://127.0.0.1:6379, a fresh REDIS_KEY_PREFIX per run) behind scripts/roundRobinProxy.ts in its own process; CPU and peak RSS summed over both gateways (the proxy\'s not counted)',
   sync: 'stock @apollo/gateway + @apollo/server standalone, stock RemoteGraphQLDataSource, one process; forwards the caller as a signed x-gateway-identity (jose, HS256, as our gateway signs it)',
@@ -73,7 +74,7 @@ function isOurs(name: ContenderName): name is OursVariant {
 async function startOurs(name: string, setup: ContenderSetup, env: Record<string, string>): Promise<{ child: Child; origin: string }> {
   // The gateway's own entry point, so whatever it does with its settings (workers included) is what is measured.
   const port = await freePort();
-  const child = startChild(name, [...setup.nodeFlags, '--import', 'tsx', 'gateway/src/main.ts'], {
+  const child = startChild(name, [...GATEWAY_NODE_FLAGS, ...setup.nodeFlags, '--import', 'tsx', 'gateway/src/main.ts'], {
     LOG_LEVEL: 'error',
     ...setup.oursEnv,
     ...env,

@@ -21,12 +21,15 @@ export class ServiceGroup {
     process.on('SIGTERM', () => void this.stopAll(0));
   }
 
-  /** Starts `node --import tsx <script>`; until `keepAlive()` an exit stops the whole group (it could not start). */
-  run(name: string, script: string, args: string[], extraEnv: Record<string, string>, healthUrl: string): Supervisor {
+  /**
+   * Starts `node <nodeFlags> --import tsx <script>`; until `keepAlive()` an exit stops the whole group (it could not
+   * start).
+   */
+  run(name: string, script: string, args: string[], extraEnv: Record<string, string>, healthUrl: string, nodeFlags: readonly string[] = []): Supervisor {
     const { display } = this;
     const service: Supervisor = new Supervisor(
       name,
-      () => spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: root, env: { ...this.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] }),
+      () => spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script, ...args], { cwd: root, env: { ...this.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] }),
       {
         onLine(line) {
           const progress = parseSeedLine(line);

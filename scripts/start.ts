@@ -4,6 +4,7 @@
  * Once the system is up, a service that dies is restarted with backoff while the others keep serving; a first
  * start draws the services' seeding progress (scripts/serviceGroup.ts).
  */
+import { GATEWAY_NODE_FLAGS } from '../gateway/src/nodeFlags.js';
 import { REFERENCE_GATEWAY_ENV, invalidationFeedEnv, invalidationNatsEnv } from '../schema/referenceGateway.js';
 import { SUBGRAPHS } from '../schema/subgraphs.js';
 import { referenceTrust } from './referenceTrust.js';
@@ -48,7 +49,7 @@ try {
   // One gateway process unless asked (GATEWAY_WORKERS defaults to the cores): on a development machine the
   // subgraphs need the cores too, and one process keeps the logs and restarts simple.
   run('gateway', 'gateway/src/main.ts', [], { GATEWAY_WORKERS: process.env.GATEWAY_WORKERS || '1', ...reference, ...subgraphUrls, ...invalidation, ...trust.gatewayEnv },
-    `http://127.0.0.1:${gatewayPort}/ready`);
+    `http://127.0.0.1:${gatewayPort}/ready`, GATEWAY_NODE_FLAGS);
   const gatewayReady = waitForHealth('gateway', `http://127.0.0.1:${gatewayPort}/ready`, 60_000);
   // The pages: web/main.ts builds them first when web/dist is missing or older than its sources.
   const webPort = Number(process.env.WEB_PORT || 4080);

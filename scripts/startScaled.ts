@@ -9,6 +9,7 @@
  */
 import { connect } from 'node:net';
 import pg from 'pg';
+import { GATEWAY_NODE_FLAGS } from '../gateway/src/nodeFlags.js';
 import { CLIENT_EVENTS_STREAM, EVENT_PUBLISHERS, REFERENCE_GATEWAY_ENV, invalidationNatsEnv } from '../schema/referenceGateway.js';
 import { SUBGRAPHS } from '../schema/subgraphs.js';
 import { referenceTrust } from './referenceTrust.js';
@@ -131,7 +132,7 @@ try {
         topclients: { stream: process.env.NATS_STREAM || CLIENT_EVENTS_STREAM, subjectPrefix: process.env.NATS_SUBJECT_PREFIX || 'topclients' },
       }),
       ...trust.gatewayEnv,
-    }, `${origin}/ready`);
+    }, `${origin}/ready`, GATEWAY_NODE_FLAGS);
     waits.push(group.waitForHealth(`gateway-${i + 1}`, `${origin}/ready`, 120_000));
   }
   const proxy = await startRoundRobinProxy({ targets: gatewayOrigins, port });

@@ -10,6 +10,7 @@ import cluster from 'node:cluster';
 import { announceReady, startPrimary, workerMetrics, workerSlot } from './cluster.js';
 import { ConfigError, loadConfig, unknownGatewayKeys } from './config.js';
 import { jsonLogger } from './logger.js';
+import { missingNodeFlags } from './nodeFlags.js';
 import { startGateway } from './server.js';
 
 /** What a stop may take past SHUTDOWN_GRACE_MS (closing pools, Redis, Apollo) before the process gives up on it. */
@@ -19,6 +20,13 @@ let logger = jsonLogger('info');
 try {
   const config = loadConfig(process.env);
   logger = jsonLogger(config.logLevel);
+  const missingFlags = missingNodeFlags(process.execArgv, process.env.NODE_OPTIONS);
+  if (cluster.isPrimary && missingFlags.length > 0) {
+    logger.warn('started without the Node.js flags the gateway is tuned for; large answers cost more CPU', {
+      missing: missingFlags,
+      startWith: `node ${missingFlags.join(' ')} --import tsx gateway/src/main.ts`,
+    });
+  }
   let stop: () => Promise<void>;
   if (cluster.isPrimary && config.workers > 1) {
     for (const key of unknownGatewayKeys(process.env)) logger.warn('unknown setting ignored', { key });

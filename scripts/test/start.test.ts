@@ -79,6 +79,8 @@ describe('npm start', () => {
     running.push(first.child);
     expect(first.output()).toContain(`gateway     http://localhost:${env.PORT}/graphql`);
     expect(first.output()).toContain(`pages       http://localhost:${env.WEB_PORT}/`);
+    // The gateway was started with its Node.js flags (it says so before it is ready when it was not).
+    expect(first.output()).not.toContain('started without the Node.js flags');
     // The pages are served, and their /graphql reaches the same gateway.
     const pages = await fetch(`http://127.0.0.1:${env.WEB_PORT}/gigs/${gig.id}`);
     expect(pages.headers.get('content-type')).toMatch(/^text\/html/);

@@ -66,6 +66,7 @@ describe.skipIf(!postgresAvailable || !natsAvailable || !redisAvailable)('npm ru
       void exited.then((code) => { clearTimeout(timer); reject(new Error(`start:scaled exited with ${code}:\n${output}`)); });
     });
     for (const { name } of SUBGRAPHS) expect(output).toMatch(new RegExp(`^${name}: seeded `, 'm'));
+    expect(output).not.toContain('started without the Node.js flags');
 
     const demo = generateDemoData(sizeForScale(0.01));
     const seller = demo.sellers.find((s) => s.topClientIds.length > 0)!;

@@ -1,11 +1,14 @@
 /**
- * The gateway as a real process (`node --import tsx gateway/src/main.ts`), as `npm run gateway` and the bench
- * start it: SIGTERM drains what was admitted and exits 0; GATEWAY_WORKERS=2 serves one port from two workers
- * and survives a killed one.
+ * The gateway as a real process (`node <GATEWAY_NODE_FLAGS> --import tsx gateway/src/main.ts`), as `npm run
+ * gateway` and the bench start it: SIGTERM drains what was admitted and exits 0; GATEWAY_WORKERS=2 serves one port
+ * from two workers, which inherit the Node.js flags, and survives a killed one; started without the flags it says
+ * which it misses.
  */
+import { readFileSync } from 'node:fs';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GATEWAY_NODE_FLAGS } from '../../src/nodeFlags.js';
 import { DEVELOPMENT_IDENTITY_ENV } from '../support/signedIdentity.js';
 import { PAGE, ids, startReadPathFixture, type ReadPathFixture } from '../support/readPathFixture.js';
 
@@ -13,11 +16,13 @@ interface GatewayProcess {
   child: ChildProcess;
   /** Resolves with the first log line (parsed) whose `msg` is `msg`, past or future. */
   line(msg: string, nth?: number): Promise<Record<string, any>>;
+  /** The log lines so far whose `msg` starts with `prefix`. */
+  logged(prefix: string): Record<string, any>[];
   exited: Promise<number | null>;
 }
 
-function startGatewayProcess(env: Record<string, string>): GatewayProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/src/main.ts'], {
+function startGatewayProcess(env: Record<string, string>, nodeFlags: readonly string[] = GATEWAY_NODE_FLAGS): GatewayProcess {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'gateway/src/main.ts'], {
     env: { ...process.env, APOLLO_TELEMETRY_DISABLED: 'true', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -43,6 +48,7 @@ function startGatewayProcess(env: Record<string, string>): GatewayProcess {
   return {
     child,
     exited,
+    logged: (prefix) => lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith(prefix)),
     line(msg, nth = 1) {
       return new Promise((resolve, reject) => {
         const check = () => {
@@ -151,6 +157,11 @@ describe('the gateway process', () => {
 
       const workerPids = childrenOf(gateway.child.pid!);
       expect(workerPids).toHaveLength(2);
+      for (const pid of workerPids) {
+        const commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        for (const flag of GATEWAY_NODE_FLAGS) expect(commandLine).toContain(flag);
+      }
+      expect(gateway.logged('started without the Node.js flags')).toEqual([]);
       process.kill(workerPids[0]!, 'SIGKILL');
       const exitedLine = await gateway.line('gateway worker exited; restarting it');
       expect(exitedLine.pid).toBe(workerPids[0]);
@@ -170,4 +181,20 @@ describe('the gateway process', () => {
       gateway.child.kill('SIGKILL');
     }
   }, 90_000);
+
+  it('started without its Node.js flags, says which it misses and how to start it, then serves as usual', async () => {
+    const gateway = startGatewayProcess({ ...settings(), GATEWAY_WORKERS: '1', NODE_OPTIONS: '' }, []);
+    try {
+      const warning = await gateway.line('started without the Node.js flags the gateway is tuned for; large answers cost more CPU');
+      expect(warning.level).toBe('warn');
+      expect(warning.missing).toEqual([...GATEWAY_NODE_FLAGS]);
+      expect(warning.startWith).toContain(GATEWAY_NODE_FLAGS.join(' '));
+      const { url } = await gateway.line('gateway ready');
+      expect((await page(url, 1)).body.errors).toBeUndefined();
+      gateway.child.kill('SIGTERM');
+      expect(await gateway.exited).toBe(0);
+    } finally {
+      gateway.child.kill('SIGKILL');
+    }
+  }, 60_000);
 });
