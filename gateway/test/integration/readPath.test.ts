@@ -41,6 +41,10 @@ describe('batching across requests', () => {
     const calls = f.brands.entityCalls();
     expect(calls).toHaveLength(1);
     expect(calls[0]!.representations.map((r: any) => r.id).sort()).toEqual(['b0', 'b1', 'b2', 'b3', 'b4']);
+    // 10 pages x 5 brands asked; each brand fetched once, the other 45 loads shared a representation.
+    expect(await f.metric('gateway_entities_total{subgraph="brands",outcome="requested"}')).toBe(50);
+    expect(await f.metric('gateway_entities_total{subgraph="brands",outcome="fetched"}')).toBe(5);
+    expect(await f.metric('gateway_entities_total{subgraph="brands",outcome="deduplicated"}')).toBe(45);
   });
 
   it('duplicate representations within one page are sent once', async () => {

@@ -121,6 +121,9 @@ export class MergeStage {
     const { metrics, serviceName, clock } = this.options;
     const state = this.groupState(group);
     const waiting: WaiterState = { ...waiter, pendings: [] };
+    // One increment per call, not per load: prom-client hashes the labels on every increment, and a large page
+    // shares hundreds of representations.
+    let deduplicated = 0;
     const results = loads.map((load) => new Promise<EntityResult>((resolve) => {
       const pending: Pending = { waiter: waiting, resolve, done: false };
       waiting.pendings.push(pending);
@@ -128,7 +131,7 @@ export class MergeStage {
       if (sent && (sent.load.ifNoneMatch === null || sent.load.ifNoneMatch === load.ifNoneMatch)) {
         sent.pendings.push(pending);
         pending.slot = sent;
-        metrics.entity(serviceName, 'deduplicated');
+        deduplicated++;
         return;
       }
       const queued = state.queued.get(load.representationKey);
@@ -137,7 +140,7 @@ export class MergeStage {
         if (queued.load.ifNoneMatch !== load.ifNoneMatch) queued.load = { ...queued.load, ifNoneMatch: null };
         queued.pendings.push(pending);
         pending.slot = queued;
-        metrics.entity(serviceName, 'deduplicated');
+        deduplicated++;
         return;
       }
       const slot: Slot = { load, pendings: [pending] };
@@ -145,6 +148,7 @@ export class MergeStage {
       state.queue.push(slot);
       state.queued.set(load.representationKey, slot);
     }));
+    metrics.entity(serviceName, 'deduplicated', deduplicated);
 
     const { waitMs, message } = this.waitFor(waiter);
     // As in the deadline stage, an answer read in the same event-loop turn as the timer wins.
