@@ -83,10 +83,17 @@ describe.runIf(natsAvailable)('NATS JetStream transport (real server)', () => {
       const publish = jetStreamPublisher(nc, { stream, subjectPrefix });
       // The consumer's database refuses this seller's list for now: the event cannot be applied, so it is not acked.
       await sink.query("ALTER TABLE seller_client_ids ADD CONSTRAINT not_yet CHECK (seller_id <> 's-redeliver')");
-      const transport = jetStreamTransport({ nc, stream, subjectPrefix, durable: 'gigs', filterSubject: `${subjectPrefix}.seller.>`, ackWaitMs: 1_000, log: quiet });
+      // The transport, not the consumer, reports a delivery whose apply failed (and naks it): that report is the
+      // evidence the event was tried and refused, rather than not yet delivered.
+      let refused: (fields: Record<string, unknown>) => void = () => undefined;
+      const attempted = new Promise<Record<string, unknown>>((resolve) => { refused = resolve; });
+      const log: EventLog = (_level, msg, fields = {}) => {
+        if (msg === 'event not applied; asked for redelivery') refused(fields);
+      };
+      const transport = jetStreamTransport({ nc, stream, subjectPrefix, durable: 'gigs', filterSubject: `${subjectPrefix}.seller.>`, ackWaitMs: 1_000, log });
       const consumer = startConsumer({ db: sink, source: `nats:${stream}`, transport, log: quiet });
       await publish({ ...sellerClientIdsChanged('s-redeliver', ['c-7', 'c-8'], 4), id: '1', schemaVersion: 1, occurredAt: new Date().toISOString() } as never);
-      await new Promise((r) => setTimeout(r, 1_000));
+      expect(String((await attempted).error)).toContain('not_yet');
       expect((await projection()).get('s-redeliver')).toBeUndefined();
       expect((await consumer.status()).lag).toBe(1);
       await sink.query('ALTER TABLE seller_client_ids DROP CONSTRAINT not_yet');
