@@ -7,7 +7,7 @@ import type { EventLog } from '../eventLog.js';
 import { sellerClientIdsChanged } from '../events.js';
 import { migrate } from '../migrations.js';
 import { appendToOutbox, notifyOutbox } from '../outbox.js';
-import { startOutboxRelay } from '../outboxRelay.js';
+import { relayPosition, startOutboxRelay } from '../outboxRelay.js';
 import { openDatabase, type Database } from '../storage.js';
 import { connectNats, jetStreamPublisher, jetStreamTransport, ensureStream } from '../transports/jetstream.js';
 import { NATS_URL, deleteStream, natsAvailable, startPrivateNatsServer, uniqueStreamName } from '../../../test/support/nats.js';
@@ -139,10 +139,15 @@ describe.runIf(natsAvailable)('NATS JetStream transport (real server)', () => {
       // The relay starts from the outbox's beginning (its name is new), so the stream gets every row, older ones too.
       const rows = (await source.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox'))[0]!.n;
       expect(rows - headBefore).toBe(writes);
-      await until('the relay caught up', async () => (await jsm.streams.info(stream)).state.messages, (n) => n >= rows);
+      // The relay publishes one row at a time in id order over one connection, so a marker row appended now is
+      // stored after everything sent before it, retries included: once the marker is in, no earlier row can follow.
+      const marker = await source.transaction((tx) => appendToOutbox(tx, sellerClientIdsChanged(`marker-${stream}`, ['c-0'], 1)));
+      notifyOutbox(source);
+      await until('the relay to publish the marker', () => relayPosition(source, `r-${stream}`), (position) => position >= marker);
       // Every outbox row is in the stream exactly once: publishes retried across the restart were de-duplicated.
-      await new Promise((r) => setTimeout(r, 500));
-      expect((await jsm.streams.info(stream)).state.messages).toBe(rows);
+      const info = await jsm.streams.info(stream);
+      expect(info.state.messages).toBe(rows + 1);
+      expect((await jsm.streams.getMessage(stream, { seq: info.state.last_seq }))?.header.get('Nats-Msg-Id')).toBe(String(marker));
       await consumer.stop();
       await relay.stop();
     } finally {
