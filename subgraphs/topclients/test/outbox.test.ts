@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDemoData, sizeForScale } from '../../toolkit/demoData.js';
 import { parseChangeEvent, type ChangeEvent } from '../../toolkit/events.js';
+import { outboxSignal } from '../../toolkit/outbox.js';
 import type { RunningService } from '../../toolkit/service.js';
+import type { Database } from '../../toolkit/storage.js';
 import { fetchFeedPage } from '../../toolkit/transports/changeFeed.js';
 import { STORAGE_KINDS, startSubgraphUnderTest } from '../../../test/support/subgraphUnderTest.js';
 import { graphqlRequest } from '../../../test/support/graphqlRequest.js';
@@ -9,6 +11,23 @@ import { signedBy } from '../../../test/support/gatewayTrust.js';
 
 const TEST_SCALE = 0.01;
 import { topClientsService } from '../service.js';
+
+/**
+ * Resolves once a feed long-poll waits for the outbox's in-process signal, which is what a commit here wakes it
+ * through. Nothing else listens on this service's signal (it runs without a relay), so the listener is the poll's.
+ */
+function feedParked(db: Database): Promise<void> {
+  const signal = outboxSignal(db);
+  if (signal.listenerCount('written') > 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const added = (event: string | symbol) => {
+      if (event !== 'written') return;
+      signal.off('newListener', added);
+      resolve();
+    };
+    signal.on('newListener', added);
+  });
+}
 
 describe.each(STORAGE_KINDS)('topclients outbox and change feed (%s)', (storage) => {
   const demo = generateDemoData(sizeForScale(TEST_SCALE));
@@ -74,7 +93,7 @@ describe.each(STORAGE_KINDS)('topclients outbox and change feed (%s)', (storage)
     const head = (await fetchFeedPage(feedUrl, 0, 1, 0)).head;
     const started = Date.now();
     const waiting = fetchFeedPage(feedUrl, head, 100, 20_000);
-    await new Promise((r) => setTimeout(r, 200));
+    await feedParked(service.db);
     await gql(`mutation($c: ID!) { removeTopClient(clientId: $c) { id } }`, { c: seller.topClientIds[0] }, seller.id);
     const page = await waiting;
     expect(page.events.map((e) => (e as ChangeEvent).type)).toEqual(['seller-client-ids-changed']);
