@@ -2,7 +2,8 @@
  * One reference subgraph in its own process, as in a real deployment: the service (PGlite in memory, seeded from
  * the deterministic demo data, so every process agrees on the data) and the delaying proxy in front of it, plus a
  * small control server for that proxy (`/behaviour`, `/counts`, `/reset`). Started by bench/backend.ts.
- * As `npm start` runs it: it believes only identities signed with `gatewaySecret` (GATEWAY_SUBGRAPH_SECRET), and
+ * As `npm start` runs it: it believes only identities signed with `gatewaySecret` (GATEWAY_SUBGRAPH_SECRET), sends
+ * `stale-while-revalidate` with its default (STALE_WHILE_REVALIDATE_SECONDS), and
  * gigs and users consume topclients' change feed (`topclientsFeedUrl`, direct, not through any proxy) and publish
  * `seller-client-ids-applied` on their own `/events`.
  *
@@ -13,6 +14,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SERVICES, type ServiceName } from '../subgraphs/services.js';
 import { generateDemoData, sizeForScale } from '../subgraphs/toolkit/demoData.js';
+import { DEFAULT_STALE_WHILE_REVALIDATE_SECONDS } from '../subgraphs/toolkit/config.js';
 import { startService } from '../subgraphs/toolkit/service.js';
 import { startDelayProxy, type ProxyBehaviour } from './delayProxy.js';
 
@@ -30,6 +32,7 @@ const service = await startService(SERVICES[name], {
   host: '127.0.0.1',
   port: 0,
   gatewaySecret,
+  staleWhileRevalidateSeconds: DEFAULT_STALE_WHILE_REVALIDATE_SECONDS,
   ...(topclientsFeedUrl ? { events: { transport: 'feed' as const, feedUrl: topclientsFeedUrl } } : {}),
 });
 const proxy = await startDelayProxy(name, service.url, behaviour);

@@ -20,7 +20,16 @@ export interface SubgraphProcessConfig {
   events: EventsConfig;
   /** GATEWAY_SUBGRAPH_SECRET: identities signed with it by the gateway are believed; unset = act for nobody. */
   gatewaySecret: string | null;
+  /** STALE_WHILE_REVALIDATE_SECONDS: added to every cacheable answer's Cache-Control (0 = not sent). */
+  staleWhileRevalidateSeconds: number;
 }
+
+/**
+ * How long past max-age a cached answer of these services may still be served while a cache refreshes it. They
+ * publish an event for every change they make, so a gateway listening to them evicts on change; max-age is the
+ * bound for a gateway that does not listen, and past it a page need not wait for the refresh.
+ */
+export const DEFAULT_STALE_WHILE_REVALIDATE_SECONDS = 60;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -59,7 +68,15 @@ export function loadSubgraphConfig(name: string, defaultPort: number, env: NodeJ
     seedScale: readPositiveNumber('SEED_SCALE', env.SEED_SCALE, 1),
     events: loadEventsConfig(env, name),
     gatewaySecret: readGatewaySecret(env.GATEWAY_SUBGRAPH_SECRET),
+    staleWhileRevalidateSeconds: readSeconds('STALE_WHILE_REVALIDATE_SECONDS', env.STALE_WHILE_REVALIDATE_SECONDS, DEFAULT_STALE_WHILE_REVALIDATE_SECONDS),
   };
+}
+
+function readSeconds(key: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 2_147_483_647) throw new ConfigError(`${key} must be a whole number of seconds (0 or more), got "${raw}"`);
+  return value;
 }
 
 function readGatewaySecret(raw: string | undefined): string | null {

@@ -51,6 +51,8 @@ export interface StartOptions {
   eventLog?: EventLog;
   /** GATEWAY_SUBGRAPH_SECRET: the service acts only for callers the gateway signed with it (toolkit/gatewayIdentity.ts). */
   gatewaySecret?: string | null;
+  /** `stale-while-revalidate` on every cacheable answer (0 or absent: not sent). */
+  staleWhileRevalidateSeconds?: number;
 }
 
 export interface RunningService extends RunningSubgraph {
@@ -84,6 +86,7 @@ export async function startService<TContext extends RequestContext>(
       host: options.host,
       port: options.port,
       gatewaySecret: options.gatewaySecret,
+      staleWhileRevalidateSeconds: options.staleWhileRevalidateSeconds,
     });
     return {
       ...server,

@@ -38,6 +38,11 @@ export interface SubgraphServerOptions<TContext extends RequestContext> {
   maxBodyBytes?: number;
   /** GATEWAY_SUBGRAPH_SECRET: identities signed with it are believed; without it the subgraph acts for nobody. */
   gatewaySecret?: string | null;
+  /**
+   * Added as `stale-while-revalidate` (RFC 5861 §3) to the Cache-Control of every answer Apollo's cache policy
+   * made cacheable (max-age above 0, root queries and `_entities` alike); 0 or absent sends none.
+   */
+  staleWhileRevalidateSeconds?: number;
 }
 
 export interface RunningSubgraph {
@@ -130,6 +135,10 @@ async function serveGraphQL<TContext extends RequestContext>(
     context: async () => options.context({ sellerId }),
   });
   for (const [key, value] of response.headers) res.setHeader(key, value);
+  const cacheControl = response.headers.get('cache-control');
+  if (options.staleWhileRevalidateSeconds && cacheControl && /(^|,\s*)max-age=[1-9]/.test(cacheControl)) {
+    res.setHeader('cache-control', `${cacheControl}, stale-while-revalidate=${options.staleWhileRevalidateSeconds}`);
+  }
   res.statusCode = response.status ?? 200;
   // 304 Not Modified has no body (RFC 9110 §15.4.5); the client keeps its copy.
   if (res.statusCode === 304) {
