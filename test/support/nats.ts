@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { freePort } from './serviceProcess.js';
+import { freePort, untilOutput } from './serviceProcess.js';
 import { requireServer } from './requiredServer.js';
 
 export const NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -66,19 +66,12 @@ export async function startPrivateNatsServer(): Promise<PrivateNatsServer> {
   const url = `nats://127.0.0.1:${port}`;
   let child: ChildProcess | null = null;
   async function start() {
-    child = spawn(NATS_SERVER_BINARY, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], { stdio: 'ignore' });
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      try {
-        const nc = await connect({ servers: url, timeout: 1_000, reconnect: false });
-        await (await jetstreamManager(nc)).getAccountInfo();
-        await nc.close();
-        return;
-      } catch (error) {
-        if (Date.now() > deadline) throw new Error(`private nats-server on ${url} did not start: ${(error as Error).message}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    child = spawn(NATS_SERVER_BINARY, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // nats-server starts JetStream (and recovers its store) before it accepts clients, then says so.
+    await untilOutput(child, 'Server is ready', 10_000, `private nats-server on ${url}`);
+    // Its log is not read past start-up: drain it so a full pipe never stalls the server.
+    child.stdout!.resume();
+    child.stderr!.resume();
   }
   async function kill() {
     const running = child;

@@ -43,6 +43,33 @@ export async function freePortRun(count: number): Promise<number> {
   throw new Error(`found no ${count} consecutive free ports in 50 attempts`);
 }
 
+/**
+ * Resolves once `child` has printed `text` (stdout or stderr); rejects, with what it printed, when it exits first or
+ * `timeoutMs` passes.
+ */
+export function untilOutput(child: ChildProcess, text: string, timeoutMs: number, name: string): Promise<void> {
+  let printed = '';
+  return new Promise<void>((resolve, reject) => {
+    const done = (error?: Error) => {
+      clearTimeout(timer);
+      child.stdout?.off('data', read);
+      child.stderr?.off('data', read);
+      child.off('exit', exited);
+      if (error) reject(error);
+      else resolve();
+    };
+    const read = (chunk: Buffer) => {
+      printed += chunk;
+      if (printed.includes(text)) done();
+    };
+    const exited = (code: number | null) => done(new Error(`${name} exited with ${code} before printing ${text}:\n${printed.slice(-2000)}`));
+    const timer = setTimeout(() => done(new Error(`${name} did not print ${text} within ${timeoutMs / 1000} s:\n${printed.slice(-2000)}`)), timeoutMs);
+    child.stdout?.on('data', read);
+    child.stderr?.on('data', read);
+    child.once('exit', exited);
+  });
+}
+
 export interface ServiceProcess {
   baseUrl: string;
   start(): Promise<void>;
@@ -66,17 +93,8 @@ export function serviceProcess(name: string, port: number, env: Record<string, s
       });
       child.stdout!.on('data', (chunk) => { output += chunk; });
       child.stderr!.on('data', (chunk) => { output += chunk; });
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output.slice(-2000)}`);
-        try {
-          if ((await fetch(`${baseUrl}/health`)).ok) return;
-        } catch {
-          // not listening yet
-        }
-        if (Date.now() > deadline) throw new Error(`${name} did not become healthy:\n${output.slice(-2000)}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      // subgraphs/main.ts logs `listening` once its server accepts connections.
+      await untilOutput(child, '"msg":"listening"', 60_000, name);
     },
     async kill() {
       const running = child;
