@@ -14,6 +14,7 @@ import type { BreakerOptions } from './datasource/stages/breaker.js';
 import type { RootFetchCacheMode } from './datasource/stages/cache.js';
 import type { SubgraphTimeouts } from './datasource/stages/deadline.js';
 import type { InvalidationSource } from './events/invalidationListener.js';
+import type { ExecutorChoice } from './execution/compiledExecutor.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
 import { PERSISTED_QUERY_MODES, type PersistedQueryMode } from './persisted/persistedQueries.js';
 import type { QueryLimits } from './persisted/queryLimits.js';
@@ -67,6 +68,8 @@ export interface GatewayConfig {
   shutdownGraceMs: number;
   /** Gateway processes on one port (node:cluster); 1 = this process serves alone (GATEWAY_WORKERS). */
   workers: number;
+  /** Who runs query plans: the compiled executor (execution/compiledExecutor.ts) or stock @apollo/gateway's (GATEWAY_EXECUTOR). */
+  executor: ExecutorChoice;
 }
 
 export interface RedisConfig {
@@ -130,7 +133,7 @@ const KNOWN_KEYS = new Set([
   'LATE_CALLS_PER_SUBGRAPH', 'INVALIDATION_SECRET', 'CACHE_TAG_HEADER', 'ADMISSION_MAX_IN_FLIGHT', 'ADMISSION_MIN_IN_FLIGHT', 'ADMISSION_QUEUE_MS', 'ADMISSION_TARGET_LAG_MS', 'LOG_LEVEL',
   'INVALIDATION_FEED_URL', 'INVALIDATION_NATS_URL', 'INVALIDATION_NATS_STREAM', 'INVALIDATION_NATS_SUBJECT',
   'INVALIDATION_EVENT_TYPES', 'EXPLORER', 'EXPLORER_DIST',
-  'REDIS_URL', 'REDIS_TIMEOUT_MS', 'REDIS_KEY_PREFIX', 'SHUTDOWN_GRACE_MS', 'GATEWAY_WORKERS',
+  'REDIS_URL', 'REDIS_TIMEOUT_MS', 'REDIS_KEY_PREFIX', 'SHUTDOWN_GRACE_MS', 'GATEWAY_WORKERS', 'GATEWAY_EXECUTOR',
   'SUBGRAPH_MAX_RESPONSE_MB', 'BREAKER_ERROR_PERCENT', 'BREAKER_VOLUME_THRESHOLD', 'BREAKER_RESET_MS', 'BREAKER_WINDOW_MS',
 ]);
 
@@ -221,6 +224,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Gateway
     redis: redisConfig(env, read, problems),
     shutdownGraceMs: read.integer('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     workers: read.integer('GATEWAY_WORKERS', availableParallelism(), 1, 1_024),
+    executor: read.oneOf('GATEWAY_EXECUTOR', ['compiled', 'stock'] as const, 'compiled'),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);

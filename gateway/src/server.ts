@@ -12,6 +12,7 @@ import { eventLoopLag } from './admission/loopLag.js';
 import { applyApolloTelemetryChoice } from './apolloTelemetry.js';
 import { Authenticator, sendUnauthenticated } from './auth/authenticator.js';
 import type { GatewayConfig } from './config.js';
+import { withCompiledExecutor } from './execution/compiledExecutor.js';
 import { startInvalidationListener, type RunningInvalidationListener } from './events/invalidationListener.js';
 import { createReadPath } from './datasource/readPath.js';
 import { REQUEST_META, operationStateOf, type RequestMeta } from './datasource/requestState.js';
@@ -89,7 +90,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   });
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => readPath.supergraphLoaded(coreSupergraphSdl));
   const apollo = new ApolloServer({
-    gateway,
+    gateway: config.executor === 'compiled' ? withCompiledExecutor(gateway, logger) : gateway,
     logger,
     introspection: config.introspection,
     nodeEnv: config.mode === 'production' ? 'production' : 'development',

@@ -1,0 +1,167 @@
+/**
+ * GATEWAY_EXECUTOR=compiled (the default): ApolloGateway keeps loading the supergraph and planning, and this executor
+ * runs the plans. Each operation is prepared once, on its first request (compiled per operation shape): its
+ * federation form, its plan, which of its variables pick `@skip`/`@include`, and a response shaper per set of their
+ * values. A request then only runs the fetches (planRunner.ts) and the shaper (responseShaper.ts).
+ *
+ * Answers equal stock's (data, errors, paths): the stock executor stays the reference (GATEWAY_EXECUTOR=stock), and
+ * it still serves what this one does not cover: introspection (`__schema`, `__type`), plans with `@defer` or
+ * subscriptions, requests whose traces Apollo's usage reporting asks for, and operations stock refuses to plan (so
+ * their errors stay stock's own).
+ */
+import { operationFromDocument, type Operation } from '@apollo/federation-internals';
+import { buildOperationContext, type ApolloGateway, type GraphQLDataSource } from '@apollo/gateway';
+import type { PlanNode, QueryPlan } from '@apollo/query-planner';
+import { GraphQLError, getVariableValues, Kind, type DocumentNode, type OperationDefinitionNode } from 'graphql';
+import { LRUCache } from 'lru-cache';
+import type { Logger } from '../logger.js';
+import { gatewayInternals, type GatewayInternals } from './gatewayInternals.js';
+import { runPlanNode, type PlanRun } from './planRunner.js';
+import { compileResponseShaper, conditionVariables, selectsIntrospection, type ResponseShaper } from './responseShaper.js';
+
+export type ExecutorChoice = 'compiled' | 'stock';
+
+type LoadOptions = Parameters<ApolloGateway['load']>[0];
+type LoadResult = Awaited<ReturnType<ApolloGateway['load']>>;
+type Executor = NonNullable<LoadResult['executor']>;
+type RequestContext = Parameters<Executor>[0];
+type ExecutionResult = Awaited<ReturnType<Executor>>;
+
+/** Operations kept prepared per loaded supergraph; past this, the least recently used is prepared again when asked. */
+const PREPARED_OPERATIONS = 1_000;
+/** Response shapers kept per operation, one per combination of `@skip`/`@include` values seen. */
+const SHAPERS_PER_OPERATION = 32;
+
+type Prepared =
+  | { kind: 'stock' }
+  | {
+    kind: 'compiled';
+    operation: Operation;
+    definition: OperationDefinitionNode;
+    plan: QueryPlan;
+    conditions: string[];
+    shapers: Map<string, ResponseShaper>;
+  };
+
+/** What Apollo Server is given as its gateway: ApolloGateway itself, with this executor in place of its own. */
+export function withCompiledExecutor(gateway: ApolloGateway, logger: Logger): Pick<ApolloGateway, 'load' | 'onSchemaLoadOrUpdate' | 'stop'> {
+  return {
+    async load(options?: LoadOptions): Promise<LoadResult> {
+      const loaded = await gateway.load(options);
+      const stock = loaded.executor;
+      if (!stock) return loaded;
+      if (!gatewayInternals(gateway)) {
+        logger.warn('GATEWAY_EXECUTOR=compiled needs the internals of @apollo/gateway 2.14 (its planner and schemas); this version does not have them, so the stock executor serves every operation');
+        return loaded;
+      }
+      return { ...loaded, executor: compiledExecutor(gateway, stock) };
+    },
+    onSchemaLoadOrUpdate: (callback) => gateway.onSchemaLoadOrUpdate(callback),
+    stop: () => gateway.stop(),
+  };
+}
+
+function compiledExecutor(gateway: ApolloGateway, stock: Executor): Executor {
+  // Keyed by the planner, which ApolloGateway replaces on every supergraph update: a new schema prepares anew.
+  const preparedByPlanner = new WeakMap<object, LRUCache<string, Prepared>>();
+
+  return async (requestContext) => {
+    const internals = gatewayInternals(gateway);
+    if (!internals || requestContext.metrics?.captureTraces) return stock(requestContext);
+    let prepared = preparedByPlanner.get(internals.queryPlanner);
+    if (!prepared) {
+      prepared = new LRUCache<string, Prepared>({ max: PREPARED_OPERATIONS });
+      preparedByPlanner.set(internals.queryPlanner, prepared);
+    }
+    const { request, document, queryHash } = requestContext;
+    const key = request.operationName ? `${queryHash}\0${request.operationName}` : queryHash;
+    let operation = prepared.get(key);
+    if (!operation) {
+      operation = prepare(internals, document, request.operationName);
+      prepared.set(key, operation);
+    }
+    if (operation.kind === 'stock') return stock(requestContext);
+    return execute(internals, operation, requestContext);
+  };
+}
+
+function prepare(internals: GatewayInternals, document: DocumentNode, operationName: string | undefined): Prepared {
+  let context: ReturnType<typeof buildOperationContext>;
+  let operation: Operation;
+  let plan: QueryPlan;
+  try {
+    context = buildOperationContext({ schema: internals.schema, operationDocument: document, operationName });
+    operation = operationFromDocument(internals.apiSchema, document, { operationName });
+    plan = internals.queryPlanner.buildQueryPlan(operation, {
+      recursiveSelectionsLimitDisabled: internals.recursiveSelectionsLimitDisabled,
+      nonLocalSelectionsLimitDisabled: internals.nonLocalSelectionsLimitDisabled,
+    });
+  } catch {
+    // Stock refuses it too, with its own error: it answers, so the client sees exactly that error.
+    return { kind: 'stock' };
+  }
+  if (selectsIntrospection(operation) || !runsWithoutStock(plan.node)) return { kind: 'stock' };
+  // Shaping uses the operation as stock rebuilds it at execution time: its fragments kept as written.
+  const shapingOperation = operationFromDocument(internals.apiSchema,
+    { kind: Kind.DOCUMENT, definitions: [context.operation, ...Object.values(context.fragments)] }, { validate: false });
+  return { kind: 'compiled', operation: shapingOperation, definition: context.operation, plan, conditions: conditionVariables(shapingOperation), shapers: new Map() };
+}
+
+/** Plans of sequences, parallels, flattens, fetches and conditions; `@defer` and subscriptions stay with stock. */
+function runsWithoutStock(node: QueryPlan['node']): boolean {
+  if (!node) return true;
+  switch (node.kind) {
+    case 'Fetch':
+      return true;
+    case 'Sequence':
+    case 'Parallel':
+      return node.nodes.every(runsWithoutStock);
+    case 'Flatten':
+      return runsWithoutStock(node.node);
+    case 'Condition':
+      return runsWithoutStock(node.ifClause) && runsWithoutStock(node.elseClause);
+    default:
+      return false;
+  }
+}
+
+async function execute(internals: GatewayInternals, prepared: Extract<Prepared, { kind: 'compiled' }>, requestContext: RequestContext): Promise<ExecutionResult> {
+  const { request } = requestContext;
+  if (prepared.definition.variableDefinitions?.length) {
+    const { errors } = getVariableValues(internals.schema, prepared.definition.variableDefinitions, request.variables ?? {});
+    if (errors) return { errors };
+  }
+  const run: PlanRun = {
+    requestContext: requestContext as PlanRun['requestContext'],
+    operation: prepared.operation,
+    supergraphSchema: internals.supergraphSchema,
+    dataSourceOf: (name) => internals.serviceMap[name]?.dataSource as GraphQLDataSource | undefined,
+    fullResult: Object.create(null),
+    errors: [],
+  };
+  if (prepared.plan.node) await runPlanNode(run, prepared.plan.node as PlanNode, { path: [], data: run.fullResult });
+  let shaped;
+  try {
+    shaped = shaperFor(prepared, request.variables)(run.fullResult);
+  } catch (error) {
+    if (error instanceof GraphQLError) return { errors: [error] };
+    return { errors: [new GraphQLError((error as Error).message, { originalError: error as Error })] };
+  }
+  const { data, errors: completionErrors } = shaped;
+  // As stock: errors found while shaping are reported only when no fetch failed, and then as an extension.
+  if (run.errors.length === 0 && completionErrors.length > 0) return { extensions: { valueCompletion: completionErrors }, data };
+  return run.errors.length === 0 ? { data } : { errors: run.errors, data };
+}
+
+function shaperFor(prepared: Extract<Prepared, { kind: 'compiled' }>, variables: Record<string, unknown> | undefined): ResponseShaper {
+  // A variable left out takes the operation's default, so it is told apart from one given as null.
+  const key = prepared.conditions.length === 0 ? ''
+    : JSON.stringify(prepared.conditions.map((name) => (variables && Object.hasOwn(variables, name) ? variables[name] : { default: true })));
+  let shaper = prepared.shapers.get(key);
+  if (!shaper) {
+    shaper = compileResponseShaper(prepared.operation, variables);
+    if (prepared.shapers.size >= SHAPERS_PER_OPERATION) prepared.shapers.clear();
+    prepared.shapers.set(key, shaper);
+  }
+  return shaper;
+}

@@ -1,0 +1,309 @@
+/**
+ * Runs a query plan's fetches (sequence, parallel, flatten, condition) through the gateway's data sources and merges
+ * their answers into one result, as @apollo/gateway's `executeQueryPlan` does before it shapes the response: the same
+ * requests reach the data sources, the same representations, the same merge, and the same errors with the same paths.
+ *
+ * What stock works out per request is worked out once per fetch node here (`FetchRecipe`): how to read a
+ * representation out of an entity, and which typenames a `requires` fragment applies to. Plans with `@defer` or
+ * subscriptions never get here (compiledExecutor.ts leaves them to stock).
+ */
+import { ERRORS, errorCodeDef, type Operation } from '@apollo/federation-internals';
+import type { GraphQLDataSource } from '@apollo/gateway';
+import { applyRewrites, isObjectOfType } from '@apollo/gateway/dist/dataRewrites.js';
+import { evaluateCondition, type FetchNode, type PlanNode, type QueryPlanSelectionNode } from '@apollo/query-planner';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
+
+type Data = Record<string, unknown>;
+type ResponsePath = (string | number)[];
+type ProcessOptions = Extract<Parameters<GraphQLDataSource['process']>[0], { kind: unknown; incomingRequestContext: unknown }>;
+type RequestContext = ProcessOptions['incomingRequestContext'];
+
+/** One request's run of a plan. */
+export interface PlanRun {
+  requestContext: RequestContext;
+  operation: Operation;
+  supergraphSchema: GraphQLSchema;
+  dataSourceOf(serviceName: string): GraphQLDataSource | undefined;
+  /** The merged data, which the response shaper reads afterwards. */
+  fullResult: Data;
+  errors: GraphQLError[];
+}
+
+interface Cursor {
+  path: ResponsePath;
+  data: unknown;
+}
+
+/** What a fetch node needs per request, worked out on its first run. */
+interface FetchRecipe {
+  representationOf: ((entity: unknown) => Data | null) | null;
+}
+
+const recipes = new WeakMap<FetchNode, FetchRecipe>();
+
+export async function runPlanNode(run: PlanRun, node: PlanNode, cursor: Cursor): Promise<void> {
+  switch (node.kind) {
+    case 'Sequence':
+      for (const child of node.nodes) await runPlanNode(run, child, cursor);
+      return;
+    case 'Parallel':
+      await Promise.all(node.nodes.map((child) => runPlanNode(run, child, cursor)));
+      return;
+    case 'Flatten': {
+      const data = valuesAtPath(cursor.data, node.path, 0);
+      // Nothing at that path (null or missing): nothing to fetch for it.
+      if (!data) return;
+      return runPlanNode(run, node.node, { path: cursor.path.concat(node.path), data });
+    }
+    case 'Fetch':
+      try {
+        await runFetch(run, node, cursor);
+      } catch (error) {
+        run.errors.push(error as GraphQLError);
+      }
+      return;
+    case 'Condition': {
+      const branch = evaluateCondition(node, run.operation.variableDefinitions, run.requestContext.request.variables)
+        ? node.ifClause : node.elseClause;
+      if (branch) await runPlanNode(run, branch, cursor);
+      return;
+    }
+    default:
+      throw new Error(`The compiled executor cannot run a ${node.kind} node`);
+  }
+}
+
+/** Every value at `path` ('@' = each list item), lists flattened one level per '@', as stock's cursor moves. */
+function valuesAtPath(value: unknown, path: readonly (string | number)[], from: number): unknown {
+  let current = value;
+  for (let i = from; i < path.length; i++) {
+    if (current === undefined || current === null) return current;
+    const step = path[i]!;
+    if (step === '@') {
+      if (!Array.isArray(current)) throw new TypeError('Expected a list in the merged result where the plan has `@`');
+      const out: unknown[] = [];
+      for (const item of current) {
+        const found = valuesAtPath(item, path, i + 1);
+        if (Array.isArray(found)) for (const f of found) out.push(f);
+        else out.push(found);
+      }
+      return out;
+    }
+    if (typeof step !== 'string') throw new Error(`Unexpected ${typeof step} found in path`);
+    if (Array.isArray(current)) throw new Error(`Unexpected array in result for path element ${step}`);
+    current = ownValue(current as Data, step);
+  }
+  return current;
+}
+
+async function runFetch(run: PlanRun, fetch: FetchNode, cursor: Cursor): Promise<void> {
+  const dataSource = run.dataSourceOf(fetch.serviceName);
+  if (!dataSource) throw new Error(`Couldn't find service with name "${fetch.serviceName}"`);
+  const entities = Array.isArray(cursor.data) ? cursor.data.filter((e) => e !== null && e !== undefined) : [cursor.data];
+  if (entities.length === 0) return;
+  const variables: Data = Object.create(null);
+  const provided = run.requestContext.request.variables;
+  if (fetch.variableUsages && provided) {
+    for (const name of fetch.variableUsages) {
+      if (Object.prototype.hasOwnProperty.call(provided, name) && provided[name] !== undefined) variables[name] = provided[name];
+    }
+  }
+  const recipe = recipeOf(run, fetch);
+  if (!recipe.representationOf) {
+    const received = await send(run, dataSource, fetch, cursor, variables);
+    if (received) applyRewrites(run.supergraphSchema, fetch.outputRewrites, received);
+    for (const entity of entities) mergeInto(entity as Data, received);
+    return;
+  }
+  const representations: Data[] = [];
+  const entityOfRepresentation: Data[] = [];
+  for (const entity of entities) {
+    const representation = recipe.representationOf(entity);
+    if (!representation || !representation.__typename) continue;
+    applyRewrites(run.supergraphSchema, fetch.inputRewrites, representation);
+    representations.push(representation);
+    entityOfRepresentation.push(entity as Data);
+  }
+  if (representations.length === 0) return;
+  if ('representations' in variables) throw new Error('Variables cannot contain key "representations"');
+  const received = await send(run, dataSource, fetch, cursor, { ...variables, representations });
+  if (!received) return;
+  const answered = received._entities;
+  if (!Array.isArray(answered)) throw new Error('Expected "data._entities" in response to be an array');
+  if (answered.length !== representations.length) throw new Error(`Expected "data._entities" to contain ${representations.length} elements`);
+  for (let i = 0; i < answered.length; i++) {
+    const entity = answered[i] as Data | null;
+    const existing = entityOfRepresentation[i]!;
+    if (entity && !entity.__typename) entity.__typename = existing.__typename;
+    if (entity) applyRewrites(run.supergraphSchema, fetch.outputRewrites, entity);
+    mergeInto(existing, entity);
+  }
+}
+
+async function send(run: PlanRun, dataSource: GraphQLDataSource, fetch: FetchNode, cursor: Cursor, variables: Data): Promise<Data | null | undefined> {
+  const { requestContext } = run;
+  const response = await dataSource.process({
+    kind: 'incoming operation' as never,
+    request: { query: fetch.operation, variables, operationName: fetch.operationName, http: undefined },
+    incomingRequestContext: requestContext,
+    context: requestContext.context,
+    document: fetch.operationDocumentNode,
+    pathInIncomingRequest: cursor.path as never,
+  });
+  if (response.errors) {
+    const pathOf = errorPathMapper(fetch, cursor, run.fullResult);
+    for (const error of response.errors) run.errors.push(fromSubgraph(error as GraphQLError, fetch.serviceName, pathOf));
+    if (!response.extensions?.ftv1) {
+      // What Apollo's usage reporting reads for errors from subgraphs that send no trace.
+      const metrics = requestContext.metrics as { nonFtv1ErrorPaths?: { subgraph: string; path: unknown }[] };
+      const paths = response.errors.map((error) => ({ subgraph: fetch.serviceName, path: error.path }));
+      if (metrics.nonFtv1ErrorPaths) metrics.nonFtv1ErrorPaths.push(...paths);
+      else metrics.nonFtv1ErrorPaths = paths;
+    }
+  }
+  return response.data as Data | null | undefined;
+}
+
+/**
+ * A subgraph error's path in the client's answer: `_entities` index i is the i-th entity found at the fetch's
+ * path in the merged result; other paths are relative to the fetch's path.
+ */
+function errorPathMapper(fetch: FetchNode, cursor: Cursor, fullResult: Data): (path: readonly (string | number)[] | undefined) => ResponsePath | undefined {
+  let entityPaths: ResponsePath[] | undefined;
+  return (path) => {
+    if (fetch.requires && typeof path?.[1] === 'number') {
+      entityPaths ??= entityPathsAt(cursor.path, fullResult);
+      return [...(entityPaths[path[1]] ?? []), ...path.slice(2)];
+    }
+    return path ? [...cursor.path, ...path] : undefined;
+  };
+}
+
+function entityPathsAt(path: ResponsePath, data: unknown): ResponsePath[] {
+  const found: ResponsePath[] = [];
+  const visit = (at: number, value: unknown, prefix: ResponsePath) => {
+    if (value === null || value === undefined) return;
+    const step = path[at];
+    if (step === undefined) {
+      found.push(prefix.slice());
+    } else if (step === '@' || (typeof step === 'string' && Array.isArray(value))) {
+      if (!Array.isArray(value)) throw new Error('expected array when encountering `@`');
+      const next = step === '@' ? at + 1 : at;
+      value.forEach((item, i) => {
+        prefix.push(i);
+        visit(next, item, prefix);
+        prefix.pop();
+      });
+    } else if (typeof step === 'string') {
+      if (Object.prototype.hasOwnProperty.call(value, step)) {
+        prefix.push(step);
+        visit(at + 1, (value as Data)[step], prefix);
+        prefix.pop();
+      }
+    } else {
+      throw new Error(`unknown path part "${step}"`);
+    }
+  };
+  visit(0, data, []);
+  return found;
+}
+
+/** A subgraph's error as the client sees it: its code kept (or DOWNSTREAM_SERVICE_ERROR), `serviceName` added. */
+function fromSubgraph(error: GraphQLError, serviceName: string, pathOf: (path: readonly (string | number)[] | undefined) => ResponsePath | undefined): GraphQLError {
+  const message = error.message || `Error while fetching subquery from service "${serviceName}"`;
+  const options = { originalError: error, path: pathOf(error.path), extensions: { ...error.extensions, serviceName } };
+  const code = errorCodeDef(error);
+  if (!code && error.extensions?.code) return new GraphQLError(message, options);
+  return (code ?? ERRORS.DOWNSTREAM_SERVICE_ERROR).err(message, options);
+}
+
+function recipeOf(run: PlanRun, fetch: FetchNode): FetchRecipe {
+  let recipe = recipes.get(fetch);
+  if (!recipe) {
+    recipe = { representationOf: fetch.requires ? representationReader(run.supergraphSchema, fetch.requires) : null };
+    recipes.set(fetch, recipe);
+  }
+  return recipe;
+}
+
+/** Reads what `requires` selects out of an entity; null when a selected field is missing (no representation). */
+function representationReader(schema: GraphQLSchema, selections: readonly QueryPlanSelectionNode[]): (source: unknown) => Data | null {
+  const steps = selections.map((selection) => {
+    if (selection.kind === 'Field') {
+      return {
+        kind: 'field' as const,
+        responseName: selection.alias ?? selection.name,
+        read: selection.selections ? representationReader(schema, selection.selections) : null,
+      };
+    }
+    const typeCondition = selection.typeCondition;
+    const byTypename = new Map<unknown, boolean>();
+    return {
+      kind: 'fragment' as const,
+      typeCondition,
+      read: representationReader(schema, selection.selections),
+      applies(source: Data): boolean {
+        const typename = source.__typename;
+        let applies = byTypename.get(typename);
+        if (applies === undefined) {
+          applies = isObjectOfType(schema, source, typeCondition!);
+          byTypename.set(typename, applies);
+        }
+        return applies;
+      },
+    };
+  });
+  const read = (source: unknown): Data | null => {
+    if (source === null) return null;
+    const result: Data = Object.create(null);
+    for (const step of steps) {
+      if (step.kind === 'field') {
+        const value = Object.prototype.hasOwnProperty.call(source, step.responseName) ? (source as Data)[step.responseName] : undefined;
+        if (value === undefined) return null;
+        if (Array.isArray(value)) result[step.responseName] = step.read ? value.map(step.read) : value.slice();
+        else result[step.responseName] = step.read ? step.read(value) : value;
+      } else if (step.typeCondition && source && step.applies(source as Data)) {
+        mergeInto(result, step.read(source));
+      }
+    }
+    return result;
+  };
+  return read;
+}
+
+/** Merges a fetch's answer into what earlier fetches put there, as stock's `deepMerge`. */
+export function mergeInto(target: Data, source: Data | null | undefined): Data {
+  if (source === undefined || source === null) return target;
+  for (const key of Object.keys(source)) {
+    const value = source[key];
+    if (value === undefined) continue;
+    ownSlot(target, key);
+    const existing = target[key];
+    if (existing && isObject(value)) {
+      mergeInto(existing as Data, value);
+    } else if (Array.isArray(value) && Array.isArray(existing) && value.length === existing.length) {
+      for (let i = 0; i < value.length; i++) {
+        if (isObject(existing[i]) && isObject(value[i])) mergeInto(existing[i] as Data, value[i] as Data);
+        else existing[i] = value[i];
+      }
+    } else {
+      target[key] = value;
+    }
+  }
+  return target;
+}
+
+/** Makes `key` an own property before it is written, so a key like `constructor` never lands on a prototype. */
+function ownSlot(target: Data, key: string): void {
+  if (!Object.prototype.hasOwnProperty.call(target, key) && key in target) {
+    Object.defineProperty(target, key, { configurable: true, enumerable: true, value: undefined, writable: true });
+  }
+}
+
+function isObject(value: unknown): value is Data {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function ownValue(object: Data, key: string): unknown {
+  return Object.prototype.hasOwnProperty.call(object, key) ? object[key] : undefined;
+}
