@@ -253,9 +253,11 @@ function representationReader(schema: GraphQLSchema, selections: readonly QueryP
       },
     };
   });
+  // Plain objects (fast to fill and to serialize into the call's body) unless a key is one of Object.prototype's.
+  const protoKey = steps.some((step) => step.kind === 'field' && step.responseName in Object.prototype);
   const read = (source: unknown): Data | null => {
     if (source === null) return null;
-    const result: Data = Object.create(null);
+    const result: Data = protoKey ? Object.create(null) : {};
     for (const step of steps) {
       if (step.kind === 'field') {
         const value = Object.prototype.hasOwnProperty.call(source, step.responseName) ? (source as Data)[step.responseName] : undefined;
@@ -274,7 +276,9 @@ function representationReader(schema: GraphQLSchema, selections: readonly QueryP
 /** Merges a fetch's answer into what earlier fetches put there, as stock's `deepMerge`. */
 export function mergeInto(target: Data, source: Data | null | undefined): Data {
   if (source === undefined || source === null) return target;
-  for (const key of Object.keys(source)) {
+  // for-in, not Object.keys: no array per merged object; answers are parsed JSON or null-prototype objects, so
+  // nothing enumerable is inherited.
+  for (const key in source) {
     const value = source[key];
     if (value === undefined) continue;
     ownSlot(target, key);

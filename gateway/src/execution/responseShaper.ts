@@ -85,12 +85,12 @@ export function selectsIntrospection(operation: Operation): boolean {
 export function compileResponseShaper(operation: Operation, variables: Record<string, unknown> | undefined): ResponseShaper {
   const schema = operation.schema();
   const values: Record<string, unknown> = { __proto__: null, ...operation.collectDefaultedVariableValues(), ...variables };
-  const compiler = new ShaperCompiler(schema, values);
+  const compiler = new ShaperCompiler(schema, values, respondsWithPrototypeKey(operation) ? nullPrototypeObject : plainObject);
   const root = compiler.selectionSet(operation.selectionSet);
   const rootType = schema.schemaDefinition.rootType(operation.rootKind)!;
   return (input) => {
     const run: ShapingRun = { errors: [], path: [], hasErrors: false, invalid: false };
-    const data: Data = Object.create(null);
+    const data = compiler.newObject();
     const ok = root(input, data, rootType, run);
     return { data: ok ? data : null, errors: run.errors };
   };
@@ -100,7 +100,11 @@ class ShaperCompiler {
   /** Runtime type name to its type in the schema; asked once per name. */
   private readonly typesByName = new Map<string, NamedType | undefined>();
 
-  constructor(private readonly schema: Schema, private readonly variables: Record<string, unknown>) {}
+  constructor(
+    private readonly schema: Schema,
+    private readonly variables: Record<string, unknown>,
+    readonly newObject: () => Data,
+  ) {}
 
   typeNamed(name: string): NamedType | undefined {
     if (!this.typesByName.has(name)) this.typesByName.set(name, this.schema.type(name));
@@ -273,7 +277,7 @@ class ShaperCompiler {
         }
         objectType = type;
       }
-      const target = (output === undefined ? Object.create(null) : output) as Data;
+      const target = (output === undefined ? this.newObject() : output) as Data;
       const ok = shapeSelections(input as Data, target, objectType, run);
       run.invalid = false;
       run.hasErrors = !ok;
@@ -302,6 +306,22 @@ function leafValidator(schema: Schema, type: Type): (value: unknown) => boolean 
   if (isEnumType(type)) return (value) => typeof value === 'string' ? type.value(value) !== undefined : isValidLeafValue(schema, value, type);
   const takesStrings = type !== schema.booleanType() && type !== schema.intType() && type !== schema.floatType();
   return (value) => (typeof value === 'string' ? takesStrings : isValidLeafValue(schema, value, type as Parameters<typeof isValidLeafValue>[2]));
+}
+
+/**
+ * Answers are built of plain objects, which V8 keeps in fast mode (stock's null-prototype objects are hash maps,
+ * slower to fill and to serialize). An operation answering under a name `Object.prototype` has (`constructor`,
+ * `toString`, `__proto__`...: possible as field names or aliases) gets null-prototype objects, so such a name is
+ * never read from the prototype nor written to it.
+ */
+const plainObject = (): Data => ({});
+const nullPrototypeObject = (): Data => Object.create(null);
+
+function respondsWithPrototypeKey(operation: Operation): boolean {
+  const visit = (selectionSet: SelectionSet): boolean => selectionSet.selections().some((selection) =>
+    (selection.kind === 'FieldSelection' && selection.element.responseName() in Object.prototype)
+    || (selection.selectionSet !== undefined && visit(selection.selectionSet)));
+  return visit(operation.selectionSet);
 }
 
 function describeLast(path: Path, currentType: Type, parentType: CompositeType): string {

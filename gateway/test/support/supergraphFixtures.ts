@@ -241,6 +241,11 @@ export const providesFixture: SupergraphFixture = {
       query: `query Mixed { latestReviews { id body author { id username name } editor { username birthYear } } }`,
     },
     { name: 'back and forth between subgraphs', query: `query Me { me { name reviews { body author { id username birthYear } } } }` },
+    {
+      // Names Object.prototype has, as aliases: each must come back as a plain key, on every path.
+      name: 'aliases named like Object.prototype properties',
+      query: `{ latestReviews { constructor: id toString: body author { __proto__: username valueOf: name hasOwnProperty: id } } }`,
+    },
   ],
   start: () =>
     startAll([

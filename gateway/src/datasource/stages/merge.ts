@@ -33,7 +33,10 @@ export interface EntityGroup {
 
 export interface EntityLoad {
   representation: Record<string, unknown>;
-  /** JSON of the representation (one group builds them all with one key order): equal ones share a slot. */
+  /**
+   * JSON of the representation (one group builds them all with one key order): equal ones share a slot, and the
+   * call's body is written from these, so no representation is serialized twice.
+   */
   representationKey: string;
   /** The validator of a stale cached copy, to revalidate instead of fetching in full. */
   ifNoneMatch: string | null;
@@ -72,7 +75,8 @@ export interface MergeStageOptions {
 
 interface Pending {
   waiter: WaiterState;
-  resolve: (result: EntityResult) => void;
+  /** This load's place in its call's results. */
+  index: number;
   done: boolean;
   slot?: Slot;
 }
@@ -93,6 +97,15 @@ interface Call {
 
 interface WaiterState extends Waiter {
   pendings: Pending[];
+  results: EntityResult[];
+  unsettled: number;
+  settleAll: (results: EntityResult[]) => void;
+}
+
+function settle(pending: Pending, result: EntityResult): void {
+  const { waiter } = pending;
+  waiter.results[pending.index] = result;
+  if (--waiter.unsettled === 0) waiter.settleAll(waiter.results);
 }
 
 interface GroupState {
@@ -120,12 +133,16 @@ export class MergeStage {
     if (loads.length === 0) return Promise.resolve([]);
     const { metrics, serviceName, clock } = this.options;
     const state = this.groupState(group);
-    const waiting: WaiterState = { ...waiter, pendings: [] };
+    // One promise per call, settled by the last of its loads: a promise (or a closure) per load would cost a page
+    // with hundreds of representations hundreds of allocations.
+    let settleAll!: (results: EntityResult[]) => void;
+    const allSettled = new Promise<EntityResult[]>((resolve) => (settleAll = resolve));
+    const waiting: WaiterState = { ...waiter, pendings: [], results: new Array<EntityResult>(loads.length), unsettled: loads.length, settleAll };
     // One increment per call, not per load: prom-client hashes the labels on every increment, and a large page
     // shares hundreds of representations.
     let deduplicated = 0;
-    const results = loads.map((load) => new Promise<EntityResult>((resolve) => {
-      const pending: Pending = { waiter: waiting, resolve, done: false };
+    loads.forEach((load, index) => {
+      const pending: Pending = { waiter: waiting, index, done: false };
       waiting.pendings.push(pending);
       const sent = state.sent.get(load.representationKey);
       if (sent && (sent.load.ifNoneMatch === null || sent.load.ifNoneMatch === load.ifNoneMatch)) {
@@ -147,7 +164,7 @@ export class MergeStage {
       pending.slot = slot;
       state.queue.push(slot);
       state.queued.set(load.representationKey, slot);
-    }));
+    });
     metrics.entity(serviceName, 'deduplicated', deduplicated);
 
     const { waitMs, message } = this.waitFor(waiter);
@@ -160,7 +177,7 @@ export class MergeStage {
     if (waiter.signal?.aborted) onAbort();
     waiter.signal?.addEventListener('abort', onAbort, { once: true });
     this.schedulePump(state);
-    return Promise.all(results).finally(() => {
+    return allSettled.finally(() => {
       timer.cancel();
       waiter.signal?.removeEventListener('abort', onAbort);
     });
@@ -206,10 +223,10 @@ export class MergeStage {
       slot.pendings = slot.pendings.filter((p) => p !== pending);
       if (slot.call) {
         touched.add(slot.call);
-        pending.resolve({ kind: 'failed', failure, ...(callerGone ? {} : { late: slot.outcome! }) });
+        settle(pending, { kind: 'failed', failure, ...(callerGone ? {} : { late: slot.outcome! }) });
         continue;
       }
-      pending.resolve({ kind: 'failed', failure });
+      settle(pending, { kind: 'failed', failure });
       if (slot.pendings.length === 0) {
         state.queued.delete(slot.load.representationKey);
         state.queue.splice(state.queue.indexOf(slot), 1);
@@ -253,12 +270,7 @@ export class MergeStage {
     const revalidating = ifNoneMatch.filter((v) => v !== null).length;
     metrics.entity(serviceName, 'revalidated', revalidating);
     metrics.entity(serviceName, 'fetched', slots.length - revalidating);
-    const body = JSON.stringify({
-      query: group.query,
-      ...(group.operationName ? { operationName: group.operationName } : {}),
-      variables: { ...group.variables, representations: slots.map((s) => s.load.representation) },
-      ...(revalidating > 0 ? { extensions: conditionalRequestExtensions(ifNoneMatch) } : {}),
-    });
+    const body = callBody(group, slots.map((s) => s.load.representationKey), revalidating > 0 ? ifNoneMatch : null);
     state.callsInFlight++;
     const answer = this.send({
       kind: 'entities',
@@ -281,7 +293,7 @@ export class MergeStage {
         for (const pending of slot.pendings) {
           if (pending.done) continue;
           pending.done = true;
-          pending.resolve(results[i]!);
+          settle(pending, results[i]!);
         }
       });
       if (results.some((r) => r.kind === 'answer' && r.notModified)) {
@@ -309,4 +321,15 @@ export class MergeStage {
   private forgetIfIdle(state: GroupState): void {
     if (state.callsInFlight === 0 && state.queue.length === 0 && state.sent.size === 0) this.groups.delete(state.group.key);
   }
+}
+
+/** The `_entities` call's JSON body: the group's query and variables, with the representations' JSON spliced in last. */
+function callBody(group: EntityGroup, representationsJson: string[], ifNoneMatch: (string | null)[] | null): string {
+  const variables = JSON.stringify(group.variables);
+  const representations = `"representations":[${representationsJson.join(',')}]`;
+  return `{"query":${JSON.stringify(group.query)}`
+    + (group.operationName ? `,"operationName":${JSON.stringify(group.operationName)}` : '')
+    + `,"variables":${variables === '{}' ? `{${representations}}` : `${variables.slice(0, -1)},${representations}}`}`
+    + (ifNoneMatch ? `,"extensions":${JSON.stringify(conditionalRequestExtensions(ifNoneMatch))}` : '')
+    + '}';
 }
