@@ -65,6 +65,9 @@ async function openPglite(dataDir: string | undefined, templateDir: string | und
 
 async function openPostgres(url: string, poolSize: number): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // The server may end an idle connection (a restart, a failover, a dropped database): pg drops that client and the
+  // next query opens another. Unheard, the pool's 'error' event would crash the process.
+  pool.on('error', (error) => process.emitWarning(`PostgreSQL ended an idle connection: ${error.message}`));
   // Fail at start-up, with the server's own message, rather than on the first request.
   const probe = await pool.connect();
   probe.release();

@@ -1,8 +1,10 @@
+import { once } from 'node:events';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
+import { POSTGRES_ADMIN_URL, createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
 import { STORAGE_KINDS } from '../../../test/support/subgraphUnderTest.js';
 import { migrate } from '../migrations.js';
 import { openDatabase, type Database } from '../storage.js';
@@ -85,6 +87,30 @@ describe('embedded storage on disk', () => {
       await second.close();
     } finally {
       await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.runIf(STORAGE_KINDS.includes('postgres'))('a PostgreSQL connection the server ends while it is idle', () => {
+  it('is reported as a warning, not a crash, and the next query opens another connection', async () => {
+    const database = await createTestDatabase('t_storage_idle');
+    dropLater.push(database);
+    const db = await openDatabase({ kind: 'postgres', url: database.url, poolSize: 2 });
+    try {
+      await db.query('SELECT 1');
+      const warned = once(process, 'warning');
+      const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+      await admin.connect();
+      try {
+        await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [new URL(database.url).pathname.slice(1)]);
+      } finally {
+        await admin.end();
+      }
+      const [warning] = await warned;
+      expect((warning as Error).message).toMatch(/PostgreSQL ended an idle connection: terminating connection/);
+      expect(await db.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    } finally {
+      await db.close();
     }
   });
 });
