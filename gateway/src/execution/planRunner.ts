@@ -10,11 +10,11 @@
 import { ERRORS, errorCodeDef, type Operation } from '@apollo/federation-internals';
 import type { GraphQLDataSource } from '@apollo/gateway';
 import { applyRewrites, isObjectOfType } from '@apollo/gateway/dist/dataRewrites.js';
-import { evaluateCondition, type FetchNode, type PlanNode, type QueryPlanSelectionNode } from '@apollo/query-planner';
+import { GraphQLDataSourceRequestKind } from '@apollo/gateway/dist/datasources/types.js';
+import { evaluateCondition, type FetchNode, type PlanNode, type QueryPlanSelectionNode, type ResponsePath } from '@apollo/query-planner';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 
 type Data = Record<string, unknown>;
-type ResponsePath = (string | number)[];
 type ProcessOptions = Extract<Parameters<GraphQLDataSource['process']>[0], { kind: unknown; incomingRequestContext: unknown }>;
 type RequestContext = ProcessOptions['incomingRequestContext'];
 
@@ -143,12 +143,12 @@ async function runFetch(run: PlanRun, fetch: FetchNode, cursor: Cursor): Promise
 async function send(run: PlanRun, dataSource: GraphQLDataSource, fetch: FetchNode, cursor: Cursor, variables: Data): Promise<Data | null | undefined> {
   const { requestContext } = run;
   const response = await dataSource.process({
-    kind: 'incoming operation' as never,
+    kind: GraphQLDataSourceRequestKind.INCOMING_OPERATION,
     request: { query: fetch.operation, variables, operationName: fetch.operationName, http: undefined },
     incomingRequestContext: requestContext,
     context: requestContext.context,
     document: fetch.operationDocumentNode,
-    pathInIncomingRequest: cursor.path as never,
+    pathInIncomingRequest: cursor.path,
   });
   if (response.errors) {
     const pathOf = errorPathMapper(fetch, cursor, run.fullResult);

@@ -1,6 +1,7 @@
 /**
  * Differential tests: on small supergraphs of our own (supergraphFixtures.ts), our gateway must answer every
- * operation exactly like stock @apollo/gateway (stockGateway.ts), with the entity cache on and off, cold, warm
+ * operation exactly like stock @apollo/gateway (stockGateway.ts), with the entity cache on and off, with the
+ * compiled executor (the default) and with stock's executor over our read path, cold, warm
  * (2nd and 3rd run) and under 10 concurrent requests. Each fixture's gateways live for all its operations, so a
  * later operation also runs against a cache that earlier operations filled.
  *
@@ -32,12 +33,12 @@ async function startGateways(definition: SupergraphFixture): Promise<Gateways> {
   const dir = await mkdtemp(join(tmpdir(), 'stock-equivalence-'));
   const file = join(dir, 'supergraph.graphql');
   await writeFile(file, fixture.supergraphSdl);
-  const ours = async (cache: 'on' | 'off') => ({
-    label: `ours, cache ${cache}`,
-    gateway: await startGateway(loadConfig({ PORT: '0', SUPERGRAPH: file, ENTITY_CACHE: cache, ...GENEROUS, ...DEVELOPMENT_IDENTITY_ENV }), { logger: jsonLogger('silent') }),
+  const ours = async (cache: 'on' | 'off', executor: 'compiled' | 'stock' = 'compiled') => ({
+    label: `ours, cache ${cache}, ${executor} executor`,
+    gateway: await startGateway(loadConfig({ PORT: '0', SUPERGRAPH: file, ENTITY_CACHE: cache, GATEWAY_EXECUTOR: executor, ...GENEROUS, ...DEVELOPMENT_IDENTITY_ENV }), { logger: jsonLogger('silent') }),
   });
   const stock = await startStockGateway(fixture.supergraphSdl);
-  const gateways = { fixture, stock, ours: [await ours('on'), await ours('off')] };
+  const gateways = { fixture, stock, ours: [await ours('on'), await ours('off'), await ours('on', 'stock')] };
   return {
     ...gateways,
     async stop() {

@@ -246,6 +246,11 @@ export const providesFixture: SupergraphFixture = {
       name: 'aliases named like Object.prototype properties',
       query: `{ latestReviews { constructor: id toString: body author { __proto__: username valueOf: name hasOwnProperty: id } } }`,
     },
+    {
+      // Introspection beside data: the compiled executor leaves such an operation to stock's, whole.
+      name: 'introspection beside data',
+      query: `{ __typename latestReviews { body } __type(name: "Review") { name fields { name } } }`,
+    },
   ],
   start: () =>
     startAll([

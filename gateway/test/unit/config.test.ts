@@ -42,6 +42,12 @@ describe('gateway config', () => {
     expect(() => loadConfig({ SUPERGRAPH: '/x', SUBGRAPH_TOPCLIENTS_ENTITY_PAGE_BUDGET_MS: '-5' })).toThrow(/SUBGRAPH_TOPCLIENTS_ENTITY_PAGE_BUDGET_MS/);
   });
 
+  it('runs plans on the compiled executor unless GATEWAY_EXECUTOR=stock, and refuses any other executor by name', () => {
+    expect(loadConfig({ SUPERGRAPH: '/x' }).executor).toBe('compiled');
+    expect(loadConfig({ SUPERGRAPH: '/x', GATEWAY_EXECUTOR: 'stock' }).executor).toBe('stock');
+    expect(() => loadConfig({ SUPERGRAPH: '/x', GATEWAY_EXECUTOR: 'jit' })).toThrow(/GATEWAY_EXECUTOR.*jit/);
+  });
+
   it('uses managed federation only with both APOLLO_KEY and APOLLO_GRAPH_REF and no local supergraph', () => {
     expect(loadConfig({ APOLLO_KEY: 'k', APOLLO_GRAPH_REF: 'g@v' }).supergraph).toEqual({ kind: 'managed' });
     expect(loadConfig({ APOLLO_KEY: 'k', APOLLO_GRAPH_REF: 'g@v', SUPERGRAPH: '/x' }).supergraph.kind).toBe('file');
