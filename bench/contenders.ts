@@ -17,6 +17,7 @@ import { freePort, startChild, waitForHttp, waitForLine, type Child } from './pr
 const OURS_VARIANTS = {
   ours: {},
   'ours-workers-2': { GATEWAY_WORKERS: '2' },
+  'ours-stock-executor': { GATEWAY_EXECUTOR: 'stock' },
 } satisfies Record<string, Record<string, string>>;
 const OURS_BASE: Record<string, string> = { GATEWAY_WORKERS: '1' };
 /** Two replicas of ours (one process each) sharing Redis, behind one round-robin port. */
@@ -55,6 +56,7 @@ export interface ContenderSetup {
 
 export const CONTENDER_DESCRIPTIONS: Record<ContenderName, string> = {
   ours: 'this project\'s gateway (gateway/src/main.ts, started with its Node.js flags, gateway/src/nodeFlags.ts: --max-semi-space-size=64), its defaults (ROOT_FETCH_CACHE=tagged, GATEWAY_EXECUTOR=compiled), one worker (GATEWAY_WORKERS=1); in the reference scenarios the reference deployment\'s settings (schema/referenceGateway.ts: manifest, event types incl. seller-client-ids-applied, topclients late-answer timeout 3 s), evicting from topclients\', gigs\' and users\' change feeds, caller signed for the subgraphs (GATEWAY_SUBGRAPH_SECRET, development IDENTITY_HEADER=x-seller-id)',
+  'ours-stock-executor': 'ours with GATEWAY_EXECUTOR=stock: @apollo/gateway\'s own executor over our read path, the reference the compiled executor is measured against',
   'ours-workers-2': 'ours with GATEWAY_WORKERS=2 (node:cluster: CPU and RSS summed over the primary and its workers); should no worker be forked, the results say it ran as one process',
   'ours-2-replicas-redis': 'two ours processes (GATEWAY_WORKERS=1 each, settings as ours) sharing Redis (REDIS_URL=redis://127.0.0.1:6379, a fresh REDIS_KEY_PREFIX per run) behind scripts/roundRobinProxy.ts in its own process; CPU and peak RSS summed over both gateways (the proxy\'s not counted)',
   sync: 'stock @apollo/gateway + @apollo/server standalone, stock RemoteGraphQLDataSource, one process; forwards the caller as a signed x-gateway-identity (jose, HS256, as our gateway signs it)',

@@ -413,11 +413,15 @@ function gatewayCostBars(results: BenchResults, measured: (f: Figures | null) =>
       ? `s7 ours with GATEWAY_WORKERS=2 ran as ONE process (no worker was forked): ${fmt(workers.c.completePerSecond, 1)} complete/s, not a two-worker figure`
       : `s7 ours with GATEWAY_WORKERS=2 (${workers.c.processes} processes): ${fmt(workers.c.completePerSecond, 1)} complete/s${sync ? ` (${fmt(workers.c.completePerSecond / sync.c.completePerSecond, 2)}x stock)` : ''}, ${fmt(workers.c.cpuPerThousandComplete, 2)} CPU s/1000 complete, ${fmt(workers.f.rssMb, 0)} MB peak RSS summed` });
   }
+  const stockExecutor = costOf('s7', 'ours-stock-executor');
+  if (stockExecutor && ours) {
+    out.push({ met: null, text: `s7 the compiled executor against stock's over the same read path (GATEWAY_EXECUTOR=stock): ${fmt(ours.c.completePerSecond, 1)} vs ${fmt(stockExecutor.c.completePerSecond, 1)} complete/s (${fmt(ours.c.completePerSecond / stockExecutor.c.completePerSecond, 2)}x), ${fmt(ours.c.cpuPerThousandComplete, 2)} vs ${fmt(stockExecutor.c.cpuPerThousandComplete, 2)} CPU s/1000 complete` });
+  }
   return out;
 }
 
 // ---- chart: small multiples, requests/s (top row) and p99 ms (bottom row) per scenario, one bar per contender
-const COLOURS: Record<string, string> = { sync: '#888888', ours: '#1f77b4', 'ours-2-replicas-redis': '#9ecae1', 'ours-workers-2': '#3182bd', hive: '#ff7f0e', 'hive-cache': '#ffbb78', 'hive-router': '#d62728', 'gigs-only': '#2ca02c' };
+const COLOURS: Record<string, string> = { sync: '#888888', ours: '#1f77b4', 'ours-2-replicas-redis': '#9ecae1', 'ours-workers-2': '#3182bd', 'ours-stock-executor': '#6baed6', hive: '#ff7f0e', 'hive-cache': '#ffbb78', 'hive-router': '#d62728', 'gigs-only': '#2ca02c' };
 
 export function chart(results: BenchResults): string {
   const ids = (Object.keys(results.scenarios) as ScenarioId[]).filter((id) => results.runs.some((r) => r.scenario === id));

@@ -93,7 +93,7 @@ interface Scenario {
 }
 
 const MAIN: ContenderName[] = ['sync', 'ours', 'hive', 'hive-cache'];
-const GATEWAY_COST: ContenderName[] = ['sync', 'ours', 'ours-workers-2', 'hive', 'hive-router'];
+const GATEWAY_COST: ContenderName[] = ['sync', 'ours', 'ours-stock-executor', 'ours-workers-2', 'hive', 'hive-router'];
 const SCENARIOS: Scenario[] = [
   { id: 's1', title: 'Gig page, warm (every gig served once first, then Zipf ids)', supergraph: 'reference', load: 'gigPage', warmup: true, prewarm: true, contenders: [...MAIN, 'ours-2-replicas-redis', 'gigs-only'], topclients: {} },
   { id: 's2', title: 'Cold start (first seconds, cache empty)', supergraph: 'reference', load: 'gigPage', warmup: false, contenders: MAIN, topclients: {} },
