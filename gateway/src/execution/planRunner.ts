@@ -13,6 +13,7 @@ import { applyRewrites, isObjectOfType } from '@apollo/gateway/dist/dataRewrites
 import { GraphQLDataSourceRequestKind } from '@apollo/gateway/dist/datasources/types.js';
 import { evaluateCondition, type FetchNode, type PlanNode, type QueryPlanSelectionNode, type ResponsePath } from '@apollo/query-planner';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { ownValue } from './ownValue.js';
 
 type Data = Record<string, unknown>;
 type ProcessOptions = Extract<Parameters<GraphQLDataSource['process']>[0], { kind: unknown; incomingRequestContext: unknown }>;
@@ -260,7 +261,7 @@ function representationReader(schema: GraphQLSchema, selections: readonly QueryP
     const result: Data = protoKey ? Object.create(null) : {};
     for (const step of steps) {
       if (step.kind === 'field') {
-        const value = Object.prototype.hasOwnProperty.call(source, step.responseName) ? (source as Data)[step.responseName] : undefined;
+        const value = ownValue(source as Data, step.responseName);
         if (value === undefined) return null;
         if (Array.isArray(value)) result[step.responseName] = step.read ? value.map(step.read) : value.slice();
         else result[step.responseName] = step.read ? step.read(value) : value;
@@ -306,8 +307,4 @@ function ownSlot(target: Data, key: string): void {
 
 function isObject(value: unknown): value is Data {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-function ownValue(object: Data, key: string): unknown {
-  return Object.prototype.hasOwnProperty.call(object, key) ? object[key] : undefined;
 }

@@ -20,6 +20,7 @@ import {
   isValidLeafValue,
   Variable,
   type CompositeType,
+  type FieldSelection,
   type NamedType,
   type Operation,
   type Schema,
@@ -27,6 +28,7 @@ import {
   type Type,
 } from '@apollo/federation-internals';
 import type { GraphQLError } from 'graphql';
+import { ownValue } from './ownValue.js';
 
 type Path = (string | number)[];
 type Data = Record<string, unknown>;
@@ -72,10 +74,14 @@ export function conditionVariables(operation: Operation): string[] {
 
 /** True when the operation selects `__schema` or `__type`, which only stock's path answers (introspection). */
 export function selectsIntrospection(operation: Operation): boolean {
-  const visit = (selectionSet: SelectionSet): boolean => selectionSet.selections().some((selection) =>
-    (selection.kind === 'FieldSelection' && selection.element.definition.isSchemaIntrospectionField())
-    || (selection.selectionSet !== undefined && visit(selection.selectionSet)));
-  return visit(operation.selectionSet);
+  return someField(operation.selectionSet, (field) => field.definition.isSchemaIntrospectionField());
+}
+
+/** Whether any field selected at any depth (fragments included) matches. */
+function someField(selectionSet: SelectionSet, matches: (field: FieldSelection['element']) => boolean): boolean {
+  return selectionSet.selections().some((selection) =>
+    (selection.kind === 'FieldSelection' && matches(selection.element))
+    || (selection.selectionSet !== undefined && someField(selection.selectionSet, matches)));
 }
 
 /**
@@ -318,17 +324,10 @@ const plainObject = (): Data => ({});
 const nullPrototypeObject = (): Data => Object.create(null);
 
 function respondsWithPrototypeKey(operation: Operation): boolean {
-  const visit = (selectionSet: SelectionSet): boolean => selectionSet.selections().some((selection) =>
-    (selection.kind === 'FieldSelection' && selection.element.responseName() in Object.prototype)
-    || (selection.selectionSet !== undefined && visit(selection.selectionSet)));
-  return visit(operation.selectionSet);
+  return someField(operation.selectionSet, (field) => field.responseName() in Object.prototype);
 }
 
 function describeLast(path: Path, currentType: Type, parentType: CompositeType): string {
   const last = path[path.length - 1];
   return typeof last === 'string' ? `field ${parentType}.${last}` : `array element of type ${currentType} at index ${last}`;
-}
-
-function ownValue(object: Data, key: string): unknown {
-  return Object.prototype.hasOwnProperty.call(object, key) ? object[key] : undefined;
 }
