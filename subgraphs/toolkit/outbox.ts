@@ -89,8 +89,15 @@ export function toEvent(row: OutboxRow): ChangeEvent {
 
 /** The id of the newest outbox row (0 when empty). */
 export async function outboxHead(db: Queryable): Promise<number> {
-  const [row] = await db.query<{ head: string }>('SELECT COALESCE(MAX(id), 0)::text AS head FROM outbox');
-  return Number(row!.head);
+  return (await outboxEnd(db)).head;
+}
+
+/** Where the outbox ends, and which outbox it is (`outbox_log`: a new database has another id). */
+export async function outboxEnd(db: Queryable): Promise<{ head: number; log: string }> {
+  const [row] = await db.query<{ head: string; log: string }>(
+    'SELECT COALESCE(MAX(id), 0)::text AS head, (SELECT id FROM outbox_log LIMIT 1) AS log FROM outbox',
+  );
+  return { head: Number(row!.head), log: row!.log };
 }
 
 /**

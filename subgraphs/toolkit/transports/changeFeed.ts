@@ -1,12 +1,15 @@
 /**
  * The embedded transport, needing no broker: topclients serves its outbox as an ordered change feed over HTTP
- * (`GET /events?after=<id>&limit=<n>&waitMs=<ms>`, long-polling when there is nothing new), and each consumer
- * pulls from the position it stored in its own database. A consumer that dies re-reads from its last commit.
+ * (`GET /events?after=<id>&limit=<n>&waitMs=<ms>[&log=<id>]` answers `{ events, head, log }`, long-polling when
+ * there is nothing new; `GET /events/head` answers `{ head, log }`), and each consumer pulls from the position it
+ * stored in its own database. A consumer that dies re-reads from its last commit. `log` names the outbox the ids
+ * belong to: a reader that names another one (or stands past the head) is answered at once, so it learns without
+ * waiting that its position means nothing here.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ConsumerTransport, DeliveredEvent } from '../consumerTransport.js';
 import { nextBackoffMs, sleep, type EventLog } from '../eventLog.js';
-import { outboxHead, readOutbox, waitForOutbox } from '../outbox.js';
+import { outboxEnd, readOutbox, waitForOutbox } from '../outbox.js';
 import type { Database } from '../storage.js';
 import { sendJson, type RouteHandler } from '../subgraphServer.js';
 
@@ -22,6 +25,11 @@ export interface ChangeFeedPage {
   events: unknown[];
   /** The newest outbox id when the page was read. */
   head: number;
+  /**
+   * Which outbox this is: ids are positions in one log only. A reader that followed another log (the source got a
+   * new database) cannot replay what it missed; it knows so by this id changing.
+   */
+  log: string;
 }
 
 export function changeFeedRoutes(db: Database, options: ChangeFeedServerOptions = {}): Record<string, RouteHandler> {
@@ -38,19 +46,24 @@ export function changeFeedRoutes(db: Database, options: ChangeFeedServerOptions 
       if (bad !== undefined) return sendJson(res, 400, { error: bad });
       const gone = closedSignal(req, res);
       const deadline = Date.now() + (waitMs as number);
+      // A reader that names another log, or stands past the head, follows another log (this one is new): it is
+      // told at once, not after waitMs.
+      const readersLog = url.searchParams.get('log');
+      const end = await outboxEnd(db);
+      const anotherLog = (readersLog !== null && readersLog !== end.log) || end.head < (after as number);
       for (;;) {
         const events = await readOutbox(db, after as number, limit as number);
         const remaining = deadline - Date.now();
-        if (events.length > 0 || remaining <= 0 || gone.aborted) {
+        if (events.length > 0 || remaining <= 0 || gone.aborted || anotherLog) {
           if (gone.aborted) return;
-          return sendJson(res, 200, { events, head: await outboxHead(db) } satisfies ChangeFeedPage);
+          return sendJson(res, 200, { events, ...(await outboxEnd(db)) } satisfies ChangeFeedPage);
         }
         await waitForOutbox(db, Math.min(pollIntervalMs, remaining), gone);
       }
     },
     '/events/head': async (req, res) => {
       if (req.method !== 'GET') return sendJson(res, 405, { error: 'use GET' });
-      sendJson(res, 200, { head: await outboxHead(db) });
+      sendJson(res, 200, await outboxEnd(db));
     },
   };
 }

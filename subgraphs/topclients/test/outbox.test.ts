@@ -123,6 +123,18 @@ describe.each(STORAGE_KINDS)('topclients outbox and change feed (%s)', (storage)
     expect((await fetch(`${feedUrl}?waitMs=999999`)).status).toBe(400);
   });
 
+  it('the feed names its log, the same on every page and at /head, and answers at once a reader past its head or naming another log', async () => {
+    const end = await (await fetch(`${feedUrl}/head`)).json() as { head: number; log: string };
+    expect(end.log).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await fetchFeedPage(feedUrl, 0, 1, 0)).log).toBe(end.log);
+    // A poll that may wait 25 s for ids this log has not reached answers now, with the head and the log.
+    const ahead = await fetchFeedPage(feedUrl, end.head + 1_000, 100, 25_000);
+    expect(ahead).toEqual({ events: [], head: end.head, log: end.log });
+    // So does a poll whose position belongs to another log, whatever it is.
+    const other = await (await fetch(`${feedUrl}?after=0&limit=1&waitMs=25000&log=another-log`)).json();
+    expect(other).toMatchObject({ head: end.head, log: end.log });
+  }, 10_000);
+
   it('the snapshot holds every listed seller with its version and ordered ids, and the outbox head', async () => {
     const snapshot = await (await fetch(`${feedUrl}/snapshot`)).json() as { head: number; lists: { sellerId: string; version: number; clientIds: string[] }[] };
     expect(snapshot.head).toBe((await fetchFeedPage(feedUrl, 0, 1, 0)).head);
