@@ -50,7 +50,8 @@ try {
   // subgraphs need the cores too, and one process keeps the logs and restarts simple.
   run('gateway', 'gateway/src/main.ts', [], { GATEWAY_WORKERS: process.env.GATEWAY_WORKERS || '1', ...reference, ...subgraphUrls, ...invalidation, ...trust.gatewayEnv },
     `http://127.0.0.1:${gatewayPort}/ready`, GATEWAY_NODE_FLAGS);
-  const gatewayReady = waitForHealth('gateway', `http://127.0.0.1:${gatewayPort}/ready`, 60_000);
+  // Ready means following every change feed too, so it waits for the subgraphs (seeding on a first start) as long.
+  const gatewayReady = waitForHealth('gateway', `http://127.0.0.1:${gatewayPort}/ready`, 180_000);
   // The pages: web/main.ts builds them first when web/dist is missing or older than its sources.
   const webPort = Number(process.env.WEB_PORT || 4080);
   run('web', 'web/main.ts', [], { WEB_PORT: String(webPort), GATEWAY_URL: `http://127.0.0.1:${gatewayPort}/graphql`, ...trust.webEnv },

@@ -133,7 +133,8 @@ try {
       }),
       ...trust.gatewayEnv,
     }, `${origin}/ready`, GATEWAY_NODE_FLAGS);
-    waits.push(group.waitForHealth(`gateway-${i + 1}`, `${origin}/ready`, 120_000));
+    // Ready means following every stream too, so it waits for the subgraphs (seeding on a first start) as long.
+    waits.push(group.waitForHealth(`gateway-${i + 1}`, `${origin}/ready`, 300_000));
   }
   const proxy = await startRoundRobinProxy({ targets: gatewayOrigins, port });
   group.run('web', 'web/main.ts', [], { WEB_PORT: String(webPort), GATEWAY_URL: `${proxy.url}/graphql`, ...trust.webEnv }, `http://127.0.0.1:${webPort}/`);

@@ -38,12 +38,13 @@ try {
     if (slot === null) for (const key of unknownGatewayKeys(process.env)) logger.warn('unknown setting ignored', { key });
     const group = slot === null ? null : workerMetrics(slot);
     const gateway = await startGateway(config, { logger, ...(group ? { metricsText: group.text } : {}) });
-    if (slot === null) {
-      logger.info('gateway ready', { url: gateway.url, supergraph: config.supergraph.kind, mode: config.mode });
-    } else {
-      group!.attach(gateway.metrics.registry);
-      announceReady(gateway.url);
-    }
+    group?.attach(gateway.metrics.registry);
+    // It serves from now on; it is ready (and /ready says so) once every change listener follows its source.
+    if (!gateway.coverage.ready) logger.info('gateway serving; ready once its change listeners follow their sources', { url: gateway.url, changes: gateway.coverage.report() });
+    void gateway.coverage.whenReady().then(() => {
+      if (slot === null) logger.info('gateway ready', { url: gateway.url, supergraph: config.supergraph.kind, mode: config.mode });
+      else announceReady(gateway.url);
+    });
     stop = () => gateway.stop();
   }
   let stopping = false;

@@ -13,7 +13,8 @@ import { applyApolloTelemetryChoice } from './apolloTelemetry.js';
 import { Authenticator, sendUnauthenticated } from './auth/authenticator.js';
 import type { GatewayConfig } from './config.js';
 import { withCompiledExecutor } from './execution/compiledExecutor.js';
-import { startInvalidationListener, type RunningInvalidationListener } from './events/invalidationListener.js';
+import { ChangeCoverage } from './events/changeCoverage.js';
+import { startInvalidationListener } from './events/invalidationListener.js';
 import { createReadPath } from './datasource/readPath.js';
 import { REQUEST_META, operationStateOf, type RequestMeta } from './datasource/requestState.js';
 import { cacheTagHeader } from './cache/cacheTagHeader.js';
@@ -45,6 +46,8 @@ export interface RunningGateway {
   redis: RedisLink | null;
   /** The second cache level in Redis, null without Redis or without the entity cache. */
   sharedCache: SharedEntityCache | null;
+  /** How each source of evictions stands; `coverage.whenReady()` resolves once every listener follows its source. */
+  coverage: ChangeCoverage;
   /** Drops every cached copy of one entity (change events call this); returns how many were dropped. */
   invalidateEntity(typename: string, keyFields: Record<string, unknown>): number;
   stop(): Promise<void>;
@@ -69,11 +72,18 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   const exploration = explorationSetup(config);
   const explorer = createExplorerRoute(config, logger);
   const metrics = new GatewayMetrics({ processMetrics: true });
+  const coverage = new ChangeCoverage({ clock, logger, metrics });
   // Redis (optional): the shared second cache level, evictions heard by every process, APQ registrations.
   const redis = config.redis ? new RedisLink({ url: config.redis.url, timeoutMs: config.redis.timeoutMs, clock, logger, metrics }) : null;
-  const sharedCache = redis && config.readPath.entityCache ? new SharedEntityCache(redis, { prefix: config.redis!.keyPrefix, clock }) : null;
+  const sharedCache = redis && config.readPath.entityCache ? new SharedEntityCache(redis, {
+    prefix: config.redis!.keyPrefix,
+    clock,
+    // Only the invalidation endpoint broadcasts; Redis stays optional, so /ready does not wait for it.
+    ...(config.invalidationSecret !== null ? { evictionsHeard: coverage.source('redis evictions', { gatesReadiness: false }) } : {}),
+  }) : null;
   const readPath = createReadPath(config.readPath, config.subgraphUrls, metrics, logger, clock, {
     evictedByEvents: config.invalidation !== null || config.invalidationSecret !== null,
+    coverage,
     sharedCache,
   });
   sharedCache?.onRemoteEviction((eviction) => applyEviction(readPath.cache!, eviction));
@@ -146,8 +156,12 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
       case '/ready': {
         // Redis is optional: its absence is reported, never a reason to take the gateway out of rotation.
         const redisReport = redis ? { configured: true, reachable: redis.status === 'up' } : { configured: false };
-        if (stopping) return sendJson(res, 503, { status: 'stopping', redis: redisReport });
-        return ready ? sendJson(res, 200, { status: 'ready', redis: redisReport }) : sendJson(res, 503, { status: 'starting', redis: redisReport });
+        // Ready once the supergraph is loaded and every change listener has followed its source: answers cached
+        // before that are revalidated, so a rename made meanwhile is never missed.
+        const changes = coverage.report();
+        const report = { redis: redisReport, ...(Object.keys(changes).length > 0 ? { changes } : {}) };
+        if (stopping) return sendJson(res, 503, { status: 'stopping', ...report });
+        return ready && coverage.ready ? sendJson(res, 200, { status: 'ready', ...report }) : sendJson(res, 503, { status: 'starting', ...report });
       }
       case '/graphql':
       case '/':
@@ -238,33 +252,25 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   }
 
   server.keepAliveTimeout = 65_000;
-  // Listen first so /health answers (and orchestrators see a live process) while the supergraph loads.
-  await listen(server, config.port, config.host);
+  // Change events evict what they name, so an edit at the source shows before max-age runs out. Started first: a
+  // source reached while the supergraph loads has nothing cached to revalidate yet.
+  // Every process hears every event itself: Redis is cleaned, nothing needs broadcasting.
+  const onEvent = sharedCache ? sharedInvalidator(readPath, sharedCache, { broadcast: false }) : readPath;
+  const invalidation = config.invalidation
+    ? startInvalidationListener({ ...config.invalidation, logger, clock }, coverage, (typename, keyFields) => {
+      onEvent.invalidateEntity(typename, keyFields);
+    })
+    : null;
   try {
+    // Listen first so /health answers (and orchestrators see a live process) while the supergraph loads.
+    await listen(server, config.port, config.host);
     await apollo.start();
   } catch (error) {
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    await invalidation?.stop();
     admissionControl.stop();
     await redis?.close();
     throw error;
-  }
-  // Change events evict what they name, so an edit at the source shows before max-age runs out.
-  let invalidation: RunningInvalidationListener | undefined;
-  if (config.invalidation) {
-    // Every process hears every event itself: Redis is cleaned, nothing needs broadcasting.
-    const onEvent = sharedCache ? sharedInvalidator(readPath, sharedCache, { broadcast: false }) : readPath;
-    try {
-      invalidation = await startInvalidationListener({ ...config.invalidation, logger }, (typename, keyFields) => {
-        onEvent.invalidateEntity(typename, keyFields);
-      });
-    } catch (error) {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await apollo.stop();
-      await readPath.close();
-      admissionControl.stop();
-      await redis?.close();
-      throw error;
-    }
   }
   ready = true;
   const { port } = server.address() as AddressInfo;
@@ -275,6 +281,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     metrics,
     redis,
     sharedCache,
+    coverage,
     invalidateEntity: (typename, keyFields) => invalidator.invalidateEntity(typename, keyFields),
     /**
      * Stops accepting connections, lets the requests in flight finish (at most SHUTDOWN_GRACE_MS, then their

@@ -25,6 +25,11 @@ export interface CacheEntry {
   scope: 'public' | 'private';
   /** What this answer shows: the entities in it and the subgraph's own tags. */
   tags: readonly string[];
+  /**
+   * Whether the process that stored (or last renewed) it heard every change of its sources then, so the change
+   * that makes it wrong evicts it (events/changeCoverage.ts); one that did not is revalidated before it is served.
+   */
+  evictable: boolean;
 }
 
 export interface EntityCacheOptions {
@@ -95,13 +100,14 @@ export class EntityCache {
   }
 
   /**
-   * After a "not modified" answer: the stored value is current again, fresh for `maxAgeSeconds` from now. The
-   * validator is replaced only when the origin sent one (`undefined` and `null` keep the old one).
+   * After a "not modified" answer: the stored value is current again, fresh for `maxAgeSeconds` from now, and as
+   * evictable as the process that renews it. The validator is replaced only when the origin sent one (`undefined`
+   * and `null` keep the old one).
    */
-  renew(key: string, maxAgeSeconds: number, etag?: string | null): void {
+  renew(key: string, maxAgeSeconds: number, etag: string | null | undefined, evictable: boolean): void {
     const entry = this.lru.get(key);
     if (!entry) return;
-    this.set(key, { ...entry, storedAtMs: this.now(), maxAgeSeconds, etag: etag ?? entry.etag });
+    this.set(key, { ...entry, storedAtMs: this.now(), maxAgeSeconds, etag: etag ?? entry.etag, evictable });
   }
 
   /** Drops every entry carrying any of these tags; returns how many. */

@@ -13,13 +13,15 @@
  * channel; every other process hears it (`onRemoteEviction`) and drops its first-level copies.
  *
  * Redis trouble never fails anything here (redisLink.ts): `get` answers `undefined`, `set` is dropped, an eviction
- * counts 0 in Redis. Known limits: an eviction published while a process is cut off from Redis does not reach that
- * process (max-age bounds what it serves meanwhile); the scripts touch keys they do not declare, so Redis must be a
- * single node or a single shard (not Redis Cluster).
+ * counts 0 in Redis. An eviction published while a process is cut off from Redis does not reach that process: its
+ * subscription coming back is a gap (`evictionsHeard`), after which every answer it cached before is revalidated.
+ * Known limit: the scripts touch keys they do not declare, so Redis must be a single node or a single shard (not
+ * Redis Cluster).
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
+import type { ChangeSource } from '../events/changeCoverage.js';
 import type { RedisLink, RedisLinkState } from '../redis/redisLink.js';
 import { entityIdentity } from './cacheKey.js';
 import type { CacheEntry, EntityCache } from './entityCache.js';
@@ -36,6 +38,11 @@ export interface SharedEntityCacheOptions {
   /** Prepended to every Redis key and to the channel (REDIS_KEY_PREFIX), so several gateways can share one Redis. */
   prefix: string;
   clock: Clock;
+  /**
+   * Told when this process hears other processes' evictions and when it stops hearing them. An eviction published
+   * while it did not is lost to it, so its first level then holds answers nothing will evict: a gap.
+   */
+  evictionsHeard?: ChangeSource;
 }
 
 /** How long an entry with an ETag stays in Redis past its freshness windows, for conditional requests. */
@@ -99,7 +106,15 @@ export class SharedEntityCache {
     // Sent as EVALSHA (the script body only when Redis does not know it yet).
     link.client.defineCommand('gatewayStoreEntry', { lua: STORE_SCRIPT });
     link.client.defineCommand('gatewayEvictTags', { lua: EVICT_TAGS_SCRIPT });
-    link.subscribe(this.channel, (message) => this.heard(message));
+    const heard = options.evictionsHeard;
+    let subscribedBefore = false;
+    link.subscribe(this.channel, (message) => this.heard(message), heard && {
+      subscribed() {
+        heard.cut(`channel ${options.prefix}evictions`, subscribedBefore ? 'resubscribed' : 'start');
+        subscribedBefore = true;
+      },
+      lost: (reason) => heard.lost(reason),
+    });
   }
 
   /** Whether Redis is in use now (`down`: every call behaves as with the first level only). */
@@ -267,8 +282,8 @@ function parseEntry(raw: string): CacheEntry | undefined {
       && typeof entry.staleIfErrorSeconds === 'number'
       && (entry.scope === 'public' || entry.scope === 'private')
       && (entry.etag === null || typeof entry.etag === 'string');
-    // Fields an older gateway did not write get their neutral value.
-    return valid ? ({ tags: [], staleWhileRevalidateSeconds: 0, ...entry } as CacheEntry) : undefined;
+    // Fields an older gateway did not write get their neutral value; one it could not vouch for is revalidated.
+    return valid ? ({ tags: [], staleWhileRevalidateSeconds: 0, evictable: false, ...entry } as CacheEntry) : undefined;
   } catch {
     return undefined;
   }

@@ -13,6 +13,7 @@ import type { SharedEntityCache } from '../cache/sharedEntityCache.js';
 import { entityKeysFromSupergraph, type EntityKeys } from '../cache/entityTags.js';
 import type { Clock } from '../clock.js';
 import type { ReadPathConfig } from '../config.js';
+import type { ChangeCoverage } from '../events/changeCoverage.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics/registry.js';
 import { HybridDataSource } from './hybridDataSource.js';
@@ -42,6 +43,8 @@ export interface ReadPath {
 export interface ReadPathOptions {
   /** Whether change events or invalidation requests can evict entries (so root answers may be served while fresh). */
   evictedByEvents: boolean;
+  /** Whether the gateway hears every change now, and since when (its sources report to it). */
+  coverage: ChangeCoverage;
   /** The second cache level (Redis) shared by every process and replica; null without REDIS_URL. */
   sharedCache?: SharedEntityCache | null;
 }
@@ -95,6 +98,7 @@ export function createReadPath(
         cache,
         rootFetchCache: config.rootFetchCache,
         evictedByEvents: options.evictedByEvents,
+        coverage: options.coverage,
         shared: cache ? (options.sharedCache ?? null) : null,
         entityKeys: () => entityKeys,
         staleIfErrorSeconds: config.staleIfErrorSeconds,

@@ -3,23 +3,22 @@
  * cache can evict them and an edit shows in well under max-age. A subgraph that keeps a copy of another's data
  * publishes when IT applied a change, so listening to every publisher means an entry is evicted after the copy it
  * will be read from again holds the change. Two kinds of source, as for the subgraphs: change feeds (one
- * long-polling `GET <feed>?after=<id>` loop per feed) or NATS JetStream (one ordered, ephemeral consumer per
- * stream and subject, per gateway replica: every replica sees every event and keeps no state at the broker).
+ * long-polling loop per feed, feedListener.ts) or NATS JetStream (one ordered, ephemeral consumer per stream and
+ * subject, per gateway process, streamListener.ts: every process sees every event and keeps no state at the broker).
  *
- * It starts at the source's current end: what happened before the gateway started is not in its cache. Missing
- * an event while the source is unreachable costs freshness up to max-age, never correctness, so failures are
- * logged and retried, never fatal.
+ * Each feed and each subject is a source of the gateway's change coverage (changeCoverage.ts): it says when it
+ * follows, when it is behind (its missed events are replayed from its position when it is back), and when it has
+ * to start again without what came before (its first position, or a gap it cannot bridge), which makes every
+ * answer cached before it be revalidated. Failures are logged and retried, never fatal.
  */
-import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
+import type { ChangeSource } from './changeCoverage.js';
 import { entityChangeFrom } from './entityChange.js';
+import { listenToFeed } from './feedListener.js';
+import { listenToStreams, type NatsSubscription } from './streamListener.js';
 
-/** One stream's change events: `subject` filters them (wildcards allowed). */
-export interface NatsSubscription {
-  stream: string;
-  subject: string;
-}
+export type { NatsSubscription } from './streamListener.js';
 
 /** Where change events come from (the gateway's config). */
 export type InvalidationSource = (
@@ -30,7 +29,7 @@ export type InvalidationSource = (
   eventTypes?: readonly string[];
 };
 
-export type InvalidationOptions = InvalidationSource & { logger?: Logger };
+export type InvalidationOptions = InvalidationSource & { logger?: Logger; clock?: Clock };
 
 export type OnEntityChange = (typename: string, keyFields: Record<string, unknown>) => void;
 
@@ -38,8 +37,15 @@ export interface RunningInvalidationListener {
   stop(): Promise<void>;
 }
 
-export async function startInvalidationListener(options: InvalidationOptions, onChange: OnEntityChange): Promise<RunningInvalidationListener> {
+/** Where each feed or subject reports how it stands: the gateway's ChangeCoverage. */
+export interface ChangeSources {
+  source(name: string): ChangeSource;
+}
+
+/** Starts listening at once (sources that cannot be reached yet are retried); `coverage` hears how each one stands. */
+export function startInvalidationListener(options: InvalidationOptions, coverage: ChangeSources, onChange: OnEntityChange): RunningInvalidationListener {
   const types = options.eventTypes ? new Set(options.eventTypes) : null;
+  const clock = options.clock ?? systemClock;
   const deliver = (raw: unknown) => {
     const change = entityChangeFrom(raw);
     if (!change || (types && !types.has(change.type))) return;
@@ -49,125 +55,23 @@ export async function startInvalidationListener(options: InvalidationOptions, on
       options.logger?.warn('cache invalidation failed', { typename: change.typename, error: String((error as Error)?.message ?? error) });
     }
   };
-  if (options.kind === 'nats') return listenToNats(options, deliver);
-  const feeds = options.urls.map((url) => listenToFeed(url, options, deliver));
+  if (options.kind === 'nats') {
+    return listenToStreams({
+      servers: options.servers,
+      subscriptions: options.subscriptions.map((s) => ({ ...s, source: coverage.source(`nats ${s.stream} ${s.subject}`) })),
+      clock,
+      ...(options.logger ? { logger: options.logger } : {}),
+    }, deliver);
+  }
+  const feeds = options.urls.map((url) => listenToFeed(url, {
+    waitMs: options.waitMs ?? 20_000,
+    clock,
+    source: coverage.source(`feed ${url}`),
+    ...(options.logger ? { logger: options.logger } : {}),
+  }, deliver));
   return {
     async stop() {
       await Promise.all(feeds.map((feed) => feed.stop()));
     },
   };
-}
-
-function listenToFeed(url: string, options: Extract<InvalidationOptions, { kind: 'feed' }>, deliver: (raw: unknown) => void): RunningInvalidationListener {
-  const controller = new AbortController();
-  const { signal } = controller;
-  const waitMs = options.waitMs ?? 20_000;
-  let after: number | null = null;
-  const loop = (async () => {
-    let failures = 0;
-    while (!signal.aborted) {
-      try {
-        if (after === null) {
-          const head = await fetch(`${url.replace(/\/$/, '')}/head`, { signal });
-          if (!head.ok) throw new Error(`HTTP ${head.status} from ${url}/head`);
-          after = ((await head.json()) as { head: number }).head;
-        }
-        const target = new URL(url);
-        target.searchParams.set('after', String(after));
-        target.searchParams.set('waitMs', String(waitMs));
-        target.searchParams.set('limit', '500');
-        const response = await fetch(target, { signal });
-        if (!response.ok) throw new Error(`HTTP ${response.status} from ${url}`);
-        const page = (await response.json()) as { events?: { id?: unknown }[]; head?: unknown };
-        // A source whose outbox restarted (new database) reuses ids we passed: follow it from its new end.
-        if (typeof page.head === 'number' && page.head < after) after = page.head;
-        for (const event of page.events ?? []) {
-          deliver(event);
-          const id = Number(event.id);
-          if (Number.isSafeInteger(id) && id > after) after = id;
-        }
-        if (failures > 0) options.logger?.info('invalidation feed reachable again', { url });
-        failures = 0;
-      } catch (error) {
-        if (signal.aborted) break;
-        failures += 1;
-        if (failures === 1 || failures % 20 === 0) {
-          options.logger?.warn('invalidation feed unreachable; cached entities expire by max-age meanwhile', {
-            url, error: String((error as Error)?.message ?? error), failures,
-          });
-        }
-        await pause(Math.min(5_000, 100 * 2 ** Math.min(failures, 6)), signal);
-      }
-    }
-  })();
-  return {
-    async stop() {
-      controller.abort();
-      await loop;
-    },
-  };
-}
-
-async function listenToNats(options: Extract<InvalidationOptions, { kind: 'nats' }>, deliver: (raw: unknown) => void): Promise<RunningInvalidationListener> {
-  const nc: NatsConnection = await connect({
-    servers: options.servers.split(',').map((s) => s.trim()),
-    name: 'gateway-invalidation',
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 250,
-  });
-  const consumers = options.subscriptions.map((subscription) => consumeOrdered(nc, subscription, options, deliver));
-  return {
-    async stop() {
-      await Promise.all(consumers.map((consumer) => consumer.stop()));
-      await nc.close().catch(() => undefined);
-    },
-  };
-}
-
-/** One ordered consumer: created by the client, in order, recreated by itself after a gap or a broker restart. */
-function consumeOrdered(nc: NatsConnection, { stream, subject }: NatsSubscription, options: InvalidationOptions, deliver: (raw: unknown) => void): RunningInvalidationListener {
-  let stopped = false;
-  let messages: { stop(): void } | null = null;
-  const wake = new AbortController();
-  const loop = (async () => {
-    let failures = 0;
-    while (!stopped) {
-      try {
-        const consumer = await jetstream(nc).consumers.get(stream, { filter_subjects: subject, deliver_policy: DeliverPolicy.New });
-        const iterator = await consumer.consume();
-        messages = iterator;
-        if (stopped) iterator.stop();
-        failures = 0;
-        for await (const message of iterator) deliver(message.data);
-      } catch (error) {
-        if (stopped) break;
-        failures += 1;
-        if (failures === 1 || failures % 20 === 0) {
-          options.logger?.warn('invalidation stream unavailable; cached entities expire by max-age meanwhile', {
-            stream, subject, error: String((error as Error)?.message ?? error), failures,
-          });
-        }
-        await pause(Math.min(5_000, 100 * 2 ** Math.min(failures, 6)), wake.signal);
-      }
-    }
-  })();
-  return {
-    async stop() {
-      stopped = true;
-      messages?.stop();
-      wake.abort();
-      await loop;
-    },
-  };
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
 }

@@ -105,6 +105,20 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly changeSourceState = new Gauge({
+    name: 'gateway_change_source_state',
+    help: 'Where each source of evictions (change feed, JetStream subject, Redis eviction channel) stands: 0 following, 1 behind (its missed events are replayed when it is back), 2 waiting (no position: changes may go unheard)',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+
+  readonly changeGaps = new Counter({
+    name: 'gateway_change_gaps_total',
+    help: 'Times a source of evictions took a position without hearing what came before it (reason: start, source_replaced, source_reset, truncated, resubscribed); every answer cached before is then revalidated',
+    labelNames: ['source', 'reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'gateway_' });
   }

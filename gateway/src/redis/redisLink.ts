@@ -31,6 +31,15 @@ export interface RedisLinkOptions {
 
 export type RedisLinkState = 'up' | 'down';
 
+/**
+ * Told when a subscription hears its channel (subscribed, at first and after every reconnect) and when it stops
+ * hearing it (the connection closed): what is published in between never reaches this process.
+ */
+export interface SubscriptionWatcher {
+  subscribed(): void;
+  lost(reason: string): void;
+}
+
 /** A command's result, or `undefined` when Redis did not answer (out of use, error or deadline). */
 export type Answer<T> = { ok: true; value: T } | { ok: false };
 
@@ -52,6 +61,7 @@ export class RedisLink {
   private readonly retryAfterMs: number;
   private lastError = '';
   private readonly subscriptions: Promise<unknown>[] = [];
+  private readonly watchers = new Set<SubscriptionWatcher>();
   private readonly waiters = new Set<{ state: RedisLinkState; resolve: () => void }>();
 
   constructor(private readonly options: RedisLinkOptions) {
@@ -112,18 +122,31 @@ export class RedisLink {
 
   /**
    * Calls `listener` with every message published on `channel`, on a connection of its own (a subscribed
-   * connection can do nothing else). It resubscribes by itself after a reconnect.
+   * connection can do nothing else). It resubscribes by itself after a reconnect; `watcher` hears when the
+   * subscription is live and when it is lost.
    */
-  subscribe(channel: string, listener: (message: string) => void): void {
+  subscribe(channel: string, listener: (message: string) => void, watcher?: SubscriptionWatcher): void {
     if (this.closed) return;
     if (!this.subscriber) {
       // The subscription may wait for a connection: queueing it costs no page anything.
-      this.subscriber = this.client.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, connectionName: 'gateway-evictions' });
-      this.subscriber.on('error', () => undefined);
-      this.subscriber.on('message', (from: string, message: string) => {
+      const subscriber = this.client.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, connectionName: 'gateway-evictions' });
+      this.subscriber = subscriber;
+      subscriber.on('error', () => undefined);
+      subscriber.on('message', (from: string, message: string) => {
         for (const listener of this.channelListeners.get(from) ?? []) listener(message);
       });
+      subscriber.on('close', () => {
+        for (const watching of this.watchers) watching.lost('the connection to Redis closed');
+      });
+      // ioredis resubscribes on every (re)connect before 'ready'; a SUBSCRIBE sent now is answered after it, so
+      // its answer says every channel is heard again.
+      subscriber.on('ready', () => {
+        void subscriber.subscribe(...this.channelListeners.keys()).then(() => {
+          for (const watching of this.watchers) watching.subscribed();
+        }, () => undefined);
+      });
     }
+    if (watcher) this.watchers.add(watcher);
     const listeners = this.channelListeners.get(channel);
     if (listeners) {
       listeners.add(listener);

@@ -1,84 +1,35 @@
 /**
  * The gateway's change listener against real sources: a change feed served over HTTP (a real server on port 0
- * speaking the feed protocol) and a real JetStream stream. It reports the entity each invalidating event names,
- * ignores other types and garbage, starts at the source's end, and rides out a source that goes away.
+ * speaking the feed protocol) and a real JetStream stream. It reports the entity each invalidating event names and
+ * ignores other types and garbage. It starts at the source's end with a cut, resumes from its own position after
+ * the source went away (what it missed is heard, with no cut), and cuts again, saying why, when the source cannot
+ * give back what it missed (a new log, a head behind the position, a stream made anew or truncated). Every wait is
+ * on a report of the listener or a delivered event.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { entityChangeFrom } from '../../src/events/entityChange.js';
 import { startInvalidationListener, type RunningInvalidationListener } from '../../src/events/invalidationListener.js';
 import { NATS_URL, natsAvailable, uniqueStreamName } from '../../../test/support/nats.js';
+import { RecordedSources } from '../support/recordedSources.js';
+import { feedEvent as event, startTestFeed as startFeed } from '../support/testFeed.js';
 
-const event = (id: number, type: string, typename: string, keyFields: Record<string, string>) =>
-  ({ id: String(id), schemaVersion: 1, type, entity: { typename, keyFields }, version: 1, occurredAt: '2026-01-01T00:00:00.000Z', payload: {} });
-
-/** A change feed: `events` grows; long-polls wait until something after `after` exists or waitMs passes. */
-async function startFeed(initial: unknown[], port = 0) {
-  const events: { id: string }[] = initial as { id: string }[];
-  const waiting = new Set<() => void>();
-  let onParked: (() => void)[] = [];
-  const server: Server = createServer((req, res) => {
-    const url = new URL(req.url!, 'http://feed');
-    const answer = () => {
-      const after = Number(url.searchParams.get('after') ?? 0);
-      const page = events.filter((e) => Number(e.id) > after);
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ events: page, head: events.length }));
-      return page.length;
-    };
-    if (url.pathname === '/events/head') return void res.writeHead(200).end(JSON.stringify({ head: events.length }));
-    const after = Number(url.searchParams.get('after') ?? 0);
-    if (events.some((e) => Number(e.id) > after)) return void answer();
-    const wake = () => {
-      waiting.delete(wake);
-      clearTimeout(timer);
-      answer();
-    };
-    const timer = setTimeout(wake, Number(url.searchParams.get('waitMs') ?? 0));
-    waiting.add(wake);
-    for (const parked of onParked) parked();
-    onParked = [];
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+/** What a listener delivered, and a way to wait for the next ones. */
+function deliveries() {
+  const seen: string[] = [];
+  let waiters: { count: number; resolve: () => void }[] = [];
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`,
-    /** Resolves once a listener's long-poll waits here: from then on, whatever is pushed reaches it. */
-    polling(): Promise<void> {
-      return waiting.size > 0 ? Promise.resolve() : new Promise((resolve) => onParked.push(resolve));
+    seen,
+    record(typename: string, keyFields: Record<string, unknown>) {
+      seen.push(`${typename}:${String(keyFields.id)}`);
+      waiters = waiters.filter((w) => (seen.length >= w.count ? (w.resolve(), false) : true));
     },
-    push(e: unknown) {
-      events.push(e as { id: string });
-      for (const wake of [...waiting]) wake();
-    },
-    async close() {
-      for (const wake of [...waiting]) wake();
-      await new Promise((resolve) => { server.close(resolve); server.closeAllConnections(); });
+    /** Resolves once `count` entities in all have been delivered. */
+    until(count: number): Promise<void> {
+      return seen.length >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve }));
     },
   };
-}
-
-async function until(check: () => boolean, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/**
- * An ordered consumer starts at its stream's end once it exists, which the listener does not announce: publish a
- * marker on the subject until the listener reports it.
- */
-async function untilConsuming(js: ReturnType<typeof jetstream>, subject: string, reported: () => boolean, marker: unknown, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    await js.publish(subject, JSON.stringify(marker));
-    if (reported()) return;
-    if (Date.now() > deadline) throw new Error(`no marker heard on ${subject}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('entityChangeFrom', () => {
@@ -94,147 +45,229 @@ describe('entityChangeFrom', () => {
   });
 });
 
-describe('startInvalidationListener', () => {
+describe('startInvalidationListener on change feeds', () => {
   let listener: RunningInvalidationListener | undefined;
+  const closing: (() => Promise<void>)[] = [];
   afterEach(async () => {
     await listener?.stop();
     listener = undefined;
+    for (const close of closing.splice(0)) await close();
   });
+  const feedSource = (url: string) => `feed ${url}`;
 
-  it('feed: reports the listed event types from the source end on, ignores other types and garbage, survives the feed restarting', async () => {
+  it('starts at the feed\'s end with a cut, then reports the listed event types, ignoring other types and garbage', async () => {
     const feed = await startFeed([event(1, 'client-updated', 'Client', { id: 'before-start' })]);
-    const seen: [string, Record<string, unknown>][] = [];
-    listener = await startInvalidationListener(
-      { kind: 'feed', urls: [feed.url], waitMs: 5_000, eventTypes: ['client-updated', 'client-removed'] },
-      (t, k) => seen.push([t, k]),
-    );
+    closing.push(() => feed.close());
+    const sources = new RecordedSources();
+    const heard = deliveries();
+    listener = startInvalidationListener({ kind: 'feed', urls: [feed.url], waitMs: 5_000, eventTypes: ['client-updated', 'client-removed'] }, sources, heard.record);
+    expect(await sources.next({ kind: 'cut' })).toEqual({ source: feedSource(feed.url), kind: 'cut', detail: 'feed id 1', reason: 'start' });
     await feed.polling();
     feed.push(event(2, 'seller-client-ids-changed', 'Seller', { id: 's1' }));
     feed.push({ id: '3', garbage: true });
     feed.push(event(4, 'client-updated', 'Client', { id: 'c7' }));
     feed.push(event(5, 'client-removed', 'Client', { id: 'c8' }));
-    await until(() => seen.length >= 2);
-    expect(seen).toEqual([['Client', { id: 'c7' }], ['Client', { id: 'c8' }]]);
-    await feed.close();
-    // The source comes back on the same address with what it had, plus an edit made while the listener waited.
-    const port = Number(new URL(feed.url).port);
-    const back = await startFeed([1, 2, 3, 4, 5].map((id) => ({ id: String(id) })), port);
-    try {
-      back.push(event(6, 'client-updated', 'Client', { id: 'c9' }));
-      await until(() => seen.length >= 3);
-      expect(seen.at(-1)).toEqual(['Client', { id: 'c9' }]);
-      expect(seen).toHaveLength(3);
-    } finally {
-      await listener.stop();
-      listener = undefined;
-      await back.close();
-    }
+    await heard.until(2);
+    expect(heard.seen).toEqual(['Client:c7', 'Client:c8']);
+    await sources.next({ kind: 'following', detail: 'feed id 5' });
   });
 
-  it('feed: a listener whose source is down at first keeps trying and reports once it answers', async () => {
+  it('resumes from its own position when the feed comes back: an edit made while it was away is heard, with no cut', async () => {
+    const feed = await startFeed([event(1, 'client-updated', 'Client', { id: 'old' })]);
+    const sources = new RecordedSources();
+    const heard = deliveries();
+    listener = startInvalidationListener({ kind: 'feed', urls: [feed.url], waitMs: 5_000 }, sources, heard.record);
+    await sources.next({ kind: 'cut' });
+    await feed.polling();
+    const mark = sources.mark;
+    await feed.close();
+    await sources.next({ kind: 'behind' }, mark);
+    // The source comes back on the same address and log with what it had, plus an edit made while the listener was away.
+    const back = await startFeed([event(1, 'client-updated', 'Client', { id: 'old' }), event(2, 'client-updated', 'Client', { id: 'edited-meanwhile' })], { port: Number(new URL(feed.url).port) });
+    closing.push(() => back.close());
+    await heard.until(1);
+    expect(heard.seen).toEqual(['Client:edited-meanwhile']);
+    await sources.next({ kind: 'following', detail: 'feed id 2' }, mark);
+    expect(sources.of('cut')).toHaveLength(1);
+  });
+
+  it('waits while the feed is not reached yet (behind reports say why), then cuts at its end once it answers', async () => {
     const probe = await startFeed([]);
     const port = Number(new URL(probe.url).port);
     await probe.close();
-    const seen: string[] = [];
-    let reportDown!: () => void;
-    const down = new Promise<void>((resolve) => (reportDown = resolve));
-    const logger = { debug() {}, info() {}, error() {}, warn: (msg: string) => msg.startsWith('invalidation feed unreachable') && reportDown() };
-    listener = await startInvalidationListener({ kind: 'feed', urls: [probe.url], waitMs: 1_000, logger }, (_t, k) => seen.push(String(k.id)));
-    await down;
-    const feed = await startFeed([], port);
-    try {
-      await feed.polling();
-      feed.push(event(1, 'client-updated', 'Client', { id: 'late' }));
-      await until(() => seen.length >= 1);
-      expect(seen).toEqual(['late']);
-    } finally {
-      await listener.stop();
-      listener = undefined;
-      await feed.close();
-    }
+    const sources = new RecordedSources();
+    const heard = deliveries();
+    listener = startInvalidationListener({ kind: 'feed', urls: [probe.url], waitMs: 1_000 }, sources, heard.record);
+    expect((await sources.next({ kind: 'behind' })).detail).toMatch(/fetch failed|ECONNREFUSED/);
+    const feed = await startFeed([event(7, 'client-updated', 'Client', { id: 'before-reached' })], { port });
+    closing.push(() => feed.close());
+    expect(await sources.next({ kind: 'cut' })).toMatchObject({ detail: 'feed id 7', reason: 'start' });
+    await feed.polling();
+    feed.push(event(8, 'client-updated', 'Client', { id: 'late' }));
+    await heard.until(1);
+    expect(heard.seen).toEqual(['Client:late']);
   });
 
-  it('feed: listens to every publisher\'s feed at once, each from its own end; a feed that is down holds up none of the others', async () => {
+  it('a feed whose log is another one (a new database) is a gap: it cuts at the new end and hears what comes after', async () => {
+    const feed = await startFeed([event(1, 'client-updated', 'Client', { id: 'a' }), event(2, 'client-updated', 'Client', { id: 'b' })]);
+    const sources = new RecordedSources();
+    const heard = deliveries();
+    listener = startInvalidationListener({ kind: 'feed', urls: [feed.url], waitMs: 5_000 }, sources, heard.record);
+    await sources.next({ kind: 'cut' });
+    await feed.polling();
+    await feed.close();
+    // The new database's log has already passed the old position: only its id tells it is another log.
+    const replaced = await startFeed([1, 2, 3, 4].map((id) => event(id, 'client-updated', 'Client', { id: `new-${id}` })), { port: Number(new URL(feed.url).port), log: 'log-b' });
+    closing.push(() => replaced.close());
+    expect(await sources.next({ kind: 'cut', reason: 'source_replaced' })).toMatchObject({ detail: 'feed id 4' });
+    expect(heard.seen).toEqual([]);
+    await replaced.polling();
+    replaced.push(event(5, 'client-updated', 'Client', { id: 'after-the-gap' }));
+    await heard.until(1);
+    expect(heard.seen).toEqual(['Client:after-the-gap']);
+  });
+
+  it('a feed whose head fell behind the position (restored from a backup) is a gap too', async () => {
+    const feed = await startFeed([1, 2, 3].map((id) => event(id, 'client-updated', 'Client', { id: `c${id}` })));
+    const sources = new RecordedSources();
+    listener = startInvalidationListener({ kind: 'feed', urls: [feed.url], waitMs: 5_000 }, sources, () => undefined);
+    await sources.next({ kind: 'cut' });
+    await feed.polling();
+    await feed.close();
+    const restored = await startFeed([event(1, 'client-updated', 'Client', { id: 'c1' })], { port: Number(new URL(feed.url).port) });
+    closing.push(() => restored.close());
+    expect(await sources.next({ kind: 'cut', reason: 'source_reset' })).toMatchObject({ detail: 'feed id 1' });
+  });
+
+  it('listens to every publisher\'s feed at once, each from its own end; a feed that is down holds up none of the others', async () => {
     const source = await startFeed([event(1, 'client-updated', 'Client', { id: 'old' })]);
     const copy = await startFeed([event(1, 'seller-client-ids-applied', 'Seller', { id: 'old' }), event(2, 'seller-client-ids-applied', 'Seller', { id: 'old' })]);
     const down = await startFeed([]);
     await down.close();
-    const seen: string[] = [];
-    listener = await startInvalidationListener(
+    closing.push(() => source.close(), () => copy.close());
+    const sources = new RecordedSources();
+    const heard = deliveries();
+    listener = startInvalidationListener(
       { kind: 'feed', urls: [source.url, down.url, copy.url], waitMs: 5_000, eventTypes: ['client-updated', 'seller-client-ids-applied'] },
-      (t, k) => seen.push(`${t}:${String(k.id)}`),
+      sources,
+      heard.record,
     );
-    try {
-      await Promise.all([source.polling(), copy.polling()]);
-      source.push(event(2, 'client-updated', 'Client', { id: 'c1' }));
-      await until(() => seen.length >= 1);
-      copy.push(event(3, 'seller-client-ids-applied', 'Seller', { id: 's1' }));
-      await until(() => seen.length >= 2);
-      expect(seen).toEqual(['Client:c1', 'Seller:s1']);
-    } finally {
-      await listener.stop();
-      listener = undefined;
-      await source.close();
-      await copy.close();
-    }
+    await Promise.all([source.polling(), copy.polling()]);
+    source.push(event(2, 'client-updated', 'Client', { id: 'c1' }));
+    await heard.until(1);
+    copy.push(event(3, 'seller-client-ids-applied', 'Seller', { id: 's1' }));
+    await heard.until(2);
+    expect(heard.seen).toEqual(['Client:c1', 'Seller:s1']);
+    expect(sources.of('cut').map((r) => r.source).sort()).toEqual([feedSource(copy.url), feedSource(source.url)].sort());
   });
+});
 
-  // The real JetStream server of the test support (TEST_NATS_URL): a missing one fails the file under CI=true and
-  // skips this test with a loud warning elsewhere, like the other JetStream suites.
-  it.runIf(natsAvailable)('nats: an ordered consumer per gateway reports client events published after it started', async () => {
-    const nc = await connect({ servers: NATS_URL, timeout: 2_000, reconnect: false });
+// The real JetStream server of the test support (TEST_NATS_URL): a missing one fails the file under CI=true and skips
+// these tests with a loud warning elsewhere, like the other JetStream suites.
+describe.runIf(natsAvailable)('startInvalidationListener on JetStream', () => {
+  let listener: RunningInvalidationListener | undefined;
+  let nc: Awaited<ReturnType<typeof connect>>;
+  const streams: string[] = [];
+  beforeEach(async () => {
+    nc = await connect({ servers: NATS_URL, timeout: 2_000, reconnect: false });
+  });
+  afterEach(async () => {
+    await listener?.stop();
+    listener = undefined;
+    const jsm = await jetstreamManager(nc);
+    for (const stream of streams.splice(0)) await jsm.streams.delete(stream).catch(() => undefined);
+    await nc.close();
+  });
+  const newStream = async () => {
     const stream = uniqueStreamName('INV');
-    const jsm = await jetstreamManager(nc);
-    try {
-      await jsm.streams.add({ name: stream, subjects: [`${stream.toLowerCase()}.>`] });
-      const js = jetstream(nc);
-      await js.publish(`${stream.toLowerCase()}.client.old`, JSON.stringify(event(1, 'client-updated', 'Client', { id: 'old' })));
-      const seen: string[] = [];
-      listener = await startInvalidationListener(
-        { kind: 'nats', servers: NATS_URL, subscriptions: [{ stream, subject: `${stream.toLowerCase()}.client.>` }] },
-        (_t, k) => seen.push(String(k.id)),
-      );
-      await untilConsuming(js, `${stream.toLowerCase()}.client.ready`, () => seen.includes('ready'), event(2, 'client-updated', 'Client', { id: 'ready' }));
-      await js.publish(`${stream.toLowerCase()}.seller.s1`, JSON.stringify(event(2, 'seller-client-ids-changed', 'Seller', { id: 's1' })));
-      await js.publish(`${stream.toLowerCase()}.client.c3`, JSON.stringify(event(3, 'client-updated', 'Client', { id: 'c3' })));
-      const real = () => seen.filter((id) => id !== 'ready');
-      await until(() => real().length >= 1);
-      expect(real()).toEqual(['c3']);
-    } finally {
-      await listener?.stop();
-      listener = undefined;
-      await jsm.streams.delete(stream).catch(() => undefined);
-      await nc.close();
-    }
+    streams.push(stream);
+    await (await jetstreamManager(nc)).streams.add({ name: stream, subjects: [`${stream.toLowerCase()}.>`] });
+    return { stream, subject: `${stream.toLowerCase()}.client.>`, on: (id: string) => `${stream.toLowerCase()}.client.${id}` };
+  };
+  const publish = (subject: string, e: unknown) => jetstream(nc).publish(subject, JSON.stringify(e));
+
+  it('starts after the stream\'s last message with a cut, and reports the client events published after it', async () => {
+    const { stream, subject, on } = await newStream();
+    await publish(on('old'), event(1, 'client-updated', 'Client', { id: 'old' }));
+    const sources = new RecordedSources();
+    const heard = deliveries();
+    listener = startInvalidationListener({ kind: 'nats', servers: NATS_URL, subscriptions: [{ stream, subject }] }, sources, heard.record);
+    expect(await sources.next({ kind: 'cut' })).toEqual({ source: `nats ${stream} ${subject}`, kind: 'cut', detail: `stream ${stream} seq 1`, reason: 'start' });
+    await publish(`${stream.toLowerCase()}.seller.s1`, event(2, 'seller-client-ids-changed', 'Seller', { id: 's1' }));
+    await publish(on('c3'), event(3, 'client-updated', 'Client', { id: 'c3' }));
+    await heard.until(1);
+    expect(heard.seen).toEqual(['Client:c3']);
+    await sources.next({ kind: 'following', detail: `stream ${stream} seq 3` });
   });
 
-  it.runIf(natsAvailable)('nats: one ordered consumer per stream and subject, so every publisher\'s stream is heard', async () => {
-    const nc = await connect({ servers: NATS_URL, timeout: 2_000, reconnect: false });
-    const [source, copy] = [uniqueStreamName('INVSRC'), uniqueStreamName('INVCOPY')];
+  it('a consumer lost at the broker is made again from the position: what was published meanwhile is heard, with no cut', async () => {
+    const { stream, subject, on } = await newStream();
+    const sources = new RecordedSources();
+    const heard = deliveries();
+    listener = startInvalidationListener({ kind: 'nats', servers: NATS_URL, subscriptions: [{ stream, subject }] }, sources, heard.record);
+    await sources.next({ kind: 'cut' });
+    await publish(on('c1'), event(1, 'client-updated', 'Client', { id: 'c1' }));
+    await heard.until(1);
+    const mark = sources.mark;
     const jsm = await jetstreamManager(nc);
-    try {
-      await jsm.streams.add({ name: source, subjects: [`${source.toLowerCase()}.>`] });
-      await jsm.streams.add({ name: copy, subjects: [`${copy.toLowerCase()}.>`] });
-      const seen: string[] = [];
-      listener = await startInvalidationListener(
-        { kind: 'nats', servers: NATS_URL, subscriptions: [{ stream: source, subject: `${source.toLowerCase()}.client.>` }, { stream: copy, subject: `${copy.toLowerCase()}.seller.>` }] },
-        (t, k) => seen.push(`${t}:${String(k.id)}`),
-      );
-      const js = jetstream(nc);
-      await untilConsuming(js, `${source.toLowerCase()}.client.ready`, () => seen.includes('Client:ready'), event(1, 'client-updated', 'Client', { id: 'ready' }));
-      await untilConsuming(js, `${copy.toLowerCase()}.seller.ready`, () => seen.includes('Seller:ready'), event(1, 'seller-client-ids-applied', 'Seller', { id: 'ready' }));
-      const real = () => seen.filter((e) => !e.endsWith(':ready'));
-      await js.publish(`${source.toLowerCase()}.client.c1`, JSON.stringify(event(2, 'client-updated', 'Client', { id: 'c1' })));
-      await until(() => real().length >= 1);
-      await js.publish(`${copy.toLowerCase()}.seller.s1`, JSON.stringify(event(2, 'seller-client-ids-applied', 'Seller', { id: 's1' })));
-      await until(() => real().length >= 2);
-      expect(real()).toEqual(['Client:c1', 'Seller:s1']);
-    } finally {
-      await listener?.stop();
-      listener = undefined;
-      await jsm.streams.delete(source).catch(() => undefined);
-      await jsm.streams.delete(copy).catch(() => undefined);
-      await nc.close();
-    }
+    for await (const consumer of jsm.consumers.list(stream)) await jsm.consumers.delete(stream, consumer.name);
+    await publish(on('c2'), event(2, 'client-updated', 'Client', { id: 'published-meanwhile' }));
+    await sources.next({ kind: 'behind' }, mark);
+    await heard.until(2);
+    expect(heard.seen).toEqual(['Client:c1', 'Client:published-meanwhile']);
+    expect(sources.of('cut')).toHaveLength(1);
+  });
+
+  it('a stream made anew under the same name is a gap: the listener cuts at the new stream\'s end and hears what comes after', async () => {
+    const { stream, subject, on } = await newStream();
+    await publish(on('a'), event(1, 'client-updated', 'Client', { id: 'a' }));
+    await publish(on('b'), event(2, 'client-updated', 'Client', { id: 'b' }));
+    const sources = new RecordedSources();
+    const heard = deliveries();
+    listener = startInvalidationListener({ kind: 'nats', servers: NATS_URL, subscriptions: [{ stream, subject }] }, sources, heard.record);
+    await sources.next({ kind: 'cut' });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete(stream);
+    await jsm.streams.add({ name: stream, subjects: [`${stream.toLowerCase()}.>`] });
+    for (const id of ['x', 'y', 'z']) await publish(on(id), event(1, 'client-updated', 'Client', { id: `new-${id}` }));
+    const gap = await sources.next({ kind: 'cut', reason: 'source_replaced' });
+    expect(gap.detail).toMatch(new RegExp(`^stream ${stream} seq [0-3]$`));
+    await publish(on('after'), event(4, 'client-updated', 'Client', { id: 'after-the-gap' }));
+    await heard.until(1);
+    expect(heard.seen.at(-1)).toBe('Client:after-the-gap');
+  });
+
+  it('a stream truncated past the position (limits, a purge) is a gap: messages it never heard are gone', async () => {
+    const { stream, subject } = await newStream();
+    const sources = new RecordedSources();
+    listener = startInvalidationListener({ kind: 'nats', servers: NATS_URL, subscriptions: [{ stream, subject }] }, sources, () => undefined);
+    await sources.next({ kind: 'cut' });
+    const mark = sources.mark;
+    // Messages on other subjects pass the position by; the purge takes them, so the stream now starts past it.
+    for (let i = 0; i < 3; i++) await publish(`${stream.toLowerCase()}.seller.s${i}`, event(i, 'seller-client-ids-changed', 'Seller', { id: `s${i}` }));
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.purge(stream);
+    for await (const consumer of jsm.consumers.list(stream)) await jsm.consumers.delete(stream, consumer.name);
+    expect(await sources.next({ kind: 'cut', reason: 'truncated' }, mark)).toMatchObject({ detail: `stream ${stream} seq 3` });
+  });
+
+  it('one ordered consumer per stream and subject, so every publisher\'s stream is heard', async () => {
+    const source = await newStream();
+    const copy = await newStream();
+    const sellers = `${copy.stream.toLowerCase()}.seller.>`;
+    const sources = new RecordedSources();
+    const heard = deliveries();
+    listener = startInvalidationListener(
+      { kind: 'nats', servers: NATS_URL, subscriptions: [{ stream: source.stream, subject: source.subject }, { stream: copy.stream, subject: sellers }] },
+      sources,
+      heard.record,
+    );
+    await sources.next({ kind: 'cut', source: `nats ${source.stream} ${source.subject}` });
+    await sources.next({ kind: 'cut', source: `nats ${copy.stream} ${sellers}` });
+    await publish(source.on('c1'), event(2, 'client-updated', 'Client', { id: 'c1' }));
+    await heard.until(1);
+    await publish(`${copy.stream.toLowerCase()}.seller.s1`, event(2, 'seller-client-ids-applied', 'Seller', { id: 's1' }));
+    await heard.until(2);
+    expect(heard.seen).toEqual(['Client:c1', 'Seller:s1']);
   });
 });

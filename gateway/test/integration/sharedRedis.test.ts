@@ -35,7 +35,7 @@ function recordingLogger(): Logger & { lines: { level: string; msg: string }[] }
 }
 
 function entry(value: Record<string, unknown>, tags: string[], nowMs = systemClock.now()): CacheEntry {
-  return { value, storedAtMs: nowMs, maxAgeSeconds: 60, staleIfErrorSeconds: 0, staleWhileRevalidateSeconds: 0, etag: null, scope: 'public', tags };
+  return { value, storedAtMs: nowMs, maxAgeSeconds: 60, staleIfErrorSeconds: 0, staleWhileRevalidateSeconds: 0, etag: null, scope: 'public', tags, evictable: true };
 }
 
 describe.skipIf(!redisAvailable)('shared Redis level', () => {
@@ -131,6 +131,8 @@ describe.skipIf(!redisAvailable)('shared Redis level', () => {
       prefix = uniqueKeyPrefix('gateways');
       fixture = await startReadPathFixture({ env: { REDIS_URL, REDIS_KEY_PREFIX: prefix, INVALIDATION_SECRET } });
       await fixture.gateway.redis!.whenStatus('up');
+      // Hears the other gateway's evictions: what it stores from now on, the other trusts.
+      await fixture.gateway.coverage.whenCovered();
     });
     afterAll(async () => {
       await fixture?.stop();
@@ -141,6 +143,7 @@ describe.skipIf(!redisAvailable)('shared Redis level', () => {
       const gateway = await fixture.startGateway(env);
       cleanups.push(() => gateway.stop());
       if (gateway.redis) await gateway.redis.whenStatus('up');
+      await gateway.coverage.whenCovered();
       return gateway;
     }
 

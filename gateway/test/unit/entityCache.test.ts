@@ -12,6 +12,7 @@ function entry(id: string, value: Record<string, unknown> = { id }, extra: Parti
     etag: `"v1-${id}"`,
     scope: 'public',
     tags: [entityIdentity('Client', { id })],
+    evictable: true,
     ...extra,
   };
 }
@@ -131,18 +132,18 @@ describe('EntityCache', () => {
     expect(cache.size).toBe(0);
   });
 
-  it('renew restarts freshness at the injected clock and keeps or replaces the validator', () => {
+  it('renew restarts freshness at the injected clock, keeps or replaces the validator, and says whether it is evictable now', () => {
     let now = 5_000;
     const cache = new EntityCache({ maxEntries: 10, maxBytes: 100_000, now: () => now });
-    cache.set('k', entry('c-1', { id: 'c-1' }, { storedAtMs: 0, maxAgeSeconds: 1 }));
+    cache.set('k', entry('c-1', { id: 'c-1' }, { storedAtMs: 0, maxAgeSeconds: 1, evictable: false }));
     now = 9_000;
-    cache.renew('k', 30);
-    expect(cache.get('k')).toMatchObject({ storedAtMs: 9_000, maxAgeSeconds: 30, etag: '"v1-c-1"', value: { id: 'c-1' } });
-    cache.renew('k', 10, '"v2"');
-    expect(cache.get('k')).toMatchObject({ maxAgeSeconds: 10, etag: '"v2"' });
-    cache.renew('k', 10, null);
+    cache.renew('k', 30, undefined, true);
+    expect(cache.get('k')).toMatchObject({ storedAtMs: 9_000, maxAgeSeconds: 30, etag: '"v1-c-1"', value: { id: 'c-1' }, evictable: true });
+    cache.renew('k', 10, '"v2"', false);
+    expect(cache.get('k')).toMatchObject({ maxAgeSeconds: 10, etag: '"v2"', evictable: false });
+    cache.renew('k', 10, null, true);
     expect(cache.get('k')?.etag).toBe('"v2"');
-    cache.renew('absent', 10, '"v9"');
+    cache.renew('absent', 10, '"v9"', true);
     expect(cache.get('absent')).toBeUndefined();
   });
 

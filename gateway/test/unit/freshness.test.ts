@@ -15,6 +15,7 @@ function entry(extra: Partial<CacheEntry> = {}): CacheEntry {
     etag: '"v1"',
     scope: 'public',
     tags: ['Client:{"id":"c-1"}'],
+    evictable: true,
     ...extra,
   };
 }

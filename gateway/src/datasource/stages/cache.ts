@@ -2,8 +2,10 @@
  * The cache stage, first of the pipeline: it answers what it can from memory and stores what comes back.
  *
  * Root fetches: a kept answer is served while fresh when change events can evict it (ROOT_FETCH_CACHE=tagged, the
- * default: the answer carries tags and the gateway listens to the subgraphs' change events), always
- * (`max-age`), or revalidated with If-None-Match on every page (`revalidate`, and `tagged` without events).
+ * default: the answer carries tags and the gateway hears every change of its sources now), always (`max-age`), or
+ * revalidated with If-None-Match on every page (`revalidate`, and `tagged` without events or while a source has
+ * no position). An entry that may show a change no event will evict (cached before the gateway's last cut, see
+ * events/changeCoverage.ts) is revalidated before it is served as fresh, root or entity alike.
  * Entity fetches: each representation is looked up on its own (subgraph + selection + typename + key fields, +
  * the caller for private data); fresh ones are served, stale ones with a validator are revalidated, the rest go
  * to the merge stage. Past max-age but within the subgraph's `stale-while-revalidate`, an entry is served at once
@@ -23,6 +25,7 @@ import { entityTag, rootAnswerTags, tagsIn, type EntityKeys } from '../../cache/
 import type { CacheEntry, EntityCache } from '../../cache/entityCache.js';
 import type { SharedEntityCache } from '../../cache/sharedEntityCache.js';
 import { canServeStaleOnError, decide } from '../../cache/freshness.js';
+import type { ChangeCoverage } from '../../events/changeCoverage.js';
 import { SubgraphFailure } from '../../errors.js';
 import type { GatewayMetrics } from '../../metrics/registry.js';
 import type { EntityAnswer, EntityResult } from '../entityAnswer.js';
@@ -67,6 +70,8 @@ export interface CacheStageOptions {
   rootFetchCache: RootFetchCacheMode;
   /** Whether change events can evict entries (an invalidation source is configured). */
   evictedByEvents: boolean;
+  /** Whether the gateway hears every change now, and since when: entries it cannot vouch for are revalidated. */
+  coverage: ChangeCoverage;
   /**
    * The second level (Redis), shared by every gateway process: looked up on a first-level miss (its entry then
    * joins the first level), written whenever the first level stores or renews. Null when there is none.
@@ -185,20 +190,27 @@ export class CacheStage {
 
   /**
    * Root answers are served from memory while fresh only where a change can evict them: in `tagged` mode that
-   * takes an entry with tags and a gateway listening to change events; otherwise they are revalidated each time.
+   * takes an entry with tags and a gateway hearing every change of its sources now; otherwise they are revalidated
+   * each time.
    */
   private rootDirectives(entry: CacheEntry | undefined, state: OperationState): { noCache: boolean } {
+    const { coverage } = this.options;
     switch (this.options.rootFetchCache) {
       case 'revalidate':
         return { noCache: true };
       case 'tagged':
-        return { noCache: state.noCache || !this.options.evictedByEvents || !entry || entry.tags.length === 0 };
+        return { noCache: state.noCache || !this.options.evictedByEvents || !coverage.covered || !entry || entry.tags.length === 0 || coverage.mustRevalidate(entry) };
       case 'max-age':
       case 'off':
-        return state;
+        return this.directives(entry, state);
       default:
         throw new Error(`unknown ROOT_FETCH_CACHE ${this.options.rootFetchCache satisfies never}`);
     }
+  }
+
+  /** The request's own directives, made `no-cache` for an entry that may show a change no event will evict. */
+  private directives(entry: CacheEntry | undefined, state: OperationState): { noCache: boolean } {
+    return entry && !state.noCache && this.options.coverage.mustRevalidate(entry) ? { noCache: true } : state;
   }
 
   /** Stores a root answer (or renews the entry it did not modify); returns what was stored. */
@@ -213,7 +225,7 @@ export class CacheStage {
     const hint = parseCacheControl(response.headers['cache-control']);
     if (response.status === 304) {
       const key = entry && keyOf(entry.scope);
-      if (key) this.renew(key, hint.maxAgeSeconds, response.headers.etag ?? entry.etag);
+      if (key) this.renew(key, hint.maxAgeSeconds, response.headers.etag ?? entry.etag, startedAtMs);
       return entry;
     }
     const body = response.body;
@@ -264,7 +276,7 @@ export class CacheStage {
     representations.forEach((representation, index) => {
       const keyFor = keyFors[index]!;
       const entry = firstLevel[index] ?? secondLevel[index];
-      const decision = decide(entry, startedAtMs, state);
+      const decision = decide(entry, startedAtMs, this.directives(entry, state));
       if (lookups) metrics.cacheLookup(serviceName, 'entity', decision.kind);
       if (entry && (decision.kind === 'fresh' || decision.kind === 'staleWhileRevalidate')) {
         values[index] = ownCopy(entry.value);
@@ -360,7 +372,7 @@ export class CacheStage {
       if (!p.entry) return undefined;
       const key = p.keyFor(p.entry.scope === 'private' ? p.identity : null);
       if (p.entry.scope === 'private' && !p.identity) return undefined;
-      this.renew(key, maxAgeSeconds, result.etag ?? p.entry.etag);
+      this.renew(key, maxAgeSeconds, result.etag ?? p.entry.etag, startedAtMs);
       metrics.notModifiedBytesSaved.inc({ subgraph: serviceName }, JSON.stringify(p.entry.value).length);
       result.stored = true;
       return p.entry;
@@ -383,18 +395,23 @@ export class CacheStage {
     return this.store(p.keyFor(result.hint.scope === 'private' ? p.identity : null), stored, startedAtMs) ? stored : undefined;
   }
 
-  /** Both levels: the first decides (size, the race guard), the second follows what the first kept. */
+  /**
+   * Both levels: the first decides (size, the race guard), the second follows what the first kept. A fetch that
+   * started before the gateway's last cut is not kept: it may have read what a lost change changed.
+   */
   private store(key: string, entry: CacheEntry, fetchStartedAtMs: number): boolean {
+    if (!this.options.coverage.mayStore(fetchStartedAtMs)) return false;
     if (!this.options.cache!.set(key, entry, fetchStartedAtMs)) return false;
     this.options.shared?.set(key, entry);
     return true;
   }
 
-  private renew(key: string, maxAgeSeconds: number, etag: string | null): void {
-    const cache = this.options.cache!;
-    cache.renew(key, maxAgeSeconds, etag);
-    const renewed = cache.get(key);
-    if (renewed) this.options.shared?.set(key, renewed);
+  private renew(key: string, maxAgeSeconds: number, etag: string | null, fetchStartedAtMs: number): void {
+    const { cache, coverage, shared } = this.options;
+    if (!coverage.mayStore(fetchStartedAtMs)) return;
+    cache!.renew(key, maxAgeSeconds, etag, coverage.covered);
+    const renewed = cache!.get(key);
+    if (renewed) shared?.set(key, renewed);
   }
 
   /** A first-level miss asks the second level; what it has joins the first level. */
@@ -447,6 +464,7 @@ export class CacheStage {
       etag,
       scope,
       tags,
+      evictable: this.options.coverage.covered,
     };
   }
 }
