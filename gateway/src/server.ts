@@ -258,7 +258,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   const onEvent = sharedCache ? sharedInvalidator(readPath, sharedCache, { broadcast: false }) : readPath;
   const invalidation = config.invalidation
     ? startInvalidationListener({ ...config.invalidation, logger, clock }, coverage, (typename, keyFields) => {
-      onEvent.invalidateEntity(typename, keyFields);
+      const evicted = onEvent.invalidateEntity(typename, keyFields);
+      logger.debug('change event heard', { typename, keyFields, evicted });
     })
     : null;
   try {

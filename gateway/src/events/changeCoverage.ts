@@ -147,6 +147,8 @@ export class ChangeCoverage {
       },
       following: (position) => {
         if (source.state === 'waiting') throw new Error(`change source ${name} follows without a position: it must cut first`);
+        // Back after an outage or a replay: everything it missed has been heard (and evicted) by now.
+        if (source.state === 'behind') this.deps.logger.info('following change events again', { source: name, position });
         source.position = position;
         enter('following');
       },

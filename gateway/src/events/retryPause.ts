@@ -1,12 +1,13 @@
 /**
- * How a listener waits before asking a source that failed again: 100 ms doubling to 5 s, so a source that is down
- * (or still starting) is asked again soon but never in a tight loop. The wait is on the gateway's clock and ends
- * early when the listener stops.
+ * How a listener waits before asking a source that failed again: 100 ms doubling to 500 ms, so a source that is
+ * down (or still starting) is never asked in a tight loop, and one that comes back is heard again within half a
+ * second (what it missed is replayed then: the wait is part of how late an edit shows). The wait is on the
+ * gateway's clock and ends early when the listener stops.
  */
 import type { Clock } from '../clock.js';
 
 export function retryDelayMs(failures: number): number {
-  return Math.min(5_000, 100 * 2 ** Math.min(failures, 6));
+  return Math.min(500, 100 * 2 ** Math.min(failures - 1, 3));
 }
 
 export function pause(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {

@@ -5,68 +5,13 @@
  * which it misses.
  */
 import { readFileSync } from 'node:fs';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GATEWAY_NODE_FLAGS } from '../../src/nodeFlags.js';
+import { startGatewayProcess } from '../support/gatewayProcess.js';
 import { DEVELOPMENT_IDENTITY_ENV } from '../support/signedIdentity.js';
 import { PAGE, ids, startReadPathFixture, type ReadPathFixture } from '../support/readPathFixture.js';
-
-interface GatewayProcess {
-  child: ChildProcess;
-  /** Resolves with the first log line (parsed) whose `msg` is `msg`, past or future. */
-  line(msg: string, nth?: number): Promise<Record<string, any>>;
-  /** The log lines so far whose `msg` starts with `prefix`. */
-  logged(prefix: string): Record<string, any>[];
-  exited: Promise<number | null>;
-}
-
-function startGatewayProcess(env: Record<string, string>, nodeFlags: readonly string[] = GATEWAY_NODE_FLAGS): GatewayProcess {
-  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'gateway/src/main.ts'], {
-    env: { ...process.env, APOLLO_TELEMETRY_DISABLED: 'true', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: Record<string, any>[] = [];
-  const waiting = new Set<() => void>();
-  let buffered = '';
-  const read = (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const complete = buffered.split('\n');
-    buffered = complete.pop()!;
-    for (const text of complete) {
-      try {
-        lines.push(JSON.parse(text));
-      } catch {
-        lines.push({ msg: text });
-      }
-    }
-    for (const wake of [...waiting]) wake();
-  };
-  child.stdout!.on('data', read);
-  child.stderr!.on('data', read);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return {
-    child,
-    exited,
-    logged: (prefix) => lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith(prefix)),
-    line(msg, nth = 1) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const found = lines.filter((l) => l.msg === msg)[nth - 1];
-          if (found) {
-            waiting.delete(check);
-            resolve(found);
-          }
-        };
-        waiting.add(check);
-        check();
-        void exited.then(() => {
-          if (waiting.delete(check)) reject(new Error(`gateway exited before logging "${msg}":\n${lines.map((l) => JSON.stringify(l)).join('\n')}`));
-        });
-      });
-    },
-  };
-}
 
 async function page(url: string, n: number) {
   const response = await fetch(url, {

@@ -74,13 +74,20 @@ export function subjectFor(subjectPrefix: string, event: ChangeEvent): string {
 
 export type EventPublisher = (event: ChangeEvent) => Promise<{ duplicate: boolean; seq: number }>;
 
+/**
+ * How long the relay waits for the broker's ack before it publishes the row again. A publish sent while the broker
+ * restarts can lose its ack; waiting long for it delays every event behind it, and publishing again costs nothing
+ * (the broker drops the duplicate by message id), so the wait is short.
+ */
+const PUBLISH_ACK_TIMEOUT_MS = 1_000;
+
 export function jetStreamPublisher(nc: NatsConnection, settings: Pick<JetStreamSettings, 'stream' | 'subjectPrefix'>): EventPublisher {
   const js: JetStreamClient = jetstream(nc);
   return async (event) => {
     const ack = await js.publish(subjectFor(settings.subjectPrefix, event), JSON.stringify(event), {
       msgID: event.id,
       expect: { streamName: settings.stream },
-      timeout: 5_000,
+      timeout: PUBLISH_ACK_TIMEOUT_MS,
     });
     return { duplicate: ack.duplicate, seq: ack.seq };
   };
