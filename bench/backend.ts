@@ -3,13 +3,15 @@
  * (bench/subgraphProcess.ts: PGlite in memory, seeded from the deterministic demo data; the proxy counts requests
  * and injects delay or failure), and the accounts/products/reviews/inventory subgraphs of scenarios 6 (small data)
  * and 7 (the public benchmarks' data, answered from memory) in this process. A control server on 127.0.0.1 lets
- * the orchestrator change a proxy's delay, take it down, read and reset the counts.
+ * the orchestrator change a proxy's delay, take it down, read and reset the counts, and restart topclients (killed
+ * and started again on the same PGlite folder and ports: the churn scenario's variant s3b).
  *
  * Usage: tsx bench/backend.ts '<json BackendOptions>'; prints `BACKEND <control url>` once everything listens.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
+import type { ProxyCounts } from './delayProxy.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ServiceName } from '../subgraphs/services.js';
@@ -58,13 +60,44 @@ process.on('exit', () => {
   for (const child of children) if (child.process.exitCode === null) child.process.kill('SIGKILL');
 });
 const subgraphs = {} as Record<ServiceName, { directUrl: string; proxyUrl: string; controlUrl: string }>;
-// Started one after the other: seeding is CPU-bound, and three at once on two cores is no faster.
-for (const name of names) {
+const processes = {} as Record<ServiceName, Child>;
+/** topclients keeps its data in a folder, so it can be restarted with what it had; the others live in memory. */
+const restartable: Partial<Record<ServiceName, string>> = { topclients: join(options.workDir, 'topclients-pglite') };
+
+async function startSubgraph(name: ServiceName, ports: { port?: number; proxyPort?: number } = {}): Promise<void> {
   const topclientsFeedUrl = name === 'topclients' ? undefined : subgraphs.topclients.directUrl.replace(/\/graphql$/, '/events');
-  const child = startChild(name, ['--import', 'tsx', 'bench/subgraphProcess.ts', name,
-    JSON.stringify({ scale: options.scale, behaviour: options.delays[name], gatewaySecret: options.gatewaySecret, topclientsFeedUrl })], {}, root);
+  const child = startChild(name, ['--import', 'tsx', 'bench/subgraphProcess.ts', name, JSON.stringify({
+    scale: options.scale, behaviour: options.delays[name], gatewaySecret: options.gatewaySecret, topclientsFeedUrl, dataDir: restartable[name], ...ports,
+  })], {}, root);
   children.push(child);
+  processes[name] = child;
   subgraphs[name] = JSON.parse(await waitForLine(child, 'SUBGRAPH ', 600_000));
+}
+
+// Started one after the other: seeding is CPU-bound, and three at once on two cores is no faster.
+for (const name of names) await startSubgraph(name);
+
+/** What a restarted subgraph's proxy had counted since the last reset, added to what its new one counts. */
+const carried: Partial<Record<ServiceName, ProxyCounts>> = {};
+const sum = (a: ProxyCounts, b: ProxyCounts | undefined): ProxyCounts =>
+  (b ? { requests: a.requests + b.requests, entityRequests: a.entityRequests + b.entityRequests, refused: a.refused + b.refused } : a);
+
+/**
+ * Kills the subgraph (SIGKILL: no goodbye, connections cut mid-request) and starts it again on the same folder and
+ * ports; resolves once it serves, with how long it was away.
+ */
+async function restart(name: ServiceName): Promise<{ downMs: number }> {
+  if (!restartable[name]) throw new Error(`${name} keeps its data in memory and cannot be restarted`);
+  carried[name] = sum((await ask(name, '/counts')) as ProxyCounts, carried[name]);
+  const killedAt = performance.now();
+  const old = processes[name];
+  await new Promise<void>((resolve) => {
+    old.process.once('exit', () => resolve());
+    old.process.kill('SIGKILL');
+  });
+  children.splice(children.indexOf(old), 1);
+  await startSubgraph(name, { port: Number(new URL(subgraphs[name].directUrl).port), proxyPort: Number(new URL(subgraphs[name].proxyUrl).port) });
+  return { downMs: performance.now() - killedAt };
 }
 const overhead = await startOverheadSubgraphs({ data: SMALL_DATA, memoize: false });
 const gatewayCost = await startOverheadSubgraphs({ data: PUBLIC_BENCHMARK_DATA, memoize: true });
@@ -126,15 +159,21 @@ const control = createServer((req, res) => {
 async function handle(method: string, path: string, body: string): Promise<unknown> {
   if (path === '/info') return info;
   if (path === '/counts') {
-    const reference: Record<string, unknown> = {};
-    for (const name of names) reference[name] = await ask(name, '/counts');
+    const reference: Record<string, ProxyCounts> = {};
+    for (const name of names) reference[name] = sum((await ask(name, '/counts')) as ProxyCounts, carried[name]);
     return { reference, overhead: { ...overhead.counts }, gatewayCost: { ...gatewayCost.counts } };
   }
   if (path === '/reset' && method === 'POST') {
     await Promise.all(names.map((name) => ask(name, '/reset', {})));
+    for (const name of names) delete carried[name];
     overhead.resetCounts();
     gatewayCost.resetCounts();
     return { ok: true };
+  }
+  if (path === '/restart' && method === 'POST') {
+    const { name } = JSON.parse(body || '{}') as { name: ServiceName };
+    if (!names.includes(name)) throw new Error(`unknown subgraph ${name}`);
+    return restart(name);
   }
   if (path === '/behaviour' && method === 'POST') {
     const change = JSON.parse(body || '{}') as { name: ServiceName } & Partial<ProxyBehaviour>;

@@ -28,7 +28,8 @@ export interface RunningProxy {
   stop(): Promise<void>;
 }
 
-export async function startDelayProxy(name: string, targetUrl: string, behaviour: ProxyBehaviour): Promise<RunningProxy> {
+/** `port` 0 picks a free one; a restarted subgraph's proxy is given its old one, so gateways keep their URL. */
+export async function startDelayProxy(name: string, targetUrl: string, behaviour: ProxyBehaviour, port = 0): Promise<RunningProxy> {
   const target = new URL(targetUrl);
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const counts: ProxyCounts = { requests: 0, entityRequests: 0, refused: 0 };
@@ -79,12 +80,11 @@ export async function startDelayProxy(name: string, targetUrl: string, behaviour
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(port, '127.0.0.1', () => resolve());
   });
-  const { port } = server.address() as AddressInfo;
   return {
     name,
-    url: `http://127.0.0.1:${port}${target.pathname}`,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}${target.pathname}`,
     behaviour: state,
     counts,
     resetCounts() {

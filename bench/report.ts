@@ -8,7 +8,7 @@ import type { ContenderName } from './contenders.js';
 import type { LoadResult } from './load.js';
 import type { ProfileSummary } from './profileSummary.js';
 
-export type ScenarioId = 's1' | 's2' | 's2b' | 's3' | 's4' | 's5' | 's6' | 's7' | 's7b';
+export type ScenarioId = 's1' | 's2' | 's2b' | 's3' | 's3b' | 's4' | 's5' | 's6' | 's7' | 's7b';
 
 export interface RunRecord {
   scenario: ScenarioId;
@@ -25,6 +25,8 @@ export interface RunRecord {
   subgraphRequests?: Record<string, number>;
   /** Of those, `_entities` calls (reference scenarios). */
   entityRequests?: Record<string, number>;
+  /** Scenario 3b: when topclients was killed (seconds into the measured part) and how long until it served again. */
+  restart?: { afterSeconds: number; downMs: number };
   error?: string;
 }
 
@@ -214,7 +216,7 @@ export function markdown(results: BenchResults): string {
       lines.push('| contender | edits acknowledged | failed | edit shows on gig page: median ms | p99 ms | not seen within the run | page views of an edited client after an edit | of which stale | views after the edit showed | of which stale after it showed |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
       for (const run of churn) {
         const c = run.load!.churn!;
-        lines.push(`| ${run.contender} | ${c.edits} | ${c.editFailures}${c.editFailures ? ` (${(c.editErrors ?? [])[0]?.replace(/\|/g, '/') ?? ''})` : ''} | ${fmt(c.visibilityMs.p50)} | ${fmt(c.visibilityMs.p99)} | ${c.notSeen} | ${c.viewsAfterEdit} | ${c.staleViews} (${pct(c.staleViews / Math.max(1, c.viewsAfterEdit))}) | ${c.viewsAfterSeen ?? 'n/a'} | ${c.staleAfterSeen ?? 'n/a'} |`);
+        lines.push(`| ${run.contender}${run.restart ? ` (topclients killed at ${fmt(run.restart.afterSeconds, 1)} s, serving again ${fmt(run.restart.downMs, 0)} ms later)` : ''} | ${c.edits} | ${c.editFailures}${c.editFailures ? ` (${(c.editErrors ?? [])[0]?.replace(/\|/g, '/') ?? ''})` : ''} | ${fmt(c.visibilityMs.p50)} | ${fmt(c.visibilityMs.p99)} | ${c.notSeen} | ${c.viewsAfterEdit} | ${c.staleViews} (${pct(c.staleViews / Math.max(1, c.viewsAfterEdit))}) | ${c.viewsAfterSeen ?? 'n/a'} | ${c.staleAfterSeen ?? 'n/a'} |`);
       }
     }
     lines.push('');
@@ -224,7 +226,7 @@ export function markdown(results: BenchResults): string {
   lines.push(forked.length === 0
     ? 'Every gateway ran as one process without children (checked in /proc at the end of each run).'
     : `Gateways of more than one process (workers, or the second replica; CPU and RSS summed over them): ${forked.map((r) => `${r.scenario} ${r.contender} (${r.childProcesses})`).join(', ')}; every other gateway ran as one process.`, '');
-  lines.push('## The issues\' bars (11: read path under load, 12: fresh and fast, 14: scaled out)', '');
+  lines.push('## The issues\' bars (11: read path under load, 12: fresh and fast, 14: scaled out, 23: no change missed)', '');
   for (const bar of bars(results)) lines.push(`- ${bar.met === null ? (bar.text.includes('n/a') ? 'not measured' : 'note') : bar.met ? 'MET' : 'MISSED'}: ${bar.text}`);
   lines.push('');
 
@@ -327,6 +329,10 @@ export function bars(results: BenchResults): Bar[] {
     `#12 s3 edit-to-visible p99 at most 300 ms: ${churn ? `${fmt(churn.visibilityMs.p99)} ms (median ${fmt(churn.visibilityMs.p50)}; ${churn.seen} of ${churn.edits} edits seen, ${churn.notSeen} not)` : 'n/a'}`);
   check(churn && churn.staleAfterSeen !== undefined ? churn.staleAfterSeen === 0 : null,
     `#12 s3 no page view requested after an edit showed (propagation finished) shows the old value: ${churn ? `${churn.staleAfterSeen ?? 'n/a'} stale of ${churn.viewsAfterSeen ?? 'n/a'} (while propagating: ${churn.staleViews} of ${churn.viewsAfterEdit})` : 'n/a'}`);
+  const restarted = results.runs.find((r) => r.scenario === 's3b' && r.contender === 'ours' && r.load?.churn);
+  const churnRestarted = restarted?.load?.churn;
+  check(churnRestarted && churnRestarted.staleAfterSeen !== undefined && restarted?.restart ? churnRestarted.staleAfterSeen === 0 && churnRestarted.seen > 0 : null,
+    `#23 s3b topclients restarted during the churn: no page view requested after an edit showed shows the old value: ${churnRestarted ? `${churnRestarted.staleAfterSeen ?? 'n/a'} stale of ${churnRestarted.viewsAfterSeen ?? 'n/a'}; ${churnRestarted.seen} of ${churnRestarted.edits} edits seen (median ${fmt(churnRestarted.visibilityMs.p50)} ms, p99 ${fmt(churnRestarted.visibilityMs.p99)}), ${churnRestarted.editFailures} edits refused while it was away${restarted?.restart ? ` (${fmt(restarted.restart.downMs, 0)} ms)` : ' (no restart recorded)'}` : 'n/a'}`);
   const editors = results.runs.filter((r) => r.scenario === 's3' && r.load?.churn);
   if (editors.length > 0) {
     check(editors.every((r) => r.load!.churn!.editFailures === 0 && r.load!.churn!.edits > 0),

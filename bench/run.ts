@@ -6,7 +6,8 @@
  *   npm run bench                 full run (10 s per contender and scenario, about 20 minutes)
  *   npm run bench -- --quick      smoke run (2 s each, small data), results under bench/results/quick/
  *   npm run bench -- --profile    also profile our gateway (--cpu-prof) in scenarios 1, 6 and 7 and summarise
- *   npm run bench -- --only=s1,s6 only these scenarios (s2 includes its cold burst s2b, s7 its 200-connection variant s7b)
+ *   npm run bench -- --only=s1,s6 only these scenarios (s2 includes its cold burst s2b, s3 its topclients restart s3b,
+ *                                 s7 its 200-connection variant s7b)
  *   npm run bench -- --contenders=sync,ours  only these contenders, for comparing two builds of ours; results under
  *                                 bench/results/partial/ (not committed: the issue's bars need every contender)
  *
@@ -90,6 +91,8 @@ interface Scenario {
   burst?: number;
   /** Serve every gig page once before the warm-up, so that every measured page is a warm one. */
   prewarm?: boolean;
+  /** Kill topclients and start it again on its data this far into the measured part (a fraction of it). */
+  restartTopclientsAt?: number;
 }
 
 const MAIN: ContenderName[] = ['sync', 'ours', 'hive', 'hive-cache'];
@@ -99,6 +102,9 @@ const SCENARIOS: Scenario[] = [
   { id: 's2', title: 'Cold start (first seconds, cache empty)', supergraph: 'reference', load: 'gigPage', warmup: false, contenders: MAIN, topclients: {} },
   { id: 's2b', title: `Cold burst (${settings.coldBurstPages} concurrent gig pages, distinct gigs, on a gateway just started)`, supergraph: 'reference', load: 'gigPage', warmup: false, contenders: MAIN, topclients: {}, burst: settings.coldBurstPages },
   { id: 's3', title: `Churn (${settings.editsPerSecond} updateClient/s while pages are read)`, supergraph: 'reference', load: 'gigPage', warmup: true, contenders: MAIN, topclients: {}, churn: true },
+  // Longer than s3, so that edits keep coming for a while after topclients is back (it takes seconds to start).
+  { id: 's3b', title: 'Churn with topclients restarted (as s3; topclients killed and started again on its data a quarter into the run)', supergraph: 'reference', load: 'gigPage', warmup: true, contenders: MAIN, topclients: {}, churn: true, restartTopclientsAt: 1 / 4,
+    ...(quick ? {} : { seconds: Math.max(20, settings.seconds) }) },
   { id: 's4', title: `topclients slow (${settings.slowTopclientsMs}-${settings.slowTopclientsMs + settings.slowJitterMs} ms)`, supergraph: 'reference', load: 'gigPage', warmup: true, contenders: MAIN, topclients: { delayMs: settings.slowTopclientsMs, jitterMs: settings.slowJitterMs } },
   { id: 's5', title: 'topclients down (connections reset; every gig served once first, as in s1)', supergraph: 'reference', load: 'gigPage', warmup: true, prewarm: true, contenders: MAIN, topclients: { down: true } },
   { id: 's6', title: 'Raw execution overhead (accounts/products/reviews/inventory, no delay, nothing cacheable)', supergraph: 'overhead', load: 'overhead', warmup: true, contenders: MAIN, topclients: {} },
@@ -109,7 +115,7 @@ const SCENARIOS: Scenario[] = [
     // At 200 connections one round of answers takes seconds: a longer warm-up and run reach a steady state.
     seconds: quick ? 6 : Math.max(15, settings.seconds), warmupSeconds: quick ? 3 : Math.max(5, settings.warmupSeconds) },
 ];
-/** --only=s7 also runs its variant s7b (and --only=s2 its cold burst s2b). */
+/** --only=s7 also runs its variant s7b (and --only=s2 its cold burst s2b, --only=s3 its restart s3b). */
 const selected = (id: ScenarioId) => !only || only.includes(id) || only.includes(id.replace(/b$/, ''));
 
 ensureBenchPackages(root);
@@ -292,11 +298,20 @@ try {
         // briefly before measuring, while we reset the counts and read the CPU clock. CPU and RSS are summed over the
         // gateway's process and its children (workers), if it has any.
         let cpuBefore = cpuOf();
+        let restarted: Promise<{ afterSeconds: number; downMs: number }> | undefined;
         const load = await runLoad(loadOptions, `${scenario.id}-${contender}`, async () => {
           await control(backendUrl, '/reset', {});
           cpuBefore = cpuOf();
           measuredFromMs = performance.now() - spawnedAt;
+          const at = scenario.restartTopclientsAt;
+          if (at !== undefined) {
+            const afterSeconds = at * (scenario.seconds ?? settings.seconds);
+            restarted = new Promise((resolve) => setTimeout(resolve, afterSeconds * 1000))
+              .then(() => control(backendUrl, '/restart', { name: 'topclients' }) as Promise<{ downMs: number }>)
+              .then(({ downMs }) => ({ afterSeconds, downMs }));
+          }
         });
+        const restart = await restarted;
         const cpu = cpuOf() - cpuBefore;
         const rss = gateways.reduce((sum, pid) => sum + groupPeakRssMb(pid), 0);
         // Processes beyond the first one measured: workers, and the second replica.
@@ -323,12 +338,13 @@ try {
           childProcesses,
           subgraphRequests,
           ...(entityRequests ? { entityRequests } : {}),
+          ...(restart ? { restart } : {}),
         });
         const ms = (v: number | null) => (typeof v === 'number' ? v.toFixed(1) : 'n/a');
         const share = (n: number) => `${(100 * n / Math.max(1, load.requests)).toFixed(1)}%`;
         const verdict = load.gatewayCost
           ? `complete ${share(load.gatewayCost.complete)} shed ${share(load.gatewayCost.shed)} degraded ${share(load.gatewayCost.degraded)}  CPU s/1000 ${(1000 * cpu / Math.max(1, load.requests)).toFixed(2)}  ${childProcesses + 1} process(es)`
-          : `gig ok ${share(load.gigComplete)} page ok ${share(load.pageComplete)}${scenario.burst ? `  topclients calls ${subgraphRequests.topclients ?? 0}` : ''}${load.churn ? `  edits ${load.churn.edits} failed ${load.churn.editFailures}` : ''}`;
+          : `gig ok ${share(load.gigComplete)} page ok ${share(load.pageComplete)}${scenario.burst ? `  topclients calls ${subgraphRequests.topclients ?? 0}` : ''}${load.churn ? `  edits ${load.churn.edits} failed ${load.churn.editFailures} stale after shown ${load.churn.staleAfterSeen}` : ''}${restart ? `  topclients away ${restart.downMs.toFixed(0)} ms` : ''}`;
         console.log(`${load.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${ms(load.latencyMs.p50)} p99 ${ms(load.latencyMs.p99)} ms  ${verdict}`);
       } catch (error) {
         const message = String((error as Error)?.message ?? error);
