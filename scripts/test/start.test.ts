@@ -12,6 +12,7 @@ import { operation } from '../../schema/operations.js';
 import { generateDemoData, sizeForScale } from '../../subgraphs/toolkit/demoData.js';
 import { postGraphQL } from '../../test/support/system.js';
 import { freePort } from '../../test/support/serviceProcess.js';
+import { pollUntil } from '../../test/support/propagatingSystem.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -86,11 +87,19 @@ describe('npm start', () => {
     expect(pages.headers.get('content-type')).toMatch(/^text\/html/);
     expect(await pages.text()).toMatch(/<script type="module"[^>]* src="\/assets\/index-[\w-]+\.js"/);
     expect((await postGraphQL(`http://127.0.0.1:${env.WEB_PORT}/graphql`, operation('GigPage').body, { id: gig.id })).body.data.gig.id).toBe(gig.id);
-    const page = await postGraphQL(gatewayUrl, operation('GigPage').body, { id: gig.id });
-    expect(page.body.data.gig.seller.topClients.map((c: { id: string }) => c.id)).toEqual(seller.topClientIds);
+    // "Up" means the gateway follows every change feed (issue 23): a rename made now is never missed.
+    const ready = await fetch(gatewayUrl.replace('/graphql', '/ready'));
+    expect(ready.status).toBe(200);
+    const changes = Object.values((await ready.json()).changes) as { state: string }[];
+    expect(changes.map((c) => c.state)).toEqual(['following', 'following', 'following']);
+    const gigPage = async () => (await postGraphQL(gatewayUrl, operation('GigPage').body, { id: gig.id })).body.data.gig.seller.topClients as { id: string; name: string }[];
+    expect((await gigPage()).map((c) => c.id)).toEqual(seller.topClientIds);
     const renamed = await postGraphQL(gatewayUrl, operation('UpdateClient').body,
       { id: seller.topClientIds[0], input: { name: 'Kept Across Restarts' } }, { 'x-seller-id': seller.id });
     expect(renamed.body.errors).toBeUndefined();
+    // As a user reloads it: the gig page cached before the rename shows it well before Client's max-age (60 s).
+    const shown = await pollUntil('the gig page to show the rename', gigPage, (clients) => clients[0]?.name === 'Kept Across Restarts', 10_000);
+    console.log(`[npm start] the gig page showed the rename ${shown.elapsedMs.toFixed(0)} ms after it was made`);
     expect(await interrupt(first.child)).toBe(0);
     await expect(fetch(gatewayUrl)).rejects.toThrow();
 

@@ -86,6 +86,12 @@ describe.skipIf(!postgresAvailable || !natsAvailable || !redisAvailable)('npm ru
       servedBy.push(response.headers.get('x-served-by')!);
     }
     expect(servedBy.sort()).toEqual([`127.0.0.1:${base}`, `127.0.0.1:${base + 1}`]);
+    // "Up" means each replica follows every stream it evicts from (issue 23), each on its own.
+    for (const gatewayPort of [base, base + 1]) {
+      const ready = (await (await fetch(`http://127.0.0.1:${gatewayPort}/ready`)).json()) as { status: string; changes: Record<string, { state: string }> };
+      expect(ready.status).toBe('ready');
+      expect(Object.entries(ready.changes).filter(([name]) => name.startsWith('nats ')).map(([, c]) => c.state)).toEqual(['following', 'following', 'following']);
+    }
     // The subgraphs' data is in PostgreSQL, in one database each.
     const gigs = new pg.Client({ connectionString: POSTGRES_ADMIN_URL.replace(/\/[^/]*$/, `/${prefix}gigs`) });
     await gigs.connect();
