@@ -90,7 +90,7 @@ describe('npm start', () => {
     // "Up" means the gateway follows every change feed (issue 23): a rename made now is never missed.
     const ready = await fetch(gatewayUrl.replace('/graphql', '/ready'));
     expect(ready.status).toBe(200);
-    const changes = Object.values((await ready.json()).changes) as { state: string }[];
+    const changes = Object.values(((await ready.json()) as { changes: Record<string, { state: string }> }).changes);
     expect(changes.map((c) => c.state)).toEqual(['following', 'following', 'following']);
     const gigPage = async () => (await postGraphQL(gatewayUrl, operation('GigPage').body, { id: gig.id })).body.data.gig.seller.topClients as { id: string; name: string }[];
     expect((await gigPage()).map((c) => c.id)).toEqual(seller.topClientIds);
