@@ -13,7 +13,7 @@
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { ChangeSource } from './changeCoverage.js';
-import { pause, retryDelayMs } from './retryPause.js';
+import { afterFailure } from './retry.js';
 
 /** Events read per request; a longer backlog is read page after page, behind until the last. */
 const PAGE_LIMIT = 500;
@@ -92,14 +92,12 @@ export function listenToFeed(url: string, options: FeedListenerOptions, deliver:
       } catch (error) {
         if (signal.aborted) break;
         failures += 1;
-        const reason = String((error as Error)?.message ?? error);
-        source.behind(reason);
-        if (failures === 1 || failures % 20 === 0) {
-          logger?.warn(after === null
+        await afterFailure({
+          failures, error, sources: [source], clock, signal,
+          log: (reason) => logger?.warn(after === null
             ? 'invalidation feed not reached yet; answers cached meanwhile are revalidated once it is'
-            : 'invalidation feed unreachable; what it misses is replayed once it answers', { url, error: reason, failures });
-        }
-        await pause(clock, retryDelayMs(failures), signal);
+            : 'invalidation feed unreachable; what it misses is replayed once it answers', { url, error: reason, failures }),
+        });
       }
     }
   })();

@@ -18,7 +18,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { ChangeSource } from './changeCoverage.js';
-import { pause, retryDelayMs } from './retryPause.js';
+import { afterFailure } from './retry.js';
 
 /** One stream's change events: `subject` filters them (wildcards allowed). */
 export interface NatsSubscription {
@@ -78,12 +78,10 @@ async function connectUntilStopped(options: StreamListenerOptions, signal: Abort
       if (!signal.aborted) return nc;
       await nc.close();
     } catch (error) {
-      const reason = String((error as Error)?.message ?? error);
-      for (const { source } of options.subscriptions) source.behind(reason);
-      if (failures === 1 || failures % 20 === 0) {
-        options.logger?.warn('NATS not reached yet; answers cached meanwhile are revalidated once it is', { servers: options.servers, error: reason, failures });
-      }
-      await pause(options.clock, retryDelayMs(failures), signal);
+      await afterFailure({
+        failures, error, sources: options.subscriptions.map((s) => s.source), clock: options.clock, signal,
+        log: (reason) => options.logger?.warn('NATS not reached yet; answers cached meanwhile are revalidated once it is', { servers: options.servers, error: reason, failures }),
+      });
     }
   }
   return null;
@@ -148,14 +146,12 @@ function followSubject(
       } catch (error) {
         if (signal.aborted) break;
         failures += 1;
-        const reason = String((error as Error)?.message ?? error);
-        source.behind(reason);
-        if (failures === 1 || failures % 20 === 0) {
-          options.logger?.warn(position === null
+        await afterFailure({
+          failures, error, sources: [source], clock: options.clock, signal,
+          log: (reason) => options.logger?.warn(position === null
             ? 'invalidation stream not reached yet; answers cached meanwhile are revalidated once it is'
-            : 'invalidation stream unavailable; what it misses is replayed once it is back', { stream, subject, error: reason, failures });
-        }
-        await pause(options.clock, retryDelayMs(failures), signal);
+            : 'invalidation stream unavailable; what it misses is replayed once it is back', { stream, subject, error: reason, failures }),
+        });
       }
     }
   })();
