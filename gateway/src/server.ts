@@ -12,18 +12,15 @@ import { eventLoopLag } from './admission/loopLag.js';
 import { applyApolloTelemetryChoice } from './apolloTelemetry.js';
 import { Authenticator, sendUnauthenticated } from './auth/authenticator.js';
 import type { GatewayConfig } from './config.js';
-import { withCompiledExecutor } from './execution/compiledExecutor.js';
+import { withExecutor } from './execution/compiledExecutor.js';
 import { ChangeCoverage } from './events/changeCoverage.js';
 import { startInvalidationListener } from './events/invalidationListener.js';
 import { createReadPath } from './datasource/readPath.js';
-import { REQUEST_META, operationStateOf, type RequestMeta } from './datasource/requestState.js';
 import { cacheTagHeader } from './cache/cacheTagHeader.js';
 import { handleInvalidation } from './cache/invalidationEndpoint.js';
 import { systemClock, type Clock } from './clock.js';
-import { requestIdOf, REQUEST_ID_HEADER } from './requestId.js';
-import { staleReportPlugin } from './datasource/staleReportPlugin.js';
+import { GatewayRequest, requestIdOf, REQUEST_ID_HEADER, type GatewayContext } from './request.js';
 import { BodyTooLargeError, applyCors, readBody, sendJson, sendRequestError } from './http.js';
-import { callerContext } from './identity.js';
 import { rootOperationTypesPlugin } from './validation/rootOperationTypes.js';
 import { jsonLogger, type Logger } from './logger.js';
 import { createExplorerRoute, isExplorerPath } from './explorer/explorerRoute.js';
@@ -100,7 +97,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   });
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => readPath.supergraphLoaded(coreSupergraphSdl));
   const apollo = new ApolloServer({
-    gateway: config.executor === 'compiled' ? withCompiledExecutor(gateway, logger) : gateway,
+    gateway: withExecutor(gateway, config.executor, logger),
     logger,
     introspection: config.introspection,
     nodeEnv: config.mode === 'production' ? 'production' : 'development',
@@ -113,7 +110,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     // Compact JSON: Apollo's default pretty-prints every answer, a cost per byte that no client reads.
     stringifyResult: (result) => JSON.stringify(result),
     apollo: exploration.apollo,
-    plugins: [...exploration.plugins, staleReportPlugin(), rootOperationTypesPlugin()],
+    plugins: [...exploration.plugins, rootOperationTypesPlugin()],
   });
   let ready = false;
   let stopping = false;
@@ -196,13 +193,13 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     // Nobody is left to answer: the slot goes straight to the next operation in the queue.
     if (closed) return release();
     try {
-      await serveGraphQL(req, res, url, { startedAtMs: clock.now(), requestId, signal: gone.signal });
+      await serveGraphQL(req, res, url, requestId, clock.now(), gone.signal);
     } finally {
       if (res.writableFinished) release();
     }
   }
 
-  async function serveGraphQL(req: IncomingMessage, res: ServerResponse, url: URL, meta: RequestMeta): Promise<void> {
+  async function serveGraphQL(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string, admittedAtMs: number, signal: AbortSignal): Promise<void> {
     let body: unknown;
     if (req.method === 'POST') {
       let raw: string;
@@ -232,17 +229,22 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     }
     const prepared = persisted.prepare({ method: req.method ?? 'GET', search: url.search, body });
     if (prepared.kind === 'refuse') return sendRefusal(res, prepared.refusal);
+    // The operation budget counts from the operation's admission, not from its first subgraph fetch.
+    const gatewayRequest = new GatewayRequest({
+      id: requestId,
+      admittedAtMs,
+      operationBudgetMs: config.readPath.operationBudgetMs,
+      signal,
+      caller: authentication.kind === 'caller' ? { identity: authentication.identity, signer: authenticator.signer! } : null,
+      headers: req.headers,
+    });
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: prepared.method, headers, search: prepared.search, body: prepared.body },
-      // The operation budget counts from the operation's admission, not from its first subgraph fetch.
-      context: async () => ({
-        [REQUEST_META]: meta,
-        ...(authentication.kind === 'caller' ? callerContext(authentication.identity, authenticator.signer!) : {}),
-      }),
+      context: async (): Promise<GatewayContext> => ({ gatewayRequest }),
     });
     for (const [key, value] of response.headers) res.setHeader(key, value);
     if (config.cacheTagHeader && prepared.method === 'GET') {
-      const header = cacheTagHeader(operationStateOf(meta)?.cacheTags, response.headers.get('cache-control'));
+      const header = cacheTagHeader(gatewayRequest.cacheTags, response.headers.get('cache-control'));
       if (header) res.setHeader('cache-tag', header);
     }
     res.statusCode = response.status ?? 200;

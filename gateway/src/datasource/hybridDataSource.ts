@@ -10,12 +10,10 @@
  */
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLRequestContext, GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
-import type { Clock } from '../clock.js';
 import { stableJson } from '../cache/cacheKey.js';
-import { identityHeaders } from '../identity.js';
+import { gatewayRequestOf } from '../request.js';
 import { operationShape } from './operationShape.js';
 import type { Dispatch } from './pipeline.js';
-import { operationState } from './requestState.js';
 import type { CacheStage, FetchRequest } from './stages/cache.js';
 
 export interface HybridDataSourceOptions {
@@ -23,8 +21,6 @@ export interface HybridDataSourceOptions {
   cacheStage: CacheStage;
   /** Health checks and schema loading: deadline and transport only, no cache, merging or breaker. */
   internal: Dispatch;
-  operationBudgetMs: number;
-  clock: Clock;
   close(): Promise<void>;
 }
 
@@ -42,7 +38,8 @@ export class HybridDataSource implements GraphQLDataSource {
     if (!('incomingRequestContext' in options)) return this.internalFetch(request.query, request.variables);
 
     const incoming = options.incomingRequestContext as Incoming;
-    const state = operationState(incoming, this.options.operationBudgetMs, this.options.clock.now());
+    const state = gatewayRequestOf(incoming.context);
+    if (!state) throw new Error('an operation reached the data source without the request the gateway made for it');
     const planned: Record<string, string> = {};
     for (const [name, value] of request.http?.headers ?? []) planned[name.toLowerCase()] = value;
     const { representations, ...variables } = request.variables ?? {};
@@ -55,9 +52,9 @@ export class HybridDataSource implements GraphQLDataSource {
       representations: Array.isArray(representations) ? representations : undefined,
       shape,
       traced,
-      headers: { ...planned, ...identityHeaders(incoming.context) },
+      headers: { ...planned, ...state.identityHeaders() },
       sharingKey: `${stableJson(planned)}\u0000${state.identity ?? ''}`,
-      operation: state,
+      request: state,
       restrictPolicy: (maxAgeSeconds, scope) => incoming.overallCachePolicy?.restrict({
         maxAge: Math.max(0, Math.floor(maxAgeSeconds)),
         scope: scope === 'private' ? 'PRIVATE' : 'PUBLIC',

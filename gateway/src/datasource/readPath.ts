@@ -109,8 +109,6 @@ export function createReadPath(
         serviceName: name,
         cacheStage,
         internal: compose(deadline)(transport.send),
-        operationBudgetMs: config.operationBudgetMs,
-        clock,
         close: () => transport.close(),
       });
       sources.push(source);

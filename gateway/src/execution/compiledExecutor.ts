@@ -15,6 +15,7 @@ import type { PlanNode, QueryPlan } from '@apollo/query-planner';
 import { GraphQLError, getVariableValues, Kind, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../logger.js';
+import { gatewayRequestOf } from '../request.js';
 import { gatewayInternals, type GatewayInternals } from './gatewayInternals.js';
 import { runPlanNode, type PlanRun } from './planRunner.js';
 import { compileResponseShaper, conditionVariables, selectsIntrospection, type ResponseShaper } from './responseShaper.js';
@@ -43,21 +44,37 @@ type Prepared =
     shapers: Map<string, ResponseShaper>;
   };
 
-/** What Apollo Server is given as its gateway: ApolloGateway itself, with this executor in place of its own. */
-export function withCompiledExecutor(gateway: ApolloGateway, logger: Logger): Pick<ApolloGateway, 'load' | 'onSchemaLoadOrUpdate' | 'stop'> {
+/**
+ * What Apollo Server is given as its gateway: ApolloGateway itself, with the chosen executor in place of its own,
+ * either way saying in the answer what was served stale.
+ */
+export function withExecutor(gateway: ApolloGateway, choice: ExecutorChoice, logger: Logger): Pick<ApolloGateway, 'load' | 'onSchemaLoadOrUpdate' | 'stop'> {
   return {
     async load(options?: LoadOptions): Promise<LoadResult> {
       const loaded = await gateway.load(options);
       const stock = loaded.executor;
       if (!stock) return loaded;
+      if (choice === 'stock') return { ...loaded, executor: reportingStale(stock) };
       if (!gatewayInternals(gateway)) {
         logger.warn('GATEWAY_EXECUTOR=compiled needs the internals of @apollo/gateway 2.14 (its planner and schemas); this version does not have them, so the stock executor serves every operation');
-        return loaded;
+        return { ...loaded, executor: reportingStale(stock) };
       }
-      return { ...loaded, executor: compiledExecutor(gateway, stock) };
+      return { ...loaded, executor: reportingStale(compiledExecutor(gateway, stock)) };
     },
     onSchemaLoadOrUpdate: (callback) => gateway.onSchemaLoadOrUpdate(callback),
     stop: () => gateway.stop(),
+  };
+}
+
+/**
+ * Parts served from a stale cached copy because their subgraph failed (stale-if-error) carry no error: the answer's
+ * `extensions.staleServed` says which, so a client or an operator can tell.
+ */
+function reportingStale(executor: Executor): Executor {
+  return async (requestContext) => {
+    const result = await executor(requestContext);
+    const staleServed = gatewayRequestOf(requestContext.context)?.staleServed;
+    return staleServed?.length ? { ...result, extensions: { ...result.extensions, staleServed } } : result;
   };
 }
 

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { ApolloGateway } from '@apollo/gateway';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { withCompiledExecutor } from '../../src/execution/compiledExecutor.js';
+import { withExecutor } from '../../src/execution/compiledExecutor.js';
 import { gatewayInternals } from '../../src/execution/gatewayInternals.js';
 import type { Logger } from '../../src/logger.js';
 import { startGateway, type RunningGateway } from '../../src/server.js';
@@ -45,8 +45,8 @@ describe('a gateway without those internals', () => {
       stop: async () => {},
     } as unknown as ApolloGateway;
     const logger = recordingLogger();
-    const { executor } = await withCompiledExecutor(bare, logger).load();
-    expect(executor).toBe(stockExecutor);
+    const { executor } = await withExecutor(bare, 'compiled', logger).load();
+    expect(await executor!({ context: {} } as never)).toEqual({ data: { answeredBy: 'stock' } });
     expect(logger.warnings).toEqual([expect.stringMatching(/GATEWAY_EXECUTOR=compiled needs the internals of @apollo\/gateway.*stock executor serves every operation/)]);
   });
 });

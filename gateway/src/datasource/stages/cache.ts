@@ -32,8 +32,7 @@ import type { EntityAnswer, EntityResult } from '../entityAnswer.js';
 import { entityFailureErrors, rootFailureErrors } from '../fieldErrors.js';
 import type { OperationShape } from '../operationShape.js';
 import type { Dispatch } from '../pipeline.js';
-import type { OperationState } from '../requestState.js';
-import { REQUEST_ID_HEADER } from '../../requestId.js';
+import { REQUEST_ID_HEADER, type GatewayRequest } from '../../request.js';
 import type { EntityGroup, EntityLoad, MergeStage } from './merge.js';
 import type { TransportResponse } from './transport.js';
 
@@ -58,7 +57,7 @@ export interface FetchRequest {
    * header itself, which renews.
    */
   sharingKey: string;
-  operation: OperationState;
+  request: GatewayRequest;
   /** Narrows the response's cache policy (Apollo's `overallCachePolicy`) to what this fetch served. */
   restrictPolicy(maxAgeSeconds: number, scope: Scope): void;
 }
@@ -117,7 +116,7 @@ export class CacheStage {
 
   async fetchRoot(request: FetchRequest): Promise<GatewayGraphQLResponse> {
     const { cache, serviceName, rootFetchCache, clock, metrics } = this.options;
-    const { operation: state, shape, query, variables, operationName } = request;
+    const { request: state, shape, query, variables, operationName } = request;
     const cacheable = cache !== null && rootFetchCache !== 'off' && shape.kind === 'query' && !request.traced && !this.neverCached.has(query);
     const keyFor = (scope: string | null) =>
       entityCacheKey({ subgraph: serviceName, operation: query, variables, representation: ROOT_REPRESENTATION, scope });
@@ -134,12 +133,12 @@ export class CacheStage {
     const call = (conditionalOn: string | null, budgetAtMs: number, signal: AbortSignal | undefined) => this.dispatch({
       kind: 'root',
       body: JSON.stringify({ query, variables, operationName }),
-      headers: { ...request.headers, [REQUEST_ID_HEADER]: state.requestId, ...(conditionalOn ? { 'if-none-match': conditionalOn } : {}) },
+      headers: { ...request.headers, [REQUEST_ID_HEADER]: state.id, ...(conditionalOn ? { 'if-none-match': conditionalOn } : {}) },
       budgetAtMs,
       mayFinishLate: false,
       signal,
       operationName,
-      requestIds: [state.requestId],
+      requestIds: [state.id],
     });
     const keyOf = (scope: Scope) => (scope === 'private' ? privateKey : publicKey);
     if (entry && decision.kind === 'staleWhileRevalidate') {
@@ -193,7 +192,7 @@ export class CacheStage {
    * takes an entry with tags and a gateway hearing every change of its sources now; otherwise they are revalidated
    * each time.
    */
-  private rootDirectives(entry: CacheEntry | undefined, state: OperationState): { noCache: boolean } {
+  private rootDirectives(entry: CacheEntry | undefined, state: GatewayRequest): { noCache: boolean } {
     const { coverage } = this.options;
     switch (this.options.rootFetchCache) {
       case 'revalidate':
@@ -209,7 +208,7 @@ export class CacheStage {
   }
 
   /** The request's own directives, made `no-cache` for an entry that may show a change no event will evict. */
-  private directives(entry: CacheEntry | undefined, state: OperationState): { noCache: boolean } {
+  private directives(entry: CacheEntry | undefined, state: GatewayRequest): { noCache: boolean } {
     return entry && !state.noCache && this.options.coverage.mustRevalidate(entry) ? { noCache: true } : state;
   }
 
@@ -249,7 +248,7 @@ export class CacheStage {
 
   async fetchEntities(request: FetchRequest): Promise<GatewayGraphQLResponse> {
     const { cache, serviceName, metrics, clock } = this.options;
-    const { operation: state, query, variables } = request;
+    const { request: state, query, variables } = request;
     const representations = request.representations ?? [];
     const group: EntityGroup = {
       key: `${query}\u0000${stableJson(variables)}\u0000${request.sharingKey}`,
@@ -284,7 +283,7 @@ export class CacheStage {
         addTags(state, entry.tags);
         metrics.entity(serviceName, 'cache_hit');
         if (decision.kind === 'staleWhileRevalidate') {
-          this.refreshEntityInBackground(group, { query, index, entry, keyFor, identity: state.identity, load: loadOf(representation, decision.etag) }, state.requestId);
+          this.refreshEntityInBackground(group, { query, index, entry, keyFor, identity: state.identity, load: loadOf(representation, decision.etag) }, state.id);
         }
         return;
       }
@@ -293,9 +292,9 @@ export class CacheStage {
 
     const results = await this.merge.loadEntities(group, pending.map((p) => p.load), {
       budgetAtMs: state.deadlineAtMs,
-      startedAtMs: state.startedAtMs,
+      startedAtMs: state.admittedAtMs,
       signal: state.signal,
-      requestId: state.requestId,
+      requestId: state.id,
       mayFinishLate: !state.noCache,
     });
     const globalErrorsSeen = new Set<readonly GraphQLFormattedError[]>();
@@ -509,8 +508,8 @@ function asFailure(error: unknown, serviceName: string): SubgraphFailure {
     : new SubgraphFailure('SUBGRAPH_UNAVAILABLE', serviceName, `${serviceName} could not be called`, { cause: error });
 }
 
-function addTags(state: OperationState, tags: readonly string[]): void {
-  for (const tag of tags) state.cacheTags.add(tag);
+function addTags(state: GatewayRequest, tags: readonly string[]): void {
+  state.addCacheTags(tags);
 }
 
 function loadOf(representation: Record<string, unknown>, ifNoneMatch: string | null): EntityLoad {

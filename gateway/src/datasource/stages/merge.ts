@@ -13,7 +13,7 @@ import type { Clock } from '../../clock.js';
 import { conditionalRequestExtensions } from '../../cache/entityValidation.js';
 import { SubgraphFailure } from '../../errors.js';
 import type { GatewayMetrics } from '../../metrics/registry.js';
-import { REQUEST_ID_HEADER } from '../../requestId.js';
+import { REQUEST_ID_HEADER } from '../../request.js';
 import { splitEntities, type EntityResult } from '../entityAnswer.js';
 import type { Dispatch } from '../pipeline.js';
 import type { TransportResponse } from './transport.js';

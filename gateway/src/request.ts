@@ -1,0 +1,102 @@
+/**
+ * One GraphQL request as the gateway serves it: made at the door once it is admitted and its caller known, and
+ * passed explicitly from there: to Apollo Server as the operation's context (`context.gatewayRequest`), to the
+ * executor, and to every fetch of the read path. Whatever a request carries or collects lives here: its id, its
+ * caller, when it was admitted (its budgets count from then), whether its client asked for revalidation, whether
+ * the client is still there, and what its answer showed (cache tags) or served stale.
+ *
+ * The id is the client's `x-request-id` when it sends a sane one (so a trace started upstream goes on), else a new
+ * UUID. It is returned to the client, forwarded to every subgraph call made for the request, and named in every log
+ * line about it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { SubgraphIdentitySigner } from './auth/subgraphIdentity.js';
+import { parseRequestDirectives } from './cache/cacheHints.js';
+
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+/** Printable, no spaces, short: anything else is not trusted into logs and subgraph headers. */
+const SANE_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+
+export function requestIdOf(headers: IncomingHttpHeaders): string {
+  const sent = headers[REQUEST_ID_HEADER];
+  return typeof sent === 'string' && SANE_ID.test(sent) ? sent : randomUUID();
+}
+
+/** A part of the answer served from a stale cached copy because its subgraph failed (stale-if-error). */
+export interface StaleServed {
+  subgraph: string;
+  typename: string | null;
+  ageSeconds: number;
+}
+
+/** The verified caller, and how its identity is signed for the subgraphs (auth/subgraphIdentity.ts). */
+export interface Caller {
+  identity: string;
+  signer: SubgraphIdentitySigner;
+}
+
+export interface GatewayRequestInit {
+  id: string;
+  /** Admission, on the gateway's clock: the operation budget and the page budgets count from here. */
+  admittedAtMs: number;
+  /** OPERATION_BUDGET_MS: how long the request may take in all. */
+  operationBudgetMs: number;
+  /** Aborted when the client goes away before its answer is sent. */
+  signal: AbortSignal;
+  /** Null: anonymous. Only the door sets it, from a verified token or the development header. */
+  caller: Caller | null;
+  /** The client's own request headers (`Cache-Control: no-cache` asks every cache to revalidate). */
+  headers: IncomingHttpHeaders;
+}
+
+export class GatewayRequest {
+  readonly id: string;
+  readonly admittedAtMs: number;
+  /** When the operation budget runs out (clock ms). */
+  readonly deadlineAtMs: number;
+  readonly signal: AbortSignal;
+  readonly caller: Caller | null;
+  /** The client asked for revalidated data: nothing is served from a cache without asking its subgraph. */
+  readonly noCache: boolean;
+  /** The cache tags of everything the answer shows (for a CDN's `Cache-Tag`). */
+  readonly cacheTags = new Set<string>();
+  /** What was served stale (the answer's `extensions.staleServed`). */
+  readonly staleServed: StaleServed[] = [];
+
+  constructor(init: GatewayRequestInit) {
+    this.id = init.id;
+    this.admittedAtMs = init.admittedAtMs;
+    this.deadlineAtMs = init.admittedAtMs + init.operationBudgetMs;
+    this.signal = init.signal;
+    this.caller = init.caller;
+    const pragma = init.headers.pragma;
+    this.noCache = parseRequestDirectives(init.headers['cache-control'], Array.isArray(pragma) ? pragma.join(',') : pragma).noCache;
+  }
+
+  /** The caller's identity (private cache entries are keyed by it), or null when anonymous. */
+  get identity(): string | null {
+    return this.caller?.identity ?? null;
+  }
+
+  /** Headers every subgraph call made for this request carries: the caller's identity, signed by the gateway. */
+  identityHeaders(): Record<string, string> {
+    return this.caller ? this.caller.signer.headersFor(this.caller.identity) : {};
+  }
+
+  addCacheTags(tags: Iterable<string>): void {
+    for (const tag of tags) this.cacheTags.add(tag);
+  }
+}
+
+/** What Apollo Server is given as each operation's context: the request, nothing else. */
+export interface GatewayContext {
+  gatewayRequest: GatewayRequest;
+}
+
+/** The request an operation's context carries; undefined for an operation our door did not start. */
+export function gatewayRequestOf(context: unknown): GatewayRequest | undefined {
+  const request = (context as Partial<GatewayContext> | undefined)?.gatewayRequest;
+  return request instanceof GatewayRequest ? request : undefined;
+}
