@@ -1,24 +1,22 @@
 /**
- * The data source behind every subgraph fetch of a query plan (installed through ApolloGateway's `buildService`):
- * it reads what the fetch is and hands it to the pipeline (gateway/ARCHITECTURE.md):
- *
- *   stages/cache.ts -> stages/merge.ts -> stages/breaker.ts -> stages/deadline.ts -> stages/transport.ts
- *
- * (with stages/report.ts counting and logging each call). Failures come back as errors on exactly the fields
- * the fetch would have filled, never as throws: ApolloGateway adds `serviceName` and the client path only to
- * errors a data source returns.
+ * The data source stock's executor calls for each fetch of a plan (installed through ApolloGateway's
+ * `buildService`): an adapter onto the read path, for introspection, plans the compiled executor leaves to stock,
+ * traced requests and `GATEWAY_EXECUTOR=stock`. It says what the fetch is (once per operation text,
+ * subgraphFetch.ts) and what the request brings to it, calls the same read path the compiled executor calls
+ * (readPath.ts), and hands the policy of what it served to Apollo's. Failures come back as errors on exactly the
+ * fields the fetch would have filled, never as throws: ApolloGateway adds `serviceName` and the client path only
+ * to errors a data source returns.
  */
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLRequestContext, GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
-import { stableJson } from '../cache/cacheKey.js';
 import { gatewayRequestOf } from '../request.js';
-import { operationShape } from './operationShape.js';
 import type { Dispatch } from './pipeline.js';
-import type { CacheStage, FetchRequest } from './stages/cache.js';
+import type { ReadPath } from './readPath.js';
+import { subgraphFetchOfText } from './subgraphFetch.js';
 
 export interface HybridDataSourceOptions {
   serviceName: string;
-  cacheStage: CacheStage;
+  fetch: ReadPath['fetch'];
   /** Health checks and schema loading: deadline and transport only, no cache, merging or breaker. */
   internal: Dispatch;
   close(): Promise<void>;
@@ -38,31 +36,32 @@ export class HybridDataSource implements GraphQLDataSource {
     if (!('incomingRequestContext' in options)) return this.internalFetch(request.query, request.variables);
 
     const incoming = options.incomingRequestContext as Incoming;
-    const state = gatewayRequestOf(incoming.context);
-    if (!state) throw new Error('an operation reached the data source without the request the gateway made for it');
+    const gatewayRequest = gatewayRequestOf(incoming.context);
+    if (!gatewayRequest) throw new Error('an operation reached the data source without the request the gateway made for it');
     const planned: Record<string, string> = {};
     for (const [name, value] of request.http?.headers ?? []) planned[name.toLowerCase()] = value;
-    const { representations, ...variables } = request.variables ?? {};
-    const shape = operationShape(request.query);
     const traced = TRACE_HEADER in planned;
-    const fetch: FetchRequest = {
-      query: request.query,
+    const fetch = subgraphFetchOfText({
+      subgraph: this.options.serviceName,
+      operation: request.query,
       operationName: request.operationName,
+      inMutation: incoming.operation?.operation === 'mutation',
+      traced,
+    });
+    const { representations, ...variables } = request.variables ?? {};
+    const { response, policy } = await this.options.fetch(fetch, {
+      request: gatewayRequest,
       variables: traced ? (request.variables ?? {}) : variables,
       representations: Array.isArray(representations) ? representations : undefined,
-      shape,
-      traced,
-      headers: { ...planned, ...state.identityHeaders() },
-      sharingKey: `${stableJson(planned)}\u0000${state.identity ?? ''}`,
-      request: state,
-      restrictPolicy: (maxAgeSeconds, scope) => incoming.overallCachePolicy?.restrict({
-        maxAge: Math.max(0, Math.floor(maxAgeSeconds)),
-        scope: scope === 'private' ? 'PRIVATE' : 'PUBLIC',
-      } as never),
-    };
-    return shape.isEntityFetch && fetch.representations && !traced
-      ? this.options.cacheStage.fetchEntities(fetch)
-      : this.options.cacheStage.fetchRoot(fetch);
+      plannedHeaders: planned,
+    });
+    if (policy) {
+      incoming.overallCachePolicy?.restrict({
+        maxAge: policy.maxAgeSeconds,
+        scope: policy.scope === 'private' ? 'PRIVATE' : 'PUBLIC',
+      } as never);
+    }
+    return response;
   }
 
   /** Health checks and schema loading: failures are thrown, as ApolloGateway expects there. */

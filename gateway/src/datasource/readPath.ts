@@ -1,11 +1,12 @@
 /**
- * Assembles the hybrid read path for one gateway: one entity cache, one clock and one metrics registry shared by
- * all subgraphs, and per subgraph its pipeline (ApolloGateway keeps one data source per subgraph through
- * `buildService`):
+ * The hybrid read path of one gateway: one entity cache, one clock and one metrics registry shared by all
+ * subgraphs, and per subgraph its pipeline, made when ApolloGateway loads the supergraph (`buildService`):
  *
  *   cache -> merge -> report -> breaker -> deadline -> transport
  *
- * Nothing here knows any particular supergraph.
+ * `fetch` is the way in: the compiled executor calls it for each fetch of a plan. Stock's executor reaches the same
+ * pipelines through the data source adapter `buildService` returns (hybridDataSource.ts). Nothing here knows any
+ * particular supergraph.
  */
 import type { GraphQLDataSource } from '@apollo/gateway';
 import { EntityCache } from '../cache/entityCache.js';
@@ -16,16 +17,33 @@ import type { ReadPathConfig } from '../config.js';
 import type { ChangeCoverage } from '../events/changeCoverage.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics/registry.js';
+import type { GatewayRequest } from '../request.js';
+import { stableJson } from '../cache/cacheKey.js';
 import { HybridDataSource } from './hybridDataSource.js';
 import { compose } from './pipeline.js';
 import { SubgraphBreaker, breakerStage } from './stages/breaker.js';
-import { CacheStage } from './stages/cache.js';
+import { CacheStage, type FetchResult } from './stages/cache.js';
 import { deadlineStage } from './stages/deadline.js';
 import { MergeStage } from './stages/merge.js';
 import { reportStage } from './stages/report.js';
 import { UndiciTransport } from './stages/transport.js';
+import type { SubgraphFetch } from './subgraphFetch.js';
+
+/** What one request brings to one fetch of its plan. */
+export interface FetchInput {
+  request: GatewayRequest;
+  /** Without `representations`. */
+  variables: Record<string, unknown>;
+  /** Entity fetches: the entities' representations, as the plan reads them out of the data so far. */
+  representations?: Record<string, unknown>[];
+  /** Headers the plan adds to the subgraph request (stock's executor only: Apollo's trace header). */
+  plannedHeaders?: Record<string, string>;
+}
 
 export interface ReadPath {
+  /** Runs one fetch of a plan for one request; failures come back as errors on the fields it would have filled. */
+  fetch(fetch: SubgraphFetch, input: FetchInput): Promise<FetchResult>;
+  /** The pipeline for a subgraph of the supergraph being loaded, and the data source stock's executor calls it by. */
   buildService(definition: { name: string; url?: string }): GraphQLDataSource;
   /** Null when ENTITY_CACHE is off. */
   cache: EntityCache | null;
@@ -67,8 +85,25 @@ export function createReadPath(
     metrics.gauge('gateway_entity_cache_bytes', 'Approximate bytes held by the entity cache', () => cache.bytes);
   }
   const sources: HybridDataSource[] = [];
+  const pipelines = new Map<string, CacheStage>();
+  const fetch: ReadPath['fetch'] = (subgraphFetch, input) => {
+    const pipeline = pipelines.get(subgraphFetch.subgraph);
+    if (!pipeline) throw new Error(`no read path for subgraph "${subgraphFetch.subgraph}": it is not in the supergraph loaded`);
+    const planned = input.plannedHeaders ?? {};
+    const call = {
+      fetch: subgraphFetch,
+      request: input.request,
+      variables: input.variables,
+      representations: input.representations,
+      headers: { ...planned, ...input.request.identityHeaders() },
+      // The signed identity header renews: callers are told apart by who they are, not by its bytes.
+      sharingKey: `${input.plannedHeaders ? stableJson(planned) : '{}'}\u0000${input.request.identity ?? ''}`,
+    };
+    return subgraphFetch.kind === 'entities' && input.representations ? pipeline.fetchEntities(call) : pipeline.fetchRoot(call);
+  };
   return {
     cache,
+    fetch,
     buildService({ name, url }) {
       const target = urlOverrides[name.toLowerCase()] ?? url;
       if (!target) throw new Error(`subgraph ${name} has no URL: set SUBGRAPH_${name.toUpperCase()}_URL`);
@@ -105,9 +140,10 @@ export function createReadPath(
         clock,
         metrics,
       }, merge, dispatch);
+      pipelines.set(name, cacheStage);
       const source = new HybridDataSource({
         serviceName: name,
-        cacheStage,
+        fetch,
         internal: compose(deadline)(transport.send),
         close: () => transport.close(),
       });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SubgraphFailure } from '../../src/errors.js';
 import { fetchDeadline } from '../../src/datasource/stages/deadline.js';
 import { entityFailureErrors, rootFailureErrors } from '../../src/datasource/fieldErrors.js';
-import { operationShape } from '../../src/datasource/operationShape.js';
+import { subgraphFetch, subgraphFetchOfText } from '../../src/datasource/subgraphFetch.js';
 import { parseGraphQLBody } from '../../src/datasource/stages/transport.js';
 
 describe('fetchDeadline', () => {
@@ -17,15 +17,24 @@ describe('fetchDeadline', () => {
   });
 });
 
-describe('operationShape', () => {
-  it('recognises an entity fetch', () => {
-    expect(operationShape('query Q__topclients__1($representations:[_Any!]!){_entities(representations:$representations){...on Client{name}}}'))
-      .toEqual({ kind: 'query', rootResponseKeys: ['_entities'], isEntityFetch: true });
+describe('subgraphFetch', () => {
+  const entities = 'query Q__topclients__1($representations:[_Any!]!){_entities(representations:$representations){...on Client{name}}}';
+  it('recognises an entity fetch, cacheable unless traced', () => {
+    expect(subgraphFetch({ subgraph: 'topclients', operation: entities, operationName: 'Q__topclients__1', inMutation: false }))
+      .toEqual({ subgraph: 'topclients', kind: 'entities', operation: entities, operationName: 'Q__topclients__1', cacheable: true, revalidate: false, rootResponseKeys: ['_entities'] });
+    expect(subgraphFetch({ subgraph: 'topclients', operation: entities, operationName: undefined, inMutation: false, traced: true }))
+      .toMatchObject({ kind: 'root', cacheable: false });
   });
-  it('lists the root response keys a root fetch fills, aliases and fragments included', () => {
-    expect(operationShape('query { a: gig(id: "1") { id } ...F __typename } fragment F on Query { searchGigs { id } }'))
-      .toEqual({ kind: 'query', rootResponseKeys: ['a', 'searchGigs'], isEntityFetch: false });
-    expect(operationShape('mutation { addTopClient(clientId: "c1") { id } }').kind).toBe('mutation');
+  it('lists the root response keys a root fetch fills, aliases and fragments included; a mutation is never cached', () => {
+    expect(subgraphFetch({ subgraph: 'gigs', operation: 'query { a: gig(id: "1") { id } ...F __typename } fragment F on Query { searchGigs { id } }', operationName: undefined, inMutation: false }))
+      .toMatchObject({ kind: 'root', cacheable: true, rootResponseKeys: ['a', 'searchGigs'] });
+    expect(subgraphFetch({ subgraph: 'topclients', operation: 'mutation { addTopClient(clientId: "c1") { id } }', operationName: undefined, inMutation: true }))
+      .toMatchObject({ kind: 'root', cacheable: false, revalidate: true });
+  });
+  it('describes a text once: the same fetch again is the same object', () => {
+    const source = { subgraph: 'topclients', operation: entities, operationName: 'Q__topclients__1', inMutation: false };
+    expect(subgraphFetchOfText(source)).toBe(subgraphFetchOfText({ ...source }));
+    expect(subgraphFetchOfText({ ...source, inMutation: true })).toMatchObject({ revalidate: true });
   });
 });
 

@@ -20,7 +20,7 @@ import type { Clock } from '../../clock.js';
 import { entityCacheKey, entityIdentity, stableJson } from '../../cache/cacheKey.js';
 import { copyJson } from '../jsonCopy.js';
 import { LRUCache } from 'lru-cache';
-import { parseCacheControl, type CacheHint } from '../../cache/cacheHints.js';
+import { parseCacheControl, type CacheHint, type RequestDirectives } from '../../cache/cacheHints.js';
 import { entityTag, rootAnswerTags, tagsIn, type EntityKeys } from '../../cache/entityTags.js';
 import type { CacheEntry, EntityCache } from '../../cache/entityCache.js';
 import type { SharedEntityCache } from '../../cache/sharedEntityCache.js';
@@ -30,7 +30,7 @@ import { SubgraphFailure } from '../../errors.js';
 import type { GatewayMetrics } from '../../metrics/registry.js';
 import type { EntityAnswer, EntityResult } from '../entityAnswer.js';
 import { entityFailureErrors, rootFailureErrors } from '../fieldErrors.js';
-import type { OperationShape } from '../operationShape.js';
+import type { SubgraphFetch } from '../subgraphFetch.js';
 import type { Dispatch } from '../pipeline.js';
 import { REQUEST_ID_HEADER, type GatewayRequest } from '../../request.js';
 import type { EntityGroup, EntityLoad, MergeStage } from './merge.js';
@@ -39,17 +39,14 @@ import type { TransportResponse } from './transport.js';
 export type RootFetchCacheMode = 'tagged' | 'revalidate' | 'max-age' | 'off';
 export type Scope = 'public' | 'private';
 
-/** One fetch of a query plan, as the data source hands it over. */
-export interface FetchRequest {
-  query: string;
-  operationName: string | undefined;
+/** One fetch of a query plan for one request: the prepared fetch, and what the request brings to it. */
+export interface FetchCall {
+  fetch: SubgraphFetch;
+  request: GatewayRequest;
   /** Without `representations`. */
   variables: Record<string, unknown>;
   /** Only for entity fetches. */
   representations?: Record<string, unknown>[];
-  shape: OperationShape;
-  /** An Apollo Studio trace is per request: such a fetch is never served from or stored in the cache. */
-  traced: boolean;
   /** What the subgraph request carries: the planner's headers and the caller's signed identity. */
   headers: Record<string, string>;
   /**
@@ -57,9 +54,18 @@ export interface FetchRequest {
    * header itself, which renews.
    */
   sharingKey: string;
-  request: GatewayRequest;
-  /** Narrows the response's cache policy (Apollo's `overallCachePolicy`) to what this fetch served. */
-  restrictPolicy(maxAgeSeconds: number, scope: Scope): void;
+}
+
+/** How long what a fetch served stays fresh, and for whom: the answer's Cache-Control may promise no more. */
+export interface ServedPolicy {
+  maxAgeSeconds: number;
+  scope: Scope;
+}
+
+export interface FetchResult {
+  response: GatewayGraphQLResponse;
+  /** Null when the fetch served nothing that narrows the answer's policy. */
+  policy: ServedPolicy | null;
 }
 
 export interface CacheStageOptions {
@@ -114,26 +120,27 @@ export class CacheStage {
     private readonly dispatch: Dispatch,
   ) {}
 
-  async fetchRoot(request: FetchRequest): Promise<GatewayGraphQLResponse> {
+  async fetchRoot(call: FetchCall): Promise<FetchResult> {
     const { cache, serviceName, rootFetchCache, clock, metrics } = this.options;
-    const { request: state, shape, query, variables, operationName } = request;
-    const cacheable = cache !== null && rootFetchCache !== 'off' && shape.kind === 'query' && !request.traced && !this.neverCached.has(query);
+    const { request: state, fetch, variables } = call;
+    const { operation: query, operationName } = fetch;
+    const directives = directivesOf(call);
+    const cacheable = cache !== null && rootFetchCache !== 'off' && fetch.cacheable && !this.neverCached.has(query);
     const keyFor = (scope: string | null) =>
       entityCacheKey({ subgraph: serviceName, operation: query, variables, representation: ROOT_REPRESENTATION, scope });
     const publicKey = cacheable ? keyFor(null) : null;
     const privateKey = cacheable && state.identity ? keyFor(state.identity) : null;
     const entry = (publicKey && cache!.get(publicKey)) || (privateKey && cache!.get(privateKey)) || (cacheable ? await this.fromShared([publicKey, privateKey]) : undefined);
-    const decision = decide(entry, clock.now(), this.rootDirectives(entry, state));
+    const decision = decide(entry, clock.now(), this.rootDirectives(entry, directives));
     if (cacheable) metrics.cacheLookup(serviceName, 'root', decision.kind);
     if (entry && decision.kind === 'fresh') {
-      request.restrictPolicy(decision.remainingSeconds, entry.scope);
-      addTags(state, entry.tags);
-      return ownCopy(entry.value) as GatewayGraphQLResponse;
+      state.addCacheTags(entry.tags);
+      return { response: ownCopy(entry.value) as GatewayGraphQLResponse, policy: { maxAgeSeconds: decision.remainingSeconds, scope: entry.scope } };
     }
-    const call = (conditionalOn: string | null, budgetAtMs: number, signal: AbortSignal | undefined) => this.dispatch({
+    const send = (conditionalOn: string | null, budgetAtMs: number, signal: AbortSignal | undefined) => this.dispatch({
       kind: 'root',
       body: JSON.stringify({ query, variables, operationName }),
-      headers: { ...request.headers, [REQUEST_ID_HEADER]: state.id, ...(conditionalOn ? { 'if-none-match': conditionalOn } : {}) },
+      headers: { ...call.headers, [REQUEST_ID_HEADER]: state.id, ...(conditionalOn ? { 'if-none-match': conditionalOn } : {}) },
       budgetAtMs,
       mayFinishLate: false,
       signal,
@@ -145,46 +152,43 @@ export class CacheStage {
       const key = keyOf(entry.scope)!;
       this.refreshInBackground(key, async () => {
         const startedAtMs = clock.now();
-        const response = await call(decision.etag, startedAtMs + BACKGROUND_BUDGET_MS, undefined);
+        const response = await send(decision.etag, startedAtMs + BACKGROUND_BUDGET_MS, undefined);
         this.storeRoot(query, response, entry, keyOf, startedAtMs);
       });
-      request.restrictPolicy(0, entry.scope);
-      addTags(state, entry.tags);
-      return ownCopy(entry.value) as GatewayGraphQLResponse;
+      state.addCacheTags(entry.tags);
+      return { response: ownCopy(entry.value) as GatewayGraphQLResponse, policy: { maxAgeSeconds: 0, scope: entry.scope } };
     }
 
     const startedAtMs = clock.now();
     let response: TransportResponse;
     try {
-      response = await call(decision.kind === 'revalidate' ? decision.etag : null, state.deadlineAtMs, state.signal);
+      response = await send(decision.kind === 'revalidate' ? decision.etag : null, state.deadlineAtMs, state.signal);
     } catch (error) {
       const failure = asFailure(error, serviceName);
-      request.restrictPolicy(0, 'public');
-      if (entry && canServeStaleOnError(entry, clock.now(), state)) {
+      const policy: ServedPolicy = { maxAgeSeconds: 0, scope: 'public' };
+      if (entry && canServeStaleOnError(entry, clock.now(), directives)) {
         state.staleServed.push({ subgraph: serviceName, typename: null, ageSeconds: ageSeconds(entry, clock.now()) });
-        return ownCopy(entry.value) as GatewayGraphQLResponse;
+        return { response: ownCopy(entry.value) as GatewayGraphQLResponse, policy };
       }
-      return { data: null, errors: rootFailureErrors(failure, shape.rootResponseKeys) };
+      return { response: { data: null, errors: rootFailureErrors(failure, fetch.rootResponseKeys) }, policy };
     }
 
     const hint = parseCacheControl(response.headers['cache-control']);
     if (response.status === 304) {
       if (!entry || !publicKey) {
         const failure = new SubgraphFailure('SUBGRAPH_BAD_RESPONSE', serviceName, `${serviceName} answered 304 to a request that was not conditional`);
-        return { data: null, errors: rootFailureErrors(failure, shape.rootResponseKeys) };
+        return { response: { data: null, errors: rootFailureErrors(failure, fetch.rootResponseKeys) }, policy: null };
       }
       this.storeRoot(query, response, entry, keyOf, startedAtMs);
-      request.restrictPolicy(hint.maxAgeSeconds, entry.scope);
-      addTags(state, entry.tags);
-      return ownCopy(entry.value) as GatewayGraphQLResponse;
+      state.addCacheTags(entry.tags);
+      return { response: ownCopy(entry.value) as GatewayGraphQLResponse, policy: { maxAgeSeconds: hint.maxAgeSeconds, scope: entry.scope } };
     }
     const body = response.body!;
-    request.restrictPolicy(hint.noStore ? 0 : hint.maxAgeSeconds, hint.scope);
-    if (shape.kind === 'query' && !request.traced && cache !== null && rootFetchCache !== 'off') {
+    if (fetch.cacheable && cache !== null && rootFetchCache !== 'off') {
       const stored = this.storeRoot(query, response, undefined, (scope) => (scope === 'private' ? (state.identity ? keyFor(state.identity) : null) : keyFor(null)), startedAtMs);
-      if (stored) addTags(state, stored.tags);
+      if (stored) state.addCacheTags(stored.tags);
     }
-    return body as GatewayGraphQLResponse;
+    return { response: body as GatewayGraphQLResponse, policy: { maxAgeSeconds: hint.noStore ? 0 : hint.maxAgeSeconds, scope: hint.scope } };
   }
 
   /**
@@ -192,7 +196,7 @@ export class CacheStage {
    * takes an entry with tags and a gateway hearing every change of its sources now; otherwise they are revalidated
    * each time.
    */
-  private rootDirectives(entry: CacheEntry | undefined, state: GatewayRequest): { noCache: boolean } {
+  private rootDirectives(entry: CacheEntry | undefined, state: RequestDirectives): RequestDirectives {
     const { coverage } = this.options;
     switch (this.options.rootFetchCache) {
       case 'revalidate':
@@ -208,7 +212,7 @@ export class CacheStage {
   }
 
   /** The request's own directives, made `no-cache` for an entry that may show a change no event will evict. */
-  private directives(entry: CacheEntry | undefined, state: GatewayRequest): { noCache: boolean } {
+  private directives(entry: CacheEntry | undefined, state: RequestDirectives): RequestDirectives {
     return entry && !state.noCache && this.options.coverage.mustRevalidate(entry) ? { noCache: true } : state;
   }
 
@@ -246,16 +250,18 @@ export class CacheStage {
     return this.store(key, stored, startedAtMs) ? stored : undefined;
   }
 
-  async fetchEntities(request: FetchRequest): Promise<GatewayGraphQLResponse> {
+  async fetchEntities(call: FetchCall): Promise<FetchResult> {
     const { cache, serviceName, metrics, clock } = this.options;
-    const { request: state, query, variables } = request;
-    const representations = request.representations ?? [];
+    const { request: state, variables } = call;
+    const query = call.fetch.operation;
+    const directives = directivesOf(call);
+    const representations = call.representations ?? [];
     const group: EntityGroup = {
-      key: `${query}\u0000${stableJson(variables)}\u0000${request.sharingKey}`,
+      key: `${query}\u0000${stableJson(variables)}\u0000${call.sharingKey}`,
       query,
-      operationName: request.operationName,
+      operationName: call.fetch.operationName,
       variables,
-      headers: request.headers,
+      headers: call.headers,
       mayFinishLate: state.identity === null,
     };
     const startedAtMs = clock.now();
@@ -275,12 +281,12 @@ export class CacheStage {
     representations.forEach((representation, index) => {
       const keyFor = keyFors[index]!;
       const entry = firstLevel[index] ?? secondLevel[index];
-      const decision = decide(entry, startedAtMs, this.directives(entry, state));
+      const decision = decide(entry, startedAtMs, this.directives(entry, directives));
       if (lookups) metrics.cacheLookup(serviceName, 'entity', decision.kind);
       if (entry && (decision.kind === 'fresh' || decision.kind === 'staleWhileRevalidate')) {
         values[index] = ownCopy(entry.value);
         freshness.add(decision.kind === 'fresh' ? decision.remainingSeconds : 0, entry.scope);
-        addTags(state, entry.tags);
+        state.addCacheTags(entry.tags);
         metrics.entity(serviceName, 'cache_hit');
         if (decision.kind === 'staleWhileRevalidate') {
           this.refreshEntityInBackground(group, { query, index, entry, keyFor, identity: state.identity, load: loadOf(representation, decision.etag) }, state.id);
@@ -295,18 +301,18 @@ export class CacheStage {
       startedAtMs: state.admittedAtMs,
       signal: state.signal,
       requestId: state.id,
-      mayFinishLate: !state.noCache,
+      mayFinishLate: !directives.noCache,
     });
     const globalErrorsSeen = new Set<readonly GraphQLFormattedError[]>();
     const now = clock.now();
     pending.forEach((p, i) => {
       const result = results[i]!;
       const stored = this.remember(p, result, startedAtMs);
-      if (stored) addTags(state, stored.tags);
+      if (stored) state.addCacheTags(stored.tags);
       const { index, entry } = p;
       if (result.kind === 'failed') {
         freshness.add(0, 'public');
-        if (entry && canServeStaleOnError(entry, now, state)) {
+        if (entry && canServeStaleOnError(entry, now, directives)) {
           values[index] = ownCopy(entry.value);
           state.staleServed.push({ subgraph: serviceName, typename: typenameOf(representations[index]), ageSeconds: ageSeconds(entry, now) });
           metrics.entity(serviceName, 'stale_served');
@@ -329,8 +335,7 @@ export class CacheStage {
       for (const { error, rest } of result.errors) errors.push({ ...error, path: ['_entities', index, ...rest] });
       freshness.add(entityMaxAge(result), result.hint.scope);
     });
-    freshness.applyTo(request);
-    return errors.length > 0 ? { data: { _entities: values }, errors } : { data: { _entities: values } };
+    return { response: errors.length > 0 ? { data: { _entities: values }, errors } : { data: { _entities: values } }, policy: freshness.policy() };
   }
 
   /** One refresh per entry at a time; it waits for nobody and nobody waits for it. */
@@ -478,8 +483,9 @@ class PolicyAccumulator {
     if (scope === 'private') this.scope = 'private';
   }
 
-  applyTo(request: FetchRequest): void {
-    if (this.maxAge !== Number.POSITIVE_INFINITY) request.restrictPolicy(this.maxAge, this.scope);
+  /** Null when nothing was added. */
+  policy(): ServedPolicy | null {
+    return this.maxAge === Number.POSITIVE_INFINITY ? null : { maxAgeSeconds: this.maxAge, scope: this.scope };
   }
 }
 
@@ -508,8 +514,9 @@ function asFailure(error: unknown, serviceName: string): SubgraphFailure {
     : new SubgraphFailure('SUBGRAPH_UNAVAILABLE', serviceName, `${serviceName} could not be called`, { cause: error });
 }
 
-function addTags(state: GatewayRequest, tags: readonly string[]): void {
-  state.addCacheTags(tags);
+/** The client's `no-cache`, or a mutation's read-your-writes: nothing is served from memory without asking. */
+function directivesOf(call: FetchCall): RequestDirectives {
+  return { noCache: call.request.noCache || call.fetch.revalidate };
 }
 
 function loadOf(representation: Record<string, unknown>, ifNoneMatch: string | null): EntityLoad {
