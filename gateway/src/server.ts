@@ -97,7 +97,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   });
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => readPath.supergraphLoaded(coreSupergraphSdl));
   const apollo = new ApolloServer({
-    gateway: withExecutor(gateway, config.executor, logger),
+    gateway: withExecutor(gateway, config.executor, logger, readPath),
     logger,
     introspection: config.introspection,
     nodeEnv: config.mode === 'production' ? 'production' : 'development',

@@ -10,14 +10,15 @@
  * their errors stay stock's own).
  */
 import { operationFromDocument, type Operation } from '@apollo/federation-internals';
-import { buildOperationContext, type ApolloGateway, type GraphQLDataSource } from '@apollo/gateway';
-import type { PlanNode, QueryPlan } from '@apollo/query-planner';
+import { buildOperationContext, type ApolloGateway } from '@apollo/gateway';
+import type { QueryPlan } from '@apollo/query-planner';
 import { GraphQLError, getVariableValues, Kind, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { LRUCache } from 'lru-cache';
+import type { ReadPath } from '../datasource/readPath.js';
 import type { Logger } from '../logger.js';
 import { gatewayRequestOf } from '../request.js';
-import { gatewayInternals, type GatewayInternals } from './gatewayInternals.js';
-import { runPlanNode, type PlanRun } from './planRunner.js';
+import { gatewayInternals, loadDataRewrites, type GatewayInternals } from './gatewayInternals.js';
+import { preparePlan, runPlanNode, type PlanRun, type PreparedNode } from './planRunner.js';
 import { compileResponseShaper, conditionVariables, selectsIntrospection, type ResponseShaper } from './responseShaper.js';
 
 export type ExecutorChoice = 'compiled' | 'stock';
@@ -39,27 +40,41 @@ type Prepared =
     kind: 'compiled';
     operation: Operation;
     definition: OperationDefinitionNode;
-    plan: QueryPlan;
+    plan: PreparedNode | null;
     conditions: string[];
     shapers: Map<string, ResponseShaper>;
   };
 
+/** The supergraph loaded now, as the compiled executor runs it: its internals and the operations prepared for it. */
+interface Loaded {
+  internals: GatewayInternals;
+  prepared: LRUCache<string, Prepared>;
+}
+
 /**
  * What Apollo Server is given as its gateway: ApolloGateway itself, with the chosen executor in place of its own,
- * either way saying in the answer what was served stale.
+ * either way saying in the answer what was served stale. The compiled executor calls the read path itself.
  */
-export function withExecutor(gateway: ApolloGateway, choice: ExecutorChoice, logger: Logger): Pick<ApolloGateway, 'load' | 'onSchemaLoadOrUpdate' | 'stop'> {
+export function withExecutor(gateway: ApolloGateway, choice: ExecutorChoice, logger: Logger, readPath: ReadPath): Pick<ApolloGateway, 'load' | 'onSchemaLoadOrUpdate' | 'stop'> {
   return {
     async load(options?: LoadOptions): Promise<LoadResult> {
       const loaded = await gateway.load(options);
       const stock = loaded.executor;
       if (!stock) return loaded;
       if (choice === 'stock') return { ...loaded, executor: reportingStale(stock) };
-      if (!gatewayInternals(gateway)) {
-        logger.warn('GATEWAY_EXECUTOR=compiled needs the internals of @apollo/gateway 2.14 (its planner and schemas); this version does not have them, so the stock executor serves every operation');
+      const rewrites = await loadDataRewrites();
+      const internals = gatewayInternals(gateway, rewrites);
+      if (!internals) {
+        logger.warn('GATEWAY_EXECUTOR=compiled needs the internals of @apollo/gateway 2.14 (its planner, schemas and data rewrites); this version does not have them, so the stock executor serves every operation');
         return { ...loaded, executor: reportingStale(stock) };
       }
-      return { ...loaded, executor: reportingStale(compiledExecutor(gateway, stock)) };
+      // Read once per supergraph, not per request; a new supergraph prepares its operations anew.
+      let current: Loaded | null = { internals, prepared: new LRUCache({ max: PREPARED_OPERATIONS }) };
+      gateway.onSchemaLoadOrUpdate(() => {
+        const next = gatewayInternals(gateway, rewrites);
+        current = next && { internals: next, prepared: new LRUCache({ max: PREPARED_OPERATIONS }) };
+      });
+      return { ...loaded, executor: reportingStale(compiledExecutor(() => current, readPath, stock)) };
     },
     onSchemaLoadOrUpdate: (callback) => gateway.onSchemaLoadOrUpdate(callback),
     stop: () => gateway.stop(),
@@ -78,27 +93,19 @@ function reportingStale(executor: Executor): Executor {
   };
 }
 
-function compiledExecutor(gateway: ApolloGateway, stock: Executor): Executor {
-  // Keyed by the planner, which ApolloGateway replaces on every supergraph update: a new schema prepares anew.
-  const preparedByPlanner = new WeakMap<object, LRUCache<string, Prepared>>();
-
+function compiledExecutor(loaded: () => Loaded | null, readPath: ReadPath, stock: Executor): Executor {
   return async (requestContext) => {
-    const internals = gatewayInternals(gateway);
-    if (!internals || requestContext.metrics?.captureTraces) return stock(requestContext);
-    let prepared = preparedByPlanner.get(internals.queryPlanner);
-    if (!prepared) {
-      prepared = new LRUCache<string, Prepared>({ max: PREPARED_OPERATIONS });
-      preparedByPlanner.set(internals.queryPlanner, prepared);
-    }
+    const current = loaded();
+    if (!current || requestContext.metrics?.captureTraces) return stock(requestContext);
     const { request, document, queryHash } = requestContext;
     const key = request.operationName ? `${queryHash}\0${request.operationName}` : queryHash;
-    let operation = prepared.get(key);
+    let operation = current.prepared.get(key);
     if (!operation) {
-      operation = prepare(internals, document, request.operationName);
-      prepared.set(key, operation);
+      operation = prepare(current.internals, document, request.operationName);
+      current.prepared.set(key, operation);
     }
     if (operation.kind === 'stock') return stock(requestContext);
-    return execute(internals, operation, requestContext);
+    return execute(current.internals, readPath, operation, requestContext);
   };
 }
 
@@ -117,46 +124,35 @@ function prepare(internals: GatewayInternals, document: DocumentNode, operationN
     // Stock refuses it too, with its own error: it answers, so the client sees exactly that error.
     return { kind: 'stock' };
   }
-  if (selectsIntrospection(operation) || !runsWithoutStock(plan.node)) return { kind: 'stock' };
+  if (selectsIntrospection(operation)) return { kind: 'stock' };
+  // Sequences, parallels, flattens, fetches and conditions; `@defer`, subscriptions and context rewrites stay with stock.
+  const prepared = plan.node && plan.node.kind !== 'Subscription' ? preparePlan(plan.node, internals.supergraphSchema, internals.rewrites, operation.rootKind === 'mutation') : null;
+  if (plan.node && !prepared) return { kind: 'stock' };
   // Shaping uses the operation as stock rebuilds it at execution time: its fragments kept as written.
   const shapingOperation = operationFromDocument(internals.apiSchema,
     { kind: Kind.DOCUMENT, definitions: [context.operation, ...Object.values(context.fragments)] }, { validate: false });
-  return { kind: 'compiled', operation: shapingOperation, definition: context.operation, plan, conditions: conditionVariables(shapingOperation), shapers: new Map() };
+  return { kind: 'compiled', operation: shapingOperation, definition: context.operation, plan: prepared, conditions: conditionVariables(shapingOperation), shapers: new Map() };
 }
 
-/** Plans of sequences, parallels, flattens, fetches and conditions; `@defer` and subscriptions stay with stock. */
-function runsWithoutStock(node: QueryPlan['node']): boolean {
-  if (!node) return true;
-  switch (node.kind) {
-    case 'Fetch':
-      return true;
-    case 'Sequence':
-    case 'Parallel':
-      return node.nodes.every(runsWithoutStock);
-    case 'Flatten':
-      return runsWithoutStock(node.node);
-    case 'Condition':
-      return runsWithoutStock(node.ifClause) && runsWithoutStock(node.elseClause);
-    default:
-      return false;
-  }
-}
-
-async function execute(internals: GatewayInternals, prepared: Extract<Prepared, { kind: 'compiled' }>, requestContext: RequestContext): Promise<ExecutionResult> {
+async function execute(internals: GatewayInternals, readPath: ReadPath, prepared: Extract<Prepared, { kind: 'compiled' }>, requestContext: RequestContext): Promise<ExecutionResult> {
   const { request } = requestContext;
+  const gatewayRequest = gatewayRequestOf(requestContext.context);
+  if (!gatewayRequest) throw new Error('an operation reached the executor without the request the gateway made for it');
   if (prepared.definition.variableDefinitions?.length) {
     const { errors } = getVariableValues(internals.schema, prepared.definition.variableDefinitions, request.variables ?? {});
     if (errors) return { errors };
   }
   const run: PlanRun = {
     requestContext: requestContext as PlanRun['requestContext'],
+    request: gatewayRequest,
     operation: prepared.operation,
+    readPath,
     supergraphSchema: internals.supergraphSchema,
-    dataSourceOf: (name) => internals.serviceMap[name]?.dataSource as GraphQLDataSource | undefined,
+    rewrites: internals.rewrites,
     fullResult: Object.create(null),
     errors: [],
   };
-  if (prepared.plan.node) await runPlanNode(run, prepared.plan.node as PlanNode, { path: [], data: run.fullResult });
+  if (prepared.plan) await runPlanNode(run, prepared.plan, { path: [], data: run.fullResult });
   let shaped;
   try {
     shaped = shaperFor(prepared, request.variables)(run.fullResult);

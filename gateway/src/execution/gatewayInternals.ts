@@ -1,12 +1,19 @@
 /**
- * The parts of ApolloGateway's state the compiled executor reads: the planner and schemas of the supergraph loaded
- * now, and the data source of each subgraph. They are not public API, so they are read in this one place, checked
- * on every read, and a version without them leaves every operation to the stock executor (compiledExecutor.ts).
+ * Every part of @apollo/gateway the compiled executor reads that is not public API, read here and nowhere else:
+ * the planner and schemas of the supergraph loaded now (fields of ApolloGateway), and the functions that apply a
+ * plan's data rewrites (`dist/dataRewrites.js`, a deep import). They are checked when a supergraph is loaded; a
+ * version without them leaves every operation to the stock executor (compiledExecutor.ts), with one warning.
  */
 import type { Schema } from '@apollo/federation-internals';
-import type { ApolloGateway, GraphQLDataSource } from '@apollo/gateway';
-import type { QueryPlanner } from '@apollo/query-planner';
+import type { ApolloGateway } from '@apollo/gateway';
+import type { FetchDataRewrite, QueryPlanner } from '@apollo/query-planner';
 import type { GraphQLSchema } from 'graphql';
+
+/** How a plan's `inputRewrites`/`outputRewrites` change data, and which typenames a type condition covers. */
+export interface DataRewrites {
+  applyRewrites(schema: GraphQLSchema, rewrites: FetchDataRewrite[] | undefined, value: Record<string, unknown>): void;
+  isObjectOfType(schema: GraphQLSchema, obj: Record<string, unknown>, typeCondition: string): boolean;
+}
 
 export interface GatewayInternals {
   queryPlanner: QueryPlanner;
@@ -16,15 +23,35 @@ export interface GatewayInternals {
   schema: GraphQLSchema;
   /** The supergraph with its join directives (type conditions of `requires` are read against it). */
   supergraphSchema: GraphQLSchema;
-  serviceMap: Record<string, { dataSource: GraphQLDataSource } | undefined>;
   recursiveSelectionsLimitDisabled: boolean;
   nonLocalSelectionsLimitDisabled: boolean;
+  rewrites: DataRewrites;
 }
 
-export function gatewayInternals(gateway: ApolloGateway): GatewayInternals | null {
+let rewritesModule: Promise<DataRewrites | null> | undefined;
+
+/** The deep import, once; null when this version of @apollo/gateway moved it. */
+export function loadDataRewrites(): Promise<DataRewrites | null> {
+  rewritesModule ??= import('@apollo/gateway/dist/dataRewrites.js').then(
+    (module: Partial<DataRewrites>) => (typeof module.applyRewrites === 'function' && typeof module.isObjectOfType === 'function' ? module as DataRewrites : null),
+    () => null,
+  );
+  return rewritesModule;
+}
+
+/** The internals of the supergraph ApolloGateway has loaded now, or null when a part is missing. */
+export function gatewayInternals(gateway: ApolloGateway, rewrites: DataRewrites | null): GatewayInternals | null {
   const state = gateway as unknown as Partial<GatewayInternals>;
+  if (!rewrites) return null;
   if (!state.queryPlanner || typeof state.queryPlanner.buildQueryPlan !== 'function') return null;
-  if (!state.apiSchema || !state.schema || !state.supergraphSchema || !state.serviceMap) return null;
-  // Read on every request, so it is the object itself, not a copy; the two limits flags are booleans from the env.
-  return state as GatewayInternals;
+  if (!state.apiSchema || !state.schema || !state.supergraphSchema) return null;
+  return {
+    queryPlanner: state.queryPlanner,
+    apiSchema: state.apiSchema,
+    schema: state.schema,
+    supergraphSchema: state.supergraphSchema,
+    recursiveSelectionsLimitDisabled: state.recursiveSelectionsLimitDisabled ?? false,
+    nonLocalSelectionsLimitDisabled: state.nonLocalSelectionsLimitDisabled ?? false,
+    rewrites,
+  };
 }

@@ -1,33 +1,62 @@
 /**
- * Runs a query plan's fetches (sequence, parallel, flatten, condition) through the gateway's data sources and merges
+ * Runs a prepared query plan's fetches (sequence, parallel, flatten, condition) through the read path and merges
  * their answers into one result, as @apollo/gateway's `executeQueryPlan` does before it shapes the response: the same
- * requests reach the data sources, the same representations, the same merge, and the same errors with the same paths.
+ * requests reach the subgraphs, the same representations, the same merge, and the same errors with the same paths.
  *
- * What stock works out per request is worked out once per fetch node here (`FetchRecipe`): how to read a
- * representation out of an entity, and which typenames a `requires` fragment applies to. Plans with `@defer` or
- * subscriptions never get here (compiledExecutor.ts leaves them to stock).
+ * What stock works out per request is worked out once per fetch node, when the operation is prepared
+ * (`preparePlan`): the fetch as the read path takes it (datasource/subgraphFetch.ts), how to read a representation
+ * out of an entity, and which typenames a `requires` fragment applies to. A request then calls the read path for
+ * each fetch (`readPath.fetch`) and hands the policy of what it served to Apollo's. Plans with `@defer`,
+ * subscriptions or context rewrites are not prepared here (compiledExecutor.ts leaves them to stock).
  */
 import { ERRORS, errorCodeDef, type Operation } from '@apollo/federation-internals';
-import type { GraphQLDataSource } from '@apollo/gateway';
-import { applyRewrites, isObjectOfType } from '@apollo/gateway/dist/dataRewrites.js';
-import { GraphQLDataSourceRequestKind } from '@apollo/gateway/dist/datasources/types.js';
-import { evaluateCondition, type FetchNode, type PlanNode, type QueryPlanSelectionNode, type ResponsePath } from '@apollo/query-planner';
+import { evaluateCondition, type ConditionNode, type FetchDataRewrite, type FetchNode, type PlanNode, type QueryPlanSelectionNode, type ResponsePath } from '@apollo/query-planner';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
+import type { ReadPath } from '../datasource/readPath.js';
+import { subgraphFetch, type SubgraphFetch } from '../datasource/subgraphFetch.js';
+import type { GatewayRequest } from '../request.js';
+import type { DataRewrites } from './gatewayInternals.js';
 import { ownValue } from './ownValue.js';
 
 type Data = Record<string, unknown>;
-type ProcessOptions = Extract<Parameters<GraphQLDataSource['process']>[0], { kind: unknown; incomingRequestContext: unknown }>;
-type RequestContext = ProcessOptions['incomingRequestContext'];
 
-/** One request's run of a plan. */
+/** The part of Apollo's request context a run reads and writes. */
+export interface RunRequestContext {
+  request: { variables?: Record<string, unknown> };
+  metrics: unknown;
+  overallCachePolicy?: { restrict(hint: { maxAge?: number; scope?: 'PUBLIC' | 'PRIVATE' }): void };
+}
+
+/** One request's run of a prepared plan. */
 export interface PlanRun {
-  requestContext: RequestContext;
+  requestContext: RunRequestContext;
+  request: GatewayRequest;
   operation: Operation;
+  readPath: ReadPath;
   supergraphSchema: GraphQLSchema;
-  dataSourceOf(serviceName: string): GraphQLDataSource | undefined;
+  rewrites: DataRewrites;
   /** The merged data, which the response shaper reads afterwards. */
   fullResult: Data;
   errors: GraphQLError[];
+}
+
+/** A plan node as a request runs it: fetches already described for the read path. */
+export type PreparedNode =
+  | { kind: 'Sequence' | 'Parallel'; nodes: PreparedNode[] }
+  | { kind: 'Flatten'; path: ResponsePath; node: PreparedNode }
+  | { kind: 'Condition'; condition: ConditionNode; ifClause?: PreparedNode; elseClause?: PreparedNode }
+  | PreparedFetch;
+
+export interface PreparedFetch {
+  kind: 'Fetch';
+  fetch: SubgraphFetch;
+  variableUsages: readonly string[];
+  /** Entity fetches: how to read a representation out of an entity of the data so far. */
+  representationOf: ((entity: unknown) => Data | null) | null;
+  inputRewrites: FetchDataRewrite[] | undefined;
+  outputRewrites: FetchDataRewrite[] | undefined;
+  /** `_entities` errors are mapped to the entities' places in the answer. */
+  requires: boolean;
 }
 
 interface Cursor {
@@ -35,14 +64,54 @@ interface Cursor {
   data: unknown;
 }
 
-/** What a fetch node needs per request, worked out on its first run. */
-interface FetchRecipe {
-  representationOf: ((entity: unknown) => Data | null) | null;
+/**
+ * The plan prepared for runs, or null when a node is one this runner leaves to stock (`@defer`, subscriptions,
+ * context rewrites).
+ */
+export function preparePlan(node: PlanNode, schema: GraphQLSchema, rewrites: DataRewrites, inMutation: boolean): PreparedNode | null {
+  const prepare = (child: PlanNode): PreparedNode | null => preparePlan(child, schema, rewrites, inMutation);
+  switch (node.kind) {
+    case 'Sequence':
+    case 'Parallel': {
+      const nodes = node.nodes.map(prepare);
+      return nodes.every((n): n is PreparedNode => n !== null) ? { kind: node.kind, nodes } : null;
+    }
+    case 'Flatten': {
+      const inner = prepare(node.node);
+      return inner && { kind: 'Flatten', path: node.path, node: inner };
+    }
+    case 'Condition': {
+      const ifClause = node.ifClause ? prepare(node.ifClause) : undefined;
+      const elseClause = node.elseClause ? prepare(node.elseClause) : undefined;
+      if (ifClause === null || elseClause === null) return null;
+      return { kind: 'Condition', condition: node, ...(ifClause ? { ifClause } : {}), ...(elseClause ? { elseClause } : {}) };
+    }
+    case 'Fetch':
+      return node.contextRewrites?.length ? null : prepareFetch(node, schema, rewrites, inMutation);
+    default:
+      return null;
+  }
 }
 
-const recipes = new WeakMap<FetchNode, FetchRecipe>();
+function prepareFetch(node: FetchNode, schema: GraphQLSchema, rewrites: DataRewrites, inMutation: boolean): PreparedFetch {
+  return {
+    kind: 'Fetch',
+    fetch: subgraphFetch({
+      subgraph: node.serviceName,
+      operation: node.operation,
+      operationName: node.operationName,
+      ...(node.operationDocumentNode ? { document: node.operationDocumentNode } : {}),
+      inMutation,
+    }),
+    variableUsages: node.variableUsages ?? [],
+    representationOf: node.requires ? representationReader(schema, rewrites, node.requires) : null,
+    inputRewrites: node.inputRewrites,
+    outputRewrites: node.outputRewrites,
+    requires: node.requires !== undefined,
+  };
+}
 
-export async function runPlanNode(run: PlanRun, node: PlanNode, cursor: Cursor): Promise<void> {
+export async function runPlanNode(run: PlanRun, node: PreparedNode, cursor: Cursor): Promise<void> {
   switch (node.kind) {
     case 'Sequence':
       for (const child of node.nodes) await runPlanNode(run, child, cursor);
@@ -64,13 +133,13 @@ export async function runPlanNode(run: PlanRun, node: PlanNode, cursor: Cursor):
       }
       return;
     case 'Condition': {
-      const branch = evaluateCondition(node, run.operation.variableDefinitions, run.requestContext.request.variables)
+      const branch = evaluateCondition(node.condition, run.operation.variableDefinitions, run.requestContext.request.variables)
         ? node.ifClause : node.elseClause;
       if (branch) await runPlanNode(run, branch, cursor);
       return;
     }
     default:
-      throw new Error(`The compiled executor cannot run a ${node.kind} node`);
+      throw new Error(`The compiled executor cannot run a ${(node as { kind: string }).kind} node`);
   }
 }
 
@@ -97,37 +166,35 @@ function valuesAtPath(value: unknown, path: readonly (string | number)[], from: 
   return current;
 }
 
-async function runFetch(run: PlanRun, fetch: FetchNode, cursor: Cursor): Promise<void> {
-  const dataSource = run.dataSourceOf(fetch.serviceName);
-  if (!dataSource) throw new Error(`Couldn't find service with name "${fetch.serviceName}"`);
+async function runFetch(run: PlanRun, node: PreparedFetch, cursor: Cursor): Promise<void> {
   const entities = Array.isArray(cursor.data) ? cursor.data.filter((e) => e !== null && e !== undefined) : [cursor.data];
   if (entities.length === 0) return;
   const variables: Data = Object.create(null);
   const provided = run.requestContext.request.variables;
-  if (fetch.variableUsages && provided) {
-    for (const name of fetch.variableUsages) {
+  if (provided) {
+    for (const name of node.variableUsages) {
       if (Object.prototype.hasOwnProperty.call(provided, name) && provided[name] !== undefined) variables[name] = provided[name];
     }
   }
-  const recipe = recipeOf(run, fetch);
-  if (!recipe.representationOf) {
-    const received = await send(run, dataSource, fetch, cursor, variables);
-    if (received) applyRewrites(run.supergraphSchema, fetch.outputRewrites, received);
+  const { applyRewrites } = run.rewrites;
+  if (!node.representationOf) {
+    const received = await send(run, node, cursor, variables, undefined);
+    if (received) applyRewrites(run.supergraphSchema, node.outputRewrites, received);
     for (const entity of entities) mergeInto(entity as Data, received);
     return;
   }
   const representations: Data[] = [];
   const entityOfRepresentation: Data[] = [];
   for (const entity of entities) {
-    const representation = recipe.representationOf(entity);
+    const representation = node.representationOf(entity);
     if (!representation || !representation.__typename) continue;
-    applyRewrites(run.supergraphSchema, fetch.inputRewrites, representation);
+    applyRewrites(run.supergraphSchema, node.inputRewrites, representation);
     representations.push(representation);
     entityOfRepresentation.push(entity as Data);
   }
   if (representations.length === 0) return;
   if ('representations' in variables) throw new Error('Variables cannot contain key "representations"');
-  const received = await send(run, dataSource, fetch, cursor, { ...variables, representations });
+  const received = await send(run, node, cursor, variables, representations);
   if (!received) return;
   const answered = received._entities;
   if (!Array.isArray(answered)) throw new Error('Expected "data._entities" in response to be an array');
@@ -136,28 +203,23 @@ async function runFetch(run: PlanRun, fetch: FetchNode, cursor: Cursor): Promise
     const entity = answered[i] as Data | null;
     const existing = entityOfRepresentation[i]!;
     if (entity && !entity.__typename) entity.__typename = existing.__typename;
-    if (entity) applyRewrites(run.supergraphSchema, fetch.outputRewrites, entity);
+    if (entity) applyRewrites(run.supergraphSchema, node.outputRewrites, entity);
     mergeInto(existing, entity);
   }
 }
 
-async function send(run: PlanRun, dataSource: GraphQLDataSource, fetch: FetchNode, cursor: Cursor, variables: Data): Promise<Data | null | undefined> {
+async function send(run: PlanRun, node: PreparedFetch, cursor: Cursor, variables: Data, representations: Data[] | undefined): Promise<Data | null | undefined> {
   const { requestContext } = run;
-  const response = await dataSource.process({
-    kind: GraphQLDataSourceRequestKind.INCOMING_OPERATION,
-    request: { query: fetch.operation, variables, operationName: fetch.operationName, http: undefined },
-    incomingRequestContext: requestContext,
-    context: requestContext.context,
-    document: fetch.operationDocumentNode,
-    pathInIncomingRequest: cursor.path,
-  });
+  const { response, policy } = await run.readPath.fetch(node.fetch, { request: run.request, variables, ...(representations ? { representations } : {}) });
+  if (policy) requestContext.overallCachePolicy?.restrict({ maxAge: policy.maxAgeSeconds, scope: policy.scope === 'private' ? 'PRIVATE' : 'PUBLIC' });
   if (response.errors) {
-    const pathOf = errorPathMapper(fetch, cursor, run.fullResult);
-    for (const error of response.errors) run.errors.push(fromSubgraph(error as GraphQLError, fetch.serviceName, pathOf));
+    const serviceName = node.fetch.subgraph;
+    const pathOf = errorPathMapper(node, cursor, run.fullResult);
+    for (const error of response.errors) run.errors.push(fromSubgraph(error as GraphQLError, serviceName, pathOf));
     if (!response.extensions?.ftv1) {
       // What Apollo's usage reporting reads for errors from subgraphs that send no trace.
       const metrics = requestContext.metrics as { nonFtv1ErrorPaths?: { subgraph: string; path: unknown }[] };
-      const paths = response.errors.map((error) => ({ subgraph: fetch.serviceName, path: error.path }));
+      const paths = response.errors.map((error) => ({ subgraph: serviceName, path: error.path }));
       if (metrics.nonFtv1ErrorPaths) metrics.nonFtv1ErrorPaths.push(...paths);
       else metrics.nonFtv1ErrorPaths = paths;
     }
@@ -169,7 +231,7 @@ async function send(run: PlanRun, dataSource: GraphQLDataSource, fetch: FetchNod
  * A subgraph error's path in the client's answer: `_entities` index i is the i-th entity found at the fetch's
  * path in the merged result; other paths are relative to the fetch's path.
  */
-function errorPathMapper(fetch: FetchNode, cursor: Cursor, fullResult: Data): (path: readonly (string | number)[] | undefined) => ResponsePath | undefined {
+function errorPathMapper(fetch: PreparedFetch, cursor: Cursor, fullResult: Data): (path: readonly (string | number)[] | undefined) => ResponsePath | undefined {
   let entityPaths: ResponsePath[] | undefined;
   return (path) => {
     if (fetch.requires && typeof path?.[1] === 'number') {
@@ -218,23 +280,14 @@ function fromSubgraph(error: GraphQLError, serviceName: string, pathOf: (path: r
   return (code ?? ERRORS.DOWNSTREAM_SERVICE_ERROR).err(message, options);
 }
 
-function recipeOf(run: PlanRun, fetch: FetchNode): FetchRecipe {
-  let recipe = recipes.get(fetch);
-  if (!recipe) {
-    recipe = { representationOf: fetch.requires ? representationReader(run.supergraphSchema, fetch.requires) : null };
-    recipes.set(fetch, recipe);
-  }
-  return recipe;
-}
-
 /** Reads what `requires` selects out of an entity; null when a selected field is missing (no representation). */
-function representationReader(schema: GraphQLSchema, selections: readonly QueryPlanSelectionNode[]): (source: unknown) => Data | null {
+function representationReader(schema: GraphQLSchema, rewrites: DataRewrites, selections: readonly QueryPlanSelectionNode[]): (source: unknown) => Data | null {
   const steps = selections.map((selection) => {
     if (selection.kind === 'Field') {
       return {
         kind: 'field' as const,
         responseName: selection.alias ?? selection.name,
-        read: selection.selections ? representationReader(schema, selection.selections) : null,
+        read: selection.selections ? representationReader(schema, rewrites, selection.selections) : null,
       };
     }
     const typeCondition = selection.typeCondition;
@@ -242,12 +295,12 @@ function representationReader(schema: GraphQLSchema, selections: readonly QueryP
     return {
       kind: 'fragment' as const,
       typeCondition,
-      read: representationReader(schema, selection.selections),
+      read: representationReader(schema, rewrites, selection.selections),
       applies(source: Data): boolean {
         const typename = source.__typename;
         let applies = byTypename.get(typename);
         if (applies === undefined) {
-          applies = isObjectOfType(schema, source, typeCondition!);
+          applies = rewrites.isObjectOfType(schema, source, typeCondition!);
           byTypename.set(typename, applies);
         }
         return applies;

@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Logger } from '../../src/logger.js';
 import { ManualClock } from '../support/manualClock.js';
 import { endOfTurn, watch } from '../support/heldDispatch.js';
-import { NOTES, PAGE, ids, startReadPathFixture, type FixtureOptions, type ReadPathFixture } from '../support/readPathFixture.js';
+import { BUY, NOTES, PAGE, ids, startReadPathFixture, type FixtureOptions, type ReadPathFixture } from '../support/readPathFixture.js';
 
 let fixture: ReadPathFixture | undefined;
 let clock: ManualClock;
@@ -114,6 +114,16 @@ describe('per-entity cache', () => {
     const revalidated = await f.query(PAGE, { ids: ids(0, 2) }, { 'cache-control': 'no-cache' });
     expect(brandNamesOf(revalidated.body)).toEqual(['Brand 0 renamed', 'Brand 1']);
     expect(f.brands.entityCalls()).toHaveLength(2);
+  });
+
+  it('a mutation reads its own writes: its entity fetches ask the subgraph even where a copy is fresh in memory', async () => {
+    const f = await start();
+    expect((await f.query(BUY, { id: 'p0' })).body.data.buy.brand.name).toBe('Brand 0');
+    f.brandNames.set('b0', 'Brand 0 renamed by the purchase');
+    f.brands.reset();
+    const bought = await f.query(BUY, { id: 'p0' });
+    expect(bought.body).toEqual({ data: { buy: { id: 'p0', brand: { id: 'b0', name: 'Brand 0 renamed by the purchase' } } } });
+    expect(f.brands.entityCalls().map((c) => c.representations.map((r: any) => r.id))).toEqual([['b0']]);
   });
 
   it('an entity the subgraph returns as null is null on the page and is not cached', async () => {

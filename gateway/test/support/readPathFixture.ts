@@ -23,7 +23,9 @@ const SHOP = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7
   type Product @key(fields: "id") @cacheControl(maxAge: 120) { id: ID! title: String! brand: Brand @cacheControl(inheritMaxAge: true) note: Note @cacheControl(inheritMaxAge: true) }
   type Brand @key(fields: "id", resolvable: false) { id: ID! }
   type Note @key(fields: "id", resolvable: false) { id: ID! }
-  type Query { products(ids: [ID!]!): [Product!]! @cacheControl(maxAge: 120) }`;
+  type Query { products(ids: [ID!]!): [Product!]! @cacheControl(maxAge: 120) }
+  "Buys a product: the answer shows it with its brand, which brands resolves."
+  type Mutation { buy(id: ID!): Product! }`;
 
 const brandsSdl = (brandMaxAgeSeconds: number) => `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
   ${CACHE_CONTROL}
@@ -33,6 +35,7 @@ const brandsSdl = (brandMaxAgeSeconds: number) => `extend schema @link(url: "htt
 
 export const PAGE = `query Page($ids: [ID!]!) { products(ids: $ids) { id title brand { id name } } }`;
 export const NOTES = `query Notes($ids: [ID!]!) { products(ids: $ids) { id note { text } } }`;
+export const BUY = `mutation Buy($id: ID!) { buy(id: $id) { id brand { id name } } }`;
 
 /** Product p<n> is made by brand b<n % brandCount> (so pages share brands). */
 export interface ReadPathFixture {
@@ -82,6 +85,9 @@ export async function startReadPathFixture({ env = {}, brandCount = 5, brandMaxA
         }
         return ids.map((id) => ({ id, title: `Product ${id}`, brand: { id: `b${Number(id.slice(1)) % brandCount}` }, note: { id: `n${id}` } }));
       },
+    },
+    Mutation: {
+      buy: (_: unknown, { id }: { id: string }) => ({ id, title: `Product ${id}`, brand: { id: `b${Number(id.slice(1)) % brandCount}` }, note: { id: `n${id}` } }),
     },
   });
   const brandsSubgraph = await startTestSubgraph('brands', brandsSdl(brandMaxAgeSeconds), {

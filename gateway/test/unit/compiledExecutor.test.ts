@@ -8,7 +8,8 @@ import type { ApolloGateway } from '@apollo/gateway';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { withExecutor } from '../../src/execution/compiledExecutor.js';
-import { gatewayInternals } from '../../src/execution/gatewayInternals.js';
+import { gatewayInternals, loadDataRewrites } from '../../src/execution/gatewayInternals.js';
+import type { ReadPath } from '../../src/datasource/readPath.js';
 import type { Logger } from '../../src/logger.js';
 import { startGateway, type RunningGateway } from '../../src/server.js';
 import { DEVELOPMENT_IDENTITY_ENV } from '../support/signedIdentity.js';
@@ -26,12 +27,13 @@ describe('the compiled executor on the @apollo/gateway this project pins', () =>
     await running?.stop();
   });
 
-  it('finds the planner, schemas and data sources it runs plans with, and warns about nothing', async () => {
+  it('finds the planner, schemas and data rewrites it runs plans with, and warns about nothing', async () => {
     const logger = recordingLogger();
     running = await startGateway(loadConfig({ PORT: '0', SUPERGRAPH, ...DEVELOPMENT_IDENTITY_ENV }), { logger });
-    const internals = gatewayInternals(running.gateway);
+    const internals = gatewayInternals(running.gateway, await loadDataRewrites());
     expect(internals).not.toBeNull();
-    expect(Object.keys(internals!.serviceMap).sort()).toEqual(['gigs', 'topclients', 'users']);
+    expect(typeof internals!.rewrites.applyRewrites).toBe('function');
+    expect(internals!.apiSchema.schemaDefinition.rootType('query')?.field('gig')).toBeDefined();
     expect(logger.warnings.filter((w) => w.includes('GATEWAY_EXECUTOR'))).toEqual([]);
   });
 });
@@ -45,7 +47,7 @@ describe('a gateway without those internals', () => {
       stop: async () => {},
     } as unknown as ApolloGateway;
     const logger = recordingLogger();
-    const { executor } = await withExecutor(bare, 'compiled', logger).load();
+    const { executor } = await withExecutor(bare, 'compiled', logger, {} as ReadPath).load();
     expect(await executor!({ context: {} } as never)).toEqual({ data: { answeredBy: 'stock' } });
     expect(logger.warnings).toEqual([expect.stringMatching(/GATEWAY_EXECUTOR=compiled needs the internals of @apollo\/gateway.*stock executor serves every operation/)]);
   });
