@@ -12,7 +12,7 @@ import type { TokenVerifierConfig } from './auth/tokenVerifier.js';
 import type { AdmissionOptions } from './admission/admissionControl.js';
 import type { BreakerOptions } from './datasource/stages/breaker.js';
 import type { RootFetchCacheMode } from './datasource/stages/cache.js';
-import type { SubgraphTimeouts } from './datasource/stages/deadline.js';
+import type { SubgraphLimits } from './datasource/budget.js';
 import type { InvalidationSource } from './events/invalidationListener.js';
 import type { ExecutorChoice } from './execution/compiledExecutor.js';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
@@ -101,16 +101,6 @@ export interface ReadPathConfig {
   connectionsPerSubgraph: number;
   maxResponseBytes: number;
   breaker: BreakerOptions;
-}
-
-/** A subgraph's time limits: its calls' deadlines, and how long a page waits for its entities in all. */
-export interface SubgraphLimits extends SubgraphTimeouts {
-  /**
-   * The most of an operation's time, counted from its admission, that it waits for this subgraph's entities
-   * (null: no such limit, only the entity timeout from the call's departure and the operation budget). Past it the
-   * page gets SUBGRAPH_TIMEOUT for those fields; the call itself runs on to its own deadline.
-   */
-  entityPageBudgetMs: number | null;
 }
 
 export class ConfigError extends Error {

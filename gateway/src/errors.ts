@@ -68,11 +68,6 @@ export class SubgraphFailure extends Error {
    * feed its circuit breaker. The operation budget running out, or the caller going away, is not the subgraph's doing.
    */
   readonly countsAgainstSubgraph: boolean;
-  /**
-   * A call that passed its deadline but was left running to fill the cache for the pages after this one: its
-   * eventual answer. The page that gave up on it gets this failure at once.
-   */
-  late?: Promise<unknown>;
 
   constructor(
     readonly code: SubgraphFailureCode,

@@ -10,6 +10,7 @@
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLRequestContext, GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { gatewayRequestOf } from '../request.js';
+import { internalBudget, type SubgraphLimits } from './budget.js';
 import type { Dispatch } from './pipeline.js';
 import type { ReadPath } from './readPath.js';
 import { subgraphFetchOfText } from './subgraphFetch.js';
@@ -19,6 +20,8 @@ export interface HybridDataSourceOptions {
   fetch: ReadPath['fetch'];
   /** Health checks and schema loading: deadline and transport only, no cache, merging or breaker. */
   internal: Dispatch;
+  /** The subgraph's limits: its own calls get its root timeout. */
+  limits: SubgraphLimits;
   close(): Promise<void>;
 }
 
@@ -66,15 +69,15 @@ export class HybridDataSource implements GraphQLDataSource {
 
   /** Health checks and schema loading: failures are thrown, as ApolloGateway expects there. */
   private async internalFetch(query: string, variables: Record<string, unknown> | undefined): Promise<GatewayGraphQLResponse> {
-    const response = await this.options.internal({
+    const outcome = await this.options.internal({
       kind: 'internal',
       body: JSON.stringify({ query, variables }),
       headers: {},
-      budgetAtMs: Number.POSITIVE_INFINITY,
-      mayFinishLate: false,
+      budget: internalBudget(this.options.limits),
       requestIds: [],
     });
-    return response.body ?? {};
+    if (outcome.kind === 'failed') throw outcome.failure;
+    return outcome.response.body ?? {};
   }
 
   close(): Promise<void> {

@@ -1,11 +1,21 @@
 /**
- * The shape every subgraph call has below the cache and merge stages, and how the call-level stages compose: a
- * stage takes the next dispatch and returns a dispatch, as undici's interceptors do, so behaviour is added by
- * wrapping, never by flags in one class. The answer returns through each stage that asked for it.
+ * The read path's stages and what flows between them. Every stage has one shape: a factory takes the stage's
+ * options and returns `(next) => handler`, so a stage adds its behaviour by wrapping the next one, as undici's
+ * interceptors do, and the answer returns through each stage that asked for it:
  *
- *   cache (stages/cache.ts) -> merge (stages/merge.ts) -> report -> breaker -> deadline -> transport
+ *   cache (FetchCall) -> merge (entity loads) -> report -> breaker -> deadline -> transport (SubgraphCall)
+ *
+ * Above the merge stage a call is one request's fetch; below it, one HTTP call to the subgraph, which may serve many
+ * requests (their loads merged). Root fetches are not merged: the cache stage hands them to the call stages itself.
+ * Nothing below the cache stage throws: a call ends with an outcome, and a call left running past its deadline to
+ * fill the cache says so in its outcome (`late`).
  */
+import type { SubgraphFailure } from '../errors.js';
+import type { FetchBudget } from './budget.js';
 import type { TransportResponse } from './stages/transport.js';
+
+/** The limits one call to a subgraph runs under (budget.ts): a merged call takes the most generous of its waiters'. */
+export type CallBudget = Pick<FetchBudget, 'callTimeoutMs' | 'operationEndsAtMs' | 'lateAllowanceMs'>;
 
 export interface SubgraphCall {
   /** Root fetches, `_entities` fetches, and the gateway's own health checks and schema loading. */
@@ -13,13 +23,7 @@ export interface SubgraphCall {
   body: string;
   /** Forwarded to the subgraph as they are (lower-case names). */
   headers: Record<string, string>;
-  /** When the operation budget of the last caller still waiting runs out (clock ms); Infinity for none. */
-  budgetAtMs: number;
-  /**
-   * The call may go on past its deadline to fill the cache for later pages: queries only, never a private
-   * caller's, never for a caller that asked for revalidation.
-   */
-  mayFinishLate: boolean;
+  budget: CallBudget;
   /** Aborted when nobody waits for the answer any more (each caller went away). */
   signal?: AbortSignal;
   /** For the log line of a failure. */
@@ -27,7 +31,16 @@ export interface SubgraphCall {
   requestIds: readonly string[];
 }
 
-export type Dispatch = (call: SubgraphCall) => Promise<TransportResponse>;
+/**
+ * How a call ended: the subgraph's answer, or the failure that nulls the fields it would have filled. A call left
+ * running past its deadline to fill the cache fails for its waiters at once, and `late` is how it ends after all.
+ */
+export type CallOutcome =
+  | { kind: 'answered'; response: TransportResponse }
+  | { kind: 'failed'; failure: SubgraphFailure; late?: Promise<CallOutcome> };
+
+/** Never rejects. */
+export type Dispatch = (call: SubgraphCall) => Promise<CallOutcome>;
 export type Stage = (next: Dispatch) => Dispatch;
 
 /** `compose(a, b)(transport)`: a call goes through a, then b, then the transport. */

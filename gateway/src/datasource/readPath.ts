@@ -22,12 +22,13 @@ import { stableJson } from '../cache/cacheKey.js';
 import { HybridDataSource } from './hybridDataSource.js';
 import { compose } from './pipeline.js';
 import { SubgraphBreaker, breakerStage } from './stages/breaker.js';
-import { CacheStage, type FetchResult } from './stages/cache.js';
+import { cacheStage, type FetchHandler, type FetchResult } from './stages/cache.js';
 import { deadlineStage } from './stages/deadline.js';
-import { MergeStage } from './stages/merge.js';
+import { mergeStage } from './stages/merge.js';
 import { reportStage } from './stages/report.js';
 import { UndiciTransport } from './stages/transport.js';
 import type { SubgraphFetch } from './subgraphFetch.js';
+import { fetchBudget, type SubgraphLimits } from './budget.js';
 
 /** What one request brings to one fetch of its plan. */
 export interface FetchInput {
@@ -85,21 +86,25 @@ export function createReadPath(
     metrics.gauge('gateway_entity_cache_bytes', 'Approximate bytes held by the entity cache', () => cache.bytes);
   }
   const sources: HybridDataSource[] = [];
-  const pipelines = new Map<string, CacheStage>();
+  const pipelines = new Map<string, { handle: FetchHandler; limits: SubgraphLimits }>();
   const fetch: ReadPath['fetch'] = (subgraphFetch, input) => {
     const pipeline = pipelines.get(subgraphFetch.subgraph);
     if (!pipeline) throw new Error(`no read path for subgraph "${subgraphFetch.subgraph}": it is not in the supergraph loaded`);
+    const { request } = input;
     const planned = input.plannedHeaders ?? {};
-    const call = {
+    const kind = subgraphFetch.kind === 'entities' && input.representations ? 'entities' : 'root';
+    // A late answer fills the cache for the pages after this one: only an anonymous one others may be served.
+    const mayFinishLate = request.identity === null && !request.noCache && !subgraphFetch.revalidate;
+    return pipeline.handle({
       fetch: subgraphFetch,
-      request: input.request,
+      request,
+      budget: fetchBudget(request, pipeline.limits, kind, mayFinishLate),
       variables: input.variables,
       representations: input.representations,
-      headers: { ...planned, ...input.request.identityHeaders() },
+      headers: { ...planned, ...request.identityHeaders() },
       // The signed identity header renews: callers are told apart by who they are, not by its bytes.
-      sharingKey: `${input.plannedHeaders ? stableJson(planned) : '{}'}\u0000${input.request.identity ?? ''}`,
-    };
-    return subgraphFetch.kind === 'entities' && input.representations ? pipeline.fetchEntities(call) : pipeline.fetchRoot(call);
+      sharingKey: `${input.plannedHeaders ? stableJson(planned) : '{}'}\u0000${request.identity ?? ''}`,
+    });
   };
   return {
     cache,
@@ -107,7 +112,7 @@ export function createReadPath(
     buildService({ name, url }) {
       const target = urlOverrides[name.toLowerCase()] ?? url;
       if (!target) throw new Error(`subgraph ${name} has no URL: set SUBGRAPH_${name.toUpperCase()}_URL`);
-      const timeouts = { ...config.timeouts, ...config.perSubgraph[name.toLowerCase()] };
+      const limits = { ...config.timeouts, ...config.perSubgraph[name.toLowerCase()] };
       const breaker = new SubgraphBreaker(name, config.breaker, clock, (state) => {
         metrics.setBreakerState(name, state);
         logger[state === 'closed' ? 'info' : 'warn']('circuit breaker changed state', { subgraph: name, state });
@@ -117,18 +122,16 @@ export function createReadPath(
         connections: config.connectionsPerSubgraph,
         maxResponseBytes: config.maxResponseBytes,
       });
-      const deadline = deadlineStage({ serviceName: name, timeouts, clock, maxLateCalls: config.maxLateCallsPerSubgraph });
-      const dispatch = compose(reportStage({ serviceName: name, metrics, logger, clock }), breakerStage(breaker), deadline)(transport.send);
-      const merge = new MergeStage({
+      const deadline = deadlineStage({ serviceName: name, clock, maxLateCalls: config.maxLateCallsPerSubgraph });
+      const calls = compose(reportStage({ serviceName: name, metrics, logger, clock }), breakerStage(breaker), deadline)(transport.send);
+      const merge = mergeStage({
         serviceName: name,
         clock,
         maxCallsInFlight: config.entityCallsInFlight,
         maxBatchSize: config.maxBatchSize,
-        waitLimitMs: timeouts.entityTimeoutMs,
-        pageBudgetMs: timeouts.entityPageBudgetMs,
         metrics,
-      }, dispatch);
-      const cacheStage = new CacheStage({
+      });
+      const handle = cacheStage({
         serviceName: name,
         cache,
         rootFetchCache: config.rootFetchCache,
@@ -139,12 +142,13 @@ export function createReadPath(
         staleIfErrorSeconds: config.staleIfErrorSeconds,
         clock,
         metrics,
-      }, merge, dispatch);
-      pipelines.set(name, cacheStage);
+      })({ entities: merge(calls), root: calls });
+      pipelines.set(name, { handle, limits });
       const source = new HybridDataSource({
         serviceName: name,
         fetch,
         internal: compose(deadline)(transport.send),
+        limits,
         close: () => transport.close(),
       });
       sources.push(source);

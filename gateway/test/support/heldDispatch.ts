@@ -2,13 +2,16 @@
  * A `next` Dispatch for stage unit tests: every call is recorded and held until the test answers or fails it by
  * hand, so a test counts exactly the calls a stage let through and decides when (and how) each one ends.
  */
-import type { Dispatch, SubgraphCall } from '../../src/datasource/pipeline.js';
+import type { SubgraphFailure } from '../../src/errors.js';
+import type { CallOutcome, Dispatch, SubgraphCall } from '../../src/datasource/pipeline.js';
 import type { TransportResponse } from '../../src/datasource/stages/transport.js';
 
 export interface HeldCall {
   call: SubgraphCall;
   answer(response?: TransportResponse): void;
-  fail(error: unknown): void;
+  fail(failure: SubgraphFailure): void;
+  /** Ends the call with this outcome (a failure with `late`, say). */
+  end(outcome: CallOutcome): void;
 }
 
 export interface HeldDispatch {
@@ -21,23 +24,23 @@ export const OK: TransportResponse = { status: 200, headers: {}, body: { data: {
 /** Holds every call; with `failOnAbort`, a call fails with its signal's reason when aborted, as the transport does. */
 export function heldDispatch({ failOnAbort = false } = {}): HeldDispatch {
   const calls: HeldCall[] = [];
-  const dispatch: Dispatch = (call) => new Promise<TransportResponse>((resolve, reject) => {
-    calls.push({ call, answer: (response = OK) => resolve(response), fail: reject });
+  const dispatch: Dispatch = (call) => new Promise<CallOutcome>((resolve) => {
+    calls.push({ call, answer: (response = OK) => resolve({ kind: 'answered', response }), fail: (failure) => resolve({ kind: 'failed', failure }), end: resolve });
     if (!failOnAbort || !call.signal) return;
-    if (call.signal.aborted) reject(call.signal.reason);
-    else call.signal.addEventListener('abort', () => reject(call.signal!.reason), { once: true });
+    const failed = () => resolve({ kind: 'failed', failure: call.signal!.reason as SubgraphFailure });
+    if (call.signal.aborted) failed();
+    else call.signal.addEventListener('abort', failed, { once: true });
   });
   return { dispatch, calls };
 }
 
-/** A call as the stages below merge see it; override what the test is about. */
+/** A call as the stages below merge see it: an entity call with a 300 ms timeout and no late allowance, unless told. */
 export function subgraphCall(overrides: Partial<SubgraphCall> = {}): SubgraphCall {
   return {
     kind: 'entities',
     body: '{}',
     headers: {},
-    budgetAtMs: Number.POSITIVE_INFINITY,
-    mayFinishLate: false,
+    budget: { callTimeoutMs: 300, operationEndsAtMs: Number.POSITIVE_INFINITY, lateAllowanceMs: 0 },
     requestIds: ['r1'],
     ...overrides,
   };

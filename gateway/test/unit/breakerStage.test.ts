@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { SubgraphFailure } from '../../src/errors.js';
 import { SubgraphBreaker, breakerStage, type BreakerOptions, type BreakerState } from '../../src/datasource/stages/breaker.js';
 import { ManualClock } from '../support/manualClock.js';
-import { endOfTurn, heldDispatch, subgraphCall, watch } from '../support/heldDispatch.js';
+import type { CallOutcome } from '../../src/datasource/pipeline.js';
+import { OK, endOfTurn, heldDispatch, subgraphCall, watch } from '../support/heldDispatch.js';
 
 const OPTIONS: BreakerOptions = { errorThresholdPercentage: 50, volumeThreshold: 4, resetTimeoutMs: 1_000, rollingWindowMs: 10_000 };
 
@@ -57,9 +58,9 @@ describe('breaker stage', () => {
     const { next, dispatch, open } = setup();
     await open();
     const made = next.calls.length;
-    const error = await dispatch(subgraphCall()).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(SubgraphFailure);
-    expect(error).toMatchObject({ code: 'SUBGRAPH_CIRCUIT_OPEN', serviceName: 'brands', countsAgainstSubgraph: false });
+    const outcome = await dispatch(subgraphCall());
+    expect(outcome.kind === 'failed' && outcome.failure).toBeInstanceOf(SubgraphFailure);
+    expect(outcome).toMatchObject({ kind: 'failed', failure: { code: 'SUBGRAPH_CIRCUIT_OPEN', serviceName: 'brands', countsAgainstSubgraph: false } });
     expect(next.calls.length).toBe(made);
   });
 
@@ -78,7 +79,7 @@ describe('breaker stage', () => {
     await open();
     clock.advance(1_000);
     const made = next.calls.length;
-    expect((await call('ok')).state).toBe('fulfilled');
+    expect((await call('ok')).value).toMatchObject({ kind: 'answered' });
     expect(next.calls.length).toBe(made + 1);
     expect(breaker.state).toBe('closed');
     expect(states).toEqual(['open', 'halfOpen', 'closed']);
@@ -90,7 +91,7 @@ describe('breaker stage', () => {
     const { clock, states, breaker, call, open } = setup();
     await open();
     clock.advance(1_000);
-    expect((await call('fails')).error).toMatchObject({ code: 'SUBGRAPH_UNAVAILABLE' });
+    expect((await call('fails')).value).toMatchObject({ kind: 'failed', failure: { code: 'SUBGRAPH_UNAVAILABLE' } });
     expect(breaker.state).toBe('open');
     clock.advance(999);
     expect(breaker.state).toBe('open');
@@ -104,18 +105,18 @@ describe('breaker stage', () => {
     clock.advance(1_000);
     const made = next.calls.length;
     const probe = watch(dispatch(subgraphCall()));
-    const second = await dispatch(subgraphCall()).catch((e: unknown) => e);
-    expect(second).toMatchObject({ code: 'SUBGRAPH_CIRCUIT_OPEN' });
+    const second = await dispatch(subgraphCall());
+    expect(second).toMatchObject({ kind: 'failed', failure: { code: 'SUBGRAPH_CIRCUIT_OPEN' } });
     expect(next.calls.length).toBe(made + 1);
     next.calls.at(-1)!.answer();
     await endOfTurn();
-    expect(probe.state).toBe('fulfilled');
+    expect(probe.value).toMatchObject({ kind: 'answered' });
     expect(breaker.state).toBe('closed');
   });
 
   it('never opens on failures that are not the subgraph\'s (operation budget, caller gone)', async () => {
     const { breaker, states, call } = setup({ volumeThreshold: 1 });
-    for (let i = 0; i < 20; i++) expect((await call('notCounted')).error).toMatchObject({ code: 'SUBGRAPH_TIMEOUT', countsAgainstSubgraph: false });
+    for (let i = 0; i < 20; i++) expect((await call('notCounted')).value).toMatchObject({ kind: 'failed', failure: { code: 'SUBGRAPH_TIMEOUT', countsAgainstSubgraph: false } });
     expect(breaker.state).toBe('closed');
     expect(states).toEqual([]);
   });
@@ -127,7 +128,7 @@ describe('breaker stage', () => {
     await call('notCounted');
     expect(breaker.state).toBe('halfOpen');
     const made = next.calls.length;
-    expect((await call('ok')).state).toBe('fulfilled');
+    expect((await call('ok')).value).toMatchObject({ kind: 'answered' });
     expect(next.calls.length).toBe(made + 1);
     expect(states).toEqual(['open', 'halfOpen', 'closed']);
   });
@@ -145,16 +146,14 @@ describe('breaker stage', () => {
 
   it('judges a call left running past its deadline by how it ends: answered late is a success, failed late a failure', async () => {
     const { breaker, next, dispatch } = setup({ volumeThreshold: 2 });
-    const lateCall = (ending: Promise<unknown>) => {
+    const lateCall = (ending: Promise<CallOutcome>) => {
       const result = watch(dispatch(subgraphCall()));
-      const failure = new SubgraphFailure('SUBGRAPH_TIMEOUT', 'brands', 'late', { countsAgainstSubgraph: false });
-      failure.late = ending;
-      next.calls.at(-1)!.fail(failure);
+      next.calls.at(-1)!.end({ kind: 'failed', failure: new SubgraphFailure('SUBGRAPH_TIMEOUT', 'brands', 'late', { countsAgainstSubgraph: false }), late: ending });
       return result;
     };
     let failLate!: () => void;
-    lateCall(Promise.resolve({}));
-    lateCall(new Promise<void>((_, reject) => (failLate = () => reject(new SubgraphFailure('SUBGRAPH_TIMEOUT', 'brands', 'gave up late')))));
+    lateCall(Promise.resolve({ kind: 'answered', response: OK }));
+    lateCall(new Promise<CallOutcome>((resolve) => (failLate = () => resolve({ kind: 'failed', failure: new SubgraphFailure('SUBGRAPH_TIMEOUT', 'brands', 'gave up late') }))));
     await endOfTurn();
     // Neither was counted at its deadline; the one answered late is a success.
     expect(breaker.state).toBe('closed');
@@ -169,8 +168,7 @@ describe('breaker stage', () => {
     for (let i = 0; i < 10; i++) {
       watch(dispatch(subgraphCall()));
       const failure = new SubgraphFailure('SUBGRAPH_TIMEOUT', 'brands', 'late', { countsAgainstSubgraph: false });
-      failure.late = Promise.resolve({});
-      next.calls.at(-1)!.fail(failure);
+      next.calls.at(-1)!.end({ kind: 'failed', failure, late: Promise.resolve({ kind: 'answered', response: OK }) });
     }
     await endOfTurn();
     expect(breaker.state).toBe('closed');

@@ -1,19 +1,38 @@
 import { describe, expect, it } from 'vitest';
 import { SubgraphFailure } from '../../src/errors.js';
-import { fetchDeadline } from '../../src/datasource/stages/deadline.js';
+import { callDeadline, fetchBudget, waitingEnds } from '../../src/datasource/budget.js';
+import { GatewayRequest } from '../../src/request.js';
 import { entityFailureErrors, rootFailureErrors } from '../../src/datasource/fieldErrors.js';
 import { subgraphFetch, subgraphFetchOfText } from '../../src/datasource/subgraphFetch.js';
 import { parseGraphQLBody } from '../../src/datasource/stages/transport.js';
 
-describe('fetchDeadline', () => {
+describe('callDeadline', () => {
   it('gives a fetch its subgraph timeout while the operation budget has more left', () => {
-    expect(fetchDeadline(1_000, 300, 3_000)).toEqual({ timeoutMs: 300, limitedBy: 'subgraph timeout' });
+    expect(callDeadline(1_000, 300, 3_000)).toEqual({ timeoutMs: 300, limitedBy: 'subgraph timeout' });
   });
   it('gives a fetch only what is left of the budget when that is less', () => {
-    expect(fetchDeadline(2_900, 300, 3_000)).toEqual({ timeoutMs: 100, limitedBy: 'operation budget' });
+    expect(callDeadline(2_900, 300, 3_000)).toEqual({ timeoutMs: 100, limitedBy: 'operation budget' });
   });
   it('gives nothing once the budget is spent', () => {
-    expect(fetchDeadline(3_500, 300, 3_000)).toEqual({ timeoutMs: 0, limitedBy: 'operation budget' });
+    expect(callDeadline(3_500, 300, 3_000)).toEqual({ timeoutMs: 0, limitedBy: 'operation budget' });
+  });
+});
+
+describe('fetchBudget', () => {
+  const limits = { timeoutMs: 3_000, entityTimeoutMs: 300, entityPageBudgetMs: 250 };
+  const request = new GatewayRequest({ id: 'r', admittedAtMs: 1_000, operationBudgetMs: 2_000, signal: new AbortController().signal, caller: null, headers: {} });
+  it('gives an entity fetch its entity timeout, the page budget from admission and, when it may finish late, the root timeout to do so', () => {
+    expect(fetchBudget(request, limits, 'entities', true)).toEqual({ operationEndsAtMs: 3_000, pageBudgetMs: 250, pageEndsAtMs: 1_250, callTimeoutMs: 300, lateAllowanceMs: 3_000 });
+    expect(fetchBudget(request, limits, 'entities', false).lateAllowanceMs).toBe(0);
+  });
+  it('gives a root fetch its root timeout, no page budget and no late allowance', () => {
+    expect(fetchBudget(request, limits, 'root', true)).toEqual({ operationEndsAtMs: 3_000, pageBudgetMs: null, pageEndsAtMs: null, callTimeoutMs: 3_000, lateAllowanceMs: 0 });
+  });
+  it('a waiter waits for the first of its page budget, its operation budget and the entity timeout, and says which ran out', () => {
+    const budget = fetchBudget(request, limits, 'entities', true);
+    expect(waitingEnds(budget, 'topclients', 1_100)).toEqual({ waitMs: 150, message: 'topclients did not answer within the 250 ms a page waits for it (150 ms were left when it was asked)' });
+    expect(waitingEnds({ ...budget, pageEndsAtMs: null, pageBudgetMs: null }, 'topclients', 2_900)).toEqual({ waitMs: 100, message: 'topclients did not answer within the 100 ms left of the operation budget' });
+    expect(waitingEnds({ ...budget, pageEndsAtMs: null, pageBudgetMs: null }, 'topclients', 1_000)).toEqual({ waitMs: 300, message: 'topclients did not answer within 300 ms' });
   });
 });
 

@@ -6,9 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SubgraphFailure } from '../../src/errors.js';
+import type { FetchBudget } from '../../src/datasource/budget.js';
 import type { EntityResult } from '../../src/datasource/entityAnswer.js';
 import type { SubgraphCall } from '../../src/datasource/pipeline.js';
-import { MergeStage, type EntityGroup, type EntityLoad, type MergeStageOptions, type Waiter } from '../../src/datasource/stages/merge.js';
+import { mergeStage, type EntityGroup, type EntityLoad, type MergeStageOptions, type Waiter } from '../../src/datasource/stages/merge.js';
 import type { TransportResponse } from '../../src/datasource/stages/transport.js';
 import { GatewayMetrics } from '../../src/metrics/registry.js';
 import { ManualClock } from '../support/manualClock.js';
@@ -33,16 +34,15 @@ function setup(options: Partial<MergeStageOptions> = {}) {
   const clock = new ManualClock();
   const turns: (() => void)[] = [];
   const next = heldDispatch();
-  const merge = new MergeStage({
+  const merge = mergeStage({
     serviceName: 'brands',
     clock,
     maxCallsInFlight: 4,
     maxBatchSize: 100,
-    waitLimitMs: 300,
     metrics: new GatewayMetrics(),
     schedule: (run) => void turns.push(run),
     ...options,
-  }, next.dispatch);
+  })(next.dispatch);
   /** Ends the current event-loop turn: what was scheduled in it runs; returns how many ran. */
   const endTurn = async () => {
     await endOfTurn();
@@ -51,8 +51,13 @@ function setup(options: Partial<MergeStageOptions> = {}) {
     await endOfTurn();
     return due.length;
   };
-  const waiter = (overrides: Partial<Waiter> = {}): Waiter => ({ budgetAtMs: clock.now() + 10_000, requestId: 'r', mayFinishLate: true, ...overrides });
-  const loadAll = (ids: string[], w: Waiter = waiter()) => watch(merge.loadEntities(GROUP, ids.map(load), w));
+  /** A page's waiter: a 300 ms entity timeout, 10 s of operation budget left, no page budget unless given. */
+  const waiter = ({ budget, ...overrides }: Partial<Omit<Waiter, 'budget'>> & { budget?: Partial<FetchBudget> } = {}): Waiter => ({
+    budget: { operationEndsAtMs: clock.now() + 10_000, pageBudgetMs: null, pageEndsAtMs: null, callTimeoutMs: 300, lateAllowanceMs: 1_000, ...budget },
+    requestId: 'r',
+    ...overrides,
+  });
+  const loadAll = (ids: string[], w: Waiter = waiter()) => watch(merge(GROUP, ids.map(load), w));
   return { clock, next, merge, endTurn, waiter, loadAll };
 }
 
@@ -135,9 +140,9 @@ describe('merge stage', () => {
     expect(names(b.value)).toEqual(['Brand b1']);
   });
 
-  it('a waiter gives up at the end of its budget when that comes before the wait limit; the others still get the answer, and it gets `late`', async () => {
-    const { clock, next, endTurn, waiter, loadAll } = setup({ waitLimitMs: 300 });
-    const hurried = loadAll(['b1'], waiter({ budgetAtMs: clock.now() + 100 }));
+  it('a waiter gives up at the end of its budget when that comes before the entity timeout; the others still get the answer, and it gets `late`', async () => {
+    const { clock, next, endTurn, waiter, loadAll } = setup();
+    const hurried = loadAll(['b1'], waiter({ budget: { operationEndsAtMs: clock.now() + 100 } }));
     const patient = loadAll(['b1', 'b2']);
     await endTurn();
     clock.advance(99);
@@ -161,10 +166,10 @@ describe('merge stage', () => {
   });
 
   it('with a page budget, a waiter gives up that long after its operation was admitted (time spent before the load counts) and the call goes on', async () => {
-    const { clock, next, endTurn, waiter, loadAll } = setup({ waitLimitMs: 300, pageBudgetMs: 300 });
+    const { clock, next, endTurn, waiter, loadAll } = setup();
     // The page spent 40 ms on its first fetches before asking for these entities; a page admitted now has all 300.
-    const later = loadAll(['b1'], waiter({ startedAtMs: clock.now() - 40 }));
-    const fresh = loadAll(['b2'], waiter({ startedAtMs: clock.now() }));
+    const later = loadAll(['b1'], waiter({ budget: { pageBudgetMs: 300, pageEndsAtMs: clock.now() - 40 + 300 } }));
+    const fresh = loadAll(['b2'], waiter({ budget: { pageBudgetMs: 300, pageEndsAtMs: clock.now() + 300 } }));
     await endTurn();
     clock.advance(259);
     await endTurn();
@@ -187,22 +192,17 @@ describe('merge stage', () => {
     expect(names(late && [late])).toEqual(['Brand b1']);
   });
 
-  it('without a page budget, or for a refresh with no operation behind it, only the wait limit and the operation budget count', async () => {
-    const unbounded = setup({ waitLimitMs: 300, pageBudgetMs: null });
-    const page = unbounded.loadAll(['b1'], unbounded.waiter({ startedAtMs: unbounded.clock.now() - 250 }));
-    const budgeted = setup({ waitLimitMs: 300, pageBudgetMs: 100 });
-    const refresh = budgeted.loadAll(['b1'], budgeted.waiter({ startedAtMs: undefined }));
-    for (const { clock, endTurn } of [unbounded, budgeted]) {
-      await endTurn();
-      clock.advance(299);
-      await endTurn();
-    }
+  it('without a page budget only the entity timeout and the operation budget count, however long the page ran before', async () => {
+    const { clock, endTurn, waiter, loadAll } = setup();
+    const page = loadAll(['b1'], waiter({ budget: { pageBudgetMs: null, pageEndsAtMs: null } }));
+    await endTurn();
+    clock.advance(299);
+    await endTurn();
     expect(page.state).toBe('pending');
-    expect(refresh.state).toBe('pending');
   });
 
-  it('a waiter gives up at the wait limit when its budget is longer, and the call that only ran out of time is not aborted', async () => {
-    const { clock, next, endTurn, loadAll } = setup({ waitLimitMs: 300 });
+  it('a waiter gives up at the entity timeout when its budget is longer, and the call that only ran out of time is not aborted', async () => {
+    const { clock, next, endTurn, loadAll } = setup();
     const a = loadAll(['b1']);
     await endTurn();
     clock.advance(299);
@@ -258,14 +258,5 @@ describe('merge stage', () => {
     expect(a.state).toBe('fulfilled');
     expect(names(a.value)).toEqual(['SUBGRAPH_UNAVAILABLE', 'SUBGRAPH_UNAVAILABLE']);
     expect(names(b.value)).toEqual(['SUBGRAPH_UNAVAILABLE']);
-  });
-
-  it('an error that is not a SubgraphFailure becomes SUBGRAPH_UNAVAILABLE for every waiter', async () => {
-    const { next, endTurn, loadAll } = setup();
-    const a = loadAll(['b1']);
-    await endTurn();
-    next.calls[0]!.fail(new Error('socket hang up'));
-    await endOfTurn();
-    expect(a.value![0]).toMatchObject({ kind: 'failed', failure: { code: 'SUBGRAPH_UNAVAILABLE', message: 'brands could not be called' } });
   });
 });

@@ -12,7 +12,7 @@
  */
 import type { Clock, Timer } from '../../clock.js';
 import { SubgraphFailure } from '../../errors.js';
-import type { Stage } from '../pipeline.js';
+import type { CallOutcome, Stage } from '../pipeline.js';
 
 export type BreakerState = 'closed' | 'open' | 'halfOpen';
 
@@ -61,33 +61,29 @@ export class SubgraphBreaker {
     return this.current;
   }
 
-  async run<T>(call: () => Promise<T>): Promise<T> {
+  /** Runs the call unless the circuit is open (then it fails fast, calling nothing), and learns from how it ends. */
+  async run(call: () => Promise<CallOutcome>): Promise<CallOutcome> {
     const state = this.state;
     switch (state) {
       case 'open':
-        throw this.openFailure();
+        return { kind: 'failed', failure: this.openFailure() };
       case 'halfOpen':
-        if (this.probing) throw this.openFailure();
+        if (this.probing) return { kind: 'failed', failure: this.openFailure() };
         this.probing = true;
-        return this.settle(call, true);
+        return this.settle(await call(), true);
       case 'closed':
-        return this.settle(call, false);
+        return this.settle(await call(), false);
       default:
         throw new Error(`unknown breaker state ${state satisfies never}`);
     }
   }
 
-  private async settle<T>(call: () => Promise<T>, probe: boolean): Promise<T> {
-    try {
-      const result = await call();
-      this.succeeded(probe);
-      return result;
-    } catch (error) {
-      // A call left running past its page's deadline is judged once it ends.
-      if (error instanceof SubgraphFailure && error.late) error.late.then(() => this.succeeded(probe), (late: unknown) => this.failed(late, probe));
-      else this.failed(error, probe);
-      throw error;
-    }
+  private settle(outcome: CallOutcome, probe: boolean): CallOutcome {
+    // A call left running past its page's deadline is judged once it ends.
+    if (outcome.kind === 'failed' && outcome.late) void outcome.late.then((late) => this.settle(late, probe));
+    else if (outcome.kind === 'answered') this.succeeded(probe);
+    else this.failed(outcome.failure, probe);
+    return outcome;
   }
 
   private succeeded(probe: boolean): void {
@@ -100,8 +96,8 @@ export class SubgraphBreaker {
     }
   }
 
-  private failed(error: unknown, probe: boolean): void {
-    const counts = error instanceof SubgraphFailure && error.countsAgainstSubgraph;
+  private failed(failure: SubgraphFailure, probe: boolean): void {
+    const counts = failure.countsAgainstSubgraph;
     if (probe) {
       this.probing = false;
       // A probe that ended for reasons not the subgraph's proves nothing: the next call probes again.

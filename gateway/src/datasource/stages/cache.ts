@@ -30,19 +30,21 @@ import { SubgraphFailure } from '../../errors.js';
 import type { GatewayMetrics } from '../../metrics/registry.js';
 import type { EntityAnswer, EntityResult } from '../entityAnswer.js';
 import { entityFailureErrors, rootFailureErrors } from '../fieldErrors.js';
+import type { FetchBudget } from '../budget.js';
 import type { SubgraphFetch } from '../subgraphFetch.js';
 import type { Dispatch } from '../pipeline.js';
 import { REQUEST_ID_HEADER, type GatewayRequest } from '../../request.js';
-import type { EntityGroup, EntityLoad, MergeStage } from './merge.js';
+import type { EntityGroup, EntityLoad, EntityLoader } from './merge.js';
 import type { TransportResponse } from './transport.js';
 
 export type RootFetchCacheMode = 'tagged' | 'revalidate' | 'max-age' | 'off';
 export type Scope = 'public' | 'private';
 
-/** One fetch of a query plan for one request: the prepared fetch, and what the request brings to it. */
+/** One fetch of a query plan for one request: the prepared fetch, what the request brings to it, and its limits. */
 export interface FetchCall {
   fetch: SubgraphFetch;
   request: GatewayRequest;
+  budget: FetchBudget;
   /** Without `representations`. */
   variables: Record<string, unknown>;
   /** Only for entity fetches. */
@@ -66,6 +68,14 @@ export interface FetchResult {
   response: GatewayGraphQLResponse;
   /** Null when the fetch served nothing that narrows the answer's policy. */
   policy: ServedPolicy | null;
+}
+
+export type FetchHandler = (call: FetchCall) => Promise<FetchResult>;
+
+/** Entity misses go to the merge stage; root fetches, never merged, straight to the call stages. */
+export interface CacheNext {
+  entities: EntityLoader;
+  root: Dispatch;
 }
 
 export interface CacheStageOptions {
@@ -106,371 +116,364 @@ const ROOT_REPRESENTATION = { __typename: '__RootFetch' };
 /** A refresh in the background gets this long; nobody waits for it. */
 const BACKGROUND_BUDGET_MS = 10_000;
 
-export class CacheStage {
-  /**
-   * Subgraph operations whose answers were never worth keeping (no max-age, no validator): their fetches skip the
-   * lookups and the cache keys, which cost real CPU on a busy gateway. One cacheable answer takes them off.
-   */
-  private readonly neverCached = new LRUCache<string, true>({ max: 5_000 });
-  private readonly refreshing = new Set<string>();
+export function cacheStage(options: CacheStageOptions): (next: CacheNext) => FetchHandler {
+  return (next) => {
+    /**
+     * Subgraph operations whose answers were never worth keeping (no max-age, no validator): their fetches skip the
+     * lookups and the cache keys, which cost real CPU on a busy gateway. One cacheable answer takes them off.
+     */
+    const neverCached = new LRUCache<string, true>({ max: 5_000 });
+    const refreshing = new Set<string>();
 
-  constructor(
-    private readonly options: CacheStageOptions,
-    private readonly merge: MergeStage,
-    private readonly dispatch: Dispatch,
-  ) {}
-
-  async fetchRoot(call: FetchCall): Promise<FetchResult> {
-    const { cache, serviceName, rootFetchCache, clock, metrics } = this.options;
-    const { request: state, fetch, variables } = call;
-    const { operation: query, operationName } = fetch;
-    const directives = directivesOf(call);
-    const cacheable = cache !== null && rootFetchCache !== 'off' && fetch.cacheable && !this.neverCached.has(query);
-    const keyFor = (scope: string | null) =>
-      entityCacheKey({ subgraph: serviceName, operation: query, variables, representation: ROOT_REPRESENTATION, scope });
-    const publicKey = cacheable ? keyFor(null) : null;
-    const privateKey = cacheable && state.identity ? keyFor(state.identity) : null;
-    const entry = (publicKey && cache!.get(publicKey)) || (privateKey && cache!.get(privateKey)) || (cacheable ? await this.fromShared([publicKey, privateKey]) : undefined);
-    const decision = decide(entry, clock.now(), this.rootDirectives(entry, directives));
-    if (cacheable) metrics.cacheLookup(serviceName, 'root', decision.kind);
-    if (entry && decision.kind === 'fresh') {
-      state.addCacheTags(entry.tags);
-      return { response: ownCopy(entry.value) as GatewayGraphQLResponse, policy: { maxAgeSeconds: decision.remainingSeconds, scope: entry.scope } };
-    }
-    const send = (conditionalOn: string | null, budgetAtMs: number, signal: AbortSignal | undefined) => this.dispatch({
-      kind: 'root',
-      body: JSON.stringify({ query, variables, operationName }),
-      headers: { ...call.headers, [REQUEST_ID_HEADER]: state.id, ...(conditionalOn ? { 'if-none-match': conditionalOn } : {}) },
-      budgetAtMs,
-      mayFinishLate: false,
-      signal,
-      operationName,
-      requestIds: [state.id],
-    });
-    const keyOf = (scope: Scope) => (scope === 'private' ? privateKey : publicKey);
-    if (entry && decision.kind === 'staleWhileRevalidate') {
-      const key = keyOf(entry.scope)!;
-      this.refreshInBackground(key, async () => {
-        const startedAtMs = clock.now();
-        const response = await send(decision.etag, startedAtMs + BACKGROUND_BUDGET_MS, undefined);
-        this.storeRoot(query, response, entry, keyOf, startedAtMs);
-      });
-      state.addCacheTags(entry.tags);
-      return { response: ownCopy(entry.value) as GatewayGraphQLResponse, policy: { maxAgeSeconds: 0, scope: entry.scope } };
-    }
-
-    const startedAtMs = clock.now();
-    let response: TransportResponse;
-    try {
-      response = await send(decision.kind === 'revalidate' ? decision.etag : null, state.deadlineAtMs, state.signal);
-    } catch (error) {
-      const failure = asFailure(error, serviceName);
-      const policy: ServedPolicy = { maxAgeSeconds: 0, scope: 'public' };
-      if (entry && canServeStaleOnError(entry, clock.now(), directives)) {
-        state.staleServed.push({ subgraph: serviceName, typename: null, ageSeconds: ageSeconds(entry, clock.now()) });
-        return { response: ownCopy(entry.value) as GatewayGraphQLResponse, policy };
-      }
-      return { response: { data: null, errors: rootFailureErrors(failure, fetch.rootResponseKeys) }, policy };
-    }
-
-    const hint = parseCacheControl(response.headers['cache-control']);
-    if (response.status === 304) {
-      if (!entry || !publicKey) {
-        const failure = new SubgraphFailure('SUBGRAPH_BAD_RESPONSE', serviceName, `${serviceName} answered 304 to a request that was not conditional`);
-        return { response: { data: null, errors: rootFailureErrors(failure, fetch.rootResponseKeys) }, policy: null };
-      }
-      this.storeRoot(query, response, entry, keyOf, startedAtMs);
-      state.addCacheTags(entry.tags);
-      return { response: ownCopy(entry.value) as GatewayGraphQLResponse, policy: { maxAgeSeconds: hint.maxAgeSeconds, scope: entry.scope } };
-    }
-    const body = response.body!;
-    if (fetch.cacheable && cache !== null && rootFetchCache !== 'off') {
-      const stored = this.storeRoot(query, response, undefined, (scope) => (scope === 'private' ? (state.identity ? keyFor(state.identity) : null) : keyFor(null)), startedAtMs);
-      if (stored) state.addCacheTags(stored.tags);
-    }
-    return { response: body as GatewayGraphQLResponse, policy: { maxAgeSeconds: hint.noStore ? 0 : hint.maxAgeSeconds, scope: hint.scope } };
-  }
-
-  /**
-   * Root answers are served from memory while fresh only where a change can evict them: in `tagged` mode that
-   * takes an entry with tags and a gateway hearing every change of its sources now; otherwise they are revalidated
-   * each time.
-   */
-  private rootDirectives(entry: CacheEntry | undefined, state: RequestDirectives): RequestDirectives {
-    const { coverage } = this.options;
-    switch (this.options.rootFetchCache) {
-      case 'revalidate':
-        return { noCache: true };
-      case 'tagged':
-        return { noCache: state.noCache || !this.options.evictedByEvents || !coverage.covered || !entry || entry.tags.length === 0 || coverage.mustRevalidate(entry) };
-      case 'max-age':
-      case 'off':
-        return this.directives(entry, state);
-      default:
-        throw new Error(`unknown ROOT_FETCH_CACHE ${this.options.rootFetchCache satisfies never}`);
-    }
-  }
-
-  /** The request's own directives, made `no-cache` for an entry that may show a change no event will evict. */
-  private directives(entry: CacheEntry | undefined, state: RequestDirectives): RequestDirectives {
-    return entry && !state.noCache && this.options.coverage.mustRevalidate(entry) ? { noCache: true } : state;
-  }
-
-  /** Stores a root answer (or renews the entry it did not modify); returns what was stored. */
-  private storeRoot(
-    query: string,
-    response: TransportResponse,
-    entry: CacheEntry | undefined,
-    keyOf: (scope: Scope) => string | null,
-    startedAtMs: number,
-  ): CacheEntry | undefined {
-    const cache = this.options.cache!;
-    const hint = parseCacheControl(response.headers['cache-control']);
-    if (response.status === 304) {
-      const key = entry && keyOf(entry.scope);
-      if (key) this.renew(key, hint.maxAgeSeconds, response.headers.etag ?? entry.etag, startedAtMs);
-      return entry;
-    }
-    const body = response.body;
-    const etag = response.headers.etag ?? null;
-    if (!body || body.errors) return undefined;
-    if (!worthStoring(hint, etag)) {
-      this.neverCached.set(query, true);
-      return undefined;
-    }
-    this.neverCached.delete(query);
-    // Kept only where it can be used: served while fresh, or revalidated by its validator.
-    const servedWhileFresh = this.options.rootFetchCache === 'max-age' || (this.options.rootFetchCache === 'tagged' && this.options.evictedByEvents);
-    if (etag === null && !servedWhileFresh) return undefined;
-    const key = keyOf(hint.scope);
-    if (!key) return undefined;
-    const tags = tagsIn(this.options.entityKeys(), body.data);
-    for (const tag of rootAnswerTags(body.extensions)) tags.add(tag);
-    const stored = this.entry(ownCopy(body as Record<string, unknown>), hint, etag, hint.maxAgeSeconds, hint.scope, [...tags]);
-    return this.store(key, stored, startedAtMs) ? stored : undefined;
-  }
-
-  async fetchEntities(call: FetchCall): Promise<FetchResult> {
-    const { cache, serviceName, metrics, clock } = this.options;
-    const { request: state, variables } = call;
-    const query = call.fetch.operation;
-    const directives = directivesOf(call);
-    const representations = call.representations ?? [];
-    const group: EntityGroup = {
-      key: `${query}\u0000${stableJson(variables)}\u0000${call.sharingKey}`,
-      query,
-      operationName: call.fetch.operationName,
-      variables,
-      headers: call.headers,
-      mayFinishLate: state.identity === null,
-    };
-    const startedAtMs = clock.now();
-    const values: (Record<string, unknown> | null)[] = new Array(representations.length).fill(null);
-    const errors: GraphQLFormattedError[] = [];
-    const freshness = new PolicyAccumulator();
-    metrics.entity(serviceName, 'requested', representations.length);
-    const lookups = cache !== null && !this.neverCached.has(query);
-
-    const keyFors = representations.map((representation) => (scope: string | null) =>
-      entityCacheKey({ subgraph: serviceName, operation: query, variables, representation, scope }));
-    const firstLevel = representations.map((_, index) =>
-      lookups ? cache.get(keyFors[index]!(null)) ?? (state.identity ? cache.get(keyFors[index]!(state.identity)) : undefined) : undefined);
-    const secondLevel = lookups ? await this.manyFromShared(firstLevel, keyFors, state.identity) : [];
-
-    const pending: PendingEntity[] = [];
-    representations.forEach((representation, index) => {
-      const keyFor = keyFors[index]!;
-      const entry = firstLevel[index] ?? secondLevel[index];
-      const decision = decide(entry, startedAtMs, this.directives(entry, directives));
-      if (lookups) metrics.cacheLookup(serviceName, 'entity', decision.kind);
-      if (entry && (decision.kind === 'fresh' || decision.kind === 'staleWhileRevalidate')) {
-        values[index] = ownCopy(entry.value);
-        freshness.add(decision.kind === 'fresh' ? decision.remainingSeconds : 0, entry.scope);
+    const fetchRoot = async (call: FetchCall): Promise<FetchResult> => {
+      const { cache, serviceName, rootFetchCache, clock, metrics } = options;
+      const { request: state, fetch, variables } = call;
+      const { operation: query, operationName } = fetch;
+      const directives = directivesOf(call);
+      const cacheable = cache !== null && rootFetchCache !== 'off' && fetch.cacheable && !neverCached.has(query);
+      const keyFor = (scope: string | null) =>
+        entityCacheKey({ subgraph: serviceName, operation: query, variables, representation: ROOT_REPRESENTATION, scope });
+      const publicKey = cacheable ? keyFor(null) : null;
+      const privateKey = cacheable && state.identity ? keyFor(state.identity) : null;
+      const entry = (publicKey && cache!.get(publicKey)) || (privateKey && cache!.get(privateKey)) || (cacheable ? await fromShared([publicKey, privateKey]) : undefined);
+      const decision = decide(entry, clock.now(), rootDirectives(entry, directives));
+      if (cacheable) metrics.cacheLookup(serviceName, 'root', decision.kind);
+      if (entry && decision.kind === 'fresh') {
         state.addCacheTags(entry.tags);
-        metrics.entity(serviceName, 'cache_hit');
-        if (decision.kind === 'staleWhileRevalidate') {
-          this.refreshEntityInBackground(group, { query, index, entry, keyFor, identity: state.identity, load: loadOf(representation, decision.etag) }, state.id);
-        }
-        return;
+        return { response: ownCopy(entry.value) as GatewayGraphQLResponse, policy: { maxAgeSeconds: decision.remainingSeconds, scope: entry.scope } };
       }
-      pending.push({ query, index, entry, keyFor, identity: state.identity, load: loadOf(representation, decision.kind === 'revalidate' ? decision.etag : null) });
-    });
-
-    const results = await this.merge.loadEntities(group, pending.map((p) => p.load), {
-      budgetAtMs: state.deadlineAtMs,
-      startedAtMs: state.admittedAtMs,
-      signal: state.signal,
-      requestId: state.id,
-      mayFinishLate: !directives.noCache,
-    });
-    const globalErrorsSeen = new Set<readonly GraphQLFormattedError[]>();
-    const now = clock.now();
-    pending.forEach((p, i) => {
-      const result = results[i]!;
-      const stored = this.remember(p, result, startedAtMs);
-      if (stored) state.addCacheTags(stored.tags);
-      const { index, entry } = p;
-      if (result.kind === 'failed') {
-        freshness.add(0, 'public');
-        if (entry && canServeStaleOnError(entry, now, directives)) {
-          values[index] = ownCopy(entry.value);
-          state.staleServed.push({ subgraph: serviceName, typename: typenameOf(representations[index]), ageSeconds: ageSeconds(entry, now) });
-          metrics.entity(serviceName, 'stale_served');
-        } else {
-          errors.push(...entityFailureErrors(result.failure, [index]));
-          metrics.entity(serviceName, 'failed');
-        }
-        return;
-      }
-      if (!globalErrorsSeen.has(result.globalErrors)) {
-        globalErrorsSeen.add(result.globalErrors);
-        errors.push(...result.globalErrors);
-      }
-      if (result.notModified && entry) {
-        values[index] = ownCopy(entry.value);
-        freshness.add(entityMaxAge(result), entry.scope);
-        return;
-      }
-      values[index] = result.value && (--result.consumers > 0 ? ownCopy(result.value) : result.value);
-      for (const { error, rest } of result.errors) errors.push({ ...error, path: ['_entities', index, ...rest] });
-      freshness.add(entityMaxAge(result), result.hint.scope);
-    });
-    return { response: errors.length > 0 ? { data: { _entities: values }, errors } : { data: { _entities: values } }, policy: freshness.policy() };
-  }
-
-  /** One refresh per entry at a time; it waits for nobody and nobody waits for it. */
-  private refreshInBackground(key: string, refresh: () => Promise<void>): void {
-    if (this.refreshing.has(key)) return;
-    this.refreshing.add(key);
-    this.options.metrics.cacheLookup(this.options.serviceName, 'background', 'refresh');
-    void refresh().catch(() => undefined).finally(() => this.refreshing.delete(key));
-  }
-
-  private refreshEntityInBackground(group: EntityGroup, p: PendingEntity, requestId: string): void {
-    const key = p.keyFor(p.entry!.scope === 'private' ? p.identity : null);
-    this.refreshInBackground(key, async () => {
-      const startedAtMs = this.options.clock.now();
-      const [result] = await this.merge.loadEntities(group, [p.load], {
-        budgetAtMs: startedAtMs + BACKGROUND_BUDGET_MS,
-        requestId,
-        mayFinishLate: true,
+      const send = (conditionalOn: string | null, operationEndsAtMs: number, signal: AbortSignal | undefined) => next.root({
+        kind: 'root',
+        body: JSON.stringify({ query, variables, operationName }),
+        headers: { ...call.headers, [REQUEST_ID_HEADER]: state.id, ...(conditionalOn ? { 'if-none-match': conditionalOn } : {}) },
+        budget: { callTimeoutMs: call.budget.callTimeoutMs, operationEndsAtMs, lateAllowanceMs: 0 },
+        signal,
+        operationName,
+        requestIds: [state.id],
       });
-      this.remember(p, result!, startedAtMs);
-    });
-  }
+      const keyOf = (scope: Scope) => (scope === 'private' ? privateKey : publicKey);
+      if (entry && decision.kind === 'staleWhileRevalidate') {
+        const key = keyOf(entry.scope)!;
+        refreshInBackground(key, async () => {
+          const startedAtMs = clock.now();
+          const outcome = await send(decision.etag, startedAtMs + BACKGROUND_BUDGET_MS, undefined);
+          if (outcome.kind === 'answered') storeRoot(query, outcome.response, entry, keyOf, startedAtMs);
+        });
+        state.addCacheTags(entry.tags);
+        return { response: ownCopy(entry.value) as GatewayGraphQLResponse, policy: { maxAgeSeconds: 0, scope: entry.scope } };
+      }
 
-  /**
-   * Stores a fetched entity, or renews a not-modified one, once per answer however many requests share it. A
-   * call that passed this page's deadline but was left running is stored when it ends, for the pages after it.
-   */
-  private remember(p: PendingEntity, result: EntityResult, startedAtMs: number): CacheEntry | undefined {
-    const { cache, serviceName, metrics } = this.options;
-    if (!cache) return undefined;
-    if (result.kind === 'failed') {
-      void result.late?.then((late) => this.remember(p, late, startedAtMs));
-      return undefined;
-    }
-    if (result.stored) return undefined;
-    const maxAgeSeconds = entityMaxAge(result);
-    if (result.notModified) {
-      if (!p.entry) return undefined;
-      const key = p.keyFor(p.entry.scope === 'private' ? p.identity : null);
-      if (p.entry.scope === 'private' && !p.identity) return undefined;
-      this.renew(key, maxAgeSeconds, result.etag ?? p.entry.etag, startedAtMs);
-      metrics.notModifiedBytesSaved.inc({ subgraph: serviceName }, JSON.stringify(p.entry.value).length);
-      result.stored = true;
-      return p.entry;
-    }
-    // Errors are never cached, whether about this entity or about the whole answer.
-    if (!result.value || result.errors.length > 0 || result.globalErrors.length > 0) return undefined;
-    if (!worthStoring(result.hint, result.etag, maxAgeSeconds)) {
-      this.neverCached.set(p.query, true);
-      return undefined;
-    }
-    this.neverCached.delete(p.query);
-    if (result.hint.scope === 'private' && !p.identity) return undefined;
-    const representation = p.load.representation;
-    const keys = this.options.entityKeys();
-    const tags = tagsIn(keys, result.value);
-    tags.add(entityTag(keys, representation) ?? entityIdentity(typenameOf(representation) ?? '', keyFieldsOf(representation)));
-    for (const tag of result.subgraphTags) tags.add(tag);
-    const stored = this.entry(ownCopy(result.value), result.hint, result.etag, maxAgeSeconds, result.hint.scope, [...tags]);
-    result.stored = true;
-    return this.store(p.keyFor(result.hint.scope === 'private' ? p.identity : null), stored, startedAtMs) ? stored : undefined;
-  }
+      const startedAtMs = clock.now();
+      const outcome = await send(decision.kind === 'revalidate' ? decision.etag : null, call.budget.operationEndsAtMs, state.signal);
+      if (outcome.kind === 'failed') {
+        const { failure } = outcome;
+        const policy: ServedPolicy = { maxAgeSeconds: 0, scope: 'public' };
+        if (entry && canServeStaleOnError(entry, clock.now(), directives)) {
+          state.staleServed.push({ subgraph: serviceName, typename: null, ageSeconds: ageSeconds(entry, clock.now()) });
+          return { response: ownCopy(entry.value) as GatewayGraphQLResponse, policy };
+        }
+        return { response: { data: null, errors: rootFailureErrors(failure, fetch.rootResponseKeys) }, policy };
+      }
+      const { response } = outcome;
+      const hint = parseCacheControl(response.headers['cache-control']);
+      if (response.status === 304) {
+        if (!entry || !publicKey) {
+          const failure = new SubgraphFailure('SUBGRAPH_BAD_RESPONSE', serviceName, `${serviceName} answered 304 to a request that was not conditional`);
+          return { response: { data: null, errors: rootFailureErrors(failure, fetch.rootResponseKeys) }, policy: null };
+        }
+        storeRoot(query, response, entry, keyOf, startedAtMs);
+        state.addCacheTags(entry.tags);
+        return { response: ownCopy(entry.value) as GatewayGraphQLResponse, policy: { maxAgeSeconds: hint.maxAgeSeconds, scope: entry.scope } };
+      }
+      const body = response.body!;
+      if (fetch.cacheable && cache !== null && rootFetchCache !== 'off') {
+        const stored = storeRoot(query, response, undefined, (scope) => (scope === 'private' ? (state.identity ? keyFor(state.identity) : null) : keyFor(null)), startedAtMs);
+        if (stored) state.addCacheTags(stored.tags);
+      }
+      return { response: body as GatewayGraphQLResponse, policy: { maxAgeSeconds: hint.noStore ? 0 : hint.maxAgeSeconds, scope: hint.scope } };
+    };
 
-  /**
-   * Both levels: the first decides (size, the race guard), the second follows what the first kept. A fetch that
-   * started before the gateway's last cut is not kept: it may have read what a lost change changed.
-   */
-  private store(key: string, entry: CacheEntry, fetchStartedAtMs: number): boolean {
-    if (!this.options.coverage.mayStore(fetchStartedAtMs)) return false;
-    if (!this.options.cache!.set(key, entry, fetchStartedAtMs)) return false;
-    this.options.shared?.set(key, entry);
-    return true;
-  }
+    /**
+     * Root answers are served from memory while fresh only where a change can evict them: in `tagged` mode that
+     * takes an entry with tags and a gateway hearing every change of its sources now; otherwise they are revalidated
+     * each time.
+     */
+    const rootDirectives = (entry: CacheEntry | undefined, state: RequestDirectives): RequestDirectives => {
+      const { coverage } = options;
+      switch (options.rootFetchCache) {
+        case 'revalidate':
+          return { noCache: true };
+        case 'tagged':
+          return { noCache: state.noCache || !options.evictedByEvents || !coverage.covered || !entry || entry.tags.length === 0 || coverage.mustRevalidate(entry) };
+        case 'max-age':
+        case 'off':
+          return entryDirectives(entry, state);
+        default:
+          throw new Error(`unknown ROOT_FETCH_CACHE ${options.rootFetchCache satisfies never}`);
+      }
+    };
 
-  private renew(key: string, maxAgeSeconds: number, etag: string | null, fetchStartedAtMs: number): void {
-    const { cache, coverage, shared } = this.options;
-    if (!coverage.mayStore(fetchStartedAtMs)) return;
-    cache!.renew(key, maxAgeSeconds, etag, coverage.covered);
-    const renewed = cache!.get(key);
-    if (renewed) shared?.set(key, renewed);
-  }
+    /** The request's own directives, made `no-cache` for an entry that may show a change no event will evict. */
+    const entryDirectives = (entry: CacheEntry | undefined, state: RequestDirectives): RequestDirectives => {
+      return entry && !state.noCache && options.coverage.mustRevalidate(entry) ? { noCache: true } : state;
+    };
 
-  /** A first-level miss asks the second level; what it has joins the first level. */
-  private async fromShared(keys: readonly (string | null)[]): Promise<CacheEntry | undefined> {
-    const { shared, cache } = this.options;
-    if (!shared) return undefined;
-    for (const key of keys) {
-      if (!key) continue;
-      const entry = await shared.get(key);
-      if (entry) {
-        cache!.set(key, entry);
+    /** Stores a root answer (or renews the entry it did not modify); returns what was stored. */
+    const storeRoot = (
+      query: string,
+      response: TransportResponse,
+      entry: CacheEntry | undefined,
+      keyOf: (scope: Scope) => string | null,
+      startedAtMs: number,
+    ): CacheEntry | undefined => {
+      const cache = options.cache!;
+      const hint = parseCacheControl(response.headers['cache-control']);
+      if (response.status === 304) {
+        const key = entry && keyOf(entry.scope);
+        if (key) renew(key, hint.maxAgeSeconds, response.headers.etag ?? entry.etag, startedAtMs);
         return entry;
       }
-    }
-    return undefined;
-  }
-
-  /** The same for a whole entity fetch, in one round trip to the second level. */
-  private async manyFromShared(
-    firstLevel: readonly (CacheEntry | undefined)[],
-    keyFors: readonly ((scope: string | null) => string)[],
-    identity: string | null,
-  ): Promise<(CacheEntry | undefined)[]> {
-    const { shared, cache } = this.options;
-    if (!shared || firstLevel.every((entry) => entry !== undefined)) return [];
-    const wanted: { index: number; key: string }[] = [];
-    firstLevel.forEach((entry, index) => {
-      if (entry) return;
-      wanted.push({ index, key: keyFors[index]!(null) });
-      if (identity) wanted.push({ index, key: keyFors[index]!(identity) });
-    });
-    const found = await shared.getMany(wanted.map((w) => w.key));
-    const entries: (CacheEntry | undefined)[] = [];
-    wanted.forEach(({ index, key }, i) => {
-      const entry = found[i];
-      if (!entry || entries[index]) return;
-      cache!.set(key, entry);
-      entries[index] = entry;
-    });
-    return entries;
-  }
-
-  private entry(value: Record<string, unknown>, hint: CacheHint, etag: string | null, maxAgeSeconds: number, scope: Scope, tags: string[]): CacheEntry {
-    return {
-      value,
-      storedAtMs: this.options.clock.now(),
-      maxAgeSeconds,
-      staleIfErrorSeconds: hint.staleIfErrorSeconds > 0 ? hint.staleIfErrorSeconds : this.options.staleIfErrorSeconds,
-      staleWhileRevalidateSeconds: hint.staleWhileRevalidateSeconds,
-      etag,
-      scope,
-      tags,
-      evictable: this.options.coverage.covered,
+      const body = response.body;
+      const etag = response.headers.etag ?? null;
+      if (!body || body.errors) return undefined;
+      if (!worthStoring(hint, etag)) {
+        neverCached.set(query, true);
+        return undefined;
+      }
+      neverCached.delete(query);
+      // Kept only where it can be used: served while fresh, or revalidated by its validator.
+      const servedWhileFresh = options.rootFetchCache === 'max-age' || (options.rootFetchCache === 'tagged' && options.evictedByEvents);
+      if (etag === null && !servedWhileFresh) return undefined;
+      const key = keyOf(hint.scope);
+      if (!key) return undefined;
+      const tags = tagsIn(options.entityKeys(), body.data);
+      for (const tag of rootAnswerTags(body.extensions)) tags.add(tag);
+      const stored = makeEntry(ownCopy(body as Record<string, unknown>), hint, etag, hint.maxAgeSeconds, hint.scope, [...tags]);
+      return store(key, stored, startedAtMs) ? stored : undefined;
     };
-  }
+
+    const fetchEntities = async (call: FetchCall): Promise<FetchResult> => {
+      const { cache, serviceName, metrics, clock } = options;
+      const { request: state, variables } = call;
+      const query = call.fetch.operation;
+      const directives = directivesOf(call);
+      const representations = call.representations ?? [];
+      const group: EntityGroup = {
+        key: `${query}\u0000${stableJson(variables)}\u0000${call.sharingKey}`,
+        query,
+        operationName: call.fetch.operationName,
+        variables,
+        headers: call.headers,
+        mayFinishLate: state.identity === null,
+      };
+      const startedAtMs = clock.now();
+      const values: (Record<string, unknown> | null)[] = new Array(representations.length).fill(null);
+      const errors: GraphQLFormattedError[] = [];
+      const freshness = new PolicyAccumulator();
+      metrics.entity(serviceName, 'requested', representations.length);
+      const lookups = cache !== null && !neverCached.has(query);
+
+      const keyFors = representations.map((representation) => (scope: string | null) =>
+        entityCacheKey({ subgraph: serviceName, operation: query, variables, representation, scope }));
+      const firstLevel = representations.map((_, index) =>
+        lookups ? cache.get(keyFors[index]!(null)) ?? (state.identity ? cache.get(keyFors[index]!(state.identity)) : undefined) : undefined);
+      const secondLevel = lookups ? await manyFromShared(firstLevel, keyFors, state.identity) : [];
+
+      const pending: PendingEntity[] = [];
+      representations.forEach((representation, index) => {
+        const keyFor = keyFors[index]!;
+        const entry = firstLevel[index] ?? secondLevel[index];
+        const decision = decide(entry, startedAtMs, entryDirectives(entry, directives));
+        if (lookups) metrics.cacheLookup(serviceName, 'entity', decision.kind);
+        if (entry && (decision.kind === 'fresh' || decision.kind === 'staleWhileRevalidate')) {
+          values[index] = ownCopy(entry.value);
+          freshness.add(decision.kind === 'fresh' ? decision.remainingSeconds : 0, entry.scope);
+          state.addCacheTags(entry.tags);
+          metrics.entity(serviceName, 'cache_hit');
+          if (decision.kind === 'staleWhileRevalidate') {
+            refreshEntityInBackground(group, { query, index, entry, keyFor, identity: state.identity, load: loadOf(representation, decision.etag) }, call.budget, state.id);
+          }
+          return;
+        }
+        pending.push({ query, index, entry, keyFor, identity: state.identity, load: loadOf(representation, decision.kind === 'revalidate' ? decision.etag : null) });
+      });
+
+      const results = await next.entities(group, pending.map((p) => p.load), {
+        budget: call.budget,
+        signal: state.signal,
+        requestId: state.id,
+      });
+      const globalErrorsSeen = new Set<readonly GraphQLFormattedError[]>();
+      const now = clock.now();
+      pending.forEach((p, i) => {
+        const result = results[i]!;
+        const stored = remember(p, result, startedAtMs);
+        if (stored) state.addCacheTags(stored.tags);
+        const { index, entry } = p;
+        if (result.kind === 'failed') {
+          freshness.add(0, 'public');
+          if (entry && canServeStaleOnError(entry, now, directives)) {
+            values[index] = ownCopy(entry.value);
+            state.staleServed.push({ subgraph: serviceName, typename: typenameOf(representations[index]), ageSeconds: ageSeconds(entry, now) });
+            metrics.entity(serviceName, 'stale_served');
+          } else {
+            errors.push(...entityFailureErrors(result.failure, [index]));
+            metrics.entity(serviceName, 'failed');
+          }
+          return;
+        }
+        if (!globalErrorsSeen.has(result.globalErrors)) {
+          globalErrorsSeen.add(result.globalErrors);
+          errors.push(...result.globalErrors);
+        }
+        if (result.notModified && entry) {
+          values[index] = ownCopy(entry.value);
+          freshness.add(entityMaxAge(result), entry.scope);
+          return;
+        }
+        values[index] = result.value && (--result.consumers > 0 ? ownCopy(result.value) : result.value);
+        for (const { error, rest } of result.errors) errors.push({ ...error, path: ['_entities', index, ...rest] });
+        freshness.add(entityMaxAge(result), result.hint.scope);
+      });
+      return { response: errors.length > 0 ? { data: { _entities: values }, errors } : { data: { _entities: values } }, policy: freshness.policy() };
+    };
+
+    /** One refresh per entry at a time; it waits for nobody and nobody waits for it. */
+    const refreshInBackground = (key: string, refresh: () => Promise<void>): void => {
+      if (refreshing.has(key)) return;
+      refreshing.add(key);
+      options.metrics.cacheLookup(options.serviceName, 'background', 'refresh');
+      void refresh().catch(() => undefined).finally(() => refreshing.delete(key));
+    };
+
+    const refreshEntityInBackground = (group: EntityGroup, p: PendingEntity, budget: FetchBudget, requestId: string): void => {
+      const key = p.keyFor(p.entry!.scope === 'private' ? p.identity : null);
+      refreshInBackground(key, async () => {
+        const startedAtMs = options.clock.now();
+        // Nobody waits for it: no page budget, and a budget of its own from now.
+        const [result] = await next.entities(group, [p.load], {
+          budget: { ...budget, operationEndsAtMs: startedAtMs + BACKGROUND_BUDGET_MS, pageBudgetMs: null, pageEndsAtMs: null },
+          requestId,
+        });
+        remember(p, result!, startedAtMs);
+      });
+    };
+
+    /**
+     * Stores a fetched entity, or renews a not-modified one, once per answer however many requests share it. A
+     * call that passed this page's deadline but was left running is stored when it ends, for the pages after it.
+     */
+    const remember = (p: PendingEntity, result: EntityResult, startedAtMs: number): CacheEntry | undefined => {
+      const { cache, serviceName, metrics } = options;
+      if (!cache) return undefined;
+      if (result.kind === 'failed') {
+        void result.late?.then((late) => remember(p, late, startedAtMs));
+        return undefined;
+      }
+      if (result.stored) return undefined;
+      const maxAgeSeconds = entityMaxAge(result);
+      if (result.notModified) {
+        if (!p.entry) return undefined;
+        const key = p.keyFor(p.entry.scope === 'private' ? p.identity : null);
+        if (p.entry.scope === 'private' && !p.identity) return undefined;
+        renew(key, maxAgeSeconds, result.etag ?? p.entry.etag, startedAtMs);
+        metrics.notModifiedBytesSaved.inc({ subgraph: serviceName }, JSON.stringify(p.entry.value).length);
+        result.stored = true;
+        return p.entry;
+      }
+      // Errors are never cached, whether about this entity or about the whole answer.
+      if (!result.value || result.errors.length > 0 || result.globalErrors.length > 0) return undefined;
+      if (!worthStoring(result.hint, result.etag, maxAgeSeconds)) {
+        neverCached.set(p.query, true);
+        return undefined;
+      }
+      neverCached.delete(p.query);
+      if (result.hint.scope === 'private' && !p.identity) return undefined;
+      const representation = p.load.representation;
+      const keys = options.entityKeys();
+      const tags = tagsIn(keys, result.value);
+      tags.add(entityTag(keys, representation) ?? entityIdentity(typenameOf(representation) ?? '', keyFieldsOf(representation)));
+      for (const tag of result.subgraphTags) tags.add(tag);
+      const stored = makeEntry(ownCopy(result.value), result.hint, result.etag, maxAgeSeconds, result.hint.scope, [...tags]);
+      result.stored = true;
+      return store(p.keyFor(result.hint.scope === 'private' ? p.identity : null), stored, startedAtMs) ? stored : undefined;
+    };
+
+    /**
+     * Both levels: the first decides (size, the race guard), the second follows what the first kept. A fetch that
+     * started before the gateway's last cut is not kept: it may have read what a lost change changed.
+     */
+    const store = (key: string, entry: CacheEntry, fetchStartedAtMs: number): boolean => {
+      if (!options.coverage.mayStore(fetchStartedAtMs)) return false;
+      if (!options.cache!.set(key, entry, fetchStartedAtMs)) return false;
+      options.shared?.set(key, entry);
+      return true;
+    };
+
+    const renew = (key: string, maxAgeSeconds: number, etag: string | null, fetchStartedAtMs: number): void => {
+      const { cache, coverage, shared } = options;
+      if (!coverage.mayStore(fetchStartedAtMs)) return;
+      cache!.renew(key, maxAgeSeconds, etag, coverage.covered);
+      const renewed = cache!.get(key);
+      if (renewed) shared?.set(key, renewed);
+    };
+
+    /** A first-level miss asks the second level; what it has joins the first level. */
+    const fromShared = async (keys: readonly (string | null)[]): Promise<CacheEntry | undefined> => {
+      const { shared, cache } = options;
+      if (!shared) return undefined;
+      for (const key of keys) {
+        if (!key) continue;
+        const entry = await shared.get(key);
+        if (entry) {
+          cache!.set(key, entry);
+          return entry;
+        }
+      }
+      return undefined;
+    };
+
+    /** The same for a whole entity fetch, in one round trip to the second level. */
+    const manyFromShared = async (
+      firstLevel: readonly (CacheEntry | undefined)[],
+      keyFors: readonly ((scope: string | null) => string)[],
+      identity: string | null,
+    ): Promise<(CacheEntry | undefined)[]> => {
+      const { shared, cache } = options;
+      if (!shared || firstLevel.every((entry) => entry !== undefined)) return [];
+      const wanted: { index: number; key: string }[] = [];
+      firstLevel.forEach((entry, index) => {
+        if (entry) return;
+        wanted.push({ index, key: keyFors[index]!(null) });
+        if (identity) wanted.push({ index, key: keyFors[index]!(identity) });
+      });
+      const found = await shared.getMany(wanted.map((w) => w.key));
+      const entries: (CacheEntry | undefined)[] = [];
+      wanted.forEach(({ index, key }, i) => {
+        const entry = found[i];
+        if (!entry || entries[index]) return;
+        cache!.set(key, entry);
+        entries[index] = entry;
+      });
+      return entries;
+    };
+
+    const makeEntry = (value: Record<string, unknown>, hint: CacheHint, etag: string | null, maxAgeSeconds: number, scope: Scope, tags: string[]): CacheEntry => {
+      return {
+        value,
+        storedAtMs: options.clock.now(),
+        maxAgeSeconds,
+        staleIfErrorSeconds: hint.staleIfErrorSeconds > 0 ? hint.staleIfErrorSeconds : options.staleIfErrorSeconds,
+        staleWhileRevalidateSeconds: hint.staleWhileRevalidateSeconds,
+        etag,
+        scope,
+        tags,
+        evictable: options.coverage.covered,
+      };
+    };
+
+    return (call) => (call.fetch.kind === 'entities' && call.representations ? fetchEntities(call) : fetchRoot(call));
+  };
 }
 
 /** The smallest freshness and the strictest scope of everything one fetch served, handed to Apollo's cache policy. */
@@ -508,11 +511,6 @@ function worthStoring(hint: CacheHint, etag: string | null, maxAgeSeconds = hint
   return !hint.noStore && (maxAgeSeconds > 0 || etag !== null);
 }
 
-function asFailure(error: unknown, serviceName: string): SubgraphFailure {
-  return error instanceof SubgraphFailure
-    ? error
-    : new SubgraphFailure('SUBGRAPH_UNAVAILABLE', serviceName, `${serviceName} could not be called`, { cause: error });
-}
 
 /** The client's `no-cache`, or a mutation's read-your-writes: nothing is served from memory without asking. */
 function directivesOf(call: FetchCall): RequestDirectives {

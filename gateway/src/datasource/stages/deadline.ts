@@ -1,8 +1,9 @@
 /**
- * The deadline stage: a call may take the smaller of its subgraph's timeout and what is left of the budget of the
- * last operation waiting for it, on the gateway's one clock. Past that the waiters get SUBGRAPH_TIMEOUT at once;
- * the call is aborted, or, for a cacheable query, left running (a few per subgraph, up to the subgraph's longer
- * root timeout) so its late answer still fills the cache for the pages after this one.
+ * The deadline stage: a call may take the smaller of its timeout and what is left of the budget of the last
+ * operation waiting for it (budget.ts), on the gateway's one clock. Past that its waiters get SUBGRAPH_TIMEOUT at
+ * once; the call is aborted, or, when its budget allows it to finish late, left running (a few per subgraph, up to
+ * its late allowance) and its outcome says so: `late` brings how it ends, so its answer still fills the cache for
+ * the pages after this one.
  *
  * A deadline measures the subgraph, not the gateway: the timer is armed when the call leaves (time queued in the
  * merge stage is the gateway's), and when it fires the verdict waits for the end of the current event-loop turn,
@@ -10,33 +11,11 @@
  */
 import type { Clock } from '../../clock.js';
 import { SubgraphFailure } from '../../errors.js';
-import type { Stage, SubgraphCall } from '../pipeline.js';
-
-export interface SubgraphTimeouts {
-  /** Root fetches (and the gateway's own calls); also how long a late entity call may run in all. */
-  timeoutMs: number;
-  /** Entity fetches, which fill optional parts of a page and so get a shorter leash. */
-  entityTimeoutMs: number;
-}
-
-export interface Deadline {
-  /** Milliseconds this call may take (0 = the budget is already spent). */
-  timeoutMs: number;
-  /** Which limit decided it: only the subgraph's own timeout is the subgraph's fault. */
-  limitedBy: 'subgraph timeout' | 'operation budget';
-}
-
-/** Pure: the call's deadline from the clock reading, the subgraph's timeout and the budget's end. */
-export function fetchDeadline(nowMs: number, subgraphTimeoutMs: number, budgetAtMs: number): Deadline {
-  const budgetLeftMs = Math.max(0, Math.floor(budgetAtMs - nowMs));
-  return budgetLeftMs < subgraphTimeoutMs
-    ? { timeoutMs: budgetLeftMs, limitedBy: 'operation budget' }
-    : { timeoutMs: subgraphTimeoutMs, limitedBy: 'subgraph timeout' };
-}
+import { callDeadline, lateLeftMs, type CallDeadline } from '../budget.js';
+import type { CallOutcome, Stage, SubgraphCall } from '../pipeline.js';
 
 export interface DeadlineStageOptions {
   serviceName: string;
-  timeouts: SubgraphTimeouts;
   clock: Clock;
   /** How many calls past their deadline may go on at once to fill the cache; beyond that they are aborted. */
   maxLateCalls: number;
@@ -45,15 +24,14 @@ export interface DeadlineStageOptions {
 }
 
 export function deadlineStage(options: DeadlineStageOptions): Stage {
-  const { serviceName, timeouts, clock, maxLateCalls } = options;
+  const { serviceName, clock, maxLateCalls } = options;
   const afterCurrentTurn = options.afterCurrentTurn ?? ((run) => void setImmediate(run));
   let lateCalls = 0;
 
   return (next) => (call) => {
-    const subgraphTimeoutMs = call.kind === 'entities' ? timeouts.entityTimeoutMs : timeouts.timeoutMs;
     const startedAtMs = clock.now();
-    const deadline = fetchDeadline(startedAtMs, subgraphTimeoutMs, call.budgetAtMs);
-    if (deadline.timeoutMs <= 0) return Promise.reject(timeoutFailure(serviceName, deadline));
+    const deadline = callDeadline(startedAtMs, call.budget.callTimeoutMs, call.budget.operationEndsAtMs);
+    if (deadline.timeoutMs <= 0) return Promise.resolve({ kind: 'failed', failure: timeoutFailure(serviceName, deadline) });
 
     const controller = new AbortController();
     const cancel = () => controller.abort(callerGone(serviceName));
@@ -61,55 +39,44 @@ export function deadlineStage(options: DeadlineStageOptions): Stage {
     call.signal?.addEventListener('abort', cancel, { once: true });
     const answer = next({ ...call, signal: controller.signal });
 
-    return new Promise((resolve, reject) => {
+    return new Promise<CallOutcome>((resolve) => {
       let settled = false;
-      const finish = () => {
+      const timer = clock.setTimer(deadline.timeoutMs, () => afterCurrentTurn(() => {
+        if (settled) return;
+        settled = true;
+        call.signal?.removeEventListener('abort', cancel);
+        const lateMs = lateLeftMs(call.budget.lateAllowanceMs, startedAtMs, clock.now());
+        const goesOn = mayGoOn(call) && lateCalls < maxLateCalls && lateMs > 0;
+        // A call that goes on is judged by how it ends (the breaker reads `late`), not by this deadline.
+        const failure = timeoutFailure(serviceName, deadline, goesOn);
+        if (!goesOn) {
+          controller.abort(failure);
+          return resolve({ kind: 'failed', failure });
+        }
+        lateCalls++;
+        const stop = clock.setTimer(lateMs, () => controller.abort(timeoutFailure(serviceName, { timeoutMs: call.budget.lateAllowanceMs, limitedBy: 'subgraph timeout' })));
+        const late = answer.finally(() => {
+          lateCalls--;
+          stop.cancel();
+        });
+        resolve({ kind: 'failed', failure, late });
+      }));
+      void answer.then((outcome) => {
+        if (settled) return;
         settled = true;
         timer.cancel();
         call.signal?.removeEventListener('abort', cancel);
-      };
-      const timer = clock.setTimer(deadline.timeoutMs, () => afterCurrentTurn(() => {
-        if (settled) return;
-        finish();
-        const lateLeftMs = timeouts.timeoutMs - (clock.now() - startedAtMs);
-        const goesOn = mayGoOn(call) && lateCalls < maxLateCalls && lateLeftMs > 0;
-        // A call that goes on is judged by how it ends (the breaker reads `late`), not by this deadline.
-        const failure = timeoutFailure(serviceName, deadline, goesOn);
-        if (goesOn) {
-          lateCalls++;
-          const stop = clock.setTimer(lateLeftMs, () => controller.abort(timeoutFailure(serviceName, { timeoutMs: timeouts.timeoutMs, limitedBy: 'subgraph timeout' })));
-          failure.late = answer.finally(() => {
-            lateCalls--;
-            stop.cancel();
-          });
-          // Nobody may be listening to a late answer that fails; it must not become an unhandled rejection.
-          failure.late.catch(() => undefined);
-        } else {
-          controller.abort(failure);
-        }
-        reject(failure);
-      }));
-      answer.then(
-        (response) => {
-          if (settled) return;
-          finish();
-          resolve(response);
-        },
-        (error: unknown) => {
-          if (settled) return;
-          finish();
-          reject(error);
-        },
-      );
+        resolve(outcome);
+      });
     });
   };
 }
 
 function mayGoOn(call: SubgraphCall): boolean {
-  return call.mayFinishLate && !call.signal?.aborted;
+  return call.budget.lateAllowanceMs > 0 && !call.signal?.aborted;
 }
 
-function timeoutFailure(serviceName: string, deadline: Deadline, goesOn = false): SubgraphFailure {
+function timeoutFailure(serviceName: string, deadline: CallDeadline, goesOn = false): SubgraphFailure {
   const byBudget = deadline.limitedBy === 'operation budget';
   const message = byBudget
     ? deadline.timeoutMs <= 0

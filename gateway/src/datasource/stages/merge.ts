@@ -14,9 +14,9 @@ import { conditionalRequestExtensions } from '../../cache/entityValidation.js';
 import { SubgraphFailure } from '../../errors.js';
 import type { GatewayMetrics } from '../../metrics/registry.js';
 import { REQUEST_ID_HEADER } from '../../request.js';
+import { waitingEnds, type FetchBudget } from '../budget.js';
 import { splitEntities, type EntityResult } from '../entityAnswer.js';
-import type { Dispatch } from '../pipeline.js';
-import type { TransportResponse } from './transport.js';
+import type { CallOutcome, Dispatch } from '../pipeline.js';
 
 /** What must be identical for two loads to share one `_entities` call. */
 export interface EntityGroup {
@@ -44,30 +44,24 @@ export interface EntityLoad {
 
 /** The operation a set of loads is for. */
 export interface Waiter {
-  budgetAtMs: number;
-  /** The operation's admission on the clock, where its page budget counts from; absent for the gateway's own refreshes. */
-  startedAtMs?: number;
+  /**
+   * Its limits (budget.ts): it waits at most the entity timeout from now (queue included: a busy slot is the subgraph
+   * not answering), until its operation budget or its page budget for this subgraph runs out, whichever is first. The
+   * page budget bounds the page, not the call: a call whose waiters all gave up runs on to its own deadline.
+   */
+  budget: FetchBudget;
   signal?: AbortSignal;
   requestId: string;
-  /** False when the caller asked for revalidation: an answer it will never see is not worth waiting for. */
-  mayFinishLate: boolean;
 }
+
+/** One result per load, in order; never rejects. */
+export type EntityLoader = (group: EntityGroup, loads: readonly EntityLoad[], waiter: Waiter) => Promise<EntityResult[]>;
 
 export interface MergeStageOptions {
   serviceName: string;
   clock: Clock;
   maxCallsInFlight: number;
   maxBatchSize: number;
-  /**
-   * The longest a load waits for its answer, queue included (the subgraph's entity timeout): a slot stays busy
-   * only while the subgraph has not answered, so waiting for one is waiting for the subgraph.
-   */
-  waitLimitMs: number;
-  /**
-   * The most of an operation's time, from its admission, that it waits for this subgraph's entities (null: none).
-   * It bounds the page, not the call: a call whose waiters all reached it runs on to its own deadline.
-   */
-  pageBudgetMs?: number | null;
   metrics: GatewayMetrics;
   /** When queued loads leave, and when a waiter's time is up: the end of the current event-loop turn. */
   schedule?: (run: () => void) => void;
@@ -120,207 +114,179 @@ interface GroupState {
 /** How many request ids a failure's log line lists. */
 const LOGGED_REQUEST_IDS = 20;
 
-export class MergeStage {
-  private readonly groups = new Map<string, GroupState>();
-  private readonly schedule: (run: () => void) => void;
+export function mergeStage(options: MergeStageOptions): (next: Dispatch) => EntityLoader {
+  const { metrics, serviceName, clock } = options;
+  const schedule = options.schedule ?? ((run: () => void) => void setImmediate(run));
 
-  constructor(private readonly options: MergeStageOptions, private readonly send: Dispatch) {
-    this.schedule = options.schedule ?? ((run) => void setImmediate(run));
-  }
+  return (send) => {
+    const groups = new Map<string, GroupState>();
 
-  /** One result per load, in order; never rejects. */
-  loadEntities(group: EntityGroup, loads: readonly EntityLoad[], waiter: Waiter): Promise<EntityResult[]> {
-    if (loads.length === 0) return Promise.resolve([]);
-    const { metrics, serviceName, clock } = this.options;
-    const state = this.groupState(group);
-    // One promise per call, settled by the last of its loads: a promise (or a closure) per load would cost a page
-    // with hundreds of representations hundreds of allocations.
-    let settleAll!: (results: EntityResult[]) => void;
-    const allSettled = new Promise<EntityResult[]>((resolve) => (settleAll = resolve));
-    const waiting: WaiterState = { ...waiter, pendings: [], results: new Array<EntityResult>(loads.length), unsettled: loads.length, settleAll };
-    // One increment per call, not per load: prom-client hashes the labels on every increment, and a large page
-    // shares hundreds of representations.
-    let deduplicated = 0;
-    loads.forEach((load, index) => {
-      const pending: Pending = { waiter: waiting, index, done: false };
-      waiting.pendings.push(pending);
-      const sent = state.sent.get(load.representationKey);
-      if (sent && (sent.load.ifNoneMatch === null || sent.load.ifNoneMatch === load.ifNoneMatch)) {
-        sent.pendings.push(pending);
-        pending.slot = sent;
-        deduplicated++;
-        return;
+    const groupState = (group: EntityGroup): GroupState => {
+      let state = groups.get(group.key);
+      if (!state) {
+        state = { group, queue: [], queued: new Map(), sent: new Map(), callsInFlight: 0, pumpScheduled: false };
+        groups.set(group.key, state);
       }
-      const queued = state.queued.get(load.representationKey);
-      if (queued) {
-        // Different copies (or none): ask for the full entity, which serves them all.
-        if (queued.load.ifNoneMatch !== load.ifNoneMatch) queued.load = { ...queued.load, ifNoneMatch: null };
-        queued.pendings.push(pending);
-        pending.slot = queued;
-        deduplicated++;
-        return;
-      }
-      const slot: Slot = { load, pendings: [pending] };
-      pending.slot = slot;
-      state.queue.push(slot);
-      state.queued.set(load.representationKey, slot);
-    });
-    metrics.entity(serviceName, 'deduplicated', deduplicated);
+      return state;
+    };
 
-    const { waitMs, message } = this.waitFor(waiter);
-    // As in the deadline stage, an answer read in the same event-loop turn as the timer wins.
-    const timer = clock.setTimer(waitMs, () => this.schedule(() => this.release(state, waiting,
-      // The breaker judges calls, not waiters: a call that really is late is counted by the deadline stage.
-      new SubgraphFailure('SUBGRAPH_TIMEOUT', serviceName, message, { countsAgainstSubgraph: false }), false)));
-    const onAbort = () => this.release(state, waiting,
-      new SubgraphFailure('SUBGRAPH_TIMEOUT', serviceName, 'the caller went away', { countsAgainstSubgraph: false }), true);
-    if (waiter.signal?.aborted) onAbort();
-    waiter.signal?.addEventListener('abort', onAbort, { once: true });
-    this.schedulePump(state);
-    return allSettled.finally(() => {
-      timer.cancel();
-      waiter.signal?.removeEventListener('abort', onAbort);
-    });
-  }
+    const forgetIfIdle = (state: GroupState) => {
+      if (state.callsInFlight === 0 && state.queue.length === 0 && state.sent.size === 0) groups.delete(state.group.key);
+    };
 
-  /** How long a waiter waits from now: the first of the wait limit, its operation budget and its page budget. */
-  private waitFor(waiter: Waiter): { waitMs: number; message: string } {
-    const { clock, serviceName, waitLimitMs, pageBudgetMs } = this.options;
-    const now = clock.now();
-    const budgetLeftMs = Math.max(0, Math.floor(waiter.budgetAtMs - now));
-    const pageLeftMs = pageBudgetMs && waiter.startedAtMs !== undefined
-      ? Math.max(0, Math.floor(waiter.startedAtMs + pageBudgetMs - now))
-      : Number.POSITIVE_INFINITY;
-    if (pageLeftMs < waitLimitMs && pageLeftMs <= budgetLeftMs) {
-      return { waitMs: pageLeftMs, message: `${serviceName} did not answer within the ${pageBudgetMs} ms a page waits for it (${pageLeftMs} ms were left when it was asked)` };
-    }
-    if (budgetLeftMs < waitLimitMs) {
-      return { waitMs: budgetLeftMs, message: `${serviceName} did not answer within the ${budgetLeftMs} ms left of the operation budget` };
-    }
-    return { waitMs: waitLimitMs, message: `${serviceName} did not answer within ${waitLimitMs} ms` };
-  }
-
-  private groupState(group: EntityGroup): GroupState {
-    let state = this.groups.get(group.key);
-    if (!state) {
-      state = { group, queue: [], queued: new Map(), sent: new Map(), callsInFlight: 0, pumpScheduled: false };
-      this.groups.set(group.key, state);
-    }
-    return state;
-  }
-
-  /**
-   * The waiter stops waiting: its loads fail now and slots nobody waits for leave the queue. A call already sent
-   * is cancelled only when every waiter's caller went away; one whose waiters merely ran out of time goes on to its
-   * own deadline, where the breaker hears how the subgraph did and a late answer may still fill the cache.
-   */
-  private release(state: GroupState, waiter: WaiterState, failure: SubgraphFailure, callerGone: boolean): void {
-    const touched = new Set<Call>();
-    for (const pending of waiter.pendings) {
-      if (pending.done) continue;
-      pending.done = true;
-      const slot = pending.slot!;
-      slot.pendings = slot.pendings.filter((p) => p !== pending);
-      if (slot.call) {
-        touched.add(slot.call);
-        settle(pending, { kind: 'failed', failure, ...(callerGone ? {} : { late: slot.outcome! }) });
-        continue;
-      }
-      settle(pending, { kind: 'failed', failure });
-      if (slot.pendings.length === 0) {
-        state.queued.delete(slot.load.representationKey);
-        state.queue.splice(state.queue.indexOf(slot), 1);
-      }
-    }
-    if (callerGone) {
-      for (const call of touched) {
-        if (call.slots.every((s) => s.pendings.length === 0)) call.controller.abort();
-      }
-    }
-    this.forgetIfIdle(state);
-  }
-
-  private schedulePump(state: GroupState): void {
-    if (state.pumpScheduled || state.queue.length === 0) return;
-    state.pumpScheduled = true;
-    this.schedule(() => {
-      state.pumpScheduled = false;
-      this.pump(state);
-    });
-  }
-
-  private pump(state: GroupState): void {
-    while (state.callsInFlight < this.options.maxCallsInFlight && state.queue.length > 0) {
-      this.dispatch(state, state.queue.splice(0, this.options.maxBatchSize));
-    }
-  }
-
-  private dispatch(state: GroupState, slots: Slot[]): void {
-    const { metrics, serviceName } = this.options;
-    const { group } = state;
-    const call: Call = { controller: new AbortController(), slots };
-    for (const slot of slots) {
-      state.queued.delete(slot.load.representationKey);
-      state.sent.set(slot.load.representationKey, slot);
-      slot.call = call;
-      slot.outcome = new Promise((settle) => (slot.settle = settle));
-    }
-    const waiters = [...new Set(slots.flatMap((s) => s.pendings.map((p) => p.waiter)))];
-    const ifNoneMatch = slots.map((s) => s.load.ifNoneMatch);
-    const revalidating = ifNoneMatch.filter((v) => v !== null).length;
-    metrics.entity(serviceName, 'revalidated', revalidating);
-    metrics.entity(serviceName, 'fetched', slots.length - revalidating);
-    const body = callBody(group, slots.map((s) => s.load.representationKey), revalidating > 0 ? ifNoneMatch : null);
-    state.callsInFlight++;
-    const answer = this.send({
-      kind: 'entities',
-      body,
-      headers: { ...group.headers, [REQUEST_ID_HEADER]: waiters[0]?.requestId ?? '' },
-      budgetAtMs: Math.max(...waiters.map((w) => w.budgetAtMs)),
-      mayFinishLate: group.mayFinishLate && waiters.some((w) => w.mayFinishLate),
-      signal: call.controller.signal,
-      operationName: group.operationName,
-      requestIds: waiters.slice(0, LOGGED_REQUEST_IDS).map((w) => w.requestId),
-    });
-    const split = (response: TransportResponse) => splitEntities(serviceName, response, slots.length, ifNoneMatch);
-    answer.then(split, (error: unknown) => this.failedResults(error, slots.length, split)).then((results) => {
-      state.callsInFlight--;
-      slots.forEach((slot, i) => {
-        if (state.sent.get(slot.load.representationKey) === slot) state.sent.delete(slot.load.representationKey);
-        slot.settle!(results[i]!);
-        const result = results[i]!;
-        if (result.kind === 'answer') result.consumers = slot.pendings.filter((p) => !p.done).length;
-        for (const pending of slot.pendings) {
-          if (pending.done) continue;
-          pending.done = true;
-          settle(pending, results[i]!);
-        }
+    const schedulePump = (state: GroupState) => {
+      if (state.pumpScheduled || state.queue.length === 0) return;
+      state.pumpScheduled = true;
+      schedule(() => {
+        state.pumpScheduled = false;
+        while (state.callsInFlight < options.maxCallsInFlight && state.queue.length > 0) dispatch(state, state.queue.splice(0, options.maxBatchSize));
       });
-      if (results.some((r) => r.kind === 'answer' && r.notModified)) {
-        metrics.entity(serviceName, 'not_modified', results.filter((r) => r.kind === 'answer' && r.notModified).length);
+    };
+
+    /**
+     * The waiter stops waiting: its loads fail now and slots nobody waits for leave the queue. A call already sent
+     * is cancelled only when every waiter's caller went away; one whose waiters merely ran out of time goes on to its
+     * own deadline, where the breaker hears how the subgraph did and a late answer may still fill the cache.
+     */
+    const release = (state: GroupState, waiter: WaiterState, failure: SubgraphFailure, callerGone: boolean) => {
+      const touched = new Set<Call>();
+      for (const pending of waiter.pendings) {
+        if (pending.done) continue;
+        pending.done = true;
+        const slot = pending.slot!;
+        slot.pendings = slot.pendings.filter((p) => p !== pending);
+        if (slot.call) {
+          touched.add(slot.call);
+          settle(pending, { kind: 'failed', failure, ...(callerGone ? {} : { late: slot.outcome! }) });
+          continue;
+        }
+        settle(pending, { kind: 'failed', failure });
+        if (slot.pendings.length === 0) {
+          state.queued.delete(slot.load.representationKey);
+          state.queue.splice(state.queue.indexOf(slot), 1);
+        }
       }
-      this.schedulePump(state);
-      this.forgetIfIdle(state);
-    });
-  }
+      if (callerGone) {
+        for (const call of touched) {
+          if (call.slots.every((s) => s.pendings.length === 0)) call.controller.abort();
+        }
+      }
+      forgetIfIdle(state);
+    };
 
-  private failedResults(error: unknown, count: number, split: (response: TransportResponse) => EntityResult[]): EntityResult[] {
-    const { serviceName } = this.options;
-    const failure = error instanceof SubgraphFailure
-      ? error
-      : new SubgraphFailure('SUBGRAPH_UNAVAILABLE', serviceName, `${serviceName} could not be called`, { cause: error });
-    const late = failure.late as Promise<TransportResponse> | undefined;
-    const lateResults = late?.then(split, (lateError: unknown) => this.failedResults(lateError, count, split));
-    return Array.from({ length: count }, (_, i) => ({
-      kind: 'failed',
-      failure,
-      ...(lateResults ? { late: lateResults.then((results) => results[i]!) } : {}),
-    }));
-  }
+    const dispatch = (state: GroupState, slots: Slot[]) => {
+      const { group } = state;
+      const call: Call = { controller: new AbortController(), slots };
+      for (const slot of slots) {
+        state.queued.delete(slot.load.representationKey);
+        state.sent.set(slot.load.representationKey, slot);
+        slot.call = call;
+        slot.outcome = new Promise((settleSlot) => (slot.settle = settleSlot));
+      }
+      const waiters = [...new Set(slots.flatMap((s) => s.pendings.map((p) => p.waiter)))];
+      const ifNoneMatch = slots.map((s) => s.load.ifNoneMatch);
+      const revalidating = ifNoneMatch.filter((v) => v !== null).length;
+      metrics.entity(serviceName, 'revalidated', revalidating);
+      metrics.entity(serviceName, 'fetched', slots.length - revalidating);
+      state.callsInFlight++;
+      const lateAllowanceMs = group.mayFinishLate ? Math.max(0, ...waiters.map((w) => w.budget.lateAllowanceMs)) : 0;
+      const answer = send({
+        kind: 'entities',
+        body: callBody(group, slots.map((s) => s.load.representationKey), revalidating > 0 ? ifNoneMatch : null),
+        headers: { ...group.headers, [REQUEST_ID_HEADER]: waiters[0]?.requestId ?? '' },
+        budget: {
+          callTimeoutMs: Math.max(...waiters.map((w) => w.budget.callTimeoutMs)),
+          operationEndsAtMs: Math.max(...waiters.map((w) => w.budget.operationEndsAtMs)),
+          lateAllowanceMs,
+        },
+        signal: call.controller.signal,
+        operationName: group.operationName,
+        requestIds: waiters.slice(0, LOGGED_REQUEST_IDS).map((w) => w.requestId),
+      });
+      void answer.then((outcome) => resultsOf(outcome, slots.length, ifNoneMatch)).then((results) => {
+        state.callsInFlight--;
+        slots.forEach((slot, i) => {
+          if (state.sent.get(slot.load.representationKey) === slot) state.sent.delete(slot.load.representationKey);
+          const result = results[i]!;
+          slot.settle!(result);
+          if (result.kind === 'answer') result.consumers = slot.pendings.filter((p) => !p.done).length;
+          for (const pending of slot.pendings) {
+            if (pending.done) continue;
+            pending.done = true;
+            settle(pending, result);
+          }
+        });
+        const notModified = results.filter((r) => r.kind === 'answer' && r.notModified).length;
+        if (notModified > 0) metrics.entity(serviceName, 'not_modified', notModified);
+        schedulePump(state);
+        forgetIfIdle(state);
+      });
+    };
 
-  private forgetIfIdle(state: GroupState): void {
-    if (state.callsInFlight === 0 && state.queue.length === 0 && state.sent.size === 0) this.groups.delete(state.group.key);
-  }
+    /** One result per representation of a call; a call left running late brings its results later, per entity. */
+    const resultsOf = (outcome: CallOutcome, count: number, ifNoneMatch: readonly (string | null)[]): EntityResult[] => {
+      if (outcome.kind === 'answered') return splitEntities(serviceName, outcome.response, count, ifNoneMatch);
+      const late = outcome.late?.then((lateOutcome) => resultsOf(lateOutcome, count, ifNoneMatch));
+      return Array.from({ length: count }, (_, i) => ({
+        kind: 'failed',
+        failure: outcome.failure,
+        ...(late ? { late: late.then((results) => results[i]!) } : {}),
+      }));
+    };
+
+    return (group, loads, waiter) => {
+      if (loads.length === 0) return Promise.resolve([]);
+      const state = groupState(group);
+      // One promise per call, settled by the last of its loads: a promise (or a closure) per load would cost a page
+      // with hundreds of representations hundreds of allocations.
+      let settleAll!: (results: EntityResult[]) => void;
+      const allSettled = new Promise<EntityResult[]>((resolve) => (settleAll = resolve));
+      const waiting: WaiterState = { ...waiter, pendings: [], results: new Array<EntityResult>(loads.length), unsettled: loads.length, settleAll };
+      // One increment per call, not per load: prom-client hashes the labels on every increment, and a large page
+      // shares hundreds of representations.
+      let deduplicated = 0;
+      loads.forEach((load, index) => {
+        const pending: Pending = { waiter: waiting, index, done: false };
+        waiting.pendings.push(pending);
+        const sent = state.sent.get(load.representationKey);
+        if (sent && (sent.load.ifNoneMatch === null || sent.load.ifNoneMatch === load.ifNoneMatch)) {
+          sent.pendings.push(pending);
+          pending.slot = sent;
+          deduplicated++;
+          return;
+        }
+        const queued = state.queued.get(load.representationKey);
+        if (queued) {
+          // Different copies (or none): ask for the full entity, which serves them all.
+          if (queued.load.ifNoneMatch !== load.ifNoneMatch) queued.load = { ...queued.load, ifNoneMatch: null };
+          queued.pendings.push(pending);
+          pending.slot = queued;
+          deduplicated++;
+          return;
+        }
+        const slot: Slot = { load, pendings: [pending] };
+        pending.slot = slot;
+        state.queue.push(slot);
+        state.queued.set(load.representationKey, slot);
+      });
+      metrics.entity(serviceName, 'deduplicated', deduplicated);
+
+      const { waitMs, message } = waitingEnds(waiter.budget, serviceName, clock.now());
+      // As in the deadline stage, an answer read in the same event-loop turn as the timer wins.
+      const timer = clock.setTimer(waitMs, () => schedule(() => release(state, waiting,
+        // The breaker judges calls, not waiters: a call that really is late is counted by the deadline stage.
+        new SubgraphFailure('SUBGRAPH_TIMEOUT', serviceName, message, { countsAgainstSubgraph: false }), false)));
+      const onAbort = () => release(state, waiting,
+        new SubgraphFailure('SUBGRAPH_TIMEOUT', serviceName, 'the caller went away', { countsAgainstSubgraph: false }), true);
+      if (waiter.signal?.aborted) onAbort();
+      waiter.signal?.addEventListener('abort', onAbort, { once: true });
+      schedulePump(state);
+      return allSettled.finally(() => {
+        timer.cancel();
+        waiter.signal?.removeEventListener('abort', onAbort);
+      });
+    };
+  };
 }
 
 /** The `_entities` call's JSON body: the group's query and variables, with the representations' JSON spliced in last. */

@@ -4,7 +4,7 @@
  * operation and the request ids of the callers that were waiting.
  */
 import type { Clock } from '../../clock.js';
-import { SubgraphFailure } from '../../errors.js';
+import type { SubgraphFailure } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { GatewayMetrics } from '../../metrics/registry.js';
 import type { Stage } from '../pipeline.js';
@@ -20,34 +20,29 @@ export function reportStage({ serviceName, metrics, logger, clock }: ReportStage
   return (next) => async (call) => {
     const kind = call.kind;
     const startedAtMs = clock.now();
-    const observe = () => metrics.subgraphDuration.observe({ subgraph: serviceName, kind }, (clock.now() - startedAtMs) / 1000);
-    try {
-      const response = await next(call);
-      observe();
-      metrics.subgraphRequests.inc({ subgraph: serviceName, kind, outcome: response.status === 304 ? 'not_modified' : 'ok' });
-      return response;
-    } catch (error) {
-      observe();
-      const failure = error instanceof SubgraphFailure
-        ? error
-        : new SubgraphFailure('SUBGRAPH_UNAVAILABLE', serviceName, `${serviceName} could not be called`, { cause: error });
-      metrics.subgraphRequests.inc({ subgraph: serviceName, kind, outcome: failure.code });
-      metrics.failures.inc({ subgraph: serviceName, code: failure.code });
-      // A breaker that is open fails every call the same way; its state changes are logged by the breaker instead.
-      (failure.code === 'SUBGRAPH_CIRCUIT_OPEN' ? logger.debug : logger.warn)('subgraph call failed', {
-        subgraph: serviceName,
-        code: failure.code,
-        reason: failure.message,
-        upstreamStatus: failure.status,
-        bodyExcerpt: failure.bodyExcerpt,
-        cause: causeOf(failure),
-        countsAgainstSubgraph: failure.countsAgainstSubgraph,
-        kind,
-        operationName: call.operationName,
-        requestIds: call.requestIds,
-      });
-      throw failure;
+    const outcome = await next(call);
+    metrics.subgraphDuration.observe({ subgraph: serviceName, kind }, (clock.now() - startedAtMs) / 1000);
+    if (outcome.kind === 'answered') {
+      metrics.subgraphRequests.inc({ subgraph: serviceName, kind, outcome: outcome.response.status === 304 ? 'not_modified' : 'ok' });
+      return outcome;
     }
+    const { failure } = outcome;
+    metrics.subgraphRequests.inc({ subgraph: serviceName, kind, outcome: failure.code });
+    metrics.failures.inc({ subgraph: serviceName, code: failure.code });
+    // A breaker that is open fails every call the same way; its state changes are logged by the breaker instead.
+    (failure.code === 'SUBGRAPH_CIRCUIT_OPEN' ? logger.debug : logger.warn)('subgraph call failed', {
+      subgraph: serviceName,
+      code: failure.code,
+      reason: failure.message,
+      upstreamStatus: failure.status,
+      bodyExcerpt: failure.bodyExcerpt,
+      cause: causeOf(failure),
+      countsAgainstSubgraph: failure.countsAgainstSubgraph,
+      kind,
+      operationName: call.operationName,
+      requestIds: call.requestIds,
+    });
+    return outcome;
   };
 }
 

@@ -1,11 +1,11 @@
 /**
  * The last stage: how the gateway talks to one subgraph. A keep-alive undici Pool, one POST per call, bounded in
- * size; the deadline stage's signal aborts the request in flight. It returns a parsed GraphQL response, or throws
- * a SubgraphFailure whose code says what went wrong; it never retries (a mutation must not run twice).
+ * size; the deadline stage's signal aborts the request in flight. It answers a parsed GraphQL response, or a
+ * failure whose code says what went wrong; it never retries (a mutation must not run twice).
  */
 import { Pool, errors as undiciErrors } from 'undici';
 import { SubgraphFailure } from '../../errors.js';
-import type { Dispatch } from '../pipeline.js';
+import type { Dispatch, SubgraphCall } from '../pipeline.js';
 
 export interface GraphQLResponseBody {
   data?: Record<string, unknown> | null;
@@ -52,6 +52,14 @@ export class UndiciTransport implements SubgraphTransport {
   }
 
   readonly send: Dispatch = async (call) => {
+    try {
+      return { kind: 'answered', response: await this.request(call) };
+    } catch (error) {
+      return { kind: 'failed', failure: asSubgraphFailure(error, this.serviceName) };
+    }
+  };
+
+  private async request(call: SubgraphCall): Promise<TransportResponse> {
     const { signal } = call;
     let status: number;
     let headers: Record<string, string | undefined>;
@@ -82,7 +90,7 @@ export class UndiciTransport implements SubgraphTransport {
         `${this.serviceName} answered HTTP ${status} with a body that is not a GraphQL response`, { status, bodyExcerpt: text.slice(0, EXCERPT_CHARS) });
     }
     return { status, headers, body, bytes };
-  };
+  }
 
   /**
    * Called once the gateway has answered every request it admitted: what still runs then is only late calls
@@ -171,4 +179,11 @@ function describeNetworkError(error: unknown): string {
     default:
       return code ?? 'network error';
   }
+}
+
+/** Any error of a call, as the failure it surfaces as (one the gateway did not name is the subgraph being unavailable). */
+export function asSubgraphFailure(error: unknown, serviceName: string): SubgraphFailure {
+  return error instanceof SubgraphFailure
+    ? error
+    : new SubgraphFailure('SUBGRAPH_UNAVAILABLE', serviceName, `${serviceName} could not be called`, { cause: error });
 }
