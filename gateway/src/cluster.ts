@@ -15,6 +15,8 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Logger } from './logger.js';
+import { availableParallelism } from 'node:os';
+import { integer, type SettingGroup } from './settings.js';
 
 const READY = 'gateway:ready';
 const METRICS_REQUEST = 'gateway:metrics-request';
@@ -155,3 +157,7 @@ export function workerMetrics(slot: number): { text(): Promise<string>; attach(r
 export function announceReady(url: string): void {
   process.send?.({ type: READY, url } satisfies WorkerMessage);
 }
+
+export const WORKER_SETTINGS = {
+  workers: integer('GATEWAY_WORKERS', { default: () => availableParallelism(), defaultText: 'the number of cores', min: 1, max: 1_024, doc: 'gateway processes on one port (node:cluster), each with its own first cache level; 1 = one process, no cluster (npm start runs 1 unless set)' }),
+} satisfies SettingGroup;

@@ -1,23 +1,35 @@
 /**
- * Gateway settings: one schema of keys with defaults (units in the names), read from the environment once,
- * validated, frozen. A bad value stops start-up with a message naming the key and the value; every problem is
- * reported at once.
+ * The gateway's configuration, assembled from the settings each feature declares (settings.ts): read from the
+ * environment once, checked (keys, cross-key rules, the files they name) with every problem reported at once,
+ * frozen. A bad value stops start-up with a message naming the key and the value. `ALL_SETTINGS` lists every
+ * declared key, which gateway/SETTINGS.md is generated from.
  */
-import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { IdentityConfig } from './auth/authenticator.js';
+import { ADMISSION_SETTINGS, admissionOptions, type AdmissionOptions } from './admission/admissionControl.js';
+import { APOLLO_TELEMETRY_SETTINGS } from './apolloTelemetry.js';
+import { AUTHENTICATION_SETTINGS, type IdentityConfig } from './auth/authenticator.js';
 import { MIN_SECRET_LENGTH } from './auth/subgraphIdentity.js';
-import type { TokenVerifierConfig } from './auth/tokenVerifier.js';
-import type { AdmissionOptions } from './admission/admissionControl.js';
-import type { BreakerOptions } from './datasource/stages/breaker.js';
+import { readJwksFile, type TokenVerifierConfig } from './auth/tokenVerifier.js';
+import { CACHE_TAG_HEADER_SETTINGS } from './cache/cacheTagHeader.js';
+import { INVALIDATION_ENDPOINT_SETTINGS } from './cache/invalidationEndpoint.js';
+import { WORKER_SETTINGS } from './cluster.js';
+import { BUDGET_SETTINGS, type SubgraphLimits } from './datasource/budget.js';
+import { READ_PATH_SETTINGS } from './datasource/readPath.js';
+import { BREAKER_SETTINGS, type BreakerOptions } from './datasource/stages/breaker.js';
 import type { RootFetchCacheMode } from './datasource/stages/cache.js';
-import type { SubgraphLimits } from './datasource/budget.js';
-import type { InvalidationSource } from './events/invalidationListener.js';
-import type { ExecutorChoice } from './execution/compiledExecutor.js';
-import { LOG_LEVELS, type LogLevel } from './logger.js';
-import { PERSISTED_QUERY_MODES, type PersistedQueryMode } from './persisted/persistedQueries.js';
-import type { QueryLimits } from './persisted/queryLimits.js';
+import { INVALIDATION_SETTINGS, type InvalidationSource } from './events/invalidationListener.js';
+import { EXECUTOR_SETTINGS, type ExecutorChoice } from './execution/compiledExecutor.js';
+import { EXPLORER_SETTINGS } from './explorer/explorerRoute.js';
+import { LOG_SETTINGS, type LogLevel } from './logger.js';
+import { INTROSPECTION_SETTINGS } from './persisted/exploration.js';
+import { ManifestError, readManifestFile, type ManifestIndex } from './persisted/manifest.js';
+import { PERSISTED_QUERY_SETTINGS, type PersistedQueryMode } from './persisted/persistedQueries.js';
+import { QUERY_LIMIT_SETTINGS, type QueryLimits } from './persisted/queryLimits.js';
+import { REDIS_SETTINGS } from './redis/redisLink.js';
+import { HTTP_SETTINGS } from './runtime.js';
+import { SERVER_SETTINGS } from './server.js';
+import { choice, isHttpUrl, readSettings, type FamilySetting, type ReadContext, type SettingGroup, type SettingValues, type SettingsRead, type SettingsSection } from './settings.js';
+import { SUPERGRAPH_SETTINGS } from './supergraphLoader.js';
 
 export type SupergraphSource =
   | { kind: 'file'; path: string }
@@ -41,9 +53,11 @@ export interface GatewayConfig {
   maxBodyBytes: number;
   /** Browsers' origins allowed to call the gateway (CORS); `*` for any. */
   corsOrigins: readonly string[];
-  /** Manifest ids, APQ and the safelist (persisted/persistedQueries.ts); the manifest is read at start-up. */
-  /** The manifest is optional, except for the safelist (PERSISTED_QUERY_MANIFEST). */
-  persistedQueries: { mode: PersistedQueryMode; manifestPath: string | null };
+  /**
+   * Manifest ids, APQ and the safelist (persisted/persistedQueries.ts). The manifest (PERSISTED_QUERY_MANIFEST) is
+   * read and checked with the rest of the configuration; it is optional, except for the safelist.
+   */
+  persistedQueries: { mode: PersistedQueryMode; manifestPath: string | null; manifest: ManifestIndex | null };
   /** Refused before planning, without calling a subgraph (persisted/queryLimits.ts); manifest operations are exempt. */
   queryLimits: QueryLimits;
   /** Who may act as whom: bearer tokens, the development header, and the secret that signs identities for subgraphs. */
@@ -70,6 +84,8 @@ export interface GatewayConfig {
   workers: number;
   /** Who runs query plans: the compiled executor (execution/compiledExecutor.ts) or stock @apollo/gateway's (GATEWAY_EXECUTOR). */
   executor: ExecutorChoice;
+  /** Keys read under a former name, `[former, current]`: each is worth a warning at start-up. */
+  deprecated: readonly (readonly [string, string])[];
 }
 
 export interface RedisConfig {
@@ -110,221 +126,189 @@ export class ConfigError extends Error {
   }
 }
 
-export const DEFAULT_EXPLORER_DIST = fileURLToPath(new URL('../explorer/dist', import.meta.url));
+const MODE_SETTINGS = {
+  mode: choice('GATEWAY_MODE', ['development', 'production'] as const, {
+    default: (context) => context.mode,
+    defaultText: 'production if NODE_ENV=production, else development',
+    doc: 'production turns introspection, the explorer and the Sandbox landing page off, and defaults PERSISTED_QUERIES to safelist',
+  }),
+} satisfies SettingGroup;
 
-const KNOWN_KEYS = new Set([
-  'HOST', 'PORT', 'SUPERGRAPH', 'SUPERGRAPH_COMPOSE_POLL_MS', 'GATEWAY_DEV_COMPOSE', 'GATEWAY_MODE',
-  'GATEWAY_APOLLO_TELEMETRY', 'INTROSPECTION', 'MAX_BODY_BYTES', 'CORS_ORIGINS',
-  'PERSISTED_QUERIES', 'PERSISTED_QUERY_MANIFEST', 'MAX_QUERY_BYTES', 'MAX_QUERY_DEPTH', 'APOLLO_KEY', 'APOLLO_GRAPH_REF',
-  'MAX_QUERY_TOKENS', 'MAX_QUERY_ALIASES', 'MAX_QUERY_DIRECTIVES', 'MAX_BATCH_OPERATIONS', 'GATEWAY_SUBGRAPH_SECRET',
-  'JWT_JWKS_URL', 'JWT_JWKS_FILE', 'JWT_ISSUER', 'JWT_AUDIENCE', 'JWT_IDENTITY_CLAIM', 'JWT_CLOCK_SKEW_SECONDS', 'IDENTITY_HEADER',
-  'ENTITY_CACHE', 'ROOT_FETCH_CACHE', 'ENTITY_CACHE_MAX_ENTRIES', 'ENTITY_CACHE_MAX_MB', 'STALE_IF_ERROR_SECONDS', 'SUBGRAPH_TIMEOUT_MS',
-  'ENTITY_TIMEOUT_MS', 'ENTITY_PAGE_BUDGET_MS', 'OPERATION_BUDGET_MS', 'ENTITY_CALLS_IN_FLIGHT', 'ENTITY_BATCH_MAX', 'SUBGRAPH_CONNECTIONS',
-  'LATE_CALLS_PER_SUBGRAPH', 'INVALIDATION_SECRET', 'CACHE_TAG_HEADER', 'ADMISSION_MAX_IN_FLIGHT', 'ADMISSION_MIN_IN_FLIGHT', 'ADMISSION_QUEUE_MS', 'ADMISSION_TARGET_LAG_MS', 'LOG_LEVEL',
-  'INVALIDATION_FEED_URL', 'INVALIDATION_NATS_URL', 'INVALIDATION_NATS_STREAM', 'INVALIDATION_NATS_SUBJECT',
-  'INVALIDATION_EVENT_TYPES', 'EXPLORER', 'EXPLORER_DIST',
-  'REDIS_URL', 'REDIS_TIMEOUT_MS', 'REDIS_KEY_PREFIX', 'SHUTDOWN_GRACE_MS', 'GATEWAY_WORKERS', 'GATEWAY_EXECUTOR',
-  'SUBGRAPH_MAX_RESPONSE_MB', 'BREAKER_ERROR_PERCENT', 'BREAKER_VOLUME_THRESHOLD', 'BREAKER_RESET_MS', 'BREAKER_WINDOW_MS',
-]);
+/** Every feature's settings, in the order gateway/SETTINGS.md lists them. */
+export const ALL_SETTINGS: readonly SettingsSection[] = [
+  { feature: 'Serving', settings: { ...SERVER_SETTINGS, ...HTTP_SETTINGS, ...MODE_SETTINGS, ...LOG_SETTINGS, ...WORKER_SETTINGS, ...EXECUTOR_SETTINGS } },
+  { feature: 'Supergraph', settings: { ...SUPERGRAPH_SETTINGS, ...APOLLO_TELEMETRY_SETTINGS } },
+  { feature: 'Admission', settings: ADMISSION_SETTINGS },
+  { feature: 'Authentication', settings: AUTHENTICATION_SETTINGS },
+  { feature: 'Persisted queries and query limits', settings: { ...PERSISTED_QUERY_SETTINGS, ...QUERY_LIMIT_SETTINGS } },
+  { feature: 'Exploration', settings: { ...INTROSPECTION_SETTINGS, ...EXPLORER_SETTINGS } },
+  { feature: 'Read path: cache, batches, connections', settings: READ_PATH_SETTINGS },
+  { feature: 'Read path: time limits', settings: BUDGET_SETTINGS },
+  { feature: 'Read path: circuit breaker', settings: BREAKER_SETTINGS },
+  { feature: 'Change events', settings: INVALIDATION_SETTINGS },
+  { feature: 'Invalidation endpoint and CDN tags', settings: { ...INVALIDATION_ENDPOINT_SETTINGS, ...CACHE_TAG_HEADER_SETTINGS } },
+  { feature: 'Redis', settings: REDIS_SETTINGS },
+];
+
+/** Read besides the declared settings: only to pick GATEWAY_MODE's default. */
+const STANDARD_KEYS = ['NODE_ENV'] as const;
 
 export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): GatewayConfig {
-  const problems: string[] = [];
-  const read = new Reader(env, problems);
+  const read: SettingsRead = { problems: [], deprecated: [] };
+  const problem = (message: string) => void read.problems.push(message);
+  const fromNodeEnv: ReadContext = { mode: env.NODE_ENV === 'production' ? 'production' : 'development', cwd };
+  const { mode } = readSettings(MODE_SETTINGS, env, fromNodeEnv, read);
+  const context: ReadContext = { mode, cwd };
+  const settingsOf = <G extends SettingGroup>(group: G) => readSettings(group, env, context, read);
 
-  const mode = read.oneOf('GATEWAY_MODE', ['development', 'production'] as const,
-    env.NODE_ENV === 'production' ? 'production' : 'development');
-  const subgraphUrls: Record<string, string> = {};
+  const server = settingsOf(SERVER_SETTINGS);
+  const http = settingsOf(HTTP_SETTINGS);
+  const supergraph = settingsOf(SUPERGRAPH_SETTINGS);
+  const persisted = settingsOf(PERSISTED_QUERY_SETTINGS);
+  const exploration = { ...settingsOf(INTROSPECTION_SETTINGS), explorer: settingsOf(EXPLORER_SETTINGS) };
+  const budgets = settingsOf(BUDGET_SETTINGS);
+  const readPath = settingsOf(READ_PATH_SETTINGS);
+  const events = settingsOf(INVALIDATION_SETTINGS);
+  const endpoint = settingsOf(INVALIDATION_ENDPOINT_SETTINGS);
+  const redis = settingsOf(REDIS_SETTINGS);
+
   const perSubgraph: Record<string, Partial<SubgraphLimits>> = {};
-  for (const [key, value] of Object.entries(env)) {
-    const match = /^SUBGRAPH_([A-Z0-9_]+?)_(URL|ENTITY_PAGE_BUDGET_MS|ENTITY_TIMEOUT_MS|TIMEOUT_MS)$/.exec(key);
-    if (!match || value === undefined) continue;
-    const name = match[1]!.toLowerCase();
-    if (match[2] === 'URL') {
-      if (!isHttpUrl(value)) problems.push(`${key} must be an http(s) URL, got "${value}"`);
-      else subgraphUrls[name] = value;
-    } else if (match[2] === 'ENTITY_PAGE_BUDGET_MS') {
-      (perSubgraph[name] ??= {}).entityPageBudgetMs = pageBudget(read, key);
-    } else {
-      (perSubgraph[name] ??= {})[match[2] === 'TIMEOUT_MS' ? 'timeoutMs' : 'entityTimeoutMs'] = read.integer(key, 0, 1, 600_000);
-    }
-  }
+  for (const [name, timeoutMs] of Object.entries(budgets.perSubgraphTimeoutMs)) (perSubgraph[name] ??= {}).timeoutMs = timeoutMs;
+  for (const [name, entityTimeoutMs] of Object.entries(budgets.perSubgraphEntityTimeoutMs)) (perSubgraph[name] ??= {}).entityTimeoutMs = entityTimeoutMs;
+  for (const [name, entityPageBudgetMs] of Object.entries(budgets.perSubgraphPageBudgetMs)) (perSubgraph[name] ??= {}).entityPageBudgetMs = entityPageBudgetMs;
 
   const config: GatewayConfig = {
-    host: env.HOST || '127.0.0.1',
-    port: read.integer('PORT', 4000, 0, 65_535),
-    supergraph: supergraphSource(env, read, problems, cwd, subgraphUrls),
-    subgraphUrls,
-    apolloTelemetry: read.boolean('GATEWAY_APOLLO_TELEMETRY', false),
+    host: server.host,
+    port: server.port,
+    supergraph: supergraphSource(supergraph, Boolean(env.SUPERGRAPH), problem, cwd),
+    subgraphUrls: supergraph.subgraphUrls,
+    apolloTelemetry: settingsOf(APOLLO_TELEMETRY_SETTINGS).enabled,
     mode,
-    introspection: read.boolean('INTROSPECTION', mode === 'development'),
-    maxBodyBytes: read.integer('MAX_BODY_BYTES', 1_048_576, 1_024, 104_857_600),
-    corsOrigins: (env.CORS_ORIGINS ?? '*').split(',').map((o) => o.trim()).filter(Boolean),
-    persistedQueries: persistedQueries(env, read, problems, cwd, mode),
-    queryLimits: {
-      maxQueryBytes: read.integer('MAX_QUERY_BYTES', 32_768, 64, 10_485_760),
-      maxQueryDepth: read.integer('MAX_QUERY_DEPTH', 15, 1, 1_000),
-      maxQueryTokens: read.integer('MAX_QUERY_TOKENS', 2_000, 10, 1_000_000),
-      maxQueryAliases: read.integer('MAX_QUERY_ALIASES', 30, 0, 10_000),
-      maxQueryDirectives: read.integer('MAX_QUERY_DIRECTIVES', 50, 0, 10_000),
-      maxBatchOperations: read.integer('MAX_BATCH_OPERATIONS', 1, 1, 100),
-    },
-    identity: identityConfig(env, read, problems, mode, cwd),
-    apollo: { key: env.APOLLO_KEY || undefined, graphRef: env.APOLLO_GRAPH_REF || undefined },
+    introspection: exploration.introspection,
+    maxBodyBytes: http.maxBodyBytes,
+    corsOrigins: http.corsOrigins.split(',').map((o) => o.trim()).filter(Boolean),
+    persistedQueries: persistedQueries(persisted, problem, cwd, mode),
+    queryLimits: settingsOf(QUERY_LIMIT_SETTINGS),
+    identity: identityConfig(settingsOf(AUTHENTICATION_SETTINGS), problem, mode, cwd),
+    apollo: { key: supergraph.apolloKey ?? undefined, graphRef: supergraph.apolloGraphRef ?? undefined },
     readPath: {
-      entityCache: read.boolean('ENTITY_CACHE', true),
-      rootFetchCache: read.oneOf('ROOT_FETCH_CACHE', ['tagged', 'revalidate', 'max-age', 'off'] as const, 'tagged'),
-      cacheMaxEntries: read.integer('ENTITY_CACHE_MAX_ENTRIES', 100_000, 1, 100_000_000),
-      cacheMaxBytes: read.integer('ENTITY_CACHE_MAX_MB', 128, 1, 65_536) * 1_048_576,
-      staleIfErrorSeconds: read.integer('STALE_IF_ERROR_SECONDS', 300, 0, 604_800),
-      timeouts: {
-        timeoutMs: read.integer('SUBGRAPH_TIMEOUT_MS', 1_000, 1, 600_000),
-        entityTimeoutMs: read.integer('ENTITY_TIMEOUT_MS', 300, 1, 600_000),
-        entityPageBudgetMs: pageBudget(read, 'ENTITY_PAGE_BUDGET_MS'),
-      },
+      entityCache: readPath.entityCache,
+      rootFetchCache: readPath.rootFetchCache,
+      cacheMaxEntries: readPath.cacheMaxEntries,
+      cacheMaxBytes: readPath.cacheMaxBytes,
+      staleIfErrorSeconds: readPath.staleIfErrorSeconds,
+      timeouts: { timeoutMs: budgets.timeoutMs, entityTimeoutMs: budgets.entityTimeoutMs, entityPageBudgetMs: budgets.entityPageBudgetMs },
       perSubgraph,
-      operationBudgetMs: read.integer('OPERATION_BUDGET_MS', 2_000, 1, 600_000),
-      entityCallsInFlight: read.integer('ENTITY_CALLS_IN_FLIGHT', 1, 1, 1_000),
-      maxBatchSize: read.integer('ENTITY_BATCH_MAX', 200, 1, 10_000),
-      maxLateCallsPerSubgraph: read.integer('LATE_CALLS_PER_SUBGRAPH', 8, 0, 1_000),
-      connectionsPerSubgraph: read.integer('SUBGRAPH_CONNECTIONS', 64, 1, 10_000),
-      maxResponseBytes: read.integer('SUBGRAPH_MAX_RESPONSE_MB', 16, 1, 1_024) * 1_048_576,
-      breaker: {
-        errorThresholdPercentage: read.integer('BREAKER_ERROR_PERCENT', 50, 1, 100),
-        volumeThreshold: read.integer('BREAKER_VOLUME_THRESHOLD', 10, 1, 100_000),
-        resetTimeoutMs: read.integer('BREAKER_RESET_MS', 5_000, 10, 3_600_000),
-        rollingWindowMs: read.integer('BREAKER_WINDOW_MS', 10_000, 100, 3_600_000),
-      },
+      operationBudgetMs: budgets.operationBudgetMs,
+      entityCallsInFlight: readPath.entityCallsInFlight,
+      maxBatchSize: readPath.maxBatchSize,
+      maxLateCallsPerSubgraph: budgets.maxLateCalls,
+      connectionsPerSubgraph: readPath.connectionsPerSubgraph,
+      maxResponseBytes: readPath.maxResponseBytes,
+      breaker: settingsOf(BREAKER_SETTINGS),
     },
-    admission: {
-      maxInFlight: read.integer('ADMISSION_MAX_IN_FLIGHT', 256, 1, 100_000),
-      minInFlight: read.integer('ADMISSION_MIN_IN_FLIGHT', 8, 1, 100_000),
-      maxQueueMs: read.integer('ADMISSION_QUEUE_MS', 2_000, 0, 600_000),
-      targetLagMs: read.integer('ADMISSION_TARGET_LAG_MS', 100, 1, 10_000),
-    },
-    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
-    invalidationSecret: invalidationSecret(env, problems),
-    cacheTagHeader: read.boolean('CACHE_TAG_HEADER', false),
-    invalidation: invalidationSource(env, problems),
+    admission: admissionOptions(settingsOf(ADMISSION_SETTINGS), problem),
+    logLevel: settingsOf(LOG_SETTINGS).level,
+    invalidationSecret: endpoint.secret,
+    cacheTagHeader: settingsOf(CACHE_TAG_HEADER_SETTINGS).enabled,
+    invalidation: invalidationSource(events, problem),
     explorer: {
-      enabled: read.boolean('EXPLORER', mode === 'development'),
-      distDir: env.EXPLORER_DIST ? resolve(cwd, env.EXPLORER_DIST) : DEFAULT_EXPLORER_DIST,
+      enabled: exploration.explorer.enabled,
+      distDir: resolve(cwd, exploration.explorer.distDir),
       // Development builds a missing or stale bundle on the first visit; production serves what `npm run build` made.
       buildOnDemand: mode === 'development',
     },
-    redis: redisConfig(env, read, problems),
-    shutdownGraceMs: read.integer('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
-    workers: read.integer('GATEWAY_WORKERS', availableParallelism(), 1, 1_024),
-    executor: read.oneOf('GATEWAY_EXECUTOR', ['compiled', 'stock'] as const, 'compiled'),
+    redis: redis.url === null ? null : { url: redis.url, timeoutMs: redis.timeoutMs, keyPrefix: redis.keyPrefix },
+    shutdownGraceMs: server.shutdownGraceMs,
+    workers: settingsOf(WORKER_SETTINGS).workers,
+    executor: settingsOf(EXECUTOR_SETTINGS).executor,
+    deprecated: read.deprecated,
   };
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
   return deepFreeze(config);
 }
 
-function supergraphSource(
-  env: NodeJS.ProcessEnv,
-  read: Reader,
-  problems: string[],
-  cwd: string,
-  subgraphUrls: Record<string, string>,
-): SupergraphSource {
-  if (read.boolean('GATEWAY_DEV_COMPOSE', false)) {
-    const subgraphs = Object.entries(subgraphUrls).map(([name, url]) => ({ name, url }));
-    if (subgraphs.length === 0) problems.push('GATEWAY_DEV_COMPOSE=true needs at least one SUBGRAPH_<NAME>_URL to introspect');
-    return { kind: 'compose', subgraphs, pollIntervalMs: read.integer('SUPERGRAPH_COMPOSE_POLL_MS', 10_000, 0, 3_600_000) };
+function supergraphSource(values: SettingValues<typeof SUPERGRAPH_SETTINGS>, given: boolean, problem: (message: string) => void, cwd: string): SupergraphSource {
+  if (values.devCompose) {
+    const subgraphs = Object.entries(values.subgraphUrls).map(([name, url]) => ({ name, url }));
+    if (subgraphs.length === 0) problem('GATEWAY_DEV_COMPOSE=true needs at least one SUBGRAPH_<NAME>_URL to introspect');
+    return { kind: 'compose', subgraphs, pollIntervalMs: values.composePollMs };
   }
-  const value = env.SUPERGRAPH;
+  const value = values.supergraph;
   if (value) {
-    if (/^https?:\/\//.test(value)) {
-      if (!isHttpUrl(value)) problems.push(`SUPERGRAPH is not a valid URL: "${value}"`);
-      return { kind: 'url', url: value };
-    }
-    if (/^[a-z]+:\/\//i.test(value)) problems.push(`SUPERGRAPH must be a file path or an http(s) URL, got "${value}"`);
+    if (/^https?:\/\//.test(value)) return { kind: 'url', url: value };
     return { kind: 'file', path: isAbsolute(value) ? value : resolve(cwd, value) };
   }
-  if (env.APOLLO_KEY && env.APOLLO_GRAPH_REF) return { kind: 'managed' };
-  if (env.APOLLO_KEY && !env.APOLLO_GRAPH_REF) {
-    problems.push('APOLLO_KEY is set without APOLLO_GRAPH_REF: managed federation needs both (or set SUPERGRAPH)');
+  // A SUPERGRAPH that was given but refused has its own problem already.
+  if (given) return { kind: 'file', path: '' };
+  if (values.apolloKey && values.apolloGraphRef) return { kind: 'managed' };
+  if (values.apolloKey && !values.apolloGraphRef) {
+    problem('APOLLO_KEY is set without APOLLO_GRAPH_REF: managed federation needs both (or set SUPERGRAPH)');
   } else {
-    problems.push('SUPERGRAPH is not set: give a supergraph file or URL (or APOLLO_KEY and APOLLO_GRAPH_REF for managed federation, or GATEWAY_DEV_COMPOSE=true)');
+    problem('SUPERGRAPH is not set: give a supergraph file or URL (or APOLLO_KEY and APOLLO_GRAPH_REF for managed federation, or GATEWAY_DEV_COMPOSE=true)');
   }
   return { kind: 'file', path: '' };
 }
 
-function identityConfig(
-  env: NodeJS.ProcessEnv,
-  read: Reader,
-  problems: string[],
-  mode: GatewayConfig['mode'],
-  cwd: string,
-): IdentityConfig {
-  const developmentHeader = env.IDENTITY_HEADER?.trim().toLowerCase() || null;
+function identityConfig(values: SettingValues<typeof AUTHENTICATION_SETTINGS>, problem: (message: string) => void, mode: GatewayConfig['mode'], cwd: string): IdentityConfig {
+  const developmentHeader = values.developmentHeader?.trim().toLowerCase() || null;
   if (developmentHeader && mode === 'production') {
-    problems.push(`IDENTITY_HEADER ("${developmentHeader}") is a development shortcut: in production only a verified token (JWT_JWKS_URL or JWT_JWKS_FILE) names the caller`);
+    problem(`IDENTITY_HEADER ("${developmentHeader}") is a development shortcut: in production only a verified token (JWT_JWKS_URL or JWT_JWKS_FILE) names the caller`);
   }
   if (developmentHeader && (!/^[a-z0-9-]+$/.test(developmentHeader) || ['authorization', 'x-gateway-identity'].includes(developmentHeader))) {
-    problems.push(`IDENTITY_HEADER must be a header name other than authorization and x-gateway-identity, got "${env.IDENTITY_HEADER}"`);
+    problem(`IDENTITY_HEADER must be a header name other than authorization and x-gateway-identity, got "${values.developmentHeader}"`);
   }
   let token: TokenVerifierConfig | null = null;
-  if (env.JWT_JWKS_URL && env.JWT_JWKS_FILE) problems.push('JWT_JWKS_URL and JWT_JWKS_FILE are both set: pick one source of keys');
-  if (env.JWT_JWKS_URL || env.JWT_JWKS_FILE) {
-    if (env.JWT_JWKS_URL && !isHttpUrl(env.JWT_JWKS_URL)) problems.push(`JWT_JWKS_URL must be an http(s) URL, got "${env.JWT_JWKS_URL}"`);
+  const { jwksUrl, jwksFile } = values;
+  if (jwksUrl && jwksFile) problem('JWT_JWKS_URL and JWT_JWKS_FILE are both set: pick one source of keys');
+  if (jwksUrl || jwksFile) {
     // Without both, a token minted by the same provider for another application (or tenant) would be accepted.
-    if (!env.JWT_ISSUER) problems.push('JWT_ISSUER is required with JWT_JWKS_URL or JWT_JWKS_FILE: the issuer tokens must come from');
-    if (!env.JWT_AUDIENCE) problems.push('JWT_AUDIENCE is required with JWT_JWKS_URL or JWT_JWKS_FILE: the audience tokens must be meant for');
-    token = {
-      jwks: env.JWT_JWKS_URL
-        ? { kind: 'url', url: env.JWT_JWKS_URL }
-        : { kind: 'file', path: isAbsolute(env.JWT_JWKS_FILE!) ? env.JWT_JWKS_FILE! : resolve(cwd, env.JWT_JWKS_FILE!) },
-      issuer: env.JWT_ISSUER ?? '',
-      audience: env.JWT_AUDIENCE ?? '',
-      identityClaim: env.JWT_IDENTITY_CLAIM || 'sub',
-      clockSkewSeconds: read.integer('JWT_CLOCK_SKEW_SECONDS', 30, 0, 300),
-    };
+    if (!values.issuer) problem('JWT_ISSUER is required with JWT_JWKS_URL or JWT_JWKS_FILE: the issuer tokens must come from');
+    if (!values.audience) problem('JWT_AUDIENCE is required with JWT_JWKS_URL or JWT_JWKS_FILE: the audience tokens must be meant for');
+    let jwks: TokenVerifierConfig['jwks'] | null = jwksUrl ? { kind: 'url', url: jwksUrl } : null;
+    if (!jwks && jwksFile) {
+      const path = isAbsolute(jwksFile) ? jwksFile : resolve(cwd, jwksFile);
+      const keys = readJwksFile(path);
+      if (typeof keys === 'string') problem(keys);
+      else jwks = { kind: 'file', path, keys };
+    }
+    if (jwks) {
+      token = { jwks, issuer: values.issuer ?? '', audience: values.audience ?? '', identityClaim: values.identityClaim || 'sub', clockSkewSeconds: values.clockSkewSeconds };
+    }
   } else {
-    for (const key of ['JWT_ISSUER', 'JWT_AUDIENCE', 'JWT_IDENTITY_CLAIM', 'JWT_CLOCK_SKEW_SECONDS']) {
-      if (env[key]) problems.push(`${key} is set without JWT_JWKS_URL or JWT_JWKS_FILE: the gateway has no keys to verify tokens with`);
+    for (const [key, value] of [['JWT_ISSUER', values.issuer], ['JWT_AUDIENCE', values.audience], ['JWT_IDENTITY_CLAIM', values.identityClaim]] as const) {
+      if (value) problem(`${key} is set without JWT_JWKS_URL or JWT_JWKS_FILE: the gateway has no keys to verify tokens with`);
     }
   }
-  const subgraphSecret = env.GATEWAY_SUBGRAPH_SECRET || null;
+  const subgraphSecret = values.subgraphSecret || null;
   if (subgraphSecret && subgraphSecret.length < MIN_SECRET_LENGTH) {
-    problems.push(`GATEWAY_SUBGRAPH_SECRET must be at least ${MIN_SECRET_LENGTH} characters (got ${subgraphSecret.length})`);
+    problem(`GATEWAY_SUBGRAPH_SECRET must be at least ${MIN_SECRET_LENGTH} characters (got ${subgraphSecret.length})`);
   }
-  if ((token || developmentHeader) && !subgraphSecret) {
-    problems.push('GATEWAY_SUBGRAPH_SECRET is required with JWT_JWKS_URL, JWT_JWKS_FILE or IDENTITY_HEADER: subgraphs accept an identity only when the gateway signed it');
+  if ((jwksUrl || jwksFile || developmentHeader) && !subgraphSecret) {
+    problem('GATEWAY_SUBGRAPH_SECRET is required with JWT_JWKS_URL, JWT_JWKS_FILE or IDENTITY_HEADER: subgraphs accept an identity only when the gateway signed it');
   }
   return { token, developmentHeader, subgraphSecret };
 }
 
-function redisConfig(env: NodeJS.ProcessEnv, read: Reader, problems: string[]): RedisConfig | null {
-  const url = env.REDIS_URL;
-  if (!url) return null;
-  if (!/^rediss?:\/\/[^\s]+$/.test(url)) problems.push(`REDIS_URL must be redis://[user:password@]host:port[/db] (or rediss://); the value given is not (not repeated here: it may hold a password)`);
-  return {
-    url,
-    timeoutMs: read.integer('REDIS_TIMEOUT_MS', 50, 1, 60_000),
-    keyPrefix: env.REDIS_KEY_PREFIX ?? 'gateway:',
-  };
-}
-
-function invalidationSecret(env: NodeJS.ProcessEnv, problems: string[]): string | null {
-  const secret = env.INVALIDATION_SECRET;
-  if (secret === undefined || secret === '') return null;
-  if (secret.length < 16) problems.push('INVALIDATION_SECRET must be at least 16 characters (it guards POST /invalidation)');
-  return secret;
-}
-
-function persistedQueries(env: NodeJS.ProcessEnv, read: Reader, problems: string[], cwd: string, mode: GatewayConfig['mode']): GatewayConfig['persistedQueries'] {
-  const manifestPath = env.PERSISTED_QUERY_MANIFEST
-    ? isAbsolute(env.PERSISTED_QUERY_MANIFEST) ? env.PERSISTED_QUERY_MANIFEST : resolve(cwd, env.PERSISTED_QUERY_MANIFEST)
-    : null;
+function persistedQueries(values: SettingValues<typeof PERSISTED_QUERY_SETTINGS>, problem: (message: string) => void, cwd: string, mode: GatewayConfig['mode']): GatewayConfig['persistedQueries'] {
+  const manifestPath = values.manifest ? (isAbsolute(values.manifest) ? values.manifest : resolve(cwd, values.manifest)) : null;
   // Development takes manifest ids (when there is a manifest), APQ and ad-hoc queries; production runs only the
   // manifest's operations when there is one, and plain queries (within the query limits) otherwise.
   const fallback = mode === 'production' ? (manifestPath ? 'safelist' : 'off') : manifestPath ? 'manifest+apq' : 'apq';
-  const chosen = read.oneOf('PERSISTED_QUERIES', PERSISTED_QUERY_MODES, fallback);
+  const chosen = values.mode ?? fallback;
   if ((chosen === 'safelist' || chosen === 'manifest+apq') && !manifestPath) {
-    problems.push(`PERSISTED_QUERIES=${chosen} needs PERSISTED_QUERY_MANIFEST (the persisted query manifest file)`);
+    problem(`PERSISTED_QUERIES=${chosen} needs PERSISTED_QUERY_MANIFEST (the persisted query manifest file)`);
   }
-  return { mode: chosen, manifestPath };
+  let manifest: ManifestIndex | null = null;
+  if (manifestPath && (chosen === 'safelist' || chosen === 'manifest+apq')) {
+    try {
+      manifest = readManifestFile(manifestPath);
+    } catch (error) {
+      if (!(error instanceof ManifestError)) throw error;
+      problem(`PERSISTED_QUERY_MANIFEST: ${error.message}`);
+    }
+  }
+  return { mode: chosen, manifestPath, manifest };
 }
 
 /**
@@ -332,102 +316,109 @@ function persistedQueries(env: NodeJS.ProcessEnv, read: Reader, problems: string
  * with INVALIDATION_NATS_SUBJECT (comma-separated subjects, one ordered consumer each) and
  * INVALIDATION_NATS_STREAM: one stream for every subject, or a comma-separated list matched one-to-one with them.
  */
-function invalidationSource(env: NodeJS.ProcessEnv, problems: string[]): GatewayConfig['invalidation'] {
-  const feedUrl = env.INVALIDATION_FEED_URL;
-  const natsUrl = env.INVALIDATION_NATS_URL;
+function invalidationSource(values: SettingValues<typeof INVALIDATION_SETTINGS>, problem: (message: string) => void): GatewayConfig['invalidation'] {
+  const { feedUrl, natsUrl } = values;
   // Without a list, every event that names an entity evicts it.
-  const eventTypes = env.INVALIDATION_EVENT_TYPES
-    ? env.INVALIDATION_EVENT_TYPES.split(',').map((t) => t.trim()).filter(Boolean)
-    : undefined;
-  const list = (raw: string | undefined) => (raw ?? '').split(',').map((item) => item.trim());
+  const eventTypes = values.eventTypes ? values.eventTypes.split(',').map((t) => t.trim()).filter(Boolean) : undefined;
+  const list = (raw: string | null) => (raw ?? '').split(',').map((item) => item.trim());
   if (feedUrl && natsUrl) {
-    problems.push('INVALIDATION_FEED_URL and INVALIDATION_NATS_URL are both set: pick one source of change events');
+    problem('INVALIDATION_FEED_URL and INVALIDATION_NATS_URL are both set: pick one source of change events');
     return null;
   }
   if (feedUrl) {
     const urls = list(feedUrl);
     const bad = urls.filter((url) => !isHttpUrl(url));
-    if (bad.length > 0) problems.push(`INVALIDATION_FEED_URL must be http(s) URLs (comma-separated for several feeds), got "${bad.join('", "')}"`);
-    if (new Set(urls).size !== urls.length) problems.push(`INVALIDATION_FEED_URL names a feed twice: "${feedUrl}"`);
+    if (bad.length > 0) problem(`INVALIDATION_FEED_URL must be http(s) URLs (comma-separated for several feeds), got "${bad.join('", "')}"`);
+    if (new Set(urls).size !== urls.length) problem(`INVALIDATION_FEED_URL names a feed twice: "${feedUrl}"`);
     return { kind: 'feed', urls, ...(eventTypes ? { eventTypes } : {}) };
   }
   if (natsUrl) {
     if (!natsUrl.split(',').every((u) => /^(nats|tls):\/\/[^/\s]+$/.test(u.trim()))) {
-      problems.push(`INVALIDATION_NATS_URL must be nats://host:port (comma-separated for several), got "${natsUrl}"`);
+      problem(`INVALIDATION_NATS_URL must be nats://host:port (comma-separated for several), got "${natsUrl}"`);
     }
-    const subjects = list(env.INVALIDATION_NATS_SUBJECT);
+    const subjects = list(values.natsSubject);
     if (subjects.some((subject) => subject === '' || /\s/.test(subject))) {
-      problems.push(`INVALIDATION_NATS_SUBJECT must be the NATS subjects (wildcards allowed, comma-separated for several) of the change events, got "${env.INVALIDATION_NATS_SUBJECT ?? ''}"`);
+      problem(`INVALIDATION_NATS_SUBJECT must be the NATS subjects (wildcards allowed, comma-separated for several) of the change events, got "${values.natsSubject ?? ''}"`);
     }
-    const streams = list(env.INVALIDATION_NATS_STREAM);
+    const streams = list(values.natsStream);
     if (!streams.every((stream) => /^[A-Za-z0-9_-]+$/.test(stream))) {
-      problems.push(`INVALIDATION_NATS_STREAM must name the stream (letters, digits, _ or -), or one stream per subject comma-separated, got "${env.INVALIDATION_NATS_STREAM ?? ''}"`);
+      problem(`INVALIDATION_NATS_STREAM must name the stream (letters, digits, _ or -), or one stream per subject comma-separated, got "${values.natsStream ?? ''}"`);
     } else if (streams.length !== 1 && streams.length !== subjects.length) {
-      problems.push(`INVALIDATION_NATS_STREAM names ${streams.length} streams for ${subjects.length} INVALIDATION_NATS_SUBJECT subjects: give one stream for all, or one per subject`);
+      problem(`INVALIDATION_NATS_STREAM names ${streams.length} streams for ${subjects.length} INVALIDATION_NATS_SUBJECT subjects: give one stream for all, or one per subject`);
     }
     const subscriptions = subjects.map((subject, i) => ({ stream: streams.length === 1 ? streams[0]! : streams[i] ?? '', subject }));
-    if (new Set(subscriptions.map((s) => `${s.stream} ${s.subject}`)).size !== subscriptions.length) {
-      problems.push(`INVALIDATION_NATS_SUBJECT names a subject of the same stream twice: "${env.INVALIDATION_NATS_SUBJECT}"`);
+    if (new Set(subscriptions.map((sub) => `${sub.stream} ${sub.subject}`)).size !== subscriptions.length) {
+      problem(`INVALIDATION_NATS_SUBJECT names a subject of the same stream twice: "${values.natsSubject}"`);
     }
     return { kind: 'nats', servers: natsUrl, subscriptions, ...(eventTypes ? { eventTypes } : {}) };
   }
   return null;
 }
 
-class Reader {
-  constructor(private readonly env: NodeJS.ProcessEnv, private readonly problems: string[]) {}
-
-  integer(key: string, fallback: number, min: number, max: number): number {
-    const raw = this.env[key];
-    if (raw === undefined || raw === '') return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min || value > max) {
-      this.problems.push(`${key} must be a whole number from ${min} to ${max}, got "${raw}"`);
-      return fallback;
-    }
-    return value;
-  }
-
-  boolean(key: string, fallback: boolean): boolean {
-    const raw = this.env[key]?.toLowerCase();
-    if (raw === undefined || raw === '') return fallback;
-    if (['true', '1', 'on', 'yes'].includes(raw)) return true;
-    if (['false', '0', 'off', 'no'].includes(raw)) return false;
-    this.problems.push(`${key} must be true or false, got "${this.env[key]}"`);
-    return fallback;
-  }
-
-  oneOf<T extends string>(key: string, allowed: readonly T[], fallback: T): T {
-    const raw = this.env[key];
-    if (raw === undefined || raw === '') return fallback;
-    if ((allowed as readonly string[]).includes(raw)) return raw as T;
-    this.problems.push(`${key} must be one of ${allowed.join(', ')}, got "${raw}"`);
-    return fallback;
-  }
-}
-
-/** A page budget setting: unset or 0 means none. */
-function pageBudget(read: Reader, key: string): number | null {
-  return read.integer(key, 0, 0, 600_000) || null;
-}
-
-function isHttpUrl(value: string): boolean {
-  try {
-    return ['http:', 'https:'].includes(new URL(value).protocol);
-  } catch {
-    return false;
-  }
-}
-
 function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
     for (const inner of Object.values(value)) deepFreeze(inner);
     Object.freeze(value);
   }
   return value;
 }
 
-/** Keys the gateway reads, for `main.ts` to warn about likely typos (GATEWAY_* keys it does not know). */
+/** Every declared key (with NODE_ENV, read for GATEWAY_MODE's default), every family's pattern, every former name. */
+export function declaredKeys(): { keys: Set<string>; patterns: RegExp[]; formerly: Set<string> } {
+  const keys = new Set<string>(STANDARD_KEYS);
+  const patterns: RegExp[] = [];
+  const formerly = new Set<string>();
+  for (const { settings } of ALL_SETTINGS) {
+    for (const setting of Object.values(settings)) {
+      if ('pattern' in setting) patterns.push((setting as FamilySetting<unknown>).pattern);
+      else keys.add(setting.key);
+      for (const former of setting.formerly ?? []) formerly.add(former);
+    }
+  }
+  return { keys, patterns, formerly };
+}
+
+/** Whether the gateway reads this key (a declared one, one of a declared family, or a former name). */
+export function isGatewayKey(key: string): boolean {
+  const { keys, patterns, formerly } = declaredKeys();
+  return keys.has(key) || formerly.has(key) || patterns.some((pattern) => pattern.test(key));
+}
+
+/**
+ * Keys in the environment that look like one of the gateway's but are not: within two edits of a declared key
+ * (`ENTITY_TIMOUT_MS`), or starting like the keys of one of its features (`BREAKER_RESET`, `GATEWAY_MDOE`). Likely
+ * typos, which would otherwise be ignored without a word.
+ */
 export function unknownGatewayKeys(env: NodeJS.ProcessEnv): string[] {
-  return Object.keys(env).filter((k) => k.startsWith('GATEWAY_') && !KNOWN_KEYS.has(k));
+  const { keys } = declaredKeys();
+  // A feature's prefix is one at least two of its keys start with (ADMISSION_, JWT_, BREAKER_...); a single key's
+  // first word (STALE_, LOG_) is too common elsewhere to say anything.
+  const firstWords = [...keys].filter((key) => key.includes('_')).map((key) => key.slice(0, key.indexOf('_') + 1));
+  const prefixes = new Set(firstWords.filter((word, i) => firstWords.indexOf(word) !== i));
+  // Prefixes other programs' keys share with ours (NODE_OPTIONS and APOLLO_TELEMETRY_DISABLED are not ours).
+  for (const shared of ['NODE_', 'APOLLO_']) prefixes.delete(shared);
+  return Object.keys(env).filter((key) => !isGatewayKey(key)
+    && ([...prefixes].some((prefix) => key.startsWith(prefix)) || [...keys].some((known) => editDistanceAtMost(key, known, typoAllowance(known)))));
+}
+
+/** Short keys are a few edits from everyday ones (HOST from HOME), so only long ones are matched loosely. */
+function typoAllowance(key: string): number {
+  return key.length >= 10 ? 2 : key.length >= 6 ? 1 : 0;
+}
+
+/** Levenshtein distance of two keys is at most `limit` (cut short as soon as it cannot be). */
+function editDistanceAtMost(a: string, b: string, limit: number): boolean {
+  if (Math.abs(a.length - b.length) > limit) return false;
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      rowMin = Math.min(rowMin, current[j]!);
+    }
+    if (rowMin > limit) return false;
+    previous = current;
+  }
+  return previous[b.length]! <= limit;
 }

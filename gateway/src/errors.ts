@@ -14,7 +14,7 @@ export const GATEWAY_ERROR_CODES = {
   SUBGRAPH_BAD_RESPONSE: 'The subgraph answered something that is not a GraphQL JSON response (or the wrong number of entities); the fields that fetch would have filled are null.',
   SUBGRAPH_CIRCUIT_OPEN: 'The subgraph failed repeatedly, so the gateway stopped waiting on it until a probe succeeds; the fields that fetch would have filled are null.',
   BAD_REQUEST: 'The HTTP request is not a GraphQL request the gateway can read (for example malformed JSON).',
-  PAYLOAD_TOO_LARGE: 'The request body is larger than MAX_BODY_BYTES.',
+  PAYLOAD_TOO_LARGE: 'The request body is larger than REQUEST_MAX_BODY_BYTES.',
   NOT_FOUND: 'No such route; GraphQL is served at /graphql.',
   GATEWAY_NOT_READY: 'The gateway is still loading its supergraph.',
   INVALIDATION_UNAUTHORIZED: 'POST /invalidation without the INVALIDATION_SECRET in its Authorization header; nothing was evicted.',

@@ -4,6 +4,7 @@
  * optional object of fields.
  */
 import { pino } from 'pino';
+import { choice, type SettingGroup } from './settings.js';
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -26,3 +27,7 @@ export function jsonLogger(level: LogLevel = 'info', service = 'gateway'): Logge
   };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
+
+export const LOG_SETTINGS = {
+  level: choice('LOG_LEVEL', LOG_LEVELS, { default: 'info', doc: 'pino JSON lines: debug and info on stdout, warnings and errors on stderr' }),
+} satisfies SettingGroup;

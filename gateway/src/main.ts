@@ -27,15 +27,18 @@ try {
       startWith: `node ${missingFlags.join(' ')} --import tsx gateway/src/main.ts`,
     });
   }
+  // Said once, by the process that reads the environment first (the primary, or the only process).
+  if (cluster.isPrimary) {
+    for (const [former, current] of config.deprecated) logger.warn('setting renamed; the former name still works for now', { key: former, use: current });
+    for (const key of unknownGatewayKeys(process.env)) logger.warn('unknown setting ignored; see gateway/SETTINGS.md', { key });
+  }
   let stop: () => Promise<void>;
   if (cluster.isPrimary && config.workers > 1) {
-    for (const key of unknownGatewayKeys(process.env)) logger.warn('unknown setting ignored', { key });
     const group = startPrimary({ workers: config.workers, shutdownGraceMs: config.shutdownGraceMs, logger });
     logger.info('gateway starting workers', { workers: config.workers, port: config.port });
     stop = () => group.stop();
   } else {
     const slot = workerSlot();
-    if (slot === null) for (const key of unknownGatewayKeys(process.env)) logger.warn('unknown setting ignored', { key });
     const group = slot === null ? null : workerMetrics(slot);
     const gateway = await startGateway(config, { logger, ...(group ? { metricsText: group.text } : {}) });
     group?.attach(gateway.metrics.registry);

@@ -9,6 +9,7 @@ import { IntrospectAndCompose, type GatewayConfig as ApolloGatewayConfig } from 
 import { request } from 'undici';
 import type { SupergraphSource } from './config.js';
 import type { Logger } from './logger.js';
+import { boolean, family, integer, isHttpUrl, text, type SettingGroup } from './settings.js';
 
 export class SupergraphLoadError extends Error {
   override name = 'SupergraphLoadError';
@@ -80,3 +81,21 @@ export class UnreachableCaseError extends Error {
     super(`unreachable case: ${JSON.stringify(value)}`);
   }
 }
+
+/** Where the supergraph comes from, and the subgraphs' URLs when they differ from its own. */
+export const SUPERGRAPH_SETTINGS = {
+  supergraph: text('SUPERGRAPH', {
+    default: null, defaultText: 'required (npm start / npm run gateway: schema/supergraph.graphql)', values: 'a file path or an http(s) URL',
+    check: (value) => (/^[a-z]+:\/\//i.test(value) && !/^https?:\/\//.test(value) ? 'must be a file path or an http(s) URL' : /^https?:\/\//.test(value) && !isHttpUrl(value) ? 'is not a valid URL' : null),
+    doc: 'a file (watched: edits are hot-reloaded) or a URL (fetched at start); not needed with managed federation or GATEWAY_DEV_COMPOSE',
+  }),
+  devCompose: boolean('GATEWAY_DEV_COMPOSE', { default: false, doc: 'development: compose from the running subgraphs named by SUBGRAPH_<NAME>_URL (introspection), polling every SUPERGRAPH_COMPOSE_POLL_MS' }),
+  composePollMs: integer('SUPERGRAPH_COMPOSE_POLL_MS', { default: 10_000, min: 0, max: 3_600_000, unit: 'ms', doc: 'with GATEWAY_DEV_COMPOSE: how often the subgraphs are introspected again (0 = never)' }),
+  subgraphUrls: family('SUBGRAPH_<NAME>_URL', /^SUBGRAPH_([A-Z0-9_]+?)_URL$/, text('SUBGRAPH_<NAME>_URL', {
+    default: '', defaultText: 'the URL in the supergraph', values: 'an http(s) URL',
+    check: (value) => (isHttpUrl(value) ? null : 'must be an http(s) URL'),
+    doc: 'overrides one subgraph\'s URL, e.g. SUBGRAPH_TOPCLIENTS_URL',
+  })),
+  apolloKey: text('APOLLO_KEY', { default: null, defaultText: 'unset', values: 'a GraphOS API key', secret: true, doc: 'with APOLLO_GRAPH_REF: usage reporting to GraphOS, and managed federation (the supergraph from Apollo Uplink) when SUPERGRAPH is not set' }),
+  apolloGraphRef: text('APOLLO_GRAPH_REF', { default: null, defaultText: 'unset', values: 'graph@variant', doc: 'the GraphOS graph; alone, it points the production landing page to Studio' }),
+} satisfies SettingGroup;

@@ -10,8 +10,13 @@
  * above target shrinks the limit (x0.9), a lag below target with operations queued grows it (+1). Operations that
  * wait on subgraphs cost no lag, so I/O-bound traffic runs wide; CPU-bound traffic runs as wide as the cores allow.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Clock, Timer } from '../clock.js';
-import type { LoopLag } from './loopLag.js';
+import { sendRequestError } from '../http.js';
+import type { GatewayMetrics } from '../metrics/registry.js';
+import type { GatewayFeature } from '../feature.js';
+import { integer, type SettingGroup, type SettingValues } from '../settings.js';
 
 export interface AdmissionOptions {
   /** The most operations in progress at once, whatever the lag. */
@@ -137,4 +142,81 @@ export class AdmissionControl {
     }
     this.windowTimer = this.clock.setTimer(WINDOW_MS, () => this.adjust());
   }
+}
+
+/**
+ * How busy the gateway's own event loop is: the delay a short timer suffers (Node's monitorEventLoopDelay). A
+ * loop that runs late answers every socket late, so this is the signal admission control steers by; a subgraph
+ * that is slow to answer does not raise it.
+ */
+export interface LoopLag {
+  /** The 90th percentile delay in ms since the last reading; the next reading starts afresh. */
+  read(): number;
+  stop(): void;
+}
+
+export function eventLoopLag(resolutionMs = 10): LoopLag {
+  const histogram = monitorEventLoopDelay({ resolution: resolutionMs });
+  histogram.enable();
+  return {
+    read() {
+      const ms = histogram.count > 0 ? histogram.percentile(90) / 1e6 : 0;
+      histogram.reset();
+      return ms;
+    },
+    stop: () => histogram.disable(),
+  };
+}
+
+/**
+ * The front door as a feature: an operation waits here for a slot before its body is read, and gives the slot back
+ * when its answer is sent or its caller goes away. Nothing is read, planned or sent for an operation the gateway
+ * could not finish in time.
+ */
+export function useAdmission(options: AdmissionOptions, clock: Clock, metrics: GatewayMetrics): GatewayFeature {
+  const control = new AdmissionControl(options, clock, eventLoopLag());
+  metrics.gauge('gateway_operations_in_progress', 'Operations admitted and not yet answered', () => control.inProgress);
+  metrics.gauge('gateway_operations_queued', 'Operations waiting to be admitted', () => control.queued);
+  metrics.gauge('gateway_admission_limit', 'Operations allowed in progress at once (adapts to event-loop lag)', () => control.limit);
+  return {
+    name: 'admission',
+    async onRequest(_req: IncomingMessage, res: ServerResponse) {
+      // Listened for before queueing: a caller may go away while it waits to be admitted, and 'close' fires once.
+      let closed = false;
+      let release = () => {};
+      res.once('close', () => {
+        closed = true;
+        release();
+      });
+      const admission = await control.admit();
+      if (admission.kind === 'overloaded') {
+        metrics.overloaded.inc();
+        sendRequestError(res, 503, 'GATEWAY_OVERLOADED', `The gateway is at capacity; retry in ${admission.retryAfterSeconds} s`, { 'retry-after': String(admission.retryAfterSeconds) });
+        return 'answered';
+      }
+      release = admission.release;
+      // Nobody is left to answer: the slot goes straight to the next operation in the queue.
+      if (closed) {
+        release();
+        return 'answered';
+      }
+      res.once('finish', release);
+    },
+    stop: () => control.stop(),
+  };
+}
+
+/** ADMISSION_*: how many operations run at once and wait to run (checked together: the floor is under the ceiling). */
+export const ADMISSION_SETTINGS = {
+  maxInFlight: integer('ADMISSION_MAX_IN_FLIGHT', { default: 256, min: 1, max: 100_000, unit: 'operations', doc: 'the most operations in progress at once; the limit adapts between this and ADMISSION_MIN_IN_FLIGHT: it shrinks when the event loop lags past ADMISSION_TARGET_LAG_MS and grows back when it does not' }),
+  minInFlight: integer('ADMISSION_MIN_IN_FLIGHT', { default: 8, min: 1, max: 100_000, unit: 'operations', doc: 'the floor of the adaptive limit on operations in progress' }),
+  maxQueueMs: integer('ADMISSION_MAX_QUEUE_MS', { default: 2_000, min: 0, max: 600_000, unit: 'ms', formerly: ['ADMISSION_QUEUE_MS'], doc: 'the longest an operation waits to be admitted; one that would wait longer gets 503 GATEWAY_OVERLOADED with Retry-After, before anything runs' }),
+  targetLagMs: integer('ADMISSION_TARGET_LAG_MS', { default: 100, min: 1, max: 10_000, unit: 'ms', doc: 'the event-loop lag above which the limit on operations in progress shrinks' }),
+} satisfies SettingGroup;
+
+export function admissionOptions(values: SettingValues<typeof ADMISSION_SETTINGS>, problem: (message: string) => void): AdmissionOptions {
+  if (values.minInFlight > values.maxInFlight) {
+    problem(`ADMISSION_MIN_IN_FLIGHT (${values.minInFlight}) must not be more than ADMISSION_MAX_IN_FLIGHT (${values.maxInFlight})`);
+  }
+  return values;
 }

@@ -7,8 +7,11 @@
  *  - otherwise anonymous, which is allowed: public pages need no identity.
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { GatewayFeature } from '../feature.js';
 import { sendJson } from '../http.js';
 import { SubgraphIdentitySigner } from './subgraphIdentity.js';
+import { MIN_SECRET_LENGTH } from './subgraphIdentity.js';
+import { integer, isHttpUrl, text, type SettingGroup } from '../settings.js';
 import { createTokenVerifier, MAX_IDENTITY_LENGTH, TokenRejected, type TokenVerifier, type TokenVerifierConfig } from './tokenVerifier.js';
 
 export interface IdentityConfig {
@@ -64,6 +67,26 @@ export class Authenticator {
   }
 }
 
+/**
+ * Who is calling, as a feature: verified before anything runs (a token that does not verify must not leave a
+ * half-run operation behind), and named on the operation for the request object to carry.
+ */
+export function useAuthentication(config: IdentityConfig): GatewayFeature {
+  const authenticator = new Authenticator(config);
+  return {
+    name: 'authentication',
+    varyHeaders: authenticator.varyHeaders,
+    async onOperation(operation) {
+      const authentication = await authenticator.authenticate(operation.req.headers);
+      if (authentication.kind === 'refused') {
+        sendUnauthenticated(operation.res, authentication);
+        return 'answered';
+      }
+      if (authentication.kind === 'caller') operation.caller = { identity: authentication.identity, signer: authenticator.signer! };
+    },
+  };
+}
+
 /** 401 in Apollo's error shape, with the challenge RFC 6750 3 asks for. */
 export function sendUnauthenticated(res: ServerResponse, refused: Extract<Authentication, { kind: 'refused' }>): void {
   const description = refused.description.replace(/["\\]/g, '');
@@ -72,3 +95,15 @@ export function sendUnauthenticated(res: ServerResponse, refused: Extract<Authen
     'cache-control': 'no-store',
   });
 }
+
+/** Who may act as whom (README, Signing in): bearer tokens against a JWKS, the development header, and the signing secret. */
+export const AUTHENTICATION_SETTINGS = {
+  jwksUrl: text('JWT_JWKS_URL', { default: null, defaultText: 'unset (no tokens accepted)', values: 'an http(s) URL', check: (value) => (isHttpUrl(value) ? null : 'must be an http(s) URL'), doc: 'the key set bearer tokens are verified with (or JWT_JWKS_FILE)' }),
+  jwksFile: text('JWT_JWKS_FILE', { default: null, defaultText: 'unset', values: 'a file path', doc: 'a local key set, read and checked at start-up (not a key set, or one holding private keys: the gateway does not start)' }),
+  issuer: text('JWT_ISSUER', { default: null, defaultText: 'required with keys', values: 'the iss claim', doc: 'the issuer every token must come from' }),
+  audience: text('JWT_AUDIENCE', { default: null, defaultText: 'required with keys', values: 'the aud claim', doc: 'the audience every token must be meant for' }),
+  identityClaim: text('JWT_IDENTITY_CLAIM', { default: null, defaultText: 'sub', values: 'a claim name', doc: 'the claim that names the caller' }),
+  clockSkewSeconds: integer('JWT_CLOCK_SKEW_SECONDS', { default: 30, min: 0, max: 300, unit: 'seconds', doc: 'tolerance on exp / nbf' }),
+  developmentHeader: text('IDENTITY_HEADER', { default: null, defaultText: 'unset (npm start in development: x-seller-id)', values: 'a header name', doc: 'development only: a header whose bare value names the caller; refused in production' }),
+  subgraphSecret: text('GATEWAY_SUBGRAPH_SECRET', { default: null, defaultText: 'required with keys or IDENTITY_HEADER (npm start: random per start)', values: `at least ${MIN_SECRET_LENGTH} characters`, secret: true, doc: 'signs the caller\'s identity for the subgraphs' }),
+} satisfies SettingGroup;

@@ -1,15 +1,15 @@
 /**
  * Verifies the bearer token a caller sends (a JWT signed by the identity provider) and names the caller: the
  * value of one claim (`sub` by default). Keys come from a JWKS, remote (fetched and cached by `jose`, refreshed
- * when a token names an unknown `kid`) or a local file read once at start-up. Issuer, audience, expiry and
+ * when a token names an unknown `kid`) or a local file read once, with the configuration (`readJwksFile`). Issuer, audience, expiry and
  * not-before are always checked, with a bounded clock skew; only asymmetric algorithms are accepted, so neither
  * `none` nor an HMAC token signed with a public key as its secret can pass.
  */
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
-import { ConfigError } from '../config.js';
 
-export type JwksSource = { kind: 'url'; url: string } | { kind: 'file'; path: string };
+/** A remote key set, or one read from a file (with the rest of the configuration, so a bad file stops start-up). */
+export type JwksSource = { kind: 'url'; url: string } | { kind: 'file'; path: string; keys: JSONWebKeySet };
 
 export interface TokenVerifierConfig {
   jwks: JwksSource;
@@ -67,19 +67,24 @@ function keySet(source: JwksSource): JWTVerifyGetKey {
     // turn into a flood of requests to the identity provider.
     return createRemoteJWKSet(new URL(source.url), { timeoutDuration: 5_000, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
   }
+  return createLocalJWKSet(source.keys);
+}
+
+/** The public key set in a JWKS file, or why the file is not one (a problem naming JWT_JWKS_FILE). */
+export function readJwksFile(path: string): JSONWebKeySet | string {
   let jwks: unknown;
   try {
-    jwks = JSON.parse(readFileSync(source.path, 'utf8'));
+    jwks = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new ConfigError([`JWT_JWKS_FILE cannot be read as JSON: "${source.path}" (${(error as Error).message})`]);
+    return `JWT_JWKS_FILE cannot be read as JSON: "${path}" (${(error as Error).message})`;
   }
   if (!jwks || typeof jwks !== 'object' || !Array.isArray((jwks as { keys?: unknown }).keys) || (jwks as JSONWebKeySet).keys.length === 0) {
-    throw new ConfigError([`JWT_JWKS_FILE must hold a JSON Web Key Set ({"keys":[...]}) with at least one key: "${source.path}"`]);
+    return `JWT_JWKS_FILE must hold a JSON Web Key Set ({"keys":[...]}) with at least one key: "${path}"`;
   }
   if ((jwks as JSONWebKeySet).keys.some((key) => 'd' in key || key.kty === 'oct')) {
-    throw new ConfigError([`JWT_JWKS_FILE must hold public keys only (no "d", no "oct" secrets): "${source.path}"`]);
+    return `JWT_JWKS_FILE must hold public keys only (no "d", no "oct" secrets): "${path}"`;
   }
-  return createLocalJWKSet(jwks as JSONWebKeySet);
+  return jwks as JSONWebKeySet;
 }
 
 function describe(error: unknown): string {

@@ -7,7 +7,7 @@
  * and `extensions.apolloEntityCacheTags` (one list per `_entities` item). Pure functions.
  */
 import { Kind, parse, type ConstDirectiveNode } from 'graphql';
-import { entityIdentity } from './cacheKey.js';
+import { entityIdentity } from './entityCache.js';
 
 /** Entity type -> its keys, each the list of top-level scalar fields it names. */
 export type EntityKeys = ReadonlyMap<string, readonly (readonly string[])[]>;

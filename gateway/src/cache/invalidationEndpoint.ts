@@ -13,7 +13,10 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { GatewayConfig } from '../config.js';
+import type { GatewayFeature } from '../feature.js';
 import { BodyTooLargeError, readBody, sendJson, sendRequestError } from '../http.js';
+import { text, type SettingGroup } from '../settings.js';
 
 export type InvalidationRequest =
   | { kind: 'cache_tag'; tags: string[] }
@@ -58,6 +61,19 @@ export async function handleInvalidation(req: IncomingMessage, res: ServerRespon
   let count = 0;
   for (const request of requests) count += apply(request, invalidator);
   sendJson(res, 200, { count });
+}
+
+/** The endpoint as a feature; without INVALIDATION_SECRET the path answers 404 saying how to turn it on. */
+export function useInvalidationEndpoint(config: Pick<GatewayConfig, 'invalidationSecret' | 'maxBodyBytes'>, invalidator: Invalidator): GatewayFeature {
+  const secret = config.invalidationSecret;
+  return {
+    name: 'invalidation endpoint',
+    routes: {
+      '/invalidation': secret === null
+        ? (_req, res) => sendRequestError(res, 404, 'NOT_FOUND', 'The invalidation endpoint is off (set INVALIDATION_SECRET)')
+        : (req, res) => handleInvalidation(req, res, secret, config.maxBodyBytes, invalidator),
+    },
+  };
 }
 
 /** The requests in a body, or what is wrong with it (nothing is evicted then). */
@@ -119,3 +135,11 @@ function authorized(header: string | undefined, secret: string): boolean {
   const expected = Buffer.from(secret);
   return sent.length === expected.length && timingSafeEqual(sent, expected);
 }
+
+export const INVALIDATION_ENDPOINT_SETTINGS = {
+  secret: text('INVALIDATION_SECRET', {
+    default: null, defaultText: 'unset (off)', values: 'at least 16 characters', secret: true,
+    check: (secret) => (secret.length >= 16 ? null : 'must be at least 16 characters (it guards POST /invalidation)'),
+    doc: 'turns on POST /invalidation, sent as Authorization: <secret>: evict by cache_tag, entity, type or subgraph, as Apollo Router\'s endpoint (gateway/PROTOCOL.md section 4)',
+  }),
+} satisfies SettingGroup;

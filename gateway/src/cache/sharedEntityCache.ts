@@ -23,8 +23,7 @@ import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
 import type { ChangeSource } from '../events/changeCoverage.js';
 import type { RedisLink, RedisLinkState } from '../redis/redisLink.js';
-import { entityIdentity } from './cacheKey.js';
-import type { CacheEntry, EntityCache } from './entityCache.js';
+import { entityIdentity, type CacheEntry, type EntityCache } from './entityCache.js';
 import type { Invalidator } from './invalidationEndpoint.js';
 
 /** What one process asks every other to drop from its first level (the same eviction it applied to its own). */

@@ -11,9 +11,10 @@
  *   call leaves: only that one measures the subgraph. An entity load also waits at most that long from when it asked
  *   (queue included), since a busy call slot is the subgraph not answering.
  * - A cacheable entity call past its deadline may go on, up to the subgraph's root timeout from when it left
- *   (LATE_CALLS_PER_SUBGRAPH of them at once), so its late answer fills the cache for the pages after this one.
+ *   (SUBGRAPH_MAX_LATE_CALLS of them at once), so its late answer fills the cache for the pages after this one.
  */
 import type { GatewayRequest } from '../request.js';
+import { family, integer, type ReadContext, type SettingGroup } from '../settings.js';
 
 /** A subgraph's time limits (per subgraph settings over the defaults). */
 export interface SubgraphLimits {
@@ -91,3 +92,24 @@ export function callDeadline(nowMs: number, callTimeoutMs: number, operationEnds
 export function lateLeftMs(lateAllowanceMs: number, startedAtMs: number, nowMs: number): number {
   return lateAllowanceMs - (nowMs - startedAtMs);
 }
+
+/** A page budget setting: unset or 0 means none. */
+const pageBudget = (key: string, doc: string) => {
+  const read = integer(key, { default: 0, min: 0, max: 600_000, unit: 'ms', defaultText: 'unset (none)', doc });
+  return { ...read, parse: (raw: string | undefined, context: ReadContext, problem: (message: string) => void) => read.parse(raw, context, problem) || null };
+};
+
+/** The time limits of subgraph fetches (see the header), for every subgraph and per subgraph. */
+export const BUDGET_SETTINGS = {
+  timeoutMs: integer('SUBGRAPH_TIMEOUT_MS', { default: 1_000, min: 1, max: 600_000, unit: 'ms', doc: 'deadline of a root fetch (and of schema loading); also the longest a late entity call may run to fill the cache' }),
+  entityTimeoutMs: integer('ENTITY_TIMEOUT_MS', { default: 300, min: 1, max: 600_000, unit: 'ms', doc: 'deadline of an entity fetch (the optional parts of a page)' }),
+  entityPageBudgetMs: pageBudget('ENTITY_PAGE_BUDGET_MS', 'the most of an operation\'s time, counted from its admission, that it waits for a subgraph\'s entities; past it the page gets SUBGRAPH_TIMEOUT for those fields while the call runs on to its own deadline (and may fill the cache late); 0 turns it off'),
+  operationBudgetMs: integer('OPERATION_BUDGET_MS', { default: 2_000, min: 1, max: 600_000, unit: 'ms', doc: 'total time for one operation, counted from its admission; a fetch gets the smaller of its deadline and what is left' }),
+  maxLateCalls: integer('SUBGRAPH_MAX_LATE_CALLS', { default: 8, min: 0, max: 1_000, unit: 'operations', formerly: ['LATE_CALLS_PER_SUBGRAPH'], doc: 'entity calls per subgraph that may go on past their deadline (up to SUBGRAPH_TIMEOUT_MS) so their answer fills the cache; never for mutations, private callers or no-cache requests' }),
+  perSubgraphTimeoutMs: family('SUBGRAPH_<NAME>_TIMEOUT_MS', /^SUBGRAPH_(?!.*_ENTITY_TIMEOUT_MS$)([A-Z0-9_]+?)_TIMEOUT_MS$/,
+    integer('SUBGRAPH_<NAME>_TIMEOUT_MS', { default: 0, defaultText: 'SUBGRAPH_TIMEOUT_MS', min: 1, max: 600_000, unit: 'ms', doc: 'SUBGRAPH_TIMEOUT_MS for one subgraph, e.g. SUBGRAPH_TOPCLIENTS_TIMEOUT_MS' })),
+  perSubgraphEntityTimeoutMs: family('SUBGRAPH_<NAME>_ENTITY_TIMEOUT_MS', /^SUBGRAPH_([A-Z0-9_]+?)_ENTITY_TIMEOUT_MS$/,
+    integer('SUBGRAPH_<NAME>_ENTITY_TIMEOUT_MS', { default: 0, defaultText: 'ENTITY_TIMEOUT_MS', min: 1, max: 600_000, unit: 'ms', doc: 'ENTITY_TIMEOUT_MS for one subgraph' })),
+  perSubgraphPageBudgetMs: family('SUBGRAPH_<NAME>_ENTITY_PAGE_BUDGET_MS', /^SUBGRAPH_([A-Z0-9_]+?)_ENTITY_PAGE_BUDGET_MS$/,
+    pageBudget('SUBGRAPH_<NAME>_ENTITY_PAGE_BUDGET_MS', 'ENTITY_PAGE_BUDGET_MS for one subgraph (the reference deployment gives topclients 300 ms); 0 turns it off for that subgraph')),
+} satisfies SettingGroup;

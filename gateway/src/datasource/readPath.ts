@@ -9,7 +9,7 @@
  * particular supergraph.
  */
 import type { GraphQLDataSource } from '@apollo/gateway';
-import { EntityCache } from '../cache/entityCache.js';
+import { EntityCache, stableJson } from '../cache/entityCache.js';
 import type { SharedEntityCache } from '../cache/sharedEntityCache.js';
 import { entityKeysFromSupergraph, type EntityKeys } from '../cache/entityTags.js';
 import type { Clock } from '../clock.js';
@@ -18,7 +18,6 @@ import type { ChangeCoverage } from '../events/changeCoverage.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics/registry.js';
 import type { GatewayRequest } from '../request.js';
-import { stableJson } from '../cache/cacheKey.js';
 import { HybridDataSource } from './hybridDataSource.js';
 import { compose } from './pipeline.js';
 import { SubgraphBreaker, breakerStage } from './stages/breaker.js';
@@ -29,6 +28,7 @@ import { reportStage } from './stages/report.js';
 import { UndiciTransport } from './stages/transport.js';
 import type { SubgraphFetch } from './subgraphFetch.js';
 import { fetchBudget, type SubgraphLimits } from './budget.js';
+import { boolean, choice, integer, megabytesToBytes, type SettingGroup } from '../settings.js';
 
 /** What one request brings to one fetch of its plan. */
 export interface FetchInput {
@@ -171,3 +171,22 @@ export function createReadPath(
     },
   };
 }
+
+/** How the read path caches, merges and calls: the entity cache, root answers, batches and connections. */
+export const READ_PATH_SETTINGS = {
+  entityCache: boolean('ENTITY_CACHE', { default: true, doc: 'the per-entity cache (and root answers the subgraph marks cacheable); off sends every fetch to its subgraph' }),
+  rootFetchCache: choice('ROOT_FETCH_CACHE', ['tagged', 'revalidate', 'max-age', 'off'] as const, { default: 'tagged', doc: 'root answers: tagged serves them from memory while fresh when they carry cache tags and the gateway hears every change (an event source or INVALIDATION_SECRET), else acts as revalidate; revalidate keeps those with an ETag and always asks with If-None-Match; max-age serves them while fresh regardless; off never keeps them' }),
+  cacheMaxEntries: integer('ENTITY_CACHE_MAX_ENTRIES', { default: 100_000, min: 1, max: 100_000_000, doc: 'the most entries in the in-process cache; least recently used go first' }),
+  cacheMaxBytes: integer('ENTITY_CACHE_MAX_BYTES', {
+    default: 134_217_728, min: 1_048_576, max: 68_719_476_736, unit: 'bytes', formerly: ['ENTITY_CACHE_MAX_MB'], fromFormer: megabytesToBytes,
+    doc: 'the most bytes (JSON) the in-process cache holds; least recently used go first',
+  }),
+  staleIfErrorSeconds: integer('STALE_IF_ERROR_SECONDS', { default: 300, min: 0, max: 604_800, unit: 'seconds', doc: 'how long past its max-age a cached value may stand in for a failing subgraph (a subgraph\'s own stale-if-error wins); never for a no-cache request' }),
+  entityCallsInFlight: integer('ENTITY_MAX_CALLS_IN_FLIGHT', { default: 1, min: 1, max: 1_000, unit: 'operations', formerly: ['ENTITY_CALLS_IN_FLIGHT'], doc: '_entities calls out at once per subgraph and operation shape; loads arriving meanwhile queue and leave together when one comes back (a lone request waits for nothing)' }),
+  maxBatchSize: integer('ENTITY_BATCH_MAX_SIZE', { default: 200, min: 1, max: 10_000, formerly: ['ENTITY_BATCH_MAX'], doc: 'the most representations in one _entities call' }),
+  connectionsPerSubgraph: integer('SUBGRAPH_MAX_CONNECTIONS', { default: 64, min: 1, max: 10_000, formerly: ['SUBGRAPH_CONNECTIONS'], doc: 'keep-alive connections per subgraph (undici pool)' }),
+  maxResponseBytes: integer('SUBGRAPH_MAX_RESPONSE_BYTES', {
+    default: 16_777_216, min: 1_048_576, max: 1_073_741_824, unit: 'bytes', formerly: ['SUBGRAPH_MAX_RESPONSE_MB'], fromFormer: megabytesToBytes,
+    doc: 'larger subgraph answers are refused as SUBGRAPH_BAD_RESPONSE',
+  }),
+} satisfies SettingGroup;

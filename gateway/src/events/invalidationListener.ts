@@ -12,7 +12,9 @@
  * answer cached before it be revalidated. Failures are logged and retried, never fatal.
  */
 import { systemClock, type Clock } from '../clock.js';
+import type { GatewayFeature } from '../feature.js';
 import type { Logger } from '../logger.js';
+import { text, type SettingGroup } from '../settings.js';
 import type { ChangeSource } from './changeCoverage.js';
 import { entityChangeFrom } from './entityChange.js';
 import { listenToFeed } from './feedListener.js';
@@ -75,3 +77,30 @@ export function startInvalidationListener(options: InvalidationOptions, coverage
     },
   };
 }
+
+/**
+ * Change events as a feature: listening starts with the gateway (before its supergraph loads) and stops with it.
+ * `cache` evicts what an event names.
+ */
+export function useChangeEvents(source: InvalidationSource, coverage: ChangeSources, cache: { invalidateEntity(typename: string, keyFields: Record<string, unknown>): number }, options: { logger: Logger; clock: Clock }): GatewayFeature {
+  let listener: RunningInvalidationListener | null = null;
+  return {
+    name: 'change events',
+    start() {
+      listener = startInvalidationListener({ ...source, ...options }, coverage, (typename, keyFields) => {
+        const evicted = cache.invalidateEntity(typename, keyFields);
+        options.logger.debug('change event heard', { typename, keyFields, evicted });
+      });
+    },
+    stop: () => listener?.stop(),
+  };
+}
+
+/** Where change events come from: every publisher's feed, or JetStream subjects (see config.ts for how they combine). */
+export const INVALIDATION_SETTINGS = {
+  feedUrl: text('INVALIDATION_FEED_URL', { default: null, defaultText: 'unset', values: 'http(s) URLs, comma-separated', doc: 'evict cached entities from these change feeds, one listener each (npm start: topclients\', gigs\' and users\' /events)' }),
+  natsUrl: text('INVALIDATION_NATS_URL', { default: null, defaultText: 'unset', values: 'nats://host:port, comma-separated', doc: 'or from NATS JetStream: one ordered consumer per subject, per gateway process' }),
+  natsStream: text('INVALIDATION_NATS_STREAM', { default: null, defaultText: 'required with INVALIDATION_NATS_URL', values: 'stream names, comma-separated', doc: 'one stream for every subject, or one per subject (in the same order)' }),
+  natsSubject: text('INVALIDATION_NATS_SUBJECT', { default: null, defaultText: 'required with INVALIDATION_NATS_URL', values: 'subjects (wildcards allowed), comma-separated', doc: 'the subjects of the change events: one ordered consumer each' }),
+  eventTypes: text('INVALIDATION_EVENT_TYPES', { default: null, defaultText: 'every event that names an entity', values: 'event types, comma-separated', doc: 'the event types that evict the entity they name (npm start: client-updated,client-removed,seller-client-ids-applied)' }),
+} satisfies SettingGroup;

@@ -16,6 +16,7 @@ import { GraphQLError, getVariableValues, Kind, type DocumentNode, type Operatio
 import { LRUCache } from 'lru-cache';
 import type { ReadPath } from '../datasource/readPath.js';
 import type { Logger } from '../logger.js';
+import { choice, type SettingGroup } from '../settings.js';
 import { gatewayRequestOf } from '../request.js';
 import { gatewayInternals, loadDataRewrites, type GatewayInternals } from './gatewayInternals.js';
 import { preparePlan, runPlanNode, type PlanRun, type PreparedNode } from './planRunner.js';
@@ -178,3 +179,7 @@ function shaperFor(prepared: Extract<Prepared, { kind: 'compiled' }>, variables:
   }
   return shaper;
 }
+
+export const EXECUTOR_SETTINGS = {
+  executor: choice('GATEWAY_EXECUTOR', ['compiled', 'stock'] as const, { default: 'compiled', doc: 'who runs query plans: compiled prepares each operation once and answers exactly as stock (gateway/ARCHITECTURE.md); stock is @apollo/gateway\'s own executor, kept as the reference and for its OpenTelemetry spans' }),
+} satisfies SettingGroup;

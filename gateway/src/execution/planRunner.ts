@@ -16,7 +16,7 @@ import type { ReadPath } from '../datasource/readPath.js';
 import { subgraphFetch, type SubgraphFetch } from '../datasource/subgraphFetch.js';
 import type { GatewayRequest } from '../request.js';
 import type { DataRewrites } from './gatewayInternals.js';
-import { ownValue } from './ownValue.js';
+import { ownValue } from '../jsonValues.js';
 
 type Data = Record<string, unknown>;
 

@@ -28,7 +28,7 @@ import {
   type Type,
 } from '@apollo/federation-internals';
 import type { GraphQLError } from 'graphql';
-import { ownValue } from './ownValue.js';
+import { ownValue } from '../jsonValues.js';
 
 type Path = (string | number)[];
 type Data = Record<string, unknown>;

@@ -14,8 +14,11 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import type { GatewayFeature } from '../feature.js';
 import { sendRequestError } from '../http.js';
 import type { Logger } from '../logger.js';
+import { boolean, text, type SettingGroup } from '../settings.js';
+import { fileURLToPath } from 'node:url';
 import { UnreachableCaseError } from '../supergraphLoader.js';
 import { BundleBuilder } from './bundleBuilder.js';
 import { cacheControlFor, contentTypeOf, resolveBundlePath } from './staticFiles.js';
@@ -49,10 +52,6 @@ export interface ExplorerRoute {
   close(): void;
 }
 
-/** True for /explorer and everything under it. */
-export function isExplorerPath(pathname: string): boolean {
-  return pathname === EXPLORER_PATH || pathname.startsWith(`${EXPLORER_PATH}/`);
-}
 
 /**
  * The page's security policy: scripts, styles, workers and requests from this origin only (plus inline styles,
@@ -186,3 +185,17 @@ function prefersHtml(req: IncomingMessage): boolean {
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
+
+/** The explorer as a feature: /explorer and everything under it; a build still running is stopped with the gateway. */
+export function useExplorer(config: ExplorerConfig, logger: Logger): GatewayFeature {
+  const explorer = createExplorerRoute(config, logger);
+  return { name: 'explorer', routes: { [EXPLORER_PATH]: explorer.handle, [`${EXPLORER_PATH}/*`]: explorer.handle }, stop: () => explorer.close() };
+}
+
+/** Where the built explorer is, by default: `gateway/explorer/dist`. */
+export const DEFAULT_EXPLORER_DIST = fileURLToPath(new URL('../../explorer/dist', import.meta.url));
+
+export const EXPLORER_SETTINGS = {
+  enabled: boolean('EXPLORER', { default: (context) => context.mode === 'development', defaultText: 'on in development', doc: 'the local explorer at /explorer; in production it also needs INTROSPECTION=true and a PERSISTED_QUERIES mode that runs ad-hoc operations, and is served only when built beforehand (npm run build)' }),
+  distDir: text('EXPLORER_DIST', { default: DEFAULT_EXPLORER_DIST, defaultText: 'gateway/explorer/dist', values: 'a folder', doc: 'the folder of the explorer\'s built bundle' }),
+} satisfies SettingGroup;

@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BreakerState } from '../datasource/stages/breaker.js';
+import type { GatewayFeature } from '../feature.js';
 
 /** What happened to one entity the plan asked a subgraph for. */
 export type EntityOutcome =
@@ -148,4 +149,18 @@ export class GatewayMetrics {
   get contentType(): string {
     return this.registry.contentType;
   }
+}
+
+/** /metrics as a feature: this registry's text, or `text` (a cluster worker answers with every worker's metrics). */
+export function useMetrics(metrics: GatewayMetrics, text: () => Promise<string> = () => metrics.text()): GatewayFeature {
+  return {
+    name: 'metrics',
+    routes: {
+      '/metrics': async (_req, res) => {
+        const body = await text();
+        res.writeHead(200, { 'content-type': metrics.contentType });
+        res.end(body);
+      },
+    },
+  };
 }

@@ -17,6 +17,8 @@ import {
 } from '@apollo/server/plugin/landingPage/default';
 import { ApolloServerPluginUsageReporting } from '@apollo/server/plugin/usageReporting';
 import type { GatewayConfig } from '../config.js';
+import type { GatewayFeature } from '../feature.js';
+import { boolean, type SettingGroup } from '../settings.js';
 
 export type LandingPageChoice = 'sandbox' | 'studio' | 'disabled';
 
@@ -49,3 +51,13 @@ export function explorationSetup(config: Pick<GatewayConfig, 'mode' | 'apollo'>)
   plugins.push(usageReporting ? ApolloServerPluginUsageReporting() : ApolloServerPluginUsageReportingDisabled());
   return { landingPage, usageReporting, apollo: key || graphRef ? { key, graphRef } : undefined, plugins };
 }
+
+/** Exploration as a feature: the landing page and usage reporting plugins, and GraphOS's key and graph. */
+export function useExploration(config: Pick<GatewayConfig, 'mode' | 'apollo'>): GatewayFeature {
+  const { apollo, plugins } = explorationSetup(config);
+  return { name: 'exploration', apolloPlugins: plugins, apolloOptions: apollo ? { apollo } : {} };
+}
+
+export const INTROSPECTION_SETTINGS = {
+  introspection: boolean('INTROSPECTION', { default: (context) => context.mode === 'development', defaultText: 'on in development', doc: 'whether the schema can be introspected (Sandbox, the explorer and codegen need it)' }),
+} satisfies SettingGroup;

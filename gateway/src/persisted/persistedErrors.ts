@@ -9,12 +9,12 @@ export const PERSISTED_QUERY_ERROR_CODES = {
   PERSISTED_QUERY_NOT_IN_SAFELIST: 'PERSISTED_QUERIES=safelist and the operation is not in the persisted query manifest; send a manifest operation, by its id.',
   PERSISTED_QUERY_HASH_MISMATCH: 'The request carries a query and extensions.persistedQuery.sha256Hash, and the hash is not the sha256 of that query.',
   PERSISTED_QUERY_BAD_REQUEST: 'extensions.persistedQuery is malformed: its version is not 1, or its sha256Hash is not a string.',
-  QUERY_TOO_LARGE: 'The query text is longer than MAX_QUERY_BYTES; no subgraph was called.',
-  QUERY_TOO_DEEP: 'The operation nests fields deeper than MAX_QUERY_DEPTH (introspection fields do not count); no subgraph was called.',
-  QUERY_TOO_MANY_TOKENS: 'The query text has more than MAX_QUERY_TOKENS tokens (names, punctuation, values); parsing stopped there and no subgraph was called.',
-  QUERY_TOO_MANY_ALIASES: 'The operation uses more than MAX_QUERY_ALIASES aliases (fragments included); no subgraph was called.',
-  QUERY_TOO_MANY_DIRECTIVES: 'The operation uses more than MAX_QUERY_DIRECTIVES directives (fragments included); no subgraph was called.',
-  QUERY_BATCH_TOO_LARGE: 'The request body is an array of operations and batching is off, or it holds more than MAX_BATCH_OPERATIONS (or none); nothing ran.',
+  QUERY_TOO_LARGE: 'The query text is longer than QUERY_MAX_BYTES; no subgraph was called.',
+  QUERY_TOO_DEEP: 'The operation nests fields deeper than QUERY_MAX_DEPTH (introspection fields do not count); no subgraph was called.',
+  QUERY_TOO_MANY_TOKENS: 'The query text has more than QUERY_MAX_TOKENS tokens (names, punctuation, values); parsing stopped there and no subgraph was called.',
+  QUERY_TOO_MANY_ALIASES: 'The operation uses more than QUERY_MAX_ALIASES aliases (fragments included); no subgraph was called.',
+  QUERY_TOO_MANY_DIRECTIVES: 'The operation uses more than QUERY_MAX_DIRECTIVES directives (fragments included); no subgraph was called.',
+  QUERY_BATCH_TOO_LARGE: 'The request body is an array of operations and batching is off, or it holds more than BATCH_MAX_OPERATIONS (or none); nothing ran.',
 } as const;
 
 /** The HTTP status each code is answered with (ERRORS.md lists both). */

@@ -7,7 +7,7 @@
  *  - in `safelist` mode refuses any operation that is not in the manifest (introspection only if enabled);
  *  - refuses a hash that is not the sha256 of the query sent with it, and operations over the limits of
  *    queryLimits.ts (bytes, tokens, depth, aliases, directives), before anything is planned or any subgraph called;
- *  - refuses a batch (an array body) larger than MAX_BATCH_OPERATIONS, and applies all of the above to each of its
+ *  - refuses a batch (an array body) larger than BATCH_MAX_OPERATIONS, and applies all of the above to each of its
  *    operations, so a batch is never a way around the safelist or the limits.
  *
  * Modes (PERSISTED_QUERIES):
@@ -17,13 +17,16 @@
  *  - `manifest+apq`: manifest ids, APQ and free-form queries (development default).
  *  - `safelist`: manifest operations only, by id or by their exact text (production default).
  */
+import { Kind } from 'graphql';
 import type { GatewayConfig } from '../config.js';
-import { operationId, readManifestFile, type ManifestIndex } from './manifest.js';
-import { checkOperationChoice } from './operationChoice.js';
-import { refusal, type Refusal } from './persistedErrors.js';
-import { readGetParams, writeGetParams, type PersistedParams } from './getRequests.js';
+import type { GatewayFeature } from '../feature.js';
+import { operationId, type ManifestIndex } from './manifest.js';
+import type { RedisLink } from '../redis/redisLink.js';
+import { refusal, sendRefusal, type Refusal } from './persistedErrors.js';
+import { SharedApqStore } from './sharedApqStore.js';
 import { checkQueryLimits, isIntrospectionOnly, tryParse, type QueryLimits } from './queryLimits.js';
 import { textMemo } from './textMemo.js';
+import { optionalChoice, text, type SettingGroup } from '../settings.js';
 
 export const PERSISTED_QUERY_MODES = ['off', 'apq', 'manifest+apq', 'safelist'] as const;
 export type PersistedQueryMode = (typeof PERSISTED_QUERY_MODES)[number];
@@ -69,11 +72,10 @@ export class PersistedQueryGate {
     }
   }
 
-  /** Builds the gate a configuration asks for, reading (and checking) the manifest file when the mode uses it. */
+  /** Builds the gate a configuration asks for, with the manifest the configuration read and checked. */
   static fromConfig(config: Pick<GatewayConfig, 'persistedQueries' | 'introspection' | 'queryLimits'>): PersistedQueryGate {
-    const { mode, manifestPath } = config.persistedQueries;
-    const manifest = manifestPath && (mode === 'manifest+apq' || mode === 'safelist') ? readManifestFile(manifestPath) : undefined;
-    return new PersistedQueryGate({ mode, manifest, introspection: config.introspection, ...config.queryLimits });
+    const { mode, manifest } = config.persistedQueries;
+    return new PersistedQueryGate({ mode, manifest: manifest ?? undefined, introspection: config.introspection, ...config.queryLimits });
   }
 
   get mode(): PersistedQueryMode {
@@ -101,7 +103,7 @@ export class PersistedQueryGate {
   private prepareBatch(input: HttpGraphQLInput, operations: unknown[]): Prepared {
     const max = this.options.maxBatchOperations;
     if (max === 1 || operations.length === 0 || operations.length > max) {
-      const why = max === 1 ? 'batching is off (MAX_BATCH_OPERATIONS=1)' : `a batch holds 1 to ${max} operations (MAX_BATCH_OPERATIONS), got ${operations.length}`;
+      const why = max === 1 ? 'batching is off (BATCH_MAX_OPERATIONS=1)' : `a batch holds 1 to ${max} operations (BATCH_MAX_OPERATIONS), got ${operations.length}`;
       return { kind: 'refuse', refusal: refusal('QUERY_BATCH_TOO_LARGE', `The request body is an array of operations: ${why}`) };
     }
     const bodies: unknown[] = [];
@@ -205,7 +207,115 @@ export class PersistedQueryGate {
   }
 }
 
+/**
+ * Persisted queries as a feature: manifest ids resolved and every operation checked against the safelist and the
+ * query limits before Apollo Server sees it; Apollo's APQ where the mode allows it, registered in Redis when there is
+ * one (so every process knows a hash one of them was taught).
+ */
+export function usePersistedQueries(config: Pick<GatewayConfig, 'persistedQueries' | 'introspection' | 'queryLimits' | 'redis'>, redis: RedisLink | null): GatewayFeature {
+  const gate = PersistedQueryGate.fromConfig(config);
+  const apq = gate.apolloPersistedQueries;
+  return {
+    name: 'persisted queries',
+    apolloOptions: { persistedQueries: apq && (redis && config.redis ? { cache: new SharedApqStore(redis, { prefix: config.redis.keyPrefix }) } : {}) },
+    onOperation(operation) {
+      const prepared = gate.prepare(operation.params);
+      if (prepared.kind === 'refuse') {
+        sendRefusal(operation.res, prepared.refusal);
+        return 'answered';
+      }
+      operation.params = { method: prepared.method, search: prepared.search, body: prepared.body };
+    },
+  };
+}
+
+/**
+ * GraphQL over GET carries its parameters in the query string exactly as Apollo Client and Apollo Server spell
+ * them: `query`, `operationName`, and `variables` / `extensions` as JSON, e.g.
+ * `?operationName=GigPage&variables={"id":"g1"}&extensions={"persistedQuery":{"version":1,"sha256Hash":"<id>"}}`.
+ * The gate reads the two parameters it looks at and writes back its changes, leaving every other parameter
+ * untouched for Apollo Server.
+ */
+export interface PersistedParams {
+  query: string | undefined;
+  /** The parsed `extensions` object; undefined when absent or not a JSON object (Apollo Server answers that). */
+  extensions: Record<string, unknown> | undefined;
+}
+
+export function readGetParams(search: string): PersistedParams {
+  const params = new URLSearchParams(search);
+  return { query: params.get('query') ?? undefined, extensions: parseJsonObject(params.get('extensions')) };
+}
+
+/** The query string with `query` and `extensions` replaced (`extensions` dropped when it is left empty). */
+export function writeGetParams(search: string, next: PersistedParams): string {
+  const params = new URLSearchParams(search);
+  if (next.query === undefined) params.delete('query');
+  else params.set('query', next.query);
+  if (next.extensions && Object.keys(next.extensions).length > 0) params.set('extensions', JSON.stringify(next.extensions));
+  else params.delete('extensions');
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+function parseJsonObject(text: string | null): Record<string, unknown> | undefined {
+  if (text === null) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/*
+ * Which operation of a document runs: the one `operationName` names, or the only one. ApolloGateway answers a
+ * name that picks nothing with HTTP 500 (it resolves the operation itself, after Apollo Server's checks), so the
+ * choice is checked here first and refused as Apollo Server refuses it without a gateway: 400
+ * OPERATION_RESOLUTION_FAILURE.
+ */
+/** The operation names of each text seen (null: it does not parse): parsing is most of this check's cost. */
+const namesByText = textMemo<{ names: string[] | null }>();
+
+/** A refusal when `operationName` picks no operation of `query`; undefined when it does or the text does not parse. */
+export function checkOperationChoice(query: string, operationName: unknown): Refusal | undefined {
+  // Anything but a string or nothing is Apollo Server's to refuse (400 BAD_REQUEST).
+  if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') return undefined;
+  const { names } = operationNames(query);
+  if (!names) return undefined;
+  const problem = choiceProblem(names, operationName || undefined);
+  return problem ? { status: 400, code: 'OPERATION_RESOLUTION_FAILURE', message: problem } : undefined;
+}
+
+function operationNames(query: string): { names: string[] | null } {
+  let known = namesByText.get(query);
+  if (!known) {
+    const document = tryParse(query);
+    known = { names: document ? document.definitions.flatMap((d) => (d.kind === Kind.OPERATION_DEFINITION ? [d.name?.value ?? ''] : [])) : null };
+    namesByText.set(query, known);
+  }
+  return known;
+}
+
+function choiceProblem(names: readonly string[], operationName: string | undefined): string | undefined {
+  if (names.length === 0) return undefined;
+  if (operationName === undefined) {
+    return names.length > 1 ? 'Must provide operation name if query contains multiple operations.' : undefined;
+  }
+  return names.includes(operationName) ? undefined : `Unknown operation named "${operationName}".`;
+}
+
 function withoutPersistedQuery(extensions: Record<string, unknown>): Record<string, unknown> {
   const { persistedQuery: _dropped, ...rest } = extensions;
   return rest;
 }
+
+export const PERSISTED_QUERY_SETTINGS = {
+  mode: optionalChoice('PERSISTED_QUERIES', PERSISTED_QUERY_MODES, {
+    // The default depends on the manifest (config.ts): with one, manifest+apq in development and safelist in
+    // production; without one, apq in development and off in production.
+    defaultText: 'with a manifest: manifest+apq in development, safelist in production; without: apq in development, off in production',
+    doc: 'manifest+apq, safelist, apq or off (see Persisted queries in the README); safelist and manifest+apq need a manifest',
+  }),
+  manifest: text('PERSISTED_QUERY_MANIFEST', { default: null, defaultText: 'unset (npm start / npm run gateway: schema/persisted-query-manifest.json)', values: 'a file path', doc: 'the manifest the gateway serves by id; read and checked at start-up (not JSON, or an id that is not its body\'s sha256: the gateway does not start, naming the file)' }),
+} satisfies SettingGroup;

@@ -22,6 +22,7 @@ import {
   type ValidationRule,
 } from 'graphql';
 import { refusal, type Refusal } from './persistedErrors.js';
+import { integer, type SettingGroup } from '../settings.js';
 
 export interface QueryLimits {
   maxQueryBytes: number;
@@ -43,20 +44,20 @@ const RULE_HOST_SCHEMA = buildSchema('type Query { _: Boolean }');
 export function checkQueryLimits(query: string, limits: QueryLimits): Refusal | undefined {
   const bytes = Buffer.byteLength(query, 'utf8');
   if (bytes > limits.maxQueryBytes) {
-    return refusal('QUERY_TOO_LARGE', `The query is ${bytes} bytes; the limit is ${limits.maxQueryBytes} (MAX_QUERY_BYTES)`);
+    return refusal('QUERY_TOO_LARGE', `The query is ${bytes} bytes; the limit is ${limits.maxQueryBytes} (QUERY_MAX_BYTES)`);
   }
   let document: DocumentNode;
   try {
     document = parse(query, { maxTokens: limits.maxQueryTokens });
   } catch (error) {
     if (/more that \d+ tokens/.test((error as Error).message)) {
-      return refusal('QUERY_TOO_MANY_TOKENS', `The query has more than ${limits.maxQueryTokens} tokens (MAX_QUERY_TOKENS)`);
+      return refusal('QUERY_TOO_MANY_TOKENS', `The query has more than ${limits.maxQueryTokens} tokens (QUERY_MAX_TOKENS)`);
     }
     return undefined;
   }
   const depth = operationDepth(document);
   if (depth > limits.maxQueryDepth) {
-    return refusal('QUERY_TOO_DEEP', `The operation nests fields ${depth} deep; the limit is ${limits.maxQueryDepth} (MAX_QUERY_DEPTH)`);
+    return refusal('QUERY_TOO_DEEP', `The operation nests fields ${depth} deep; the limit is ${limits.maxQueryDepth} (QUERY_MAX_DEPTH)`);
   }
   return armorVerdict(document, limits);
 }
@@ -69,8 +70,8 @@ function armorVerdict(document: DocumentNode, limits: QueryLimits): Refusal | un
       rejected ??= refusal(code, `${error.message.replace(/^Syntax Error: /, '')} (${key})`);
     }];
   const { validationRules } = new ApolloArmor({
-    maxAliases: { n: limits.maxQueryAliases, onReject: reject('QUERY_TOO_MANY_ALIASES', 'MAX_QUERY_ALIASES'), propagateOnRejection: false },
-    maxDirectives: { n: limits.maxQueryDirectives, onReject: reject('QUERY_TOO_MANY_DIRECTIVES', 'MAX_QUERY_DIRECTIVES'), propagateOnRejection: false },
+    maxAliases: { n: limits.maxQueryAliases, onReject: reject('QUERY_TOO_MANY_ALIASES', 'QUERY_MAX_ALIASES'), propagateOnRejection: false },
+    maxDirectives: { n: limits.maxQueryDirectives, onReject: reject('QUERY_TOO_MANY_DIRECTIVES', 'QUERY_MAX_DIRECTIVES'), propagateOnRejection: false },
     // Depth and tokens are checked above; cost and field suggestions are not limits we configure.
     maxDepth: { enabled: false },
     maxTokens: { enabled: false },
@@ -156,3 +157,13 @@ function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode
   }
   return fragments;
 }
+
+/** QUERY_MAX_*, BATCH_MAX_OPERATIONS: what an operation that is not in the manifest may cost (manifest operations are exempt). */
+export const QUERY_LIMIT_SETTINGS = {
+  maxQueryBytes: integer('QUERY_MAX_BYTES', { default: 32_768, min: 64, max: 10_485_760, unit: 'bytes', formerly: ['MAX_QUERY_BYTES'], doc: 'longer operation texts get 400 QUERY_TOO_LARGE' }),
+  maxQueryDepth: integer('QUERY_MAX_DEPTH', { default: 15, min: 1, max: 1_000, formerly: ['MAX_QUERY_DEPTH'], doc: 'operations nesting fields deeper get 400 QUERY_TOO_DEEP (introspection fields do not count)' }),
+  maxQueryTokens: integer('QUERY_MAX_TOKENS', { default: 2_000, min: 10, max: 1_000_000, formerly: ['MAX_QUERY_TOKENS'], doc: 'operations of more tokens get 400 QUERY_TOO_MANY_TOKENS, before they are parsed whole' }),
+  maxQueryAliases: integer('QUERY_MAX_ALIASES', { default: 30, min: 0, max: 10_000, formerly: ['MAX_QUERY_ALIASES'], doc: 'operations with more aliases (fragments included) get 400 QUERY_TOO_MANY_ALIASES' }),
+  maxQueryDirectives: integer('QUERY_MAX_DIRECTIVES', { default: 50, min: 0, max: 10_000, formerly: ['MAX_QUERY_DIRECTIVES'], doc: 'operations with more directives (fragments included) get 400 QUERY_TOO_MANY_DIRECTIVES' }),
+  maxBatchOperations: integer('BATCH_MAX_OPERATIONS', { default: 1, min: 1, max: 100, unit: 'operations', formerly: ['MAX_BATCH_OPERATIONS'], doc: 'operations one request body may batch (an array); 1 = batching off (QUERY_BATCH_TOO_LARGE)' }),
+} satisfies SettingGroup;

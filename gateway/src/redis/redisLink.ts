@@ -13,8 +13,10 @@
  */
 import { Redis } from 'ioredis';
 import type { Clock, Timer } from '../clock.js';
+import type { GatewayFeature } from '../feature.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics/registry.js';
+import { integer, text, type SettingGroup } from '../settings.js';
 
 export interface RedisLinkOptions {
   url: string;
@@ -248,3 +250,25 @@ export class RedisLink {
     });
   }
 }
+
+/** Redis (optional): the shared second cache level, evictions for every process, APQ registrations. */
+/** Redis as a feature: closed last but one, after everything that uses it (the shared cache first). */
+export function useRedis(link: RedisLink, sharedCache: { close(): void } | null): GatewayFeature {
+  return {
+    name: 'redis',
+    async stop() {
+      sharedCache?.close();
+      await link.close();
+    },
+  };
+}
+
+export const REDIS_SETTINGS = {
+  url: text('REDIS_URL', {
+    default: null, defaultText: 'unset (none)', values: 'redis://[user:password@]host:port[/db] or rediss://', secret: true,
+    check: (url) => (/^rediss?:\/\/[^\s]+$/.test(url) ? null : 'must be redis://[user:password@]host:port[/db] (or rediss://)'),
+    doc: 'the cache level every gateway process and replica shares, the channel evictions reach them all by, and APQ registrations; without it, or while it is in trouble, each process has its own cache only',
+  }),
+  timeoutMs: integer('REDIS_TIMEOUT_MS', { default: 50, min: 1, max: 60_000, unit: 'ms', doc: 'the longest the gateway waits for Redis on one command before going on without it' }),
+  keyPrefix: text('REDIS_KEY_PREFIX', { default: 'gateway:', values: 'any text', doc: 'prepended to every Redis key and to the eviction channel, so several deployments can share one Redis' }),
+} satisfies SettingGroup;

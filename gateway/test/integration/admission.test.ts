@@ -16,7 +16,7 @@ afterEach(async () => {
 it('an operation past the limit gets 503 GATEWAY_OVERLOADED with Retry-After and no subgraph call; after a release the next is admitted', async () => {
   const f = (fixture = await startReadPathFixture({
     clock: new ManualClock(),
-    env: { ADMISSION_MAX_IN_FLIGHT: '1', ADMISSION_MIN_IN_FLIGHT: '1', ADMISSION_QUEUE_MS: '0' },
+    env: { ADMISSION_MAX_IN_FLIGHT: '1', ADMISSION_MIN_IN_FLIGHT: '1', ADMISSION_MAX_QUEUE_MS: '0' },
   }));
   f.shop.fault = { kind: 'hold' };
   const first = f.query(PAGE, { ids: ['p0'] });
@@ -47,7 +47,7 @@ it('an operation past the limit gets 503 GATEWAY_OVERLOADED with Retry-After and
 it('a caller that goes away while queued gives its slot back: the operations after it are admitted and answered', async () => {
   const f = (fixture = await startReadPathFixture({
     clock: new ManualClock(),
-    env: { ADMISSION_MAX_IN_FLIGHT: '1', ADMISSION_MIN_IN_FLIGHT: '1', ADMISSION_QUEUE_MS: '60000' },
+    env: { ADMISSION_MAX_IN_FLIGHT: '1', ADMISSION_MIN_IN_FLIGHT: '1', ADMISSION_MAX_QUEUE_MS: '60000' },
   }));
   f.shop.fault = { kind: 'hold' };
   const first = f.query(PAGE, { ids: ['p0'] });

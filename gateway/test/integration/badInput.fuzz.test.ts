@@ -114,7 +114,7 @@ describe('bad input never gets through', () => {
     const supergraph = join(dir, 'supergraph.graphql');
     await writeFile(supergraph, composeTestSupergraph([shop, { name: 'parts', url: partsUrl, sdl: PARTS }]));
     gateway = await startGateway(loadConfig({
-      PORT: '0', SUPERGRAPH: supergraph, SUBGRAPH_MAX_RESPONSE_MB: '1', ENTITY_CACHE: 'off',
+      PORT: '0', SUPERGRAPH: supergraph, SUBGRAPH_MAX_RESPONSE_BYTES: '1048576', ENTITY_CACHE: 'off',
       ...DEVELOPMENT_IDENTITY_ENV, ...issuer.env,
     }), { logger: jsonLogger('silent') });
   });
@@ -163,7 +163,7 @@ describe('bad input never gets through', () => {
   }, 60_000);
 
   const answers: [string, () => string][] = [
-    ['a body larger than SUBGRAPH_MAX_RESPONSE_MB', () => JSON.stringify({ data: { _entities: [{ stock: 1, pad: 'x'.repeat(2_000_000) }] } })],
+    ['a body larger than SUBGRAPH_MAX_RESPONSE_BYTES', () => JSON.stringify({ data: { _entities: [{ stock: 1, pad: 'x'.repeat(2_000_000) }] } })],
     ['a body that is not JSON', () => '<html>oops</html>'],
     ['the wrong number of entities', () => JSON.stringify({ data: { _entities: [] } })],
   ];

@@ -77,7 +77,7 @@ describe('exploring the graph', () => {
     const { status, body } = await introspect(gateway);
     expect(status).toBe(200);
     expect(body.data.__schema.types.map((t: { name: string }) => t.name)).toContain('Product');
-    // (That query nests `ofType` deeper than the default MAX_QUERY_DEPTH of 15; introspection fields do not count.)
+    // (That query nests `ofType` deeper than the default QUERY_MAX_DEPTH of 15; introspection fields do not count.)
   });
 
   it('in production turns introspection off and serves no landing page when no Studio graph is configured', async () => {

@@ -127,13 +127,15 @@ describe('the gateway process', () => {
     }
   }, 90_000);
 
-  it('started without its Node.js flags, says which it misses and how to start it, then serves as usual', async () => {
-    const gateway = startGatewayProcess({ ...settings(), GATEWAY_WORKERS: '1', NODE_OPTIONS: '' }, []);
+  it('started without its Node.js flags, with a renamed setting and a mistyped one, says so and how to fix each, then serves as usual', async () => {
+    const gateway = startGatewayProcess({ ...settings(), GATEWAY_WORKERS: '1', NODE_OPTIONS: '', LATE_CALLS_PER_SUBGRAPH: '2', ENTITY_TIMOUT_MS: '50' }, []);
     try {
       const warning = await gateway.line('started without the Node.js flags the gateway is tuned for; large answers cost more CPU');
       expect(warning.level).toBe('warn');
       expect(warning.missing).toEqual([...GATEWAY_NODE_FLAGS]);
       expect(warning.startWith).toContain(GATEWAY_NODE_FLAGS.join(' '));
+      expect(await gateway.line('setting renamed; the former name still works for now')).toMatchObject({ level: 'warn', key: 'LATE_CALLS_PER_SUBGRAPH', use: 'SUBGRAPH_MAX_LATE_CALLS' });
+      expect(await gateway.line('unknown setting ignored; see gateway/SETTINGS.md')).toMatchObject({ level: 'warn', key: 'ENTITY_TIMOUT_MS' });
       const { url } = await gateway.line('gateway ready');
       expect((await page(url, 1)).body.errors).toBeUndefined();
       gateway.child.kill('SIGTERM');

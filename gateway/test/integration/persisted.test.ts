@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { jsonLogger } from '../../src/logger.js';
@@ -283,13 +284,13 @@ describe('safelist mode (PERSISTED_QUERIES=safelist, the production default)', (
   });
 });
 
-describe('request limits (MAX_QUERY_DEPTH, MAX_QUERY_BYTES)', () => {
+describe('request limits (QUERY_MAX_DEPTH, QUERY_MAX_BYTES)', () => {
   let limited: RunningGateway;
   beforeAll(async () => {
-    limited = await gatewayWith({ MAX_QUERY_DEPTH: '4', MAX_QUERY_BYTES: '1024' });
+    limited = await gatewayWith({ QUERY_MAX_DEPTH: '4', QUERY_MAX_BYTES: '1024' });
   });
 
-  it('refuses a query nested deeper than MAX_QUERY_DEPTH with 400 QUERY_TOO_DEEP, over POST, GET and APQ, reaching no subgraph', async () => {
+  it('refuses a query nested deeper than QUERY_MAX_DEPTH with 400 QUERY_TOO_DEEP, over POST, GET and APQ, reaching no subgraph', async () => {
     const gig = demo.gigs[0]!.id;
     const atLimit = `{ gig(id: "${gig}") { seller { gigs(first: 1) { id } } } }`;
     const tooDeep = `{ gig(id: "${gig}") { seller { gigs(first: 1) { seller { id } } } } }`;
@@ -298,7 +299,7 @@ describe('request limits (MAX_QUERY_DEPTH, MAX_QUERY_BYTES)', () => {
     for (const query of [tooDeep, viaFragment]) {
       const refused = await post(limited, { query });
       expect(refused.status).toBe(400);
-      expect(refused.body.errors).toEqual([{ message: 'The operation nests fields 5 deep; the limit is 4 (MAX_QUERY_DEPTH)', extensions: { code: 'QUERY_TOO_DEEP' } }]);
+      expect(refused.body.errors).toEqual([{ message: 'The operation nests fields 5 deep; the limit is 4 (QUERY_MAX_DEPTH)', extensions: { code: 'QUERY_TOO_DEEP' } }]);
     }
     expect((await get(limited, { query: tooDeep })).body.errors[0].extensions.code).toBe('QUERY_TOO_DEEP');
     const hash = sha256(tooDeep);
@@ -314,12 +315,12 @@ describe('request limits (MAX_QUERY_DEPTH, MAX_QUERY_BYTES)', () => {
     expect((await post(limited, { variables: { id: gig }, extensions: persisted(entry('GigPage').id) })).body.data.gig.id).toBe(gig);
   });
 
-  it('refuses a query longer than MAX_QUERY_BYTES with 400 QUERY_TOO_LARGE, reaching no subgraph', async () => {
+  it('refuses a query longer than QUERY_MAX_BYTES with 400 QUERY_TOO_LARGE, reaching no subgraph', async () => {
     resetCalls();
     const big = `{ searchGigs(first: 1) { id } }${' '.repeat(1024)}`;
     const refused = await post(limited, { query: big });
     expect(refused.status).toBe(400);
-    expect(refused.body.errors[0]).toEqual({ message: `The query is ${big.length} bytes; the limit is 1024 (MAX_QUERY_BYTES)`, extensions: { code: 'QUERY_TOO_LARGE' } });
+    expect(refused.body.errors[0]).toEqual({ message: `The query is ${big.length} bytes; the limit is 1024 (QUERY_MAX_BYTES)`, extensions: { code: 'QUERY_TOO_LARGE' } });
     expect((await get(limited, { query: big })).body.errors[0].extensions.code).toBe('QUERY_TOO_LARGE');
     expect(subgraphCalls()).toBe(0);
   });
@@ -334,14 +335,18 @@ describe('request limits (MAX_QUERY_DEPTH, MAX_QUERY_BYTES)', () => {
 describe('the manifest at start-up', () => {
   it('takes manifest ids and APQ when PERSISTED_QUERY_MANIFEST is set, only APQ without; production runs the safelist', () => {
     const base = { SUPERGRAPH: '/srv/supergraph.graphql' };
-    expect(loadConfig({ ...base, PERSISTED_QUERY_MANIFEST: '/srv/manifest.json' }).persistedQueries).toEqual({ mode: 'manifest+apq', manifestPath: '/srv/manifest.json' });
-    expect(loadConfig(base).persistedQueries).toEqual({ mode: 'apq', manifestPath: null });
-    expect(loadConfig({ ...base, GATEWAY_MODE: 'production', PERSISTED_QUERY_MANIFEST: '/srv/manifest.json' }).persistedQueries.mode).toBe('safelist');
+    const manifestPath = fileURLToPath(new URL('../../../schema/persisted-query-manifest.json', import.meta.url));
+    const withManifest = loadConfig({ ...base, PERSISTED_QUERY_MANIFEST: manifestPath }).persistedQueries;
+    expect(withManifest).toMatchObject({ mode: 'manifest+apq', manifestPath });
+    // Read and checked with the rest of the configuration.
+    expect(withManifest.manifest?.get(entry('GigPage').id)?.body).toBe(entry('GigPage').body);
+    expect(loadConfig(base).persistedQueries).toEqual({ mode: 'apq', manifestPath: null, manifest: null });
+    expect(loadConfig({ ...base, GATEWAY_MODE: 'production', PERSISTED_QUERY_MANIFEST: manifestPath }).persistedQueries.mode).toBe('safelist');
     expect(() => loadConfig({ ...base, PERSISTED_QUERIES: 'safelist' })).toThrow('PERSISTED_QUERIES=safelist needs PERSISTED_QUERY_MANIFEST');
     expect(() => loadConfig({ SUPERGRAPH: '/srv/supergraph.graphql', PERSISTED_QUERIES: 'strict' })).toThrow('PERSISTED_QUERIES must be one of off, apq, manifest+apq, safelist, got "strict"');
   });
 
-  it('stops start-up on a manifest that is not JSON or whose ids do not match their bodies, naming the file', async () => {
+  it('refuses the configuration (nothing starts) with a manifest that is not JSON or whose ids do not match their bodies, naming the file', async () => {
     const broken = join(dir, 'broken.json');
     await writeFile(broken, '{"format": "apollo-persisted-query-manifest", ');
     await expect(gatewayWith({ PERSISTED_QUERY_MANIFEST: broken })).rejects.toThrow(`persisted query manifest ${broken} is not valid JSON`);

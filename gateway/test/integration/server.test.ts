@@ -33,7 +33,7 @@ describe('gateway server', () => {
     // The file names an unreachable URL on purpose: SUBGRAPH_PRODUCTS_URL must win.
     await writeFile(supergraphFile, composeTestSupergraph([{ ...products, url: 'http://127.0.0.1:9/graphql' }]));
     gateway = await startGateway(
-      loadConfig({ PORT: '0', SUPERGRAPH: supergraphFile, SUBGRAPH_PRODUCTS_URL: products.url, MAX_BODY_BYTES: '2048', ...DEVELOPMENT_IDENTITY_ENV }),
+      loadConfig({ PORT: '0', SUPERGRAPH: supergraphFile, SUBGRAPH_PRODUCTS_URL: products.url, REQUEST_MAX_BODY_BYTES: '2048', ...DEVELOPMENT_IDENTITY_ENV }),
       { logger: jsonLogger('silent') },
     );
   });

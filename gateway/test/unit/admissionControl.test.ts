@@ -4,8 +4,7 @@
  * the lag.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { AdmissionControl, type Admission, type AdmissionOptions } from '../../src/admission/admissionControl.js';
-import type { LoopLag } from '../../src/admission/loopLag.js';
+import { AdmissionControl, type Admission, type AdmissionOptions, type LoopLag } from '../../src/admission/admissionControl.js';
 import { ManualClock } from '../support/manualClock.js';
 import { endOfTurn, watch } from '../support/heldDispatch.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { entityCacheKey, entityIdentity, stableJson } from '../../src/cache/cacheKey.js';
+import { entityCacheKey, entityIdentity, stableJson } from '../../src/cache/entityCache.js';
 
 const QUERY = 'query($representations:[_Any!]!){_entities(representations:$representations){...on Client{name}}}';
 const base = {

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, unknownGatewayKeys } from '../../src/config.js';
 
@@ -76,14 +79,51 @@ describe('gateway config', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).problems).toEqual([
       'GATEWAY_MODE must be one of development, production, got "staging"',
-      'SUBGRAPH_USERS_URL must be an http(s) URL, got "users:4002"',
       'PORT must be a whole number from 0 to 65535, got "eighty"',
       'SUPERGRAPH must be a file path or an http(s) URL, got "ftp://x/y"',
+      'SUBGRAPH_USERS_URL must be an http(s) URL, got "users:4002"',
       'GATEWAY_APOLLO_TELEMETRY must be true or false, got "maybe"',
     ]);
   });
 
-  it('points out GATEWAY_ keys it does not know, which are likely typos', () => {
-    expect(unknownGatewayKeys({ GATEWAY_MODE: 'production', GATEWAY_MDOE: 'x' })).toEqual(['GATEWAY_MDOE']);
+  it('points out keys that look like its own but are not, which are likely typos', () => {
+    expect(unknownGatewayKeys({
+      GATEWAY_MODE: 'production', GATEWAY_MDOE: 'x', ENTITY_TIMOUT_MS: '50', BREAKER_RESET: '1', SUBGRAPH_GIGS_URL: 'http://a/', LATE_CALLS_PER_SUBGRAPH: '2',
+      HOME: '/root', NODE_OPTIONS: '--inspect', APOLLO_TELEMETRY_DISABLED: 'true',
+    })).toEqual(['GATEWAY_MDOE', 'ENTITY_TIMOUT_MS', 'BREAKER_RESET']);
+  });
+
+  it('reads a renamed key under its former name, converting its unit, and says which to use instead', () => {
+    const config = loadConfig({ SUPERGRAPH: '/x', ENTITY_CACHE_MAX_MB: '64', LATE_CALLS_PER_SUBGRAPH: '3', MAX_QUERY_DEPTH: '9' });
+    expect(config.readPath.cacheMaxBytes).toBe(64 * 1_048_576);
+    expect(config.readPath.maxLateCallsPerSubgraph).toBe(3);
+    expect(config.queryLimits.maxQueryDepth).toBe(9);
+    expect(config.deprecated).toEqual([['LATE_CALLS_PER_SUBGRAPH', 'SUBGRAPH_MAX_LATE_CALLS'], ['ENTITY_CACHE_MAX_MB', 'ENTITY_CACHE_MAX_BYTES'], ['MAX_QUERY_DEPTH', 'QUERY_MAX_DEPTH']]);
+    // The current name wins over the former one.
+    expect(loadConfig({ SUPERGRAPH: '/x', ENTITY_BATCH_MAX: '5', ENTITY_BATCH_MAX_SIZE: '7' }).readPath.maxBatchSize).toBe(7);
+    expect(() => loadConfig({ SUPERGRAPH: '/x', ENTITY_CACHE_MAX_MB: 'lots' }))
+      .toThrow('ENTITY_CACHE_MAX_BYTES must be a whole number from 1048576 to 68719476736 bytes, got "lots" (set as ENTITY_CACHE_MAX_MB="lots", its former name)');
+  });
+
+  it('checks rules across keys and the files they name with the rest, before anything starts', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gateway-config-'));
+    writeFileSync(join(dir, 'jwks.json'), '{"keys":[]}');
+    writeFileSync(join(dir, 'manifest.json'), '{"format":"apollo-persisted-query-manifest"');
+    let error: unknown;
+    try {
+      loadConfig({
+        SUPERGRAPH: '/x', ADMISSION_MIN_IN_FLIGHT: '40', ADMISSION_MAX_IN_FLIGHT: '20',
+        JWT_JWKS_FILE: 'jwks.json', JWT_ISSUER: 'https://issuer.test', JWT_AUDIENCE: 'pages', GATEWAY_SUBGRAPH_SECRET: 'x'.repeat(32),
+        PERSISTED_QUERIES: 'safelist', PERSISTED_QUERY_MANIFEST: 'manifest.json',
+      }, dir);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems).toHaveLength(3);
+    expect(problems).toContain(`JWT_JWKS_FILE must hold a JSON Web Key Set ({"keys":[...]}) with at least one key: "${join(dir, 'jwks.json')}"`);
+    expect(problems.find((p) => p.startsWith('PERSISTED_QUERY_MANIFEST: '))).toMatch(/manifest\.json/);
+    expect(problems).toContain('ADMISSION_MIN_IN_FLIGHT (40) must not be more than ADMISSION_MAX_IN_FLIGHT (20)');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { entityCacheKey, entityIdentity } from '../../src/cache/cacheKey.js';
+import { entityCacheKey, entityIdentity } from '../../src/cache/entityCache.js';
 import { EntityCache, entrySizeBytes, type CacheEntry } from '../../src/cache/entityCache.js';
 
 function entry(id: string, value: Record<string, unknown> = { id }, extra: Partial<CacheEntry> = {}): CacheEntry {

@@ -1,10 +1,10 @@
 import { parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { readGetParams, writeGetParams } from '../../src/persisted/getRequests.js';
+import { readGetParams, writeGetParams } from '../../src/persisted/persistedQueries.js';
 import { buildManifest, ManifestIndex, manifestProblems, operationId } from '../../src/persisted/manifest.js';
 import { PersistedQueryGate } from '../../src/persisted/persistedQueries.js';
 import { isIntrospectionOnly, operationDepth } from '../../src/persisted/queryLimits.js';
-import { entityTag, ifNoneMatchMatches } from '../../src/persisted/responseEtag.js';
+import { entityTag, ifNoneMatchMatches } from '../../src/http.js';
 
 const PAGE = 'query Page($id: ID!) {\n  gig(id: $id) {\n    id\n    seller { id }\n  }\n}\n';
 const manifest = new ManifestIndex(buildManifest([{ name: 'Page', type: 'query', body: PAGE }]));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildManifest, ManifestIndex } from '../../src/persisted/manifest.js';
 import { PersistedQueryGate } from '../../src/persisted/persistedQueries.js';
-import { checkOperationChoice } from '../../src/persisted/operationChoice.js';
+import { checkOperationChoice } from '../../src/persisted/persistedQueries.js';
 import { checkQueryLimits, type QueryLimits } from '../../src/persisted/queryLimits.js';
 
 const LIMITS: QueryLimits = {
@@ -15,19 +15,19 @@ describe('query limits', () => {
     expect(codeOf('{ a: gig { id } b: gig { id @include(if: true) } }')).toBeUndefined();
   });
 
-  it('more aliases than MAX_QUERY_ALIASES, fragments included, is QUERY_TOO_MANY_ALIASES', () => {
+  it('more aliases than QUERY_MAX_ALIASES, fragments included, is QUERY_TOO_MANY_ALIASES', () => {
     expect(codeOf(aliases(3))).toBeUndefined();
     expect(codeOf(aliases(4))).toBe('QUERY_TOO_MANY_ALIASES');
     expect(codeOf('{ a: x b: x ...F } fragment F on Query { c: x d: x }')).toBe('QUERY_TOO_MANY_ALIASES');
-    expect(checkQueryLimits(aliases(4), LIMITS)?.message).toBe('Aliases limit of 3 exceeded, found 4. (MAX_QUERY_ALIASES)');
+    expect(checkQueryLimits(aliases(4), LIMITS)?.message).toBe('Aliases limit of 3 exceeded, found 4. (QUERY_MAX_ALIASES)');
   });
 
-  it('more directives than MAX_QUERY_DIRECTIVES is QUERY_TOO_MANY_DIRECTIVES', () => {
+  it('more directives than QUERY_MAX_DIRECTIVES is QUERY_TOO_MANY_DIRECTIVES', () => {
     expect(codeOf('{ a @skip(if: false) @include(if: true) }')).toBeUndefined();
     expect(codeOf('{ a @skip(if: false) @include(if: true) @skip(if: false) }')).toBe('QUERY_TOO_MANY_DIRECTIVES');
   });
 
-  it('more tokens than MAX_QUERY_TOKENS is QUERY_TOO_MANY_TOKENS, found while parsing', () => {
+  it('more tokens than QUERY_MAX_TOKENS is QUERY_TOO_MANY_TOKENS, found while parsing', () => {
     expect(codeOf(`{ ${'a '.repeat(150)}}`)).toBeUndefined();
     expect(codeOf(`{ ${'a '.repeat(250)}}`)).toBe('QUERY_TOO_MANY_TOKENS');
   });
@@ -70,11 +70,11 @@ describe('batches', () => {
     return prepared.kind === 'refuse' ? prepared.refusal.code : undefined;
   };
 
-  it('an array body is refused when batching is off (MAX_BATCH_OPERATIONS=1)', () => {
+  it('an array body is refused when batching is off (BATCH_MAX_OPERATIONS=1)', () => {
     expect(refusedWith([{ query: '{ a }' }], { maxBatchOperations: 1 })).toBe('QUERY_BATCH_TOO_LARGE');
   });
 
-  it('a batch larger than MAX_BATCH_OPERATIONS, or empty, is QUERY_BATCH_TOO_LARGE', () => {
+  it('a batch larger than BATCH_MAX_OPERATIONS, or empty, is QUERY_BATCH_TOO_LARGE', () => {
     expect(refusedWith([])).toBe('QUERY_BATCH_TOO_LARGE');
     expect(refusedWith(Array.from({ length: 4 }, () => ({ query: '{ a }' })))).toBe('QUERY_BATCH_TOO_LARGE');
     expect(post(Array.from({ length: 3 }, () => ({ query: '{ a }' }))).kind).toBe('forward');

@@ -13,6 +13,7 @@
 import type { Clock, Timer } from '../../clock.js';
 import { SubgraphFailure } from '../../errors.js';
 import type { CallOutcome, Stage } from '../pipeline.js';
+import { integer, type SettingGroup } from '../../settings.js';
 
 export type BreakerState = 'closed' | 'open' | 'halfOpen';
 
@@ -156,3 +157,11 @@ export class SubgraphBreaker {
 export function breakerStage(breaker: SubgraphBreaker): Stage {
   return (next) => (call) => breaker.run(() => next(call));
 }
+
+/** BREAKER_*: when a subgraph's circuit opens, and for how long. */
+export const BREAKER_SETTINGS = {
+  errorThresholdPercentage: integer('BREAKER_ERROR_PERCENT', { default: 50, min: 1, max: 100, unit: 'percent', doc: 'the circuit opens when at least this share of the calls in the window failed (the subgraph\'s own failures only)…' }),
+  volumeThreshold: integer('BREAKER_VOLUME_THRESHOLD', { default: 10, min: 1, max: 100_000, unit: 'operations', doc: '…and at least this many calls were made in the window' }),
+  rollingWindowMs: integer('BREAKER_WINDOW_MS', { default: 10_000, min: 100, max: 3_600_000, unit: 'ms', doc: 'the rolling window the failure share is counted over' }),
+  resetTimeoutMs: integer('BREAKER_RESET_MS', { default: 5_000, min: 10, max: 3_600_000, unit: 'ms', doc: 'how long an open circuit stays open before one probe is let through' }),
+} satisfies SettingGroup;

@@ -17,12 +17,11 @@
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import type { GraphQLFormattedError } from 'graphql';
 import type { Clock } from '../../clock.js';
-import { entityCacheKey, entityIdentity, stableJson } from '../../cache/cacheKey.js';
-import { copyJson } from '../jsonCopy.js';
+import { copyJson } from '../../jsonValues.js';
 import { LRUCache } from 'lru-cache';
 import { parseCacheControl, type CacheHint, type RequestDirectives } from '../../cache/cacheHints.js';
 import { entityTag, rootAnswerTags, tagsIn, type EntityKeys } from '../../cache/entityTags.js';
-import type { CacheEntry, EntityCache } from '../../cache/entityCache.js';
+import { entityCacheKey, entityIdentity, stableJson, type CacheEntry, type EntityCache } from '../../cache/entityCache.js';
 import type { SharedEntityCache } from '../../cache/sharedEntityCache.js';
 import { canServeStaleOnError, decide } from '../../cache/freshness.js';
 import type { ChangeCoverage } from '../../events/changeCoverage.js';
@@ -298,7 +297,8 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
         pending.push({ query, index, entry, keyFor, identity: state.identity, load: loadOf(representation, decision.kind === 'revalidate' ? decision.etag : null) });
       });
 
-      const results = await next.entities(group, pending.map((p) => p.load), {
+      // Every entity served from memory: nothing to send, so nothing below is entered.
+      const results = pending.length === 0 ? [] : await next.entities(group, pending.map((p) => p.load), {
         budget: call.budget,
         signal: state.signal,
         requestId: state.id,

@@ -235,6 +235,7 @@ export function mergeStage(options: MergeStageOptions): (next: Dispatch) => Enti
     };
 
     return (group, loads, waiter) => {
+      // Nothing would ever settle the promise of a call without loads.
       if (loads.length === 0) return Promise.resolve([]);
       const state = groupState(group);
       // One promise per call, settled by the last of its loads: a promise (or a closure) per load would cost a page

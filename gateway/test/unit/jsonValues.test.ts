@@ -3,7 +3,7 @@
  * with it, and faithful to odd keys a subgraph may send.
  */
 import { describe, expect, it } from 'vitest';
-import { copyJson } from '../../src/datasource/jsonCopy.js';
+import { copyJson } from '../../src/jsonValues.js';
 
 describe('copyJson', () => {
   it('copies nested objects and arrays so that writing into the copy leaves the original as it was', () => {

@@ -1,5 +1,5 @@
 /**
- * Deep copies of JSON values (subgraph answers and cached values are nothing else): a plain recursive walk, several
+ * JSON values (subgraph answers and cached values are nothing else): deep copies by a plain recursive walk, several
  * times cheaper than structuredClone, which must handle every structured type. Depth is bounded because the
  * transport refuses answers nested deeper than it allows.
  */
@@ -22,4 +22,9 @@ function copyValue(value: unknown): unknown {
     else copy[key] = field;
   }
   return copy;
+}
+
+/** A key's value only when the object itself has it: merged answers never read a name through a prototype. */
+export function ownValue(object: Record<string, unknown>, key: string): unknown {
+  return Object.prototype.hasOwnProperty.call(object, key) ? object[key] : undefined;
 }

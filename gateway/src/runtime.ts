@@ -1,0 +1,303 @@
+/**
+ * The gateway as a request handler built from features, in the manner of Hive Gateway's runtime: no socket here
+ * (server.ts listens, main.ts and cluster.ts run processes), so the handler can be mounted in any node:http server.
+ *
+ * A feature (`useX` in its own module) owns its routes, its Apollo Server plugins and options, the resources it
+ * holds, and its part of a GraphQL request, in the order the features are listed:
+ *   onRequest    before the body is read (admission: wait for a slot, or answer 503);
+ *   onOperation  with the request's parameters and caller (authentication, persisted queries: may answer instead);
+ *   onResponse   with Apollo's answer, before it is written (the Cache-Tag header).
+ * `start()` starts them in order, then Apollo Server (the supergraph); `stop()` stops Apollo, then them in reverse.
+ * gateway/ARCHITECTURE.md walks one request through the code.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer, HeaderMap } from '@apollo/server';
+import { useAdmission } from './admission/admissionControl.js';
+import { applyApolloTelemetryChoice } from './apolloTelemetry.js';
+import { useAuthentication } from './auth/authenticator.js';
+import { useCacheTagHeader } from './cache/cacheTagHeader.js';
+import { useInvalidationEndpoint } from './cache/invalidationEndpoint.js';
+import { SharedEntityCache, applyEviction, sharedInvalidator } from './cache/sharedEntityCache.js';
+import { systemClock, type Clock } from './clock.js';
+import type { GatewayConfig } from './config.js';
+import { createReadPath } from './datasource/readPath.js';
+import type { Answered, GatewayFeature, IncomingOperation, RouteHandler } from './feature.js';
+import { ChangeCoverage } from './events/changeCoverage.js';
+import { useChangeEvents } from './events/invalidationListener.js';
+import { withExecutor } from './execution/compiledExecutor.js';
+import { useExplorer } from './explorer/explorerRoute.js';
+import { BodyTooLargeError, applyCors, endWithEntityTag, readBody, sendJson, sendRequestError } from './http.js';
+import { jsonLogger, type Logger } from './logger.js';
+import { GatewayMetrics, useMetrics } from './metrics/registry.js';
+import { useExploration } from './persisted/exploration.js';
+import { usePersistedQueries } from './persisted/persistedQueries.js';
+import { RedisLink, useRedis } from './redis/redisLink.js';
+import { GatewayRequest, requestIdOf, REQUEST_ID_HEADER, type GatewayContext } from './request.js';
+import { supergraphOption } from './supergraphLoader.js';
+import { integer, text, type SettingGroup } from './settings.js';
+import { rootOperationTypesPlugin } from './validation/rootOperationTypes.js';
+
+export interface GatewayDeps {
+  logger?: Logger;
+  /** Every reading of time and every timer of the gateway; tests pass a clock they move by hand. */
+  clock?: Clock;
+  /** What /metrics answers; a cluster worker answers with every worker's metrics (cluster.ts). */
+  metricsText?: () => Promise<string>;
+}
+
+export interface GatewayRuntime {
+  /** Answers one HTTP request: /graphql (and /), /health, /ready, and the features' routes. */
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** Starts the features, then loads the supergraph; GraphQL answers 503 GATEWAY_NOT_READY until it has. */
+  start(): Promise<void>;
+  /** From now on every answer closes its connection and /ready answers 503, so clients move elsewhere. */
+  drain(): void;
+  /** Stops Apollo Server, then every feature in reverse order. Call after the requests in flight are done. */
+  stop(): Promise<void>;
+  gateway: ApolloGateway;
+  metrics: GatewayMetrics;
+  /** The connection to Redis (REDIS_URL), null without one. */
+  redis: RedisLink | null;
+  /** The second cache level in Redis, null without Redis or without the entity cache. */
+  sharedCache: SharedEntityCache | null;
+  /** How each source of evictions stands; `coverage.whenReady()` resolves once every listener follows its source. */
+  coverage: ChangeCoverage;
+  /** Drops every cached copy of one entity (change events call this); returns how many were dropped. */
+  invalidateEntity(typename: string, keyFields: Record<string, unknown>): number;
+}
+
+export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = {}): GatewayRuntime {
+  const logger = deps.logger ?? jsonLogger(config.logLevel);
+  const clock = deps.clock ?? systemClock;
+  // Before ApolloGateway exists: its metrics exporter would otherwise start on construction.
+  applyApolloTelemetryChoice(config.apolloTelemetry);
+  const metrics = new GatewayMetrics({ processMetrics: true });
+  const coverage = new ChangeCoverage({ clock, logger, metrics });
+  // Redis (optional): the shared second cache level, evictions heard by every process, APQ registrations.
+  const redis = config.redis ? new RedisLink({ url: config.redis.url, timeoutMs: config.redis.timeoutMs, clock, logger, metrics }) : null;
+  const sharedCache = redis && config.readPath.entityCache ? new SharedEntityCache(redis, {
+    prefix: config.redis!.keyPrefix,
+    clock,
+    // Only the invalidation endpoint broadcasts; Redis stays optional, so /ready does not wait for it.
+    ...(config.invalidationSecret !== null ? { evictionsHeard: coverage.source('redis evictions', { gatesReadiness: false }) } : {}),
+  }) : null;
+  const readPath = createReadPath(config.readPath, config.subgraphUrls, metrics, logger, clock, {
+    evictedByEvents: config.invalidation !== null || config.invalidationSecret !== null,
+    coverage,
+    sharedCache,
+  });
+  sharedCache?.onRemoteEviction((eviction) => applyEviction(readPath.cache!, eviction));
+  const invalidator = sharedCache ? sharedInvalidator(readPath, sharedCache) : readPath;
+
+  const features: GatewayFeature[] = [
+    useMetrics(metrics, deps.metricsText),
+    ...(redis ? [useRedis(redis, sharedCache)] : []),
+    { name: 'read path', stop: () => readPath.close() },
+    // Before the supergraph loads: a source reached meanwhile has nothing cached to revalidate yet. Every process
+    // hears every event itself, so Redis is cleaned and nothing is broadcast.
+    ...(config.invalidation ? [useChangeEvents(config.invalidation, coverage, sharedCache ? sharedInvalidator(readPath, sharedCache, { broadcast: false }) : readPath, { logger, clock })] : []),
+    useInvalidationEndpoint(config, invalidator),
+    useExplorer(config, logger),
+    useExploration(config),
+    useAdmission(config.admission, clock, metrics),
+    useAuthentication(config.identity),
+    usePersistedQueries(config, redis),
+    ...(config.cacheTagHeader ? [useCacheTagHeader()] : []),
+  ];
+
+  const gateway = new ApolloGateway({
+    ...supergraphOption(config.supergraph, logger),
+    logger,
+    buildService: (definition) => readPath.buildService(definition),
+  });
+  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => readPath.supergraphLoaded(coreSupergraphSdl));
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway: withExecutor(gateway, config.executor, logger, readPath),
+    logger,
+    introspection: config.introspection,
+    nodeEnv: config.mode === 'production' ? 'production' : 'development',
+    // Stack traces never leave the gateway, whatever NODE_ENV says.
+    includeStacktraceInErrorResponses: false,
+    // The process owns its signals (main.ts): it drains first. Apollo's own handler would stop Apollo while the
+    // requests in flight still run, and a second stop() during its stop waits forever (docs/APOLLO-NOTES.md).
+    stopOnTerminationSignals: false,
+    // Batches are checked operation by operation (and their size) by the persisted-query feature first.
+    allowBatchedHttpRequests: config.queryLimits.maxBatchOperations > 1,
+    // Compact JSON: Apollo's default pretty-prints every answer, a cost per byte that no client reads.
+    stringifyResult: (result) => JSON.stringify(result),
+    ...Object.assign({}, ...features.map((feature) => feature.apolloOptions ?? {})),
+    plugins: [...features.flatMap((feature) => feature.apolloPlugins ?? []), rootOperationTypesPlugin()],
+  });
+
+  const routes = new Map<string, RouteHandler>([
+    ['/health', (_req, res) => sendJson(res, 200, { status: 'ok' })],
+    ['/ready', (_req, res) => sendReady(res)],
+    ['/graphql', serveGraphQL],
+    ['/', serveGraphQL],
+  ]);
+  for (const feature of features) {
+    for (const [path, handler] of Object.entries(feature.routes ?? {})) {
+      if (routes.has(path)) throw new Error(`${feature.name} routes ${path}, which is taken`);
+      routes.set(path, handler);
+    }
+  }
+  const onRequest = features.flatMap((feature) => (feature.onRequest ? [feature.onRequest.bind(feature)] : []));
+  const onOperation = features.flatMap((feature) => (feature.onOperation ? [feature.onOperation.bind(feature)] : []));
+  const onResponse = features.flatMap((feature) => (feature.onResponse ? [feature.onResponse.bind(feature)] : []));
+  const varyHeaders = ['authorization', ...features.flatMap((feature) => feature.varyHeaders ?? [])].filter((name, i, all) => all.indexOf(name) === i);
+
+  let started: GatewayFeature[] = [];
+  let supergraphLoaded = false;
+  let draining = false;
+  /** Answers not yet finished: when draining starts, each is told to close its connection after it is sent. */
+  const unanswered = new Set<ServerResponse>();
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    // While draining, every answer closes its connection, so kept-alive clients move to another process.
+    if (draining) res.setHeader('connection', 'close');
+    unanswered.add(res);
+    res.once('close', () => unanswered.delete(res));
+    route(req, res).catch((error: unknown) => {
+      logger.error('request failed', { error: String((error as Error)?.message ?? error) });
+      if (!res.headersSent) sendRequestError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error');
+      else res.destroy();
+    });
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://gateway');
+    if (!applyCors(req, res, config.corsOrigins, varyHeaders)) return sendRequestError(res, 403, 'CORS_ORIGIN_NOT_ALLOWED', 'Origin not allowed');
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204).end();
+      return;
+    }
+    const { pathname } = url;
+    const slash = pathname.indexOf('/', 1);
+    const handler = routes.get(pathname) ?? routes.get(`${slash === -1 ? pathname : pathname.slice(0, slash)}/*`);
+    if (!handler) return sendRequestError(res, 404, 'NOT_FOUND', `No route ${pathname}; GraphQL is served at /graphql`);
+    return handler(req, res, url);
+  }
+
+  function sendReady(res: ServerResponse): void {
+    // Redis is optional: its absence is reported, never a reason to take the gateway out of rotation.
+    const changes = coverage.report();
+    const report = {
+      redis: redis ? { configured: true, reachable: redis.status === 'up' } : { configured: false },
+      ...(Object.keys(changes).length > 0 ? { changes } : {}),
+    };
+    if (draining) return sendJson(res, 503, { status: 'stopping', ...report });
+    // Ready once the supergraph is loaded and every change listener has followed its source: answers cached
+    // before that are revalidated, so a rename made meanwhile is never missed.
+    const ready = supergraphLoaded && coverage.ready;
+    sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'starting', ...report });
+  }
+
+  async function serveGraphQL(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (!supergraphLoaded) return sendRequestError(res, 503, 'GATEWAY_NOT_READY', 'The gateway is still loading its supergraph');
+    const requestId = requestIdOf(req.headers);
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    // Listened for before anything waits: a caller that goes away cancels the subgraph calls only it was waiting for.
+    const gone = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) gone.abort();
+    });
+    for (const step of onRequest) if ((await step(req, res)) === 'answered') return;
+    const admittedAtMs = clock.now();
+    const read = await readOperationBody(req, res);
+    if (read === 'answered') return;
+    const operation: IncomingOperation = { req, res, params: { method: req.method ?? 'GET', search: url.search, body: read.body }, caller: null };
+    for (const step of onOperation) if ((await step(operation)) === 'answered') return;
+    const request = new GatewayRequest({
+      id: requestId,
+      admittedAtMs,
+      operationBudgetMs: config.readPath.operationBudgetMs,
+      signal: gone.signal,
+      caller: operation.caller,
+      headers: req.headers,
+    });
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { ...operation.params, headers },
+      context: async () => ({ gatewayRequest: request }),
+    });
+    for (const [key, value] of response.headers) res.setHeader(key, value);
+    for (const step of onResponse) step(operation, request, response);
+    res.statusCode = response.status ?? 200;
+    if (response.body.kind === 'complete') return endWithEntityTag(req, res, response.body.string, varyHeaders);
+    for await (const chunk of response.body.asyncIterator) res.write(chunk);
+    res.end();
+  }
+
+  /** A POST's body, parsed when it says it is JSON; a GET has none. Too large or malformed: answered here. */
+  async function readOperationBody(req: IncomingMessage, res: ServerResponse): Promise<{ body: unknown } | Answered> {
+    if (req.method !== 'POST') return { body: undefined };
+    let raw: string;
+    try {
+      raw = await readBody(req, config.maxBodyBytes);
+    } catch (error) {
+      if (!(error instanceof BodyTooLargeError)) throw error;
+      sendRequestError(res, 413, 'PAYLOAD_TOO_LARGE', error.message);
+      return 'answered';
+    }
+    if (!(req.headers['content-type'] ?? '').includes('json')) return { body: raw };
+    try {
+      return { body: JSON.parse(raw) };
+    } catch {
+      sendRequestError(res, 400, 'BAD_REQUEST', 'Request body is not valid JSON');
+      return 'answered';
+    }
+  }
+
+  async function stopFeatures(): Promise<void> {
+    for (const feature of started.reverse()) {
+      try {
+        await feature.stop?.();
+      } catch (error) {
+        logger.warn('a feature did not stop cleanly', { feature: feature.name, error: String((error as Error)?.message ?? error) });
+      }
+    }
+    started = [];
+  }
+
+  return {
+    handle,
+    async start() {
+      try {
+        for (const feature of features) {
+          await feature.start?.();
+          started.push(feature);
+        }
+        await apollo.start();
+      } catch (error) {
+        await stopFeatures();
+        throw error;
+      }
+      supergraphLoaded = true;
+    },
+    drain() {
+      draining = true;
+      for (const res of unanswered) if (!res.headersSent) res.setHeader('connection', 'close');
+    },
+    async stop() {
+      draining = true;
+      if (supergraphLoaded) await apollo.stop();
+      await stopFeatures();
+    },
+    gateway,
+    metrics,
+    redis,
+    sharedCache,
+    coverage,
+    invalidateEntity: (typename, keyFields) => invalidator.invalidateEntity(typename, keyFields),
+  };
+}
+
+/** What a request may be and who may send it. */
+export const HTTP_SETTINGS = {
+  maxBodyBytes: integer('REQUEST_MAX_BODY_BYTES', { default: 1_048_576, min: 1_024, max: 104_857_600, unit: 'bytes', formerly: ['MAX_BODY_BYTES'], doc: 'larger request bodies get 413 PAYLOAD_TOO_LARGE' }),
+  corsOrigins: text('CORS_ORIGINS', { default: '*', values: 'origins, comma-separated, or *', doc: 'the browser origins allowed to call the gateway' }),
+} satisfies SettingGroup;
