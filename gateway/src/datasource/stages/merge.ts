@@ -79,14 +79,15 @@ interface Slot {
   load: EntityLoad;
   pendings: Pending[];
   call?: Call;
-  /** Once sent: what the call brings for this representation, even after its waiters gave up. */
-  outcome?: Promise<EntityResult>;
-  settle?: (result: EntityResult) => void;
+  /** Once sent: its place in the call's results. */
+  position?: number;
 }
 
 interface Call {
   controller: AbortController;
   slots: Slot[];
+  /** What the call brings for each of its slots, even after their waiters gave up: one promise per call, not per slot. */
+  results?: Promise<EntityResult[]>;
 }
 
 interface WaiterState extends Waiter {
@@ -157,7 +158,8 @@ export function mergeStage(options: MergeStageOptions): (next: Dispatch) => Enti
         slot.pendings = slot.pendings.filter((p) => p !== pending);
         if (slot.call) {
           touched.add(slot.call);
-          settle(pending, { kind: 'failed', failure, ...(callerGone ? {} : { late: slot.outcome! }) });
+          const call = slot.call;
+          settle(pending, { kind: 'failed', failure, ...(callerGone ? {} : { late: call.results!.then((results) => results[slot.position!]!) }) });
           continue;
         }
         settle(pending, { kind: 'failed', failure });
@@ -177,13 +179,15 @@ export function mergeStage(options: MergeStageOptions): (next: Dispatch) => Enti
     const dispatch = (state: GroupState, slots: Slot[]) => {
       const { group } = state;
       const call: Call = { controller: new AbortController(), slots };
-      for (const slot of slots) {
+      slots.forEach((slot, position) => {
         state.queued.delete(slot.load.representationKey);
         state.sent.set(slot.load.representationKey, slot);
         slot.call = call;
-        slot.outcome = new Promise((settleSlot) => (slot.settle = settleSlot));
-      }
-      const waiters = [...new Set(slots.flatMap((s) => s.pendings.map((p) => p.waiter)))];
+        slot.position = position;
+      });
+      const waiterSet = new Set<WaiterState>();
+      for (const slot of slots) for (const pending of slot.pendings) waiterSet.add(pending.waiter);
+      const waiters = [...waiterSet];
       const ifNoneMatch = slots.map((s) => s.load.ifNoneMatch);
       const revalidating = ifNoneMatch.filter((v) => v !== null).length;
       metrics.entity(serviceName, 'revalidated', revalidating);
@@ -203,12 +207,12 @@ export function mergeStage(options: MergeStageOptions): (next: Dispatch) => Enti
         operationName: group.operationName,
         requestIds: waiters.slice(0, LOGGED_REQUEST_IDS).map((w) => w.requestId),
       });
-      void answer.then((outcome) => resultsOf(outcome, slots.length, ifNoneMatch)).then((results) => {
+      call.results = answer.then((outcome) => resultsOf(outcome, slots.length, ifNoneMatch));
+      void call.results.then((results) => {
         state.callsInFlight--;
         slots.forEach((slot, i) => {
           if (state.sent.get(slot.load.representationKey) === slot) state.sent.delete(slot.load.representationKey);
           const result = results[i]!;
-          slot.settle!(result);
           if (result.kind === 'answer') result.consumers = slot.pendings.filter((p) => !p.done).length;
           for (const pending of slot.pendings) {
             if (pending.done) continue;
