@@ -25,7 +25,14 @@ const REPLICAS = 2;
 export const BENCH_REDIS_URL = 'redis://127.0.0.1:6379';
 
 type OursVariant = keyof typeof OURS_VARIANTS;
-export type ContenderName = OursVariant | 'ours-2-replicas-redis' | 'sync' | 'hive' | 'hive-cache' | 'hive-router' | 'gigs-only';
+export type ContenderName = OursVariant | 'ours-before' | 'ours-2-replicas-redis' | 'sync' | 'hive' | 'hive-cache' | 'hive-router' | 'gigs-only';
+
+/**
+ * BENCH_OURS_BEFORE: another checkout of this project (with its own node_modules), run as the contender
+ * `ours-before` beside `ours` in the scenarios that compare builds, so a change is measured against what it
+ * replaced in the same run.
+ */
+export const OURS_BEFORE_ROOT = process.env.BENCH_OURS_BEFORE || null;
 
 export interface StartedContender {
   /** The process the load talks to (the round-robin proxy for the replicas). */
@@ -56,6 +63,7 @@ export interface ContenderSetup {
 
 export const CONTENDER_DESCRIPTIONS: Record<ContenderName, string> = {
   ours: 'this project\'s gateway (gateway/src/main.ts, started with its Node.js flags, gateway/src/nodeFlags.ts: --max-semi-space-size=64), its defaults (ROOT_FETCH_CACHE=tagged, GATEWAY_EXECUTOR=compiled), one worker (GATEWAY_WORKERS=1); in the reference scenarios the reference deployment\'s settings (schema/referenceGateway.ts: manifest, event types incl. seller-client-ids-applied, topclients late-answer timeout 3 s), evicting from topclients\', gigs\' and users\' change feeds, caller signed for the subgraphs (GATEWAY_SUBGRAPH_SECRET, development IDENTITY_HEADER=x-seller-id)',
+  'ours-before': 'ours as built in another checkout (BENCH_OURS_BEFORE), with the same settings: the build a change is measured against',
   'ours-stock-executor': 'ours with GATEWAY_EXECUTOR=stock: @apollo/gateway\'s own executor over our read path, the reference the compiled executor is measured against',
   'ours-workers-2': 'ours with GATEWAY_WORKERS=2 (node:cluster: CPU and RSS summed over the primary and its workers); should no worker be forked, the results say it ran as one process',
   'ours-2-replicas-redis': 'two ours processes (GATEWAY_WORKERS=1 each, settings as ours) sharing Redis (REDIS_URL=redis://127.0.0.1:6379, a fresh REDIS_KEY_PREFIX per run) behind scripts/roundRobinProxy.ts in its own process; CPU and peak RSS summed over both gateways (the proxy\'s not counted)',
@@ -94,6 +102,11 @@ async function startOurs(name: string, setup: ContenderSetup, env: Record<string
 }
 
 export async function startContender(name: ContenderName, setup: ContenderSetup): Promise<StartedContender> {
+  if (name === 'ours-before') {
+    if (!OURS_BEFORE_ROOT) throw new Error('ours-before needs BENCH_OURS_BEFORE, the path of the checkout to compare with');
+    const { child, origin } = await startOurs(name, { ...setup, root: OURS_BEFORE_ROOT }, OURS_BASE);
+    return { child, url: `${origin}/graphql`, children: [child], measuredPids: [child.pid] };
+  }
   if (isOurs(name)) {
     const { child, origin } = await startOurs(name, setup, { ...OURS_BASE, ...OURS_VARIANTS[name] });
     return { child, url: `${origin}/graphql`, children: [child], measuredPids: [child.pid] };

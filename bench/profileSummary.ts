@@ -24,6 +24,8 @@ export interface ProfileSummary {
   busyMs: number;
   topFunctions: { name: string; where: string; selfMs: number; share: number }[];
   topPackages: { name: string; selfMs: number; share: number }[];
+  /** This project's own files (any checkout of it), by self time. */
+  topFiles: { name: string; selfMs: number; share: number }[];
 }
 
 /** `skipFirstMs` leaves out the process's start-up and warm-up (time counted from the profile's start). */
@@ -44,6 +46,7 @@ export function summariseProfile(file: string, options: { top?: number; skipFirs
   }
   const byFunction = new Map<string, { name: string; where: string; us: number }>();
   const byPackage = new Map<string, number>();
+  const byFile = new Map<string, number>();
   let idleUs = 0;
   let totalUs = 0;
   for (const node of profile.nodes) {
@@ -62,6 +65,8 @@ export function summariseProfile(file: string, options: { top?: number; skipFirs
     byFunction.set(key, entry);
     const pkg = packageOf(url, functionName);
     byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + us);
+    const own = projectPath(url);
+    if (own) byFile.set(own, (byFile.get(own) ?? 0) + us);
   }
   const busyUs = totalUs - idleUs;
   return {
@@ -71,14 +76,21 @@ export function summariseProfile(file: string, options: { top?: number; skipFirs
       .map((f) => ({ name: f.name, where: f.where, selfMs: f.us / 1000, share: f.us / busyUs })),
     topPackages: [...byPackage.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)
       .map(([name, us]) => ({ name, selfMs: us / 1000, share: us / busyUs })),
+    topFiles: [...byFile.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)
+      .map(([name, us]) => ({ name, selfMs: us / 1000, share: us / busyUs })),
   };
+}
+
+/** A file of this project, relative to its root (whatever the checkout is called), or null. */
+function projectPath(url: string): string | null {
+  if (!url || url.includes('node_modules/')) return null;
+  return /\/((?:gateway|bench|subgraphs|scripts|schema|web)\/.*)$/.exec(url)?.[1] ?? null;
 }
 
 function shortUrl(url: string): string {
   const nm = url.lastIndexOf('node_modules/');
   if (nm >= 0) return url.slice(nm + 'node_modules/'.length);
-  const project = url.indexOf('/main/');
-  return project >= 0 ? url.slice(project + '/main/'.length) : url.replace(/^file:\/\//, '');
+  return projectPath(url) ?? url.replace(/^file:\/\//, '');
 }
 
 function packageOf(url: string, functionName: string): string {
@@ -89,9 +101,8 @@ function packageOf(url: string, functionName: string): string {
     return rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!;
   }
   if (url.startsWith('node:')) return 'node core';
-  const project = url.indexOf('/main/');
-  if (project >= 0) return url.slice(project + '/main/'.length).split('/').slice(0, 2).join('/');
-  return url;
+  const own = projectPath(url);
+  return own ? own.split('/').slice(0, 2).join('/') : url;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

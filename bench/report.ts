@@ -238,6 +238,10 @@ export function markdown(results: BenchResults): string {
       for (const pkg of p.topPackages.slice(0, 10)) lines.push(`| ${pkg.name} | ${fmt(pkg.selfMs, 0)} | ${pct(pkg.share)} |`);
       lines.push('', '| self time by function | where | ms | share of busy |', '| --- | --- | --- | --- |');
       for (const fn of p.topFunctions) lines.push(`| ${fn.name} | ${fn.where} | ${fmt(fn.selfMs, 0)} | ${pct(fn.share)} |`);
+      if (p.topFiles?.length) {
+        lines.push('', '| self time by file of this project | ms | share of busy |', '| --- | --- | --- |');
+        for (const file of p.topFiles) lines.push(`| ${file.name} | ${fmt(file.selfMs, 0)} | ${pct(file.share)} |`);
+      }
       lines.push('');
     }
   }

@@ -10,6 +10,8 @@
  *                                 s7 its 200-connection variant s7b)
  *   npm run bench -- --contenders=sync,ours  only these contenders, for comparing two builds of ours; results under
  *                                 bench/results/partial/ (not committed: the issue's bars need every contender)
+ *   BENCH_OURS_BEFORE=<checkout> npm run bench -- --only=s1,s7 --contenders=ours,ours-before
+ *                                 that checkout's gateway as `ours-before` beside `ours`, in the same run
  *
  * Knobs (environment): BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS, BENCH_SCALE, BENCH_ZIPF_S,
  * BENCH_GIGS_DELAY_MS (5), BENCH_USERS_DELAY_MS (5), BENCH_TOPCLIENTS_DELAY_MS (20), BENCH_SLOW_TOPCLIENTS_MS
@@ -28,7 +30,7 @@ import { REFERENCE_GATEWAY_ENV, invalidationFeedEnv } from '../schema/referenceG
 import type { ServiceName } from '../subgraphs/services.js';
 import type { BackendInfo, BackendOptions } from './backend.js';
 import { ensureBenchPackages } from './benchPackages.js';
-import { BENCH_REDIS_URL, CONTENDER_DESCRIPTIONS, startContender, type ContenderName, type StartedContender } from './contenders.js';
+import { BENCH_REDIS_URL, CONTENDER_DESCRIPTIONS, OURS_BEFORE_ROOT, startContender, type ContenderName, type StartedContender } from './contenders.js';
 import type { ProxyBehaviour } from './delayProxy.js';
 import type { LoadKind, LoadOptions, LoadResult } from './load.js';
 import { childProcessCount, groupCpuSeconds, groupPeakRssMb, loadAverage } from './procStats.js';
@@ -96,9 +98,11 @@ interface Scenario {
 }
 
 const MAIN: ContenderName[] = ['sync', 'ours', 'hive', 'hive-cache'];
+/** With BENCH_OURS_BEFORE, the scenarios that compare builds of ours (s1, s7) run that build beside ours. */
+const BEFORE: ContenderName[] = OURS_BEFORE_ROOT ? ['ours-before'] : [];
 const GATEWAY_COST: ContenderName[] = ['sync', 'ours', 'ours-stock-executor', 'ours-workers-2', 'hive', 'hive-router'];
 const SCENARIOS: Scenario[] = [
-  { id: 's1', title: 'Gig page, warm (every gig served once first, then Zipf ids)', supergraph: 'reference', load: 'gigPage', warmup: true, prewarm: true, contenders: [...MAIN, 'ours-2-replicas-redis', 'gigs-only'], topclients: {} },
+  { id: 's1', title: 'Gig page, warm (every gig served once first, then Zipf ids)', supergraph: 'reference', load: 'gigPage', warmup: true, prewarm: true, contenders: [...MAIN, ...BEFORE, 'ours-2-replicas-redis', 'gigs-only'], topclients: {} },
   { id: 's2', title: 'Cold start (first seconds, cache empty)', supergraph: 'reference', load: 'gigPage', warmup: false, contenders: MAIN, topclients: {} },
   { id: 's2b', title: `Cold burst (${settings.coldBurstPages} concurrent gig pages, distinct gigs, on a gateway just started)`, supergraph: 'reference', load: 'gigPage', warmup: false, contenders: MAIN, topclients: {}, burst: settings.coldBurstPages },
   { id: 's3', title: `Churn (${settings.editsPerSecond} updateClient/s while pages are read)`, supergraph: 'reference', load: 'gigPage', warmup: true, contenders: MAIN, topclients: {}, churn: true },
@@ -108,7 +112,7 @@ const SCENARIOS: Scenario[] = [
   { id: 's4', title: `topclients slow (${settings.slowTopclientsMs}-${settings.slowTopclientsMs + settings.slowJitterMs} ms)`, supergraph: 'reference', load: 'gigPage', warmup: true, contenders: MAIN, topclients: { delayMs: settings.slowTopclientsMs, jitterMs: settings.slowJitterMs } },
   { id: 's5', title: 'topclients down (connections reset; every gig served once first, as in s1)', supergraph: 'reference', load: 'gigPage', warmup: true, prewarm: true, contenders: MAIN, topclients: { down: true } },
   { id: 's6', title: 'Raw execution overhead (accounts/products/reviews/inventory, no delay, nothing cacheable)', supergraph: 'overhead', load: 'overhead', warmup: true, contenders: MAIN, topclients: {} },
-  { id: 's7', title: `Gateway cost (the public benchmark's query, about 90 KB, subgraphs answering from memory, ${settings.gatewayCostConnections} connections)`, supergraph: 'gatewayCost', load: 'gatewayCost', warmup: true, contenders: [...GATEWAY_COST, 'ours-2-replicas-redis'], topclients: {}, connections: settings.gatewayCostConnections,
+  { id: 's7', title: `Gateway cost (the public benchmark's query, about 90 KB, subgraphs answering from memory, ${settings.gatewayCostConnections} connections)`, supergraph: 'gatewayCost', load: 'gatewayCost', warmup: true, contenders: [...GATEWAY_COST, ...BEFORE, 'ours-2-replicas-redis'], topclients: {}, connections: settings.gatewayCostConnections,
     // One round of answers takes about a second for the slower contenders: a longer warm-up lets their JIT settle.
     ...(quick ? { seconds: 5, warmupSeconds: 2 } : { warmupSeconds: Math.max(5, settings.warmupSeconds) }) },
   { id: 's7b', title: `Gateway cost under overload (as s7, ${settings.overloadConnections} connections)`, supergraph: 'gatewayCost', load: 'gatewayCost', warmup: true, contenders: GATEWAY_COST, topclients: {}, connections: settings.overloadConnections,
@@ -256,8 +260,8 @@ try {
         for (const name of ['gigs', 'users'] as ServiceName[]) await control(backendUrl, '/behaviour', { name, ...normal(name) });
         await control(backendUrl, '/behaviour', { name: 'topclients', ...normal('topclients'), ...scenario.topclients });
       }
-      const profiled = profile && contender === 'ours' && ['s1', 's6', 's7'].includes(scenario.id);
-      const runProfileDir = join(profileDir, `ours-${scenario.id}`);
+      const profiled = profile && (contender === 'ours' || contender === 'ours-before') && ['s1', 's6', 's7'].includes(scenario.id);
+      const runProfileDir = join(profileDir, `${contender}-${scenario.id}`);
       let spawnedAt = performance.now();
       let measuredFromMs = 0;
       const label = `${scenario.id} ${contender}`;
@@ -357,7 +361,7 @@ try {
         // One profile per thread (tsx's loader runs on a worker): the main thread's is the largest.
         const files = readdirSync(runProfileDir).map((f) => join(runProfileDir, f));
         const main = files.sort((a, b) => statSync(b).size - statSync(a).size)[0];
-        if (main) profiles[scenario.id] = summariseProfile(main, { skipFirstMs: measuredFromMs });
+        if (main) profiles[contender === 'ours' ? scenario.id : `${scenario.id} ${contender}`] = summariseProfile(main, { skipFirstMs: measuredFromMs });
       }
     }
   }
