@@ -44,6 +44,8 @@ export interface GatewayDeps {
   clock?: Clock;
   /** What /metrics answers; a cluster worker answers with every worker's metrics (cluster.ts). */
   metricsText?: () => Promise<string>;
+  /** A deployment's own features, after the gateway's (their hooks run last, and they stop first). */
+  features?: readonly GatewayFeature[];
 }
 
 export interface GatewayRuntime {
@@ -104,6 +106,7 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     useAuthentication(config.identity),
     usePersistedQueries(config, redis),
     ...(config.cacheTagHeader ? [useCacheTagHeader()] : []),
+    ...(deps.features ?? []),
   ];
 
   const gateway = new ApolloGateway({

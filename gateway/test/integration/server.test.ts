@@ -1,9 +1,12 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { jsonLogger } from '../../src/logger.js';
+import { createGatewayRuntime } from '../../src/runtime.js';
 import { startGateway, type RunningGateway } from '../../src/server.js';
 import { composeTestSupergraph, startTestSubgraph, type TestSubgraph } from '../support/testSubgraph.js';
 import { DEVELOPMENT_IDENTITY_ENV, signedCaller } from '../support/signedIdentity.js';
@@ -96,6 +99,48 @@ describe('gateway server', () => {
     await reloaded;
     const answer: any = await (await post(JSON.stringify({ query: '{ __type(name: "Query") { fields { name } } }' }))).json();
     expect(answer.data.__type.fields.map((f: { name: string }) => f.name)).toContain('version');
+  });
+
+  it('is a handler any node:http server can mount, composed with a deployment\'s own features, stopped in reverse', async () => {
+    const stopped: string[] = [];
+    const runtime = createGatewayRuntime(loadConfig({ SUPERGRAPH: supergraphFile, SUBGRAPH_PRODUCTS_URL: products.url }), {
+      logger: jsonLogger('silent'),
+      features: [
+        { name: 'version', routes: { '/version': (_req, res) => void res.end('v1') }, stop: () => void stopped.push('version') },
+        {
+          name: 'maintenance',
+          onOperation(operation) {
+            if (operation.req.headers['x-maintenance'] !== 'on') return;
+            operation.res.writeHead(503, { 'content-type': 'application/json' }).end('{"errors":[{"message":"down for maintenance"}]}');
+            return 'answered';
+          },
+          stop: () => void stopped.push('maintenance'),
+        },
+      ],
+    });
+    const server = createServer((req, res) => {
+      // Mounted under a prefix of the host application's own.
+      if (!req.url?.startsWith('/api/')) return void res.writeHead(404).end();
+      req.url = req.url.slice('/api'.length);
+      runtime.handle(req, res);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`;
+    try {
+      await runtime.start();
+      expect(await (await fetch(`${url}/version`)).text()).toBe('v1');
+      const query = JSON.stringify({ query: '{ product(id: "3") { name } }' });
+      const answer = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: query });
+      expect(await answer.json()).toEqual({ data: { product: { name: 'Product 3' } } });
+      const reached = products.received.length;
+      const refused = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-maintenance': 'on' }, body: query });
+      expect(refused.status).toBe(503);
+      expect(products.received.length).toBe(reached);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await runtime.stop();
+    }
+    expect(stopped).toEqual(['maintenance', 'version']);
   });
 });
 
