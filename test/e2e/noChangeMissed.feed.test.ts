@@ -36,9 +36,6 @@ describe('no change missed: the gateway follows topclients\' change feed from it
     await gate?.stop();
   });
 
-  const seller = () => system.demo.sellers.find((s) => s.topClientIds.length >= 2 && system.demo.gigs.some((g) => g.sellerId === s.id))!;
-  const gigOf = (sellerId: string) => system.demo.gigs.find((g) => g.sellerId === sellerId)!.id;
-
   /** After the gap: the first page shows `name` at once, and every page after it too. */
   async function showsAtOnceAndAgain(gigId: string, index: number, name: string, gapEndedAt: number, what: string) {
     const first = await gateway.topClientNames(gigId);
@@ -56,8 +53,7 @@ describe('no change missed: the gateway follows topclients\' change feed from it
     expect(starting.body.changes[`feed ${gatedFeed}`]).toMatchObject({ state: 'waiting', position: null });
 
     await Promise.all([system.subgraphs.topclients.start(), system.subgraphs.gigs.start(), system.subgraphs.users.start()]);
-    const { id: sellerId, topClientIds } = seller();
-    const gigId = gigOf(sellerId);
+    const { sellerId, gigId, clientIds: topClientIds } = system.gigWithClients(2);
     // Cached while the gateway cannot hear topclients (Client max-age 60 s): asked twice, the second from memory.
     const before = await gateway.topClientNames(gigId);
     expect(await gateway.topClientNames(gigId)).toEqual(before);
@@ -77,8 +73,7 @@ describe('no change missed: the gateway follows topclients\' change feed from it
   }, 180_000);
 
   it('topclients killed and restarted while the gateway cannot hear it: its listener resumes from its position, and a rename made in the gap shows', async () => {
-    const { id: sellerId, topClientIds } = seller();
-    const gigId = gigOf(sellerId);
+    const { sellerId, gigId, clientIds: topClientIds } = system.gigWithClients(2);
     const before = await gateway.topClientNames(gigId);
 
     gate.cut();

@@ -33,15 +33,13 @@ describe.runIf(natsAvailable)('no change missed: the gateway follows JetStream a
   });
 
   it('a rename made while the broker is down shows once it is back: the consumer resumes from its position', async () => {
-    const seller = system.demo.sellers.find((s) => s.topClientIds.length >= 1 && system.demo.gigs.some((g) => g.sellerId === s.id))!;
-    const gigId = system.demo.gigs.find((g) => g.sellerId === seller.id)!.id;
-    const clientId = seller.topClientIds[0]!;
+    const { sellerId, gigId, clientIds: [clientId] } = system.gigWithClients(1);
     const before = await gateway.topClientNames(gigId);
     expect(await gateway.topClientNames(gigId)).toEqual(before);
 
     await nats.kill();
     const renamed = `Renamed while NATS was down ${Date.now()}`;
-    const edit = await gateway.run('UpdateClient', { id: clientId, input: { name: renamed } }, seller.id);
+    const edit = await gateway.run('UpdateClient', { id: clientId, input: { name: renamed } }, sellerId);
     expect(edit.body.data.updateClient.name).toBe(renamed);
     // The gap is real: the event waits in topclients' outbox, and the cached name is fresh by max-age.
     expect((await gateway.topClientNames(gigId))[0]).toBe(before[0]);

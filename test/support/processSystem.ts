@@ -25,6 +25,8 @@ export interface ProcessSystem {
   subgraphs: Record<SubgraphName, ServiceProcess>;
   /** `<subgraph>/events` of each. */
   feedUrl(name: SubgraphName): string;
+  /** A gig whose seller has at least `clients` top clients: the seller, the gig and the clients' ids, in order. */
+  gigWithClients(clients: number): { sellerId: string; gigId: string; clientIds: string[] };
   /** The settings every gateway of this system gets (the reference deployment's, on these subgraphs). */
   gatewayEnv: Record<string, string>;
   /** Starts a gateway process (PORT picked here) and resolves once it serves, ready or not. */
@@ -61,10 +63,15 @@ export async function processSystem(env: Record<string, string> = {}): Promise<P
     GATEWAY_WORKERS: '1',
     ...Object.fromEntries(NAMES.map((name) => [`SUBGRAPH_${name.toUpperCase()}_URL`, `${subgraphs[name].baseUrl}/graphql`])),
   };
+  const demo = generateDemoData(sizeForScale(PROCESS_SCALE));
   return {
-    demo: generateDemoData(sizeForScale(PROCESS_SCALE)),
+    demo,
     subgraphs,
     feedUrl: (name) => `${subgraphs[name].baseUrl}/events`,
+    gigWithClients(clients) {
+      const seller = demo.sellers.find((s) => s.topClientIds.length >= clients && demo.gigs.some((g) => g.sellerId === s.id))!;
+      return { sellerId: seller.id, gigId: demo.gigs.find((g) => g.sellerId === seller.id)!.id, clientIds: seller.topClientIds };
+    },
     gatewayEnv,
     async startGateway(extra = {}) {
       const port = await freePort();
