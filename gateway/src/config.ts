@@ -363,8 +363,19 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+interface DeclaredKeys {
+  keys: ReadonlySet<string>;
+  patterns: readonly RegExp[];
+  formerly: ReadonlySet<string>;
+}
+let declared: DeclaredKeys | null = null;
+
 /** Every declared key (with NODE_ENV, read for GATEWAY_MODE's default), every family's pattern, every former name. */
-export function declaredKeys(): { keys: Set<string>; patterns: RegExp[]; formerly: Set<string> } {
+export function declaredKeys(): DeclaredKeys {
+  return (declared ??= collectDeclaredKeys());
+}
+
+function collectDeclaredKeys(): DeclaredKeys {
   const keys = new Set<string>(STANDARD_KEYS);
   const patterns: RegExp[] = [];
   const formerly = new Set<string>();
@@ -385,8 +396,8 @@ export function isGatewayKey(key: string): boolean {
 }
 
 /**
- * Keys in the environment that look like one of the gateway's but are not: within two edits of a declared key
- * (`ENTITY_TIMOUT_MS`), or starting like the keys of one of its features (`BREAKER_RESET`, `GATEWAY_MDOE`). Likely
+ * Keys in the environment that look like one of the gateway's but are not: within one or two edits of a declared
+ * key, by its length (`ENTITY_TIMOUT_MS`), or starting like the keys of one of its features (`BREAKER_RESET`, `GATEWAY_MDOE`). Likely
  * typos, which would otherwise be ignored without a word.
  */
 export function unknownGatewayKeys(env: NodeJS.ProcessEnv): string[] {

@@ -51,11 +51,17 @@ export interface GatewayDeps {
 export interface GatewayRuntime {
   /** Answers one HTTP request: /graphql (and /), /health, /ready, and the features' routes. */
   handle(req: IncomingMessage, res: ServerResponse): void;
-  /** Starts the features, then loads the supergraph; GraphQL answers 503 GATEWAY_NOT_READY until it has. */
+  /**
+   * Starts the features, then loads the supergraph; GraphQL answers 503 GATEWAY_NOT_READY until it has. If it
+   * fails, stop() releases what the features hold.
+   */
   start(): Promise<void>;
   /** From now on every answer closes its connection and /ready answers 503, so clients move elsewhere. */
   drain(): void;
-  /** Stops Apollo Server, then every feature in reverse order. Call after the requests in flight are done. */
+  /**
+   * Stops Apollo Server, then every feature in reverse order, once however often it is called. Call it after the
+   * requests in flight are done.
+   */
   stop(): Promise<void>;
   gateway: ApolloGateway;
   metrics: GatewayMetrics;
@@ -148,9 +154,8 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
   const onRequest = features.flatMap((feature) => (feature.onRequest ? [feature.onRequest.bind(feature)] : []));
   const onOperation = features.flatMap((feature) => (feature.onOperation ? [feature.onOperation.bind(feature)] : []));
   const onResponse = features.flatMap((feature) => (feature.onResponse ? [feature.onResponse.bind(feature)] : []));
-  const varyHeaders = ['authorization', ...features.flatMap((feature) => feature.varyHeaders ?? [])].filter((name, i, all) => all.indexOf(name) === i);
+  const varyHeaders = [...new Set(features.flatMap((feature) => feature.varyHeaders ?? []))];
 
-  let started: GatewayFeature[] = [];
   let supergraphLoaded = false;
   let draining = false;
   /** Answers not yet finished: when draining starts, each is told to close its connection after it is sent. */
@@ -255,41 +260,32 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     }
   }
 
-  async function stopFeatures(): Promise<void> {
-    for (const feature of started.reverse()) {
+  /** Every feature holds what it made from the moment it was made, started or not: all of them stop, once. */
+  let stopped: Promise<void> | null = null;
+  async function stopAll(): Promise<void> {
+    draining = true;
+    if (supergraphLoaded) await apollo.stop();
+    for (const feature of [...features].reverse()) {
       try {
         await feature.stop?.();
       } catch (error) {
         logger.warn('a feature did not stop cleanly', { feature: feature.name, error: String((error as Error)?.message ?? error) });
       }
     }
-    started = [];
   }
 
   return {
     handle,
     async start() {
-      try {
-        for (const feature of features) {
-          await feature.start?.();
-          started.push(feature);
-        }
-        await apollo.start();
-      } catch (error) {
-        await stopFeatures();
-        throw error;
-      }
+      for (const feature of features) await feature.start?.();
+      await apollo.start();
       supergraphLoaded = true;
     },
     drain() {
       draining = true;
       for (const res of unanswered) if (!res.headersSent) res.setHeader('connection', 'close');
     },
-    async stop() {
-      draining = true;
-      if (supergraphLoaded) await apollo.stop();
-      await stopFeatures();
-    },
+    stop: () => (stopped ??= stopAll()),
     gateway,
     metrics,
     redis,

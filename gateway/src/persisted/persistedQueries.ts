@@ -19,7 +19,7 @@
  */
 import { Kind } from 'graphql';
 import type { GatewayConfig } from '../config.js';
-import type { GatewayFeature } from '../feature.js';
+import type { GatewayFeature, IncomingOperation } from '../feature.js';
 import { operationId, type ManifestIndex } from './manifest.js';
 import type { RedisLink } from '../redis/redisLink.js';
 import { refusal, sendRefusal, type Refusal } from './persistedErrors.js';
@@ -39,11 +39,8 @@ export interface PersistedQueryOptions extends QueryLimits {
   introspection: boolean;
 }
 
-export interface HttpGraphQLInput {
-  method: string;
-  search: string;
-  body: unknown;
-}
+/** A request's GraphQL parameters as Apollo Server reads them: the runtime's, which the gate rewrites or refuses. */
+type HttpGraphQLInput = IncomingOperation['params'];
 
 export type Prepared = ({ kind: 'forward' } & HttpGraphQLInput) | { kind: 'refuse'; refusal: Refusal };
 
