@@ -84,6 +84,8 @@ export interface GatewayConfig {
   workers: number;
   /** Who runs query plans: the compiled executor (execution/compiledExecutor.ts) or stock @apollo/gateway's (GATEWAY_EXECUTOR). */
   executor: ExecutorChoice;
+  /** `@defer` in the API schema and the plans (DEFER). */
+  defer: boolean;
   /** Keys read under a former name, `[former, current]`: each is worth a warning at start-up. */
   deprecated: readonly (readonly [string, string])[];
 }
@@ -222,6 +224,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Gateway
     shutdownGraceMs: server.shutdownGraceMs,
     workers: settingsOf(WORKER_SETTINGS).workers,
     executor: settingsOf(EXECUTOR_SETTINGS).executor,
+    defer: settingsOf(EXECUTOR_SETTINGS).defer,
     deprecated: read.deprecated,
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems);

@@ -118,3 +118,31 @@ export function endWithEntityTag(req: IncomingMessage, res: ServerResponse, body
   res.statusCode = 304;
   res.end();
 }
+
+/** How a client takes an answer in parts (`@defer`): execution/incrementalDelivery.ts writes each format. */
+export type IncrementalFormat = 'deferSpec=20220824' | 'incrementalSpec=v0.2';
+
+const MULTIPART = 'multipart/mixed';
+
+/**
+ * The format the client asks for by its Accept header, or null when it accepts no multipart answer. Of the
+ * multipart ranges it accepts (q > 0), the one with the highest q wins, the first listed on a tie.
+ */
+export function incrementalFormatOf(accept: string | undefined): IncrementalFormat | null {
+  if (!accept) return null;
+  let best: { format: IncrementalFormat; q: number } | null = null;
+  for (const range of accept.split(',')) {
+    const [type, ...parameters] = range.split(';').map((part) => part.trim());
+    if (type?.toLowerCase() !== MULTIPART) continue;
+    let q = 1;
+    let format: IncrementalFormat | null = 'incrementalSpec=v0.2';
+    for (const parameter of parameters) {
+      const [name, value] = parameter.split('=').map((part) => part.trim().replace(/^"|"$/g, ''));
+      if (name === 'q') q = Number(value);
+      else if (name === 'deferSpec') format = value === '20220824' ? 'deferSpec=20220824' : null;
+      else if (name === 'incrementalSpec') format = value === 'v0.2' ? 'incrementalSpec=v0.2' : null;
+    }
+    if (format && q > 0 && (!best || q > best.q)) best = { format, q };
+  }
+  return best?.format ?? null;
+}

@@ -13,6 +13,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { SubgraphIdentitySigner } from './auth/subgraphIdentity.js';
 import { parseRequestDirectives } from './cache/cacheHints.js';
+import type { IncrementalAnswer } from './execution/incrementalDelivery.js';
+import type { IncrementalFormat } from './http.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
@@ -49,6 +51,8 @@ export interface GatewayRequestInit {
   caller: Caller | null;
   /** The client's own request headers (`Cache-Control: no-cache` asks every cache to revalidate). */
   headers: IncomingHttpHeaders;
+  /** How the client takes an answer in parts (`@defer`), from its Accept header; null: in one piece. */
+  incremental?: IncrementalFormat | null;
 }
 
 export class GatewayRequest {
@@ -61,18 +65,39 @@ export class GatewayRequest {
   /** The client asked for revalidated data: nothing is served from a cache without asking its subgraph. */
   readonly noCache: boolean;
   /** The cache tags of everything the answer shows (for a CDN's `Cache-Tag`). */
-  readonly cacheTags = new Set<string>();
-  /** What was served stale (the answer's `extensions.staleServed`). */
+  readonly cacheTags: Set<string> = new Set();
+  /** What was served stale (the answer's `extensions.staleServed`; a deferred part's own payload's). */
   readonly staleServed: StaleServed[] = [];
+  readonly incremental: IncrementalFormat | null;
+  /**
+   * Page budgets apply (ENTITY_PAGE_BUDGET_MS): they do to the answer's first part, not to a deferred one, which
+   * nothing waits for.
+   */
+  readonly pageWaits: boolean;
+  /** Set by the executor when the answer leaves in parts: what follows its first part. */
+  incrementalAnswer: IncrementalAnswer | null = null;
+  private readonly init: GatewayRequestInit;
 
-  constructor(init: GatewayRequestInit) {
+  constructor(init: GatewayRequestInit, whole?: GatewayRequest) {
+    this.init = init;
     this.id = init.id;
     this.admittedAtMs = init.admittedAtMs;
     this.deadlineAtMs = init.admittedAtMs + init.operationBudgetMs;
     this.signal = init.signal;
     this.caller = init.caller;
+    this.incremental = init.incremental ?? null;
+    this.pageWaits = whole === undefined;
+    if (whole) this.cacheTags = whole.cacheTags;
     const pragma = init.headers.pragma;
     this.noCache = parseRequestDirectives(init.headers['cache-control'], Array.isArray(pragma) ? pragma.join(',') : pragma).noCache;
+  }
+
+  /**
+   * The request as one deferred part of its answer runs: a budget of its own counted from when the part starts,
+   * no page budget (nothing waits for it), its own stale report; caller, client, revalidation and tags shared.
+   */
+  deferredPart(startedAtMs: number): GatewayRequest {
+    return new GatewayRequest({ ...this.init, admittedAtMs: startedAtMs }, this);
   }
 
   /** The caller's identity (private cache entries are keyed by it), or null when anonymous. */

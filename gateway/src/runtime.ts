@@ -26,8 +26,9 @@ import type { Answered, GatewayFeature, IncomingOperation, RouteHandler } from '
 import { ChangeCoverage } from './events/changeCoverage.js';
 import { useChangeEvents } from './events/invalidationListener.js';
 import { withExecutor } from './execution/compiledExecutor.js';
+import { initialPayload, writeMultipart } from './execution/incrementalDelivery.js';
 import { useExplorer } from './explorer/explorerRoute.js';
-import { BodyTooLargeError, applyCors, endWithEntityTag, readBody, sendJson, sendRequestError } from './http.js';
+import { BodyTooLargeError, applyCors, endWithEntityTag, incrementalFormatOf, readBody, sendJson, sendRequestError } from './http.js';
 import { jsonLogger, type Logger } from './logger.js';
 import { GatewayMetrics, useMetrics } from './metrics/registry.js';
 import { useExploration } from './persisted/exploration.js';
@@ -36,6 +37,7 @@ import { RedisLink, useRedis } from './redis/redisLink.js';
 import { GatewayRequest, requestIdOf, REQUEST_ID_HEADER, type GatewayContext } from './request.js';
 import { supergraphOption } from './supergraphLoader.js';
 import { integer, text, type SettingGroup } from './settings.js';
+import { DEFER_VALIDATION_RULES } from './validation/deferRules.js';
 import { rootOperationTypesPlugin } from './validation/rootOperationTypes.js';
 
 export interface GatewayDeps {
@@ -119,10 +121,12 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     ...supergraphOption(config.supergraph, logger),
     logger,
     buildService: (definition) => readPath.buildService(definition),
+    // Plans carry `@defer` (Defer nodes), which the compiled executor runs; stock's is given operations without it.
+    ...(config.defer ? { queryPlannerConfig: { incrementalDelivery: { enableDefer: true } } } : {}),
   });
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => readPath.supergraphLoaded(coreSupergraphSdl));
   const apollo = new ApolloServer<GatewayContext>({
-    gateway: withExecutor(gateway, config.executor, logger, readPath),
+    gateway: withExecutor(gateway, { executor: config.executor, defer: config.defer }, logger, readPath, clock),
     logger,
     introspection: config.introspection,
     nodeEnv: config.mode === 'production' ? 'production' : 'development',
@@ -137,6 +141,7 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     stringifyResult: (result) => JSON.stringify(result),
     ...Object.assign({}, ...features.map((feature) => feature.apolloOptions ?? {})),
     plugins: [...features.flatMap((feature) => feature.apolloPlugins ?? []), rootOperationTypesPlugin()],
+    ...(config.defer ? { validationRules: [...DEFER_VALIDATION_RULES] } : {}),
   });
 
   const routes = new Map<string, RouteHandler>([
@@ -223,18 +228,28 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
       signal: gone.signal,
       caller: operation.caller,
       headers: req.headers,
+      // A batch's answers share one body: each of them is whole.
+      incremental: Array.isArray(operation.params.body) ? null : incrementalFormatOf(req.headers.accept),
     });
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
+    // Parts are written here (incrementalDelivery.ts); Apollo Server writes the first, or the whole answer, as JSON.
+    if (request.incremental) headers.set('accept', 'application/json');
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { ...operation.params, headers },
       context: async () => ({ gatewayRequest: request }),
     });
+    const parts = request.incrementalAnswer;
+    const inParts = parts !== null && (response.status ?? 200) === 200 && response.body.kind === 'complete';
+    // Headers leave with the first part, before the freshness of the later ones is known: no HTTP cache keeps it.
+    if (inParts) response.headers.set('cache-control', 'no-store');
+    else if (parts) gone.abort();
     for (const [key, value] of response.headers) res.setHeader(key, value);
     for (const step of onResponse) step(operation, request, response);
     res.statusCode = response.status ?? 200;
+    if (inParts && response.body.kind === 'complete') return writeMultipart(res, initialPayload(response.body.string, parts, request.incremental!), parts, request.incremental!);
     if (response.body.kind === 'complete') return endWithEntityTag(req, res, response.body.string, varyHeaders);
     for await (const chunk of response.body.asyncIterator) res.write(chunk);
     res.end();

@@ -6,7 +6,8 @@
  *
  * - The operation budget (OPERATION_BUDGET_MS) counts from the request's admission: nothing of it runs past it.
  * - The page budget for a subgraph (ENTITY_PAGE_BUDGET_MS, per subgraph too) counts from admission as well: past it
- *   the page stops waiting for that subgraph's entities, whatever came before.
+ *   the page stops waiting for that subgraph's entities, whatever came before. A deferred part of an answer
+ *   (`@defer`) has no page budget, since nothing waits for it; its operation budget counts from when it starts.
  * - The call's timeout (SUBGRAPH_TIMEOUT_MS for root fetches, ENTITY_TIMEOUT_MS for entities) counts from when the
  *   call leaves: only that one measures the subgraph. An entity load also waits at most that long from when it asked
  *   (queue included), since a busy call slot is the subgraph not answering.
@@ -45,7 +46,7 @@ export interface FetchBudget {
  * worth waiting for.
  */
 export function fetchBudget(request: GatewayRequest, limits: SubgraphLimits, kind: 'root' | 'entities', mayFinishLate: boolean): FetchBudget {
-  const pageBudgetMs = kind === 'entities' && limits.entityPageBudgetMs ? limits.entityPageBudgetMs : null;
+  const pageBudgetMs = kind === 'entities' && request.pageWaits && limits.entityPageBudgetMs ? limits.entityPageBudgetMs : null;
   return {
     operationEndsAtMs: request.deadlineAtMs,
     pageBudgetMs,

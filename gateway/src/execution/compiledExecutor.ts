@@ -5,22 +5,29 @@
  * values. A request then only runs the fetches (planRunner.ts) and the shaper (responseShaper.ts).
  *
  * Answers equal stock's (data, errors, paths): the stock executor stays the reference (GATEWAY_EXECUTOR=stock), and
- * it still serves what this one does not cover: introspection (`__schema`, `__type`), plans with `@defer` or
- * subscriptions, requests whose traces Apollo's usage reporting asks for, and operations stock refuses to plan (so
- * their errors stay stock's own).
+ * it still serves what this one does not cover: introspection (`__schema`, `__type`), subscriptions, requests whose
+ * traces Apollo's usage reporting asks for, and operations stock refuses to plan (so their errors stay stock's own).
+ *
+ * `@defer` (DEFER=on): the API schema Apollo Server validates against carries the directive, and the planner plans
+ * it. An operation with `@defer` is prepared twice: planned with its `@defer`s for a client that takes a multipart
+ * answer (deferredRun.ts runs it, incrementalDelivery.ts writes it), and planned without them for one that takes
+ * JSON only, which gets the whole answer in one body, exactly as if it had sent no `@defer`. Stock's executor cannot
+ * run a deferred plan, so whatever it serves is planned without the `@defer`s.
  */
 import { operationFromDocument, type Operation } from '@apollo/federation-internals';
 import { buildOperationContext, type ApolloGateway } from '@apollo/gateway';
-import type { QueryPlan } from '@apollo/query-planner';
-import { GraphQLError, getVariableValues, Kind, type DocumentNode, type OperationDefinitionNode } from 'graphql';
+import type { DeferNode, QueryPlan } from '@apollo/query-planner';
+import { GraphQLError, GraphQLSchema, getVariableValues, Kind, visit, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { LRUCache } from 'lru-cache';
+import type { Clock } from '../clock.js';
 import type { ReadPath } from '../datasource/readPath.js';
 import type { Logger } from '../logger.js';
-import { choice, type SettingGroup } from '../settings.js';
+import { boolean, choice, type SettingGroup } from '../settings.js';
 import { gatewayRequestOf } from '../request.js';
-import { gatewayInternals, loadDataRewrites, type GatewayInternals } from './gatewayInternals.js';
+import { decideConditions, prepareDefer, runDeferred, type PartAnswer, type PartSelection, type PreparedDefer } from './deferredRun.js';
+import { gatewayInternals, loadDataRewrites, loadedApiSchema, type GatewayInternals } from './gatewayInternals.js';
 import { preparePlan, runPlanNode, type PlanRun, type PreparedNode } from './planRunner.js';
-import { compileResponseShaper, conditionVariables, selectsIntrospection, type ResponseShaper } from './responseShaper.js';
+import { compileFragmentShaper, compileResponseShaper, conditionVariables, selectsIntrospection, type FragmentShaper, type ResponseShaper, type ShapedResponse } from './responseShaper.js';
 
 export type ExecutorChoice = 'compiled' | 'stock';
 
@@ -41,7 +48,10 @@ type Prepared =
     kind: 'compiled';
     operation: Operation;
     definition: OperationDefinitionNode;
+    /** The plan of the whole answer (the operation without its `@defer`s). */
     plan: PreparedNode | null;
+    /** The plan with its `@defer`s, for a client that takes the answer in parts; null without `@defer`. */
+    incremental: PreparedNode | null;
     conditions: string[];
     shapers: Map<string, ResponseShaper>;
   };
@@ -56,18 +66,19 @@ interface Loaded {
  * What Apollo Server is given as its gateway: ApolloGateway itself, with the chosen executor in place of its own,
  * either way saying in the answer what was served stale. The compiled executor calls the read path itself.
  */
-export function withExecutor(gateway: ApolloGateway, choice: ExecutorChoice, logger: Logger, readPath: ReadPath): Pick<ApolloGateway, 'load' | 'onSchemaLoadOrUpdate' | 'stop'> {
+export function withExecutor(gateway: ApolloGateway, options: { executor: ExecutorChoice; defer: boolean }, logger: Logger, readPath: ReadPath, clock: Clock): Pick<ApolloGateway, 'load' | 'onSchemaLoadOrUpdate' | 'stop'> {
   return {
-    async load(options?: LoadOptions): Promise<LoadResult> {
-      const loaded = await gateway.load(options);
-      const stock = loaded.executor;
+    async load(loadOptions?: LoadOptions): Promise<LoadResult> {
+      const loaded = await gateway.load(loadOptions);
+      const stock = loaded.executor && (options.defer ? withoutDefer(loaded.executor) : loaded.executor);
       if (!stock) return loaded;
-      if (choice === 'stock') return { ...loaded, executor: reportingStale(stock) };
+      const schema = options.defer ? schemaWithDefer(gateway, loaded.schema) : loaded.schema;
+      if (options.executor === 'stock') return { schema, executor: reportingStale(stock) };
       const rewrites = await loadDataRewrites();
       const internals = gatewayInternals(gateway, rewrites);
       if (!internals) {
         logger.warn('GATEWAY_EXECUTOR=compiled needs the internals of @apollo/gateway 2.14 (its planner, schemas and data rewrites); this version does not have them, so the stock executor serves every operation');
-        return { ...loaded, executor: reportingStale(stock) };
+        return { schema, executor: reportingStale(stock) };
       }
       // Read once per supergraph, not per request; a new supergraph prepares its operations anew.
       let current: Loaded | null = { internals, prepared: new LRUCache({ max: PREPARED_OPERATIONS }) };
@@ -75,11 +86,42 @@ export function withExecutor(gateway: ApolloGateway, choice: ExecutorChoice, log
         const next = gatewayInternals(gateway, rewrites);
         current = next && { internals: next, prepared: new LRUCache({ max: PREPARED_OPERATIONS }) };
       });
-      return { ...loaded, executor: reportingStale(compiledExecutor(() => current, readPath, stock)) };
+      return { schema, executor: reportingStale(compiledExecutor(() => current, readPath, stock, clock, logger)) };
     },
-    onSchemaLoadOrUpdate: (callback) => gateway.onSchemaLoadOrUpdate(callback),
+    onSchemaLoadOrUpdate: (callback) => gateway.onSchemaLoadOrUpdate((update) => callback(options.defer ? { ...update, apiSchema: schemaWithDefer(gateway, update.apiSchema) } : update)),
     stop: () => gateway.stop(),
   };
+}
+
+/** The API schema Apollo Server validates operations against, with `@defer` declared (stock's has no `@defer`). */
+function schemaWithDefer(gateway: ApolloGateway, stockSchema: GraphQLSchema): GraphQLSchema {
+  const apiSchema = loadedApiSchema(gateway);
+  if (!apiSchema) return stockSchema;
+  // Stock's extensions (the gateway's version for usage reporting) kept.
+  return new GraphQLSchema({ ...apiSchema.toGraphQLJSSchema({ includeDefer: true }).toConfig(), extensions: stockSchema.extensions });
+}
+
+/** Stock's executor given each operation without its `@defer`s: it plans and answers the whole of it. */
+function withoutDefer(stock: Executor): Executor {
+  return (requestContext) => (requestContext.source?.includes('@defer') ? stock({ ...requestContext, document: documentWithoutDefer(requestContext.document) }) : stock(requestContext));
+}
+
+function documentWithoutDefer(document: DocumentNode): DocumentNode {
+  return visit(document, { Directive: (node) => (node.name.value === 'defer' ? null : undefined) });
+}
+
+/** The labels the client gave its `@defer`s; null when the document has none. */
+function deferLabels(document: DocumentNode): Set<string> | null {
+  let labels: Set<string> | null = null;
+  visit(document, {
+    Directive(node) {
+      if (node.name.value !== 'defer') return;
+      labels ??= new Set();
+      const label = node.arguments?.find((argument) => argument.name.value === 'label')?.value;
+      if (label?.kind === Kind.STRING) labels.add(label.value);
+    },
+  });
+  return labels;
 }
 
 /**
@@ -94,7 +136,7 @@ function reportingStale(executor: Executor): Executor {
   };
 }
 
-function compiledExecutor(loaded: () => Loaded | null, readPath: ReadPath, stock: Executor): Executor {
+function compiledExecutor(loaded: () => Loaded | null, readPath: ReadPath, stock: Executor, clock: Clock, logger: Logger): Executor {
   return async (requestContext) => {
     const current = loaded();
     if (!current || requestContext.metrics?.captureTraces) return stock(requestContext);
@@ -102,40 +144,55 @@ function compiledExecutor(loaded: () => Loaded | null, readPath: ReadPath, stock
     const key = request.operationName ? `${queryHash}\0${request.operationName}` : queryHash;
     let operation = current.prepared.get(key);
     if (!operation) {
-      operation = prepare(current.internals, document, request.operationName);
+      operation = prepare(current.internals, document, request.operationName, logger);
       current.prepared.set(key, operation);
     }
     if (operation.kind === 'stock') return stock(requestContext);
-    return execute(current.internals, readPath, operation, requestContext);
+    return execute(current.internals, readPath, operation, requestContext, clock);
   };
 }
 
-function prepare(internals: GatewayInternals, document: DocumentNode, operationName: string | undefined): Prepared {
+function prepare(internals: GatewayInternals, document: DocumentNode, operationName: string | undefined, logger: Logger): Prepared {
   let context: ReturnType<typeof buildOperationContext>;
   let operation: Operation;
   let plan: QueryPlan;
+  let deferredPlan: QueryPlan | null = null;
+  const clientLabels = deferLabels(document);
+  const planOf = (planned: Operation) => internals.queryPlanner.buildQueryPlan(planned, {
+    recursiveSelectionsLimitDisabled: internals.recursiveSelectionsLimitDisabled,
+    nonLocalSelectionsLimitDisabled: internals.nonLocalSelectionsLimitDisabled,
+  });
   try {
-    context = buildOperationContext({ schema: internals.schema, operationDocument: document, operationName });
+    context = buildOperationContext({ schema: internals.schema, operationDocument: clientLabels ? documentWithoutDefer(document) : document, operationName });
     operation = operationFromDocument(internals.apiSchema, document, { operationName });
-    plan = internals.queryPlanner.buildQueryPlan(operation, {
-      recursiveSelectionsLimitDisabled: internals.recursiveSelectionsLimitDisabled,
-      nonLocalSelectionsLimitDisabled: internals.nonLocalSelectionsLimitDisabled,
-    });
+    plan = planOf(clientLabels ? operation.withoutDefer() : operation);
+    if (clientLabels) deferredPlan = planOf(operation);
   } catch {
     // Stock refuses it too, with its own error: it answers, so the client sees exactly that error.
     return { kind: 'stock' };
   }
   if (selectsIntrospection(operation)) return { kind: 'stock' };
-  // Sequences, parallels, flattens, fetches and conditions; `@defer`, subscriptions and context rewrites stay with stock.
-  const prepared = plan.node && plan.node.kind !== 'Subscription' ? preparePlan(plan.node, internals.supergraphSchema, internals.rewrites, operation.rootKind === 'mutation') : null;
+  // Sequences, parallels, flattens, fetches and conditions; subscriptions and context rewrites stay with stock.
+  const inMutation = operation.rootKind === 'mutation';
+  const prepared = plan.node && plan.node.kind !== 'Subscription' ? preparePlan(plan.node, internals.supergraphSchema, internals.rewrites, inMutation) : null;
   if (plan.node && !prepared) return { kind: 'stock' };
   // Shaping uses the operation as stock rebuilds it at execution time: its fragments kept as written.
   const shapingOperation = operationFromDocument(internals.apiSchema,
     { kind: Kind.DOCUMENT, definitions: [context.operation, ...Object.values(context.fragments)] }, { validate: false });
-  return { kind: 'compiled', operation: shapingOperation, definition: context.operation, plan: prepared, conditions: conditionVariables(shapingOperation), shapers: new Map() };
+  // Deferred parts are shaped with the planner's selections, parsed against the operation with its `@defer`s.
+  const deferring = (at: readonly string[]) => (node: DeferNode): PreparedDefer | null => prepareDefer(node, at, operation, clientLabels!,
+    (child, childAt) => preparePlan(child, internals.supergraphSchema, internals.rewrites, inMutation, deferring(childAt)));
+  let incremental: PreparedNode | null = null;
+  try {
+    if (deferredPlan?.node && deferredPlan.node.kind !== 'Subscription') incremental = preparePlan(deferredPlan.node, internals.supergraphSchema, internals.rewrites, inMutation, deferring([]));
+  } catch (error) {
+    // The whole answer is still right: a client asking for parts gets it in one.
+    logger.warn('an operation with @defer is answered whole: its deferred plan could not be prepared', { operationName, error: String((error as Error)?.message ?? error) });
+  }
+  return { kind: 'compiled', operation: shapingOperation, definition: context.operation, plan: prepared, incremental, conditions: conditionVariables(shapingOperation), shapers: new Map() };
 }
 
-async function execute(internals: GatewayInternals, readPath: ReadPath, prepared: Extract<Prepared, { kind: 'compiled' }>, requestContext: RequestContext): Promise<ExecutionResult> {
+async function execute(internals: GatewayInternals, readPath: ReadPath, prepared: Extract<Prepared, { kind: 'compiled' }>, requestContext: RequestContext, clock: Clock): Promise<ExecutionResult> {
   const { request } = requestContext;
   const gatewayRequest = gatewayRequestOf(requestContext.context);
   if (!gatewayRequest) throw new Error('an operation reached the executor without the request the gateway made for it');
@@ -153,24 +210,54 @@ async function execute(internals: GatewayInternals, readPath: ReadPath, prepared
     fullResult: Object.create(null),
     errors: [],
   };
-  if (prepared.plan) await runPlanNode(run, prepared.plan, { path: [], data: run.fullResult });
-  let shaped;
   try {
-    shaped = shaperFor(prepared, request.variables)(run.fullResult);
+    const root = gatewayRequest.incremental ? decideConditions(prepared.incremental ?? undefined, request.variables, prepared.operation) : undefined;
+    if (root?.kind === 'Defer') {
+      const { first, rest } = await runDeferred(run, root, {
+        clock,
+        shaperFor: (selection) => fragmentShaperFor(prepared, selection, request.variables),
+        answerOf,
+      });
+      gatewayRequest.incrementalAnswer = rest;
+      return executionResult(first);
+    }
+    if (prepared.plan) await runPlanNode(run, prepared.plan, { path: [], data: run.fullResult });
+    return executionResult(answerOf(run.errors, shaperFor(prepared, request.variables)(run.fullResult)));
   } catch (error) {
     if (error instanceof GraphQLError) return { errors: [error] };
     return { errors: [new GraphQLError((error as Error).message, { originalError: error as Error })] };
   }
-  const { data, errors: completionErrors } = shaped;
-  // As stock: errors found while shaping are reported only when no fetch failed, and then as an extension.
-  if (run.errors.length === 0 && completionErrors.length > 0) return { extensions: { valueCompletion: completionErrors }, data };
-  return run.errors.length === 0 ? { data } : { errors: run.errors, data };
+}
+
+/** As stock: errors found while shaping are reported only when no fetch failed, and then as an extension. */
+function answerOf(fetchErrors: GraphQLError[], { data, errors: completionErrors }: ShapedResponse): PartAnswer {
+  if (fetchErrors.length === 0 && completionErrors.length > 0) return { data, errors: [], extensions: { valueCompletion: completionErrors } };
+  return { data, errors: fetchErrors };
+}
+
+function executionResult({ data, errors, extensions }: PartAnswer): ExecutionResult {
+  return { ...(errors.length > 0 ? { errors } : {}), ...(extensions ? { extensions } : {}), data };
+}
+
+/** One shaper per set of `@skip`/`@include` values: a variable left out takes the operation's default, so it is told apart from one given as null. */
+function conditionsKey(prepared: Extract<Prepared, { kind: 'compiled' }>, variables: Record<string, unknown> | undefined): string {
+  return prepared.conditions.length === 0 ? ''
+    : JSON.stringify(prepared.conditions.map((name) => (variables && Object.hasOwn(variables, name) ? variables[name] : { default: true })));
+}
+
+function fragmentShaperFor(prepared: Extract<Prepared, { kind: 'compiled' }>, selection: PartSelection, variables: Record<string, unknown> | undefined): FragmentShaper {
+  const key = conditionsKey(prepared, variables);
+  let shaper = selection.shapers.get(key);
+  if (!shaper) {
+    shaper = compileFragmentShaper(prepared.operation, selection.selectionSet, variables);
+    if (selection.shapers.size >= SHAPERS_PER_OPERATION) selection.shapers.clear();
+    selection.shapers.set(key, shaper);
+  }
+  return shaper;
 }
 
 function shaperFor(prepared: Extract<Prepared, { kind: 'compiled' }>, variables: Record<string, unknown> | undefined): ResponseShaper {
-  // A variable left out takes the operation's default, so it is told apart from one given as null.
-  const key = prepared.conditions.length === 0 ? ''
-    : JSON.stringify(prepared.conditions.map((name) => (variables && Object.hasOwn(variables, name) ? variables[name] : { default: true })));
+  const key = conditionsKey(prepared, variables);
   let shaper = prepared.shapers.get(key);
   if (!shaper) {
     shaper = compileResponseShaper(prepared.operation, variables);
@@ -181,5 +268,6 @@ function shaperFor(prepared: Extract<Prepared, { kind: 'compiled' }>, variables:
 }
 
 export const EXECUTOR_SETTINGS = {
+  defer: boolean('DEFER', { default: true, doc: '@defer in the API schema and the plans: a client that accepts multipart/mixed gets the first part of the answer at once and each deferred fragment when it is ready; one that takes JSON only gets the whole answer (docs/DEFER.md). Off: @defer is an unknown directive' }),
   executor: choice('GATEWAY_EXECUTOR', ['compiled', 'stock'] as const, { default: 'compiled', doc: 'who runs query plans: compiled prepares each operation once and answers exactly as stock (gateway/ARCHITECTURE.md); stock is @apollo/gateway\'s own executor, kept as the reference and for its OpenTelemetry spans' }),
 } satisfies SettingGroup;

@@ -55,3 +55,8 @@ export function gatewayInternals(gateway: ApolloGateway, rewrites: DataRewrites 
     rewrites,
   };
 }
+
+/** The API schema of the supergraph loaded now, in federation's model (it can print itself with `@defer`). */
+export function loadedApiSchema(gateway: ApolloGateway): Schema | undefined {
+  return (gateway as unknown as Partial<GatewayInternals>).apiSchema;
+}

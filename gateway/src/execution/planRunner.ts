@@ -6,15 +6,17 @@
  * What stock works out per request is worked out once per fetch node, when the operation is prepared
  * (`preparePlan`): the fetch as the read path takes it (datasource/subgraphFetch.ts), how to read a representation
  * out of an entity, and which typenames a `requires` fragment applies to. A request then calls the read path for
- * each fetch (`readPath.fetch`) and hands the policy of what it served to Apollo's. Plans with `@defer`,
- * subscriptions or context rewrites are not prepared here (compiledExecutor.ts leaves them to stock).
+ * each fetch (`readPath.fetch`) and hands the policy of what it served to Apollo's. `Defer` nodes are run by
+ * deferredRun.ts; plans with subscriptions or context rewrites are not prepared here (compiledExecutor.ts leaves
+ * them to stock).
  */
 import { ERRORS, errorCodeDef, type Operation } from '@apollo/federation-internals';
-import { evaluateCondition, type ConditionNode, type FetchDataRewrite, type FetchNode, type PlanNode, type QueryPlanSelectionNode, type ResponsePath } from '@apollo/query-planner';
+import { evaluateCondition, type ConditionNode, type DeferNode, type FetchDataRewrite, type FetchNode, type PlanNode, type QueryPlanSelectionNode, type ResponsePath } from '@apollo/query-planner';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { ReadPath } from '../datasource/readPath.js';
 import { subgraphFetch, type SubgraphFetch } from '../datasource/subgraphFetch.js';
 import type { GatewayRequest } from '../request.js';
+import type { PreparedDefer } from './deferredRun.js';
 import type { DataRewrites } from './gatewayInternals.js';
 import { ownValue } from '../jsonValues.js';
 
@@ -45,7 +47,8 @@ export type PreparedNode =
   | { kind: 'Sequence' | 'Parallel'; nodes: PreparedNode[] }
   | { kind: 'Flatten'; path: ResponsePath; node: PreparedNode }
   | { kind: 'Condition'; condition: ConditionNode; ifClause?: PreparedNode; elseClause?: PreparedNode }
-  | PreparedFetch;
+  | PreparedFetch
+  | PreparedDefer;
 
 export interface PreparedFetch {
   kind: 'Fetch';
@@ -65,10 +68,11 @@ interface Cursor {
 }
 
 /**
- * The plan prepared for runs, or null when a node is one this runner leaves to stock (`@defer`, subscriptions,
- * context rewrites).
+ * The plan prepared for runs, or null when a node is one this runner leaves to stock (subscriptions, context
+ * rewrites). A `Defer` node is prepared by `prepareDefer` (deferredRun.ts runs it) where one may stand: at the root
+ * of the plan or of a deferred fragment, under conditions only.
  */
-export function preparePlan(node: PlanNode, schema: GraphQLSchema, rewrites: DataRewrites, inMutation: boolean): PreparedNode | null {
+export function preparePlan(node: PlanNode, schema: GraphQLSchema, rewrites: DataRewrites, inMutation: boolean, prepareDefer?: (node: DeferNode) => PreparedDefer | null): PreparedNode | null {
   const prepare = (child: PlanNode): PreparedNode | null => preparePlan(child, schema, rewrites, inMutation);
   switch (node.kind) {
     case 'Sequence':
@@ -81,13 +85,16 @@ export function preparePlan(node: PlanNode, schema: GraphQLSchema, rewrites: Dat
       return inner && { kind: 'Flatten', path: node.path, node: inner };
     }
     case 'Condition': {
-      const ifClause = node.ifClause ? prepare(node.ifClause) : undefined;
-      const elseClause = node.elseClause ? prepare(node.elseClause) : undefined;
+      const branch = (child: PlanNode) => preparePlan(child, schema, rewrites, inMutation, prepareDefer);
+      const ifClause = node.ifClause ? branch(node.ifClause) : undefined;
+      const elseClause = node.elseClause ? branch(node.elseClause) : undefined;
       if (ifClause === null || elseClause === null) return null;
       return { kind: 'Condition', condition: node, ...(ifClause ? { ifClause } : {}), ...(elseClause ? { elseClause } : {}) };
     }
     case 'Fetch':
       return node.contextRewrites?.length ? null : prepareFetch(node, schema, rewrites, inMutation);
+    case 'Defer':
+      return prepareDefer ? prepareDefer(node) : null;
     default:
       return null;
   }
@@ -139,7 +146,8 @@ export async function runPlanNode(run: PlanRun, node: PreparedNode, cursor: Curs
       return;
     }
     default:
-      throw new Error(`The compiled executor cannot run a ${(node as { kind: string }).kind} node`);
+      // A Defer node only stands where deferredRun.ts runs it.
+      throw new Error(`The plan runner cannot run a ${node.kind} node here`);
   }
 }
 

@@ -9,6 +9,7 @@
  * name. A request then runs only those functions over its data.
  */
 import {
+  baseType,
   ERRORS,
   isCompositeType,
   isCustomScalarType,
@@ -89,17 +90,55 @@ function someField(selectionSet: SelectionSet, matches: (field: FieldSelection['
  * defaults fill the ones not given).
  */
 export function compileResponseShaper(operation: Operation, variables: Record<string, unknown> | undefined): ResponseShaper {
-  const schema = operation.schema();
+  const shape = compileFragmentShaper(operation, operation.selectionSet, variables);
+  const rootType = operation.schema().schemaDefinition.rootType(operation.rootKind)!;
+  return (input) => shape(input, rootType, []);
+}
+
+/**
+ * Shapes one object of the answer with one selection set of the operation (a deferred fragment's, at `path`), the
+ * object being of `declaredType` or of the type its `__typename` names. A null that bubbles up to the object makes
+ * the whole result null.
+ */
+export type FragmentShaper = (input: Data, declaredType: CompositeType, path: readonly (string | number)[]) => ShapedResponse;
+
+export function compileFragmentShaper(operation: Operation, selectionSet: SelectionSet, variables: Record<string, unknown> | undefined): FragmentShaper {
   const values: Record<string, unknown> = { __proto__: null, ...operation.collectDefaultedVariableValues(), ...variables };
-  const compiler = new ShaperCompiler(schema, values, respondsWithPrototypeKey(operation) ? nullPrototypeObject : plainObject);
-  const root = compiler.selectionSet(operation.selectionSet);
-  const rootType = schema.schemaDefinition.rootType(operation.rootKind)!;
-  return (input) => {
-    const run: ShapingRun = { errors: [], path: [], hasErrors: false, invalid: false };
+  const compiler = new ShaperCompiler(operation.schema(), values, respondsWithPrototypeKey(operation) ? nullPrototypeObject : plainObject);
+  const shapeSelections = compiler.selectionSet(selectionSet);
+  return (input, declaredType, path) => {
+    const run: ShapingRun = { errors: [], path: [...path], hasErrors: false, invalid: false };
+    const typename = input.__typename;
+    const runtimeType = typeof typename === 'string' ? compiler.typeNamed(typename) : undefined;
     const data = compiler.newObject();
-    const ok = root(input, data, rootType, run);
+    const ok = shapeSelections(input, data, runtimeType && isCompositeType(runtimeType) ? runtimeType : declaredType, run);
     return { data: ok ? data : null, errors: run.errors };
   };
+}
+
+/**
+ * The declared type of the field at `queryPath` (response names, lists left implicit) of the operation, found
+ * through its fragments; undefined when no such composite field is selected.
+ */
+export function typeAtQueryPath(operation: Operation, queryPath: readonly string[]): CompositeType | undefined {
+  let type: CompositeType = operation.schema().schemaDefinition.rootType(operation.rootKind)!;
+  let selectionSets = [operation.selectionSet];
+  for (const responseName of queryPath) {
+    const found = selectionSets.flatMap((set) => fieldsNamed(set, responseName));
+    const declared = found[0]?.element.definition.type;
+    const base = declared && baseType(declared);
+    if (!base || !isCompositeType(base)) return undefined;
+    type = base;
+    selectionSets = found.flatMap((field) => (field.selectionSet ? [field.selectionSet] : []));
+  }
+  return type;
+}
+
+function fieldsNamed(selectionSet: SelectionSet, responseName: string): FieldSelection[] {
+  return selectionSet.selections().flatMap((selection) => {
+    if (selection.kind === 'FieldSelection') return selection.element.responseName() === responseName ? [selection] : [];
+    return selection.selectionSet ? fieldsNamed(selection.selectionSet, responseName) : [];
+  });
 }
 
 class ShaperCompiler {

@@ -8,6 +8,7 @@ import type { ApolloGateway } from '@apollo/gateway';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { withExecutor } from '../../src/execution/compiledExecutor.js';
+import { systemClock } from '../../src/clock.js';
 import { gatewayInternals, loadDataRewrites } from '../../src/execution/gatewayInternals.js';
 import type { ReadPath } from '../../src/datasource/readPath.js';
 import type { Logger } from '../../src/logger.js';
@@ -47,7 +48,7 @@ describe('a gateway without those internals', () => {
       stop: async () => {},
     } as unknown as ApolloGateway;
     const logger = recordingLogger();
-    const { executor } = await withExecutor(bare, 'compiled', logger, {} as ReadPath).load();
+    const { executor } = await withExecutor(bare, { executor: 'compiled', defer: false }, logger, {} as ReadPath, systemClock).load();
     expect(await executor!({ context: {} } as never)).toEqual({ data: { answeredBy: 'stock' } });
     expect(logger.warnings).toEqual([expect.stringMatching(/GATEWAY_EXECUTOR=compiled needs the internals of @apollo\/gateway.*stock executor serves every operation/)]);
   });

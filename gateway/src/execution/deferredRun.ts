@@ -1,0 +1,251 @@
+/**
+ * Runs a plan with `@defer` (a `Defer` node: a primary part and deferred fragments) so that the answer's first part
+ * leaves as soon as the primary part is done, and each deferred fragment leaves the moment it is complete.
+ *
+ * - The primary part's fetches run first; its selection (the planner's `subselection`) is shaped into the first
+ *   payload. Each deferred fragment then runs concurrently, on the same merged data (planRunner.ts), with a budget
+ *   of its own counted from when it starts and no page budget (GatewayRequest.deferredPart): a slow source delays
+ *   only its fragment, and nulls only that fragment's fields, with the error in that fragment's payload.
+ * - A fragment is pending at every place its path reaches in what has been sent (one per list item), found in the
+ *   shaped answer so far: a place nulled by an error upstream gets no fragment. Nested `@defer`s (a deferred node
+ *   whose node is itself a `Defer`) become pending when their parent is delivered, so they never arrive before it.
+ * - `@defer(if: $var)` is a `Condition` the planner puts around two plans; it is decided per request here.
+ *
+ * What it delivers (incrementalDelivery.ts writes it in the format the client asked for) is format-neutral.
+ */
+import type { CompositeType, Operation, SelectionSet } from '@apollo/federation-internals';
+import { parseSelectionSet } from '@apollo/federation-internals';
+import { evaluateCondition, type DeferNode, type PlanNode } from '@apollo/query-planner';
+import { GraphQLError } from 'graphql';
+import type { Clock } from '../clock.js';
+import { ownValue } from '../jsonValues.js';
+import type { DeliveredPart, IncrementalAnswer, IncrementalStep, PendingPart } from './incrementalDelivery.js';
+import { runPlanNode, type PlanRun, type PreparedNode } from './planRunner.js';
+import { typeAtQueryPath, type FragmentShaper, type ShapedResponse } from './responseShaper.js';
+
+type Data = Record<string, unknown>;
+type Path = readonly (string | number)[];
+
+/** A selection an answer's part is shaped with: the planner's `subselection`, at the type of its place. */
+export interface PartSelection {
+  selectionSet: SelectionSet;
+  type: CompositeType;
+  /** Compiled shapers, one per set of `@skip`/`@include` values (compiledExecutor.ts keys them). */
+  shapers: Map<string, FragmentShaper>;
+}
+
+export interface PreparedDefer {
+  kind: 'Defer';
+  primary: PreparedNode | undefined;
+  /** The first part's own selection; null when everything in it is deferred. */
+  primarySelection: PartSelection | null;
+  deferred: PreparedDeferred[];
+}
+
+export interface PreparedDeferred {
+  /** The client's label; none for a `@defer` it left unlabelled (the planner labels those itself). */
+  label: string | undefined;
+  queryPath: string[];
+  /** The fragment's own selection when its node is not itself a `Defer` (whose primary selection it is then). */
+  selection: PartSelection | null;
+  node: PreparedNode | undefined;
+}
+
+/**
+ * A Defer node whose parts are at `at` (the root, or the place of the deferred fragment it is the node of),
+ * prepared; null when a part of it cannot be (its selections are parsed against the operation, which holds the
+ * types of their places).
+ */
+export function prepareDefer(node: DeferNode, at: readonly string[], operation: Operation, clientLabels: ReadonlySet<string>, prepare: (child: PlanNode, at: readonly string[]) => PreparedNode | null): PreparedDefer | null {
+  const primary = node.primary.node ? prepare(node.primary.node, at) : undefined;
+  if (primary === null) return null;
+  const primarySelection = partSelection(operation, at, node.primary.subselection);
+  if (primarySelection === undefined) return null;
+  const deferred: PreparedDeferred[] = [];
+  for (const part of node.deferred) {
+    const child = part.node ? prepare(part.node, part.queryPath) : undefined;
+    const selection = partSelection(operation, part.queryPath, part.subselection);
+    if (child === null || selection === undefined) return null;
+    deferred.push({ label: part.label !== undefined && clientLabels.has(part.label) ? part.label : undefined, queryPath: part.queryPath, selection, node: child });
+  }
+  return { kind: 'Defer', primary, primarySelection, deferred };
+}
+
+/** Undefined: the place's type is not found in the operation. */
+function partSelection(operation: Operation, queryPath: readonly string[], subselection: string | undefined): PartSelection | null | undefined {
+  if (!subselection) return null;
+  const type = typeAtQueryPath(operation, queryPath);
+  if (!type) return undefined;
+  const selectionSet = parseSelectionSet({ parentType: type, source: subselection, variableDefinitions: operation.variableDefinitions, validate: false });
+  return { selectionSet, type, shapers: new Map() };
+}
+
+/** The node a request runs: `Condition`s decided by its variables. */
+export function decideConditions(node: PreparedNode | undefined, variables: Record<string, unknown> | undefined, operation: Operation): PreparedNode | undefined {
+  let current = node;
+  while (current?.kind === 'Condition') {
+    current = evaluateCondition(current.condition, operation.variableDefinitions, variables) ? current.ifClause : current.elseClause;
+  }
+  return current;
+}
+
+/** A part shaped: data and errors as the answer carries them (the compiled executor's rule for value completion). */
+export interface PartAnswer {
+  data: Data | null;
+  errors: GraphQLError[];
+  extensions?: Record<string, unknown>;
+}
+
+export interface DeferredRunContext {
+  clock: Clock;
+  /** The shaper of a part's selection for this request's `@skip`/`@include` values. */
+  shaperFor(selection: PartSelection): FragmentShaper;
+  /** An answer's part from its fetch errors and its shaping. */
+  answerOf(fetchErrors: GraphQLError[], shaped: ShapedResponse): PartAnswer;
+}
+
+/**
+ * Runs a Defer node: resolves with the first part once the primary fetches are done, and what follows it (null when
+ * no deferred fragment has a place to go).
+ */
+export async function runDeferred(run: PlanRun, root: PreparedDefer, context: DeferredRunContext): Promise<{ first: PartAnswer; rest: IncrementalAnswer | null }> {
+  if (root.primary) await runPlanNode(run, root.primary, { path: [], data: run.fullResult });
+  const first = shapePart(root.primarySelection, run.fullResult, [], run.errors, context);
+  if (first.data === null) return { first, rest: null };
+  const sent = new SentAnswer(first.data);
+
+  const queue = new StepQueue();
+  let nextId = 0;
+  let running = 0;
+  const announce = (parts: readonly PreparedDeferred[]): PendingPart[] => {
+    const pending: PendingPart[] = [];
+    for (const part of parts) {
+      const places = sent.placesOf(part.queryPath).map((path): PendingPart => ({ id: String(nextId++), path, ...(part.label !== undefined ? { label: part.label } : {}) }));
+      if (places.length === 0) continue;
+      pending.push(...places);
+      running += 1;
+      void deliver(part, places).then((step) => {
+        running -= 1;
+        queue.push({ ...step, hasNext: running > 0 });
+      });
+    }
+    return pending;
+  };
+  const deliver = async (part: PreparedDeferred, places: PendingPart[]): Promise<Omit<IncrementalStep, 'hasNext'>> => {
+    const partRun: PlanRun = { ...run, request: run.request.deferredPart(context.clock.now()), errors: [] };
+    let delivered: DeliveredPart[];
+    let nested: readonly PreparedDeferred[] = [];
+    try {
+      let node = decideConditions(part.node, run.requestContext.request.variables, run.operation);
+      let selection = part.selection;
+      if (node?.kind === 'Defer') {
+        nested = node.deferred;
+        selection = node.primarySelection;
+        node = node.primary;
+      }
+      if (node) await runPlanNode(partRun, node, { path: [], data: run.fullResult });
+      delivered = places.map((place) => {
+        const input = valueAt(run.fullResult, place.path);
+        const answer = shapePart(selection, input, place.path, errorsUnder(partRun.errors, place, places), context, partRun.request.staleServed);
+        if (answer.data) sent.delivered(place.path, answer.data);
+        return { part: place, ...answer };
+      });
+    } catch (error) {
+      const failure = error instanceof GraphQLError ? error : new GraphQLError(`A deferred part failed: ${(error as Error).message}`, { originalError: error as Error });
+      delivered = places.map((place) => ({ part: place, data: null, errors: [failure] }));
+      nested = [];
+    }
+    return { delivered, pending: announce(nested) };
+  };
+
+  const pending = announce(root.deferred);
+  if (pending.length === 0) return { first, rest: null };
+  return { first, rest: { pending, steps: queue.drain(() => running > 0) } };
+}
+
+function shapePart(selection: PartSelection | null, input: unknown, path: Path, fetchErrors: GraphQLError[], context: DeferredRunContext, staleServed?: readonly unknown[]): PartAnswer {
+  const object = input !== null && typeof input === 'object' ? input as Data : {};
+  const shaped = selection ? context.shaperFor(selection)(object, selection.type, path) : { data: {}, errors: [] };
+  const answer = context.answerOf(fetchErrors, shaped);
+  return staleServed?.length ? { ...answer, extensions: { ...answer.extensions, staleServed } } : answer;
+}
+
+/** The errors of a part's fetches that belong to one of its places (by path); those of no place go to the first. */
+function errorsUnder(errors: GraphQLError[], place: PendingPart, places: PendingPart[]): GraphQLError[] {
+  if (places.length === 1) return errors;
+  const owner = (error: GraphQLError) => places.find((p) => error.path && p.path.every((step, i) => error.path![i] === step)) ?? places[0];
+  return errors.filter((error) => owner(error) === place);
+}
+
+/**
+ * The answer as the client has it so far: the first part and every part delivered since, each kept as it was sent
+ * (the first part's objects are Apollo Server's to write, so nothing is merged into them).
+ */
+class SentAnswer {
+  private readonly parts = new Map<string, Data>();
+
+  constructor(private readonly first: Data) {}
+
+  delivered(path: Path, data: Data): void {
+    const key = JSON.stringify(path);
+    this.parts.set(key, { ...this.parts.get(key), ...data });
+  }
+
+  /** Every place `queryPath` reaches, list items expanded; a null ends a path. */
+  placesOf(queryPath: readonly string[]): Path[] {
+    const found: Path[] = [];
+    const visit = (value: unknown, at: number, path: Path) => {
+      if (value === null || value === undefined) return;
+      if (Array.isArray(value)) {
+        value.forEach((item, i) => visit(item, at, [...path, i]));
+        return;
+      }
+      if (at === queryPath.length) {
+        if (typeof value === 'object') found.push(path);
+        return;
+      }
+      const name = queryPath[at]!;
+      const part = this.parts.get(JSON.stringify(path));
+      const child = part && Object.hasOwn(part, name) ? part[name] : ownValue(value as Data, name);
+      visit(child, at + 1, [...path, name]);
+    };
+    visit(this.first, 0, []);
+    return found;
+  }
+}
+
+function valueAt(data: unknown, path: Path): unknown {
+  let current = data;
+  for (const step of path) {
+    if (current === null || current === undefined) return current;
+    current = typeof step === 'number' ? (current as unknown[])[step] : ownValue(current as Data, step);
+  }
+  return current;
+}
+
+/** Steps in the order their parts finish, read by one consumer until no part is left running. */
+class StepQueue {
+  private readonly steps: IncrementalStep[] = [];
+  private wake: (() => void) | null = null;
+
+  push(step: IncrementalStep): void {
+    this.steps.push(step);
+    this.wake?.();
+    this.wake = null;
+  }
+
+  async *drain(running: () => boolean): AsyncGenerator<IncrementalStep> {
+    for (;;) {
+      const step = this.steps.shift();
+      if (step) {
+        yield step;
+        if (!step.hasNext) return;
+        continue;
+      }
+      if (!running()) return;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * How an answer with deferred parts (`@defer`) leaves the gateway: which format the client takes (its Accept
+ * header), the payloads of each format, and the `multipart/mixed` body they travel in.
+ *
+ * - `multipart/mixed; deferSpec=20220824`: Apollo Router's and Apollo Client's format (graphql-js 17.0.0-alpha.2):
+ *   each later payload is `{ incremental: [{ data, path, label?, errors? }], hasNext }`.
+ * - `multipart/mixed; incrementalSpec=v0.2`, or a bare `multipart/mixed`: the GraphQL incremental delivery format
+ *   (graphql-js 17.0.0-alpha.9, Apollo Server 5's name for it): the first payload announces `pending` parts by id,
+ *   later ones carry `incremental: [{ id, data, errors? }]`, `completed: [{ id, errors? }]` and new `pending`.
+ *
+ * The format is read from the Accept header at the door (`incrementalFormatOf` in http.ts). A client that accepts
+ * neither gets the whole answer in one JSON body (compiledExecutor.ts plans the operation without its `@defer`s
+ * then), as Apollo Router does. What the deferred run delivers (deferredRun.ts) is the same for both formats: a step
+ * per finished deferred fragment, with the fragments it makes pending in turn.
+ */
+import type { ServerResponse } from 'node:http';
+import type { GraphQLError, GraphQLFormattedError } from 'graphql';
+import type { IncrementalFormat } from '../http.js';
+
+type Path = readonly (string | number)[];
+
+/** A deferred fragment at one place of the answer, announced before its data comes. */
+export interface PendingPart {
+  id: string;
+  path: Path;
+  /** The label the client gave the `@defer`; none when it gave none. */
+  label?: string;
+}
+
+/** A pending part, finished: its data (null when a null bubbled up to the fragment), errors and extensions. */
+export interface DeliveredPart {
+  part: PendingPart;
+  data: Record<string, unknown> | null;
+  errors: readonly GraphQLError[];
+  extensions?: Record<string, unknown>;
+}
+
+/** What one later payload carries, whatever the format. */
+export interface IncrementalStep {
+  delivered: DeliveredPart[];
+  /** Fragments nested in the delivered ones, now pending. */
+  pending: PendingPart[];
+  hasNext: boolean;
+}
+
+/** What follows an answer's first part: the parts the first one leaves pending, then a step per delivery. */
+export interface IncrementalAnswer {
+  pending: PendingPart[];
+  steps: AsyncIterable<IncrementalStep>;
+}
+
+const BOUNDARY = 'graphql';
+
+/** As Apollo Server formats errors (stack traces never leave): every error carries a code. */
+export function formatError(error: GraphQLError): GraphQLFormattedError {
+  const formatted = error.toJSON();
+  return { ...formatted, extensions: { ...formatted.extensions, code: formatted.extensions?.code ?? 'INTERNAL_SERVER_ERROR' } };
+}
+
+const pendingEntry = ({ id, path, label }: PendingPart) => (label === undefined ? { id, path } : { id, path, label });
+
+/** The first payload: Apollo Server's JSON body for it (errors already formatted), with what the format adds. */
+export function initialPayload(body: string, answer: IncrementalAnswer, format: IncrementalFormat): string {
+  // Apollo Server wrote `{...}`: the fields are appended rather than the body parsed and written again.
+  const extra = format === 'deferSpec=20220824'
+    ? { hasNext: true }
+    : { pending: answer.pending.map(pendingEntry), hasNext: true };
+  return `${body.slice(0, body.lastIndexOf('}'))},${JSON.stringify(extra).slice(1)}`;
+}
+
+export function stepPayload(step: IncrementalStep, format: IncrementalFormat): Record<string, unknown> {
+  if (format === 'deferSpec=20220824') {
+    return {
+      incremental: step.delivered.map(({ part, data, errors, extensions }) => ({
+        data,
+        path: part.path,
+        ...(part.label !== undefined ? { label: part.label } : {}),
+        ...(errors.length ? { errors: errors.map(formatError) } : {}),
+        ...(extensions ? { extensions } : {}),
+      })),
+      hasNext: step.hasNext,
+    };
+  }
+  const incremental = step.delivered.filter((d) => d.data !== null).map(({ part, data, errors, extensions }) => ({
+    id: part.id,
+    data,
+    ...(errors.length ? { errors: errors.map(formatError) } : {}),
+    ...(extensions ? { extensions } : {}),
+  }));
+  // A fragment whose data is null reports its errors where it completes (there is no data to attach them to).
+  const completed = step.delivered.map(({ part, data, errors }) => (data === null && errors.length ? { id: part.id, errors: errors.map(formatError) } : { id: part.id }));
+  return {
+    ...(step.pending.length ? { pending: step.pending.map(pendingEntry) } : {}),
+    ...(incremental.length ? { incremental } : {}),
+    completed,
+    hasNext: step.hasNext,
+  };
+}
+
+export function multipartContentType(format: IncrementalFormat): string {
+  return `multipart/mixed; boundary="${BOUNDARY}"; ${format}`;
+}
+
+const partHead = `\r\n--${BOUNDARY}\r\ncontent-type: application/json; charset=utf-8\r\n\r\n`;
+
+/**
+ * Writes the answer as `multipart/mixed`: the first payload at once, then each step as it comes. Stops reading
+ * steps when the client has gone (the request's signal has already cancelled what only it waited for).
+ */
+export async function writeMultipart(res: ServerResponse, first: string, answer: IncrementalAnswer, format: IncrementalFormat): Promise<void> {
+  res.setHeader('content-type', multipartContentType(format));
+  res.write(partHead + first);
+  for await (const step of answer.steps) {
+    if (res.destroyed) return;
+    res.write(partHead + JSON.stringify(stepPayload(step, format)));
+  }
+  res.end(`\r\n--${BOUNDARY}--\r\n`);
+}

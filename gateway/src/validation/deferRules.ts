@@ -1,0 +1,54 @@
+/**
+ * The rules the incremental delivery RFC adds to validation, which graphql-js 16 does not have, run by Apollo
+ * Server with its own (a broken rule is a 400 GRAPHQL_VALIDATION_FAILED naming it):
+ * - `@defer` is not used on the root of a mutation (its fields run one after the other) or of a subscription;
+ * - a `@defer` label is a string written in the operation, not a variable, and no two are the same;
+ * - `@stream` is refused by name: this gateway delivers lists whole.
+ * A non-boolean `if` is refused by graphql-js's own rules, since `@defer` is declared with `if: Boolean! = true`.
+ */
+import { GraphQLError, Kind, type ASTVisitor, type DirectiveNode, type ValidationContext, type ValidationRule } from 'graphql';
+
+const onRootOfMutationOrSubscription: ValidationRule = (context) => {
+  const schema = context.getSchema();
+  const check = (directives: readonly DirectiveNode[] | undefined) => {
+    const defer = directives?.find((directive) => directive.name.value === 'defer');
+    if (!defer) return;
+    const parent = context.getParentType();
+    const root = parent === schema.getMutationType() ? 'mutation' : parent === schema.getSubscriptionType() ? 'subscription' : null;
+    if (root) {
+      context.reportError(new GraphQLError(`@defer cannot be used on the root of a ${root}: defer a fragment inside a root field instead (rule: Defer And Stream Directives Are Used On Valid Root Field).`, { nodes: defer }));
+    }
+  };
+  return {
+    InlineFragment: (node) => check(node.directives),
+    FragmentSpread: (node) => check(node.directives),
+  };
+};
+
+const labelsStaticAndUnique: ValidationRule = (context: ValidationContext): ASTVisitor => {
+  const seen = new Set<string>();
+  return {
+    Directive(node) {
+      if (node.name.value !== 'defer') return;
+      const label = node.arguments?.find((argument) => argument.name.value === 'label');
+      if (!label) return;
+      if (label.value.kind !== Kind.STRING) {
+        context.reportError(new GraphQLError('A @defer label must be a string written in the operation, not a variable (rule: Defer And Stream Directive Labels Are Unique).', { nodes: label }));
+      } else if (seen.has(label.value.value)) {
+        context.reportError(new GraphQLError(`The @defer label "${label.value.value}" is used more than once; labels must be unique (rule: Defer And Stream Directive Labels Are Unique).`, { nodes: label }));
+      } else {
+        seen.add(label.value.value);
+      }
+    },
+  };
+};
+
+const noStream: ValidationRule = (context) => ({
+  Directive(node) {
+    if (node.name.value === 'stream') {
+      context.reportError(new GraphQLError('@stream is not supported by this gateway: lists are delivered whole. Use @defer on a fragment to receive a part of the answer later.', { nodes: node }));
+    }
+  },
+});
+
+export const DEFER_VALIDATION_RULES: readonly ValidationRule[] = [onRootOfMutationOrSubscription, labelsStaticAndUnique, noStream];
