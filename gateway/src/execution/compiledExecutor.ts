@@ -17,7 +17,7 @@
 import { operationFromDocument, type Operation } from '@apollo/federation-internals';
 import { buildOperationContext, type ApolloGateway } from '@apollo/gateway';
 import type { DeferNode, QueryPlan } from '@apollo/query-planner';
-import { GraphQLError, GraphQLSchema, getVariableValues, Kind, visit, type DocumentNode, type OperationDefinitionNode } from 'graphql';
+import { GraphQLError, GraphQLSchema, getVariableValues, Kind, print, visit, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import type { ReadPath } from '../datasource/readPath.js';
@@ -110,6 +110,11 @@ function documentWithoutDefer(document: DocumentNode): DocumentNode {
   return visit(document, { Directive: (node) => (node.name.value === 'defer' ? null : undefined) });
 }
 
+/** The `__typename` fields the operation selects at its root, as written (aliases kept). */
+function rootTypenameFields(definition: OperationDefinitionNode): string {
+  return definition.selectionSet.selections.filter((selection) => selection.kind === Kind.FIELD && selection.name.value === '__typename').map((field) => print(field)).join(' ');
+}
+
 /** The labels the client gave its `@defer`s; null when the document has none. */
 function deferLabels(document: DocumentNode): Set<string> | null {
   let labels: Set<string> | null = null;
@@ -180,7 +185,8 @@ function prepare(internals: GatewayInternals, document: DocumentNode, operationN
   const shapingOperation = operationFromDocument(internals.apiSchema,
     { kind: Kind.DOCUMENT, definitions: [context.operation, ...Object.values(context.fragments)] }, { validate: false });
   // Deferred parts are shaped with the planner's selections, parsed against the operation with its `@defer`s.
-  const deferring = (at: readonly string[]) => (node: DeferNode): PreparedDefer | null => prepareDefer(node, at, operation, clientLabels!,
+  const client = { labels: clientLabels ?? new Set<string>(), rootTypenames: rootTypenameFields(context.operation) };
+  const deferring = (at: readonly string[]) => (node: DeferNode): PreparedDefer | null => prepareDefer(node, at, operation, client,
     (child, childAt) => preparePlan(child, internals.supergraphSchema, internals.rewrites, inMutation, deferring(childAt)));
   let incremental: PreparedNode | null = null;
   try {
@@ -216,7 +222,7 @@ async function execute(internals: GatewayInternals, readPath: ReadPath, prepared
       const { first, rest } = await runDeferred(run, root, {
         clock,
         shaperFor: (selection) => fragmentShaperFor(prepared, selection, request.variables),
-        answerOf,
+        firstAnswerOf: answerOf,
       });
       gatewayRequest.incrementalAnswer = rest;
       return executionResult(first);

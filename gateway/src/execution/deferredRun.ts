@@ -13,8 +13,7 @@
  *
  * What it delivers (incrementalDelivery.ts writes it in the format the client asked for) is format-neutral.
  */
-import type { CompositeType, Operation, SelectionSet } from '@apollo/federation-internals';
-import { parseSelectionSet } from '@apollo/federation-internals';
+import { ERRORS, parseSelectionSet, type CompositeType, type Operation, type SelectionSet } from '@apollo/federation-internals';
 import { evaluateCondition, type DeferNode, type PlanNode } from '@apollo/query-planner';
 import { GraphQLError } from 'graphql';
 import type { Clock } from '../clock.js';
@@ -45,6 +44,10 @@ export interface PreparedDefer {
 export interface PreparedDeferred {
   /** The client's label; none for a `@defer` it left unlabelled (the planner labels those itself). */
   label: string | undefined;
+  /** The planner's label for it, which other fragments' `depends` name. */
+  plannerLabel: string | undefined;
+  /** The fragments (planner's labels) it depends on: it is in one of them, so it comes after them. */
+  after: string[];
   queryPath: string[];
   /** The fragment's own selection when its node is not itself a `Defer` (whose primary selection it is then). */
   selection: PartSelection | null;
@@ -56,17 +59,26 @@ export interface PreparedDeferred {
  * prepared; null when a part of it cannot be (its selections are parsed against the operation, which holds the
  * types of their places).
  */
-export function prepareDefer(node: DeferNode, at: readonly string[], operation: Operation, clientLabels: ReadonlySet<string>, prepare: (child: PlanNode, at: readonly string[]) => PreparedNode | null): PreparedDefer | null {
+export function prepareDefer(node: DeferNode, at: readonly string[], operation: Operation, client: { labels: ReadonlySet<string>; rootTypenames: string }, prepare: (child: PlanNode, at: readonly string[]) => PreparedNode | null): PreparedDefer | null {
   const primary = node.primary.node ? prepare(node.primary.node, at) : undefined;
   if (primary === null) return null;
-  const primarySelection = partSelection(operation, at, node.primary.subselection);
+  // The planner leaves the root's `__typename` out of its selections (no subgraph is asked for it).
+  const subselection = at.length === 0 && client.rootTypenames ? `{ ${client.rootTypenames} ${node.primary.subselection?.slice(1, -1) ?? ''} }` : node.primary.subselection;
+  const primarySelection = partSelection(operation, at, subselection);
   if (primarySelection === undefined) return null;
   const deferred: PreparedDeferred[] = [];
   for (const part of node.deferred) {
     const child = part.node ? prepare(part.node, part.queryPath) : undefined;
     const selection = partSelection(operation, part.queryPath, part.subselection);
     if (child === null || selection === undefined) return null;
-    deferred.push({ label: part.label !== undefined && clientLabels.has(part.label) ? part.label : undefined, queryPath: part.queryPath, selection, node: child });
+    deferred.push({
+      label: part.label !== undefined && client.labels.has(part.label) ? part.label : undefined,
+      plannerLabel: part.label,
+      after: part.depends.flatMap((dependency) => (dependency.deferLabel ? [dependency.deferLabel] : [])),
+      queryPath: part.queryPath,
+      selection,
+      node: child,
+    });
   }
   return { kind: 'Defer', primary, primarySelection, deferred };
 }
@@ -100,8 +112,8 @@ export interface DeferredRunContext {
   clock: Clock;
   /** The shaper of a part's selection for this request's `@skip`/`@include` values. */
   shaperFor(selection: PartSelection): FragmentShaper;
-  /** An answer's part from its fetch errors and its shaping. */
-  answerOf(fetchErrors: GraphQLError[], shaped: ShapedResponse): PartAnswer;
+  /** The first part from its fetch errors and its shaping (as the whole answer would be). */
+  firstAnswerOf(fetchErrors: GraphQLError[], shaped: ShapedResponse): PartAnswer;
 }
 
 /**
@@ -110,30 +122,43 @@ export interface DeferredRunContext {
  */
 export async function runDeferred(run: PlanRun, root: PreparedDefer, context: DeferredRunContext): Promise<{ first: PartAnswer; rest: IncrementalAnswer | null }> {
   if (root.primary) await runPlanNode(run, root.primary, { path: [], data: run.fullResult });
-  const first = shapePart(root.primarySelection, run.fullResult, [], run.errors, context);
+  const first = shapePart(root.primarySelection, run.fullResult, [], run.errors, context, context.firstAnswerOf);
   if (first.data === null) return { first, rest: null };
+  // A fragment the planner puts beside its parent (it depends on the parent's fetches) waits for the parent.
+  const delivered = new Set<string>();
+  let waiting = root.deferred.filter((part) => part.after.length > 0);
+  const childrenOf = (plannerLabel: string | undefined) => (plannerLabel === undefined ? [] : waiting.filter((part) => part.after.includes(plannerLabel)));
+  for (const part of root.deferred) if (part.after.length === 0) fillPlaces(first.data, run.fullResult, part.queryPath);
   const sent = new SentAnswer(first.data);
 
   const queue = new StepQueue();
   let nextId = 0;
   let running = 0;
-  const announce = (parts: readonly PreparedDeferred[]): PendingPart[] => {
+  /** Starts the parts whose places are known now; each leaves after the part it is in (`parentSent`). */
+  const announce = (parts: readonly PreparedDeferred[], parentSent: Promise<void>): PendingPart[] => {
     const pending: PendingPart[] = [];
     for (const part of parts) {
+      if (!part.after.every((label) => delivered.has(label))) continue;
       const places = sent.placesOf(part.queryPath).map((path): PendingPart => ({ id: String(nextId++), path, ...(part.label !== undefined ? { label: part.label } : {}) }));
       if (places.length === 0) continue;
       pending.push(...places);
       running += 1;
-      void deliver(part, places).then((step) => {
+      let markSent!: () => void;
+      const partSent = new Promise<void>((resolve) => {
+        markSent = resolve;
+      });
+      void deliver(part, places, partSent).then(async (step) => {
+        await parentSent;
         running -= 1;
         queue.push({ ...step, hasNext: running > 0 });
+        markSent();
       });
     }
     return pending;
   };
-  const deliver = async (part: PreparedDeferred, places: PendingPart[]): Promise<Omit<IncrementalStep, 'hasNext'>> => {
+  const deliver = async (part: PreparedDeferred, places: PendingPart[], partSent: Promise<void>): Promise<Omit<IncrementalStep, 'hasNext'>> => {
     const partRun: PlanRun = { ...run, request: run.request.deferredPart(context.clock.now()), errors: [] };
-    let delivered: DeliveredPart[];
+    let parts: DeliveredPart[];
     let nested: readonly PreparedDeferred[] = [];
     try {
       let node = decideConditions(part.node, run.requestContext.request.variables, run.operation);
@@ -144,29 +169,50 @@ export async function runDeferred(run: PlanRun, root: PreparedDefer, context: De
         node = node.primary;
       }
       if (node) await runPlanNode(partRun, node, { path: [], data: run.fullResult });
-      delivered = places.map((place) => {
+      const children = [...nested, ...childrenOf(part.plannerLabel)];
+      parts = places.map((place) => {
         const input = valueAt(run.fullResult, place.path);
-        const answer = shapePart(selection, input, place.path, errorsUnder(partRun.errors, place, places), context, partRun.request.staleServed);
-        if (answer.data) sent.delivered(place.path, answer.data);
+        const answer = shapePart(selection, input, place.path, errorsUnder(partRun.errors, place, places), context, deferredAnswerOf, partRun.request.staleServed);
+        if (answer.data) {
+          for (const child of children) fillPlaces(answer.data, input, child.queryPath.slice(part.queryPath.length));
+          sent.delivered(place.path, answer.data);
+        }
         return { part: place, ...answer };
       });
     } catch (error) {
       const failure = error instanceof GraphQLError ? error : new GraphQLError(`A deferred part failed: ${(error as Error).message}`, { originalError: error as Error });
-      delivered = places.map((place) => ({ part: place, data: null, errors: [failure] }));
+      parts = places.map((place) => ({ part: place, data: null, errors: [failure] }));
       nested = [];
     }
-    return { delivered, pending: announce(nested) };
+    if (part.plannerLabel !== undefined) delivered.add(part.plannerLabel);
+    const ready = childrenOf(part.plannerLabel).filter((child) => child.after.every((label) => delivered.has(label)));
+    waiting = waiting.filter((child) => !ready.includes(child));
+    return { delivered: parts, pending: announce([...nested, ...ready], partSent) };
   };
 
-  const pending = announce(root.deferred);
+  const pending = announce(root.deferred, Promise.resolve());
   if (pending.length === 0) return { first, rest: null };
   return { first, rest: { pending, steps: queue.drain(() => running > 0) } };
 }
 
-function shapePart(selection: PartSelection | null, input: unknown, path: Path, fetchErrors: GraphQLError[], context: DeferredRunContext, staleServed?: readonly unknown[]): PartAnswer {
+/**
+ * A deferred part's answer: a null in it always comes with its error. Those of shaping are reported when no fetch
+ * failed (a failed fetch explains its nulls), as errors: stock's `valueCompletion` extension, which the first part
+ * keeps, has no deferred counterpart to stay equal to.
+ */
+function deferredAnswerOf(fetchErrors: GraphQLError[], shaped: ShapedResponse, path: Path): PartAnswer {
+  const errors = fetchErrors.length > 0 ? fetchErrors : shaped.errors;
+  // Shaping nulls an object of a type name it cannot place without an error, as stock does; a deferred part says so.
+  if (shaped.data === null && errors.length === 0) {
+    return { data: null, errors: [ERRORS.INVALID_GRAPHQL.err(`The deferred fragment at ${path.join('.')} is null: its object's __typename is not one of the field's types.`, { path: [...path] })] };
+  }
+  return { data: shaped.data, errors };
+}
+
+function shapePart(selection: PartSelection | null, input: unknown, path: Path, fetchErrors: GraphQLError[], context: DeferredRunContext, answerOf: (fetchErrors: GraphQLError[], shaped: ShapedResponse, path: Path) => PartAnswer, staleServed?: readonly unknown[]): PartAnswer {
   const object = input !== null && typeof input === 'object' ? input as Data : {};
   const shaped = selection ? context.shaperFor(selection)(object, selection.type, path) : { data: {}, errors: [] };
-  const answer = context.answerOf(fetchErrors, shaped);
+  const answer = answerOf(fetchErrors, shaped, path);
   return staleServed?.length ? { ...answer, extensions: { ...answer.extensions, staleServed } } : answer;
 }
 
@@ -175,6 +221,35 @@ function errorsUnder(errors: GraphQLError[], place: PendingPart, places: Pending
   if (places.length === 1) return errors;
   const owner = (error: GraphQLError) => places.find((p) => error.path && p.path.every((step, i) => error.path![i] === step)) ?? places[0];
   return errors.filter((error) => owner(error) === place);
+}
+
+/**
+ * Makes the places of a deferred fragment part of the answer that holds it: a field whose selection is nothing but
+ * deferred fragments is sent as empty objects (one per list item), as the RFC has it, though the planner's
+ * selection for the part holding it leaves the field out. `path` is relative to `out`, which shapes `input`.
+ */
+function fillPlaces(out: Data, input: unknown, path: readonly string[]): void {
+  if (path.length === 0 || input === null || typeof input !== 'object') return;
+  const [name, ...rest] = path as [string, ...string[]];
+  const value = ownValue(input as Data, name);
+  if (!Object.hasOwn(out, name)) {
+    out[name] = placeholder(value, rest);
+    return;
+  }
+  fillWithin(out[name], value, rest);
+}
+
+function placeholder(value: unknown, rest: readonly string[]): unknown {
+  if (value === null || value === undefined) return null;
+  if (Array.isArray(value)) return value.map((item) => placeholder(item, rest));
+  const object: Data = {};
+  fillPlaces(object, value, rest);
+  return object;
+}
+
+function fillWithin(out: unknown, value: unknown, rest: readonly string[]): void {
+  if (Array.isArray(out) && Array.isArray(value)) out.forEach((item, i) => fillWithin(item, value[i], rest));
+  else if (out !== null && typeof out === 'object' && !Array.isArray(out)) fillPlaces(out as Data, value, rest);
 }
 
 /**

@@ -110,8 +110,12 @@ export function compileFragmentShaper(operation: Operation, selectionSet: Select
     const run: ShapingRun = { errors: [], path: [...path], hasErrors: false, invalid: false };
     const typename = input.__typename;
     const runtimeType = typeof typename === 'string' ? compiler.typeNamed(typename) : undefined;
+    // As a composite value is shaped: a type name the schema does not have (or not a composite) nulls the object.
+    if (typeof typename === 'string' && !(runtimeType && isCompositeType(runtimeType))) {
+      return { data: null, errors: [ERRORS.INVALID_GRAPHQL.err(`Invalid __typename found for object at ${path.join('.')}.`, { path: [...path] })] };
+    }
     const data = compiler.newObject();
-    const ok = shapeSelections(input, data, runtimeType && isCompositeType(runtimeType) ? runtimeType : declaredType, run);
+    const ok = shapeSelections(input, data, (runtimeType as CompositeType | undefined) ?? declaredType, run);
     return { data: ok ? data : null, errors: run.errors };
   };
 }

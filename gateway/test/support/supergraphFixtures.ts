@@ -610,6 +610,8 @@ export const severalPathsFixture: SupergraphFixture = {
           },
           Mutation: { likePost: (_: unknown, { id }: { id: string }) => POSTS.find((p) => p.id === id) ?? null },
           Post: {
+            // A plan with @defer fetches a post's deferred fields as entities.
+            __resolveReference: (ref: { id: string }) => POSTS.find((p) => p.id === ref.id) ?? null,
             author: (p: { author: string }) => ({ id: p.author }),
             coAuthors: (p: { coAuthors: string[] }) => p.coAuthors.map((id) => ({ id })),
             comments: (p: { comments: [string, string][] }) => p.comments.map(([id, author]) => ({ id, author: { id: author } })),
