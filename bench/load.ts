@@ -13,12 +13,14 @@
  */
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
+import type { DeferResult } from './deferLoad.js';
 import { GIG_PAGE, GIGS_ONLY, UPDATE_CLIENT } from './operations.js';
 import { OVERHEAD_QUERY } from './overheadSubgraphs.js';
 import { percentiles, type Percentiles } from './stats.js';
 import { zipfSampler } from './zipf.js';
 
-export type LoadKind = 'gigPage' | 'gigsOnly' | 'overhead' | 'gatewayCost';
+/** `deferredPage`, `deferredPageInline` and `noTopClientsPage` are read part by part, by bench/deferLoad.ts. */
+export type LoadKind = 'gigPage' | 'gigsOnly' | 'overhead' | 'gatewayCost' | 'deferredPage' | 'deferredPageInline' | 'noTopClientsPage';
 
 export interface LoadOptions {
   url: string;
@@ -64,6 +66,8 @@ export interface LoadResult {
   gatewayCost?: GatewayCostResult;
   /** The pass over every gig page before the warm-up, when asked for. */
   prewarm?: { pages: number; failed: number; seconds: number };
+  /** Pages read part by part (bench/deferLoad.ts): there `latencyMs` is the time to the last part. */
+  defer?: DeferResult;
 }
 
 /** Scenario 7's classes of answers: every measured request lands in exactly one of complete, shed or degraded. */
@@ -106,6 +110,7 @@ const options = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as LoadOption
 const nextRank = zipfSampler(options.gigIdsByRank.length, options.zipfExponent, options.seed);
 let requestSeq = 0;
 
+if (options.kind === 'deferredPage' || options.kind === 'deferredPageInline' || options.kind === 'noTopClientsPage') throw new Error(`${options.kind} is read part by part: bench/deferLoad.ts`);
 const query = options.kind === 'gigPage' ? GIG_PAGE : options.kind === 'gigsOnly' ? GIGS_ONLY : OVERHEAD_QUERY;
 function nextBody(): string {
   if (options.kind === 'overhead' || options.kind === 'gatewayCost') return JSON.stringify({ query });

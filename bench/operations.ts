@@ -8,3 +8,54 @@ export const UPDATE_CLIENT = operation('UpdateClient').body;
 export const GIGS_ONLY = `query GigsOnly($id: ID!) {
   gig(id: $id) { id title description price rating ratingCount category seller { id } }
 }`;
+
+/**
+ * The gig page with the top clients' details deferred (scenarios 2d and 4d). The bench's own text, not the
+ * manifest's GigPage, so that what these scenarios measure does not change when the pages' operations do: the first
+ * payload is the gig, the seller's profile and the top clients' ids; each client's details follow when topclients
+ * has answered.
+ */
+const CLIENT_SUMMARY = `fragment ClientSummary on Client {
+  id
+  name
+  logoUrl
+  verified
+  version
+}`;
+export const DEFERRED_GIG_PAGE = `query DeferredGigPage($id: ID!) {
+  gig(id: $id) {
+    id title description price rating ratingCount category
+    seller {
+      id username displayName level country
+      topClients { id ...ClientSummary @defer(label: "topClients") }
+    }
+  }
+}
+
+${CLIENT_SUMMARY}`;
+
+/**
+ * The same page with the deferred details in an inline fragment. The gateway answers `@defer` on a named fragment
+ * spread (the pages' shape, above) in one piece, and on an inline fragment in parts: this one measures the deferred
+ * run until both are answered alike.
+ */
+export const DEFERRED_GIG_PAGE_INLINE = `query DeferredGigPageInline($id: ID!) {
+  gig(id: $id) {
+    id title description price rating ratingCount category
+    seller {
+      id username displayName level country
+      topClients { id ... @defer(label: "topClients") { name logoUrl verified version } }
+    }
+  }
+}`;
+
+/**
+ * The same gig page without top clients at all (gigs, then the seller's profile at users): the baseline the deferred
+ * page's first payload is held to. It is the issue's "gigs-only page"; GIGS_ONLY above also leaves out users.
+ */
+export const NO_TOP_CLIENTS_PAGE = `query NoTopClientsGigPage($id: ID!) {
+  gig(id: $id) {
+    id title description price rating ratingCount category
+    seller { id username displayName level country }
+  }
+}`;

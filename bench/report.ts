@@ -5,10 +5,11 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContenderName } from './contenders.js';
+import { deferBars, deferSection } from './deferReport.js';
 import type { LoadResult } from './load.js';
 import type { ProfileSummary } from './profileSummary.js';
 
-export type ScenarioId = 's1' | 's2' | 's2b' | 's3' | 's3b' | 's4' | 's5' | 's6' | 's7' | 's7b';
+export type ScenarioId = 's1' | 's2' | 's2b' | 's2d' | 's3' | 's3b' | 's4' | 's4d' | 's5' | 's6' | 's7' | 's7b';
 
 export interface RunRecord {
   scenario: ScenarioId;
@@ -192,6 +193,7 @@ export function markdown(results: BenchResults): string {
         + `${subgraphs.map((n) => `${fmt(f.perThousand[n] ?? 0, 0)}${ratio(f.perThousand[n] ?? 0, base?.perThousand[n])}`).join(' | ')} | `
         + `${fmt(f.cpuPerThousand, 2)}${ratio(f.cpuPerThousand, base?.cpuPerThousand)} | ${fmt(f.rssMb, 0)}${ratio(f.rssMb, base?.rssMb)} | ${run.loadavgAtStart[0]?.toFixed(1)} |`);
     }
+    lines.push(...deferSection(runs));
     const prewarmed = runs.filter((r) => r.load?.prewarm);
     if (prewarmed.length > 0) {
       lines.push('', `Before its warm-up each contender served every gig page once (${prewarmed[0]!.load!.prewarm!.pages} pages, `
@@ -226,7 +228,7 @@ export function markdown(results: BenchResults): string {
   lines.push(forked.length === 0
     ? 'Every gateway ran as one process without children (checked in /proc at the end of each run).'
     : `Gateways of more than one process (workers, or the second replica; CPU and RSS summed over them): ${forked.map((r) => `${r.scenario} ${r.contender} (${r.childProcesses})`).join(', ')}; every other gateway ran as one process.`, '');
-  lines.push('## The issues\' bars (11: read path under load, 12: fresh and fast, 14: scaled out, 23: no change missed)', '');
+  lines.push('## The issues\' bars (11: read path under load, 12: fresh and fast, 14: scaled out, 23: no change missed, @defer: a page never waits for its slowest source)', '');
   for (const bar of bars(results)) lines.push(`- ${bar.met === null ? (bar.text.includes('n/a') ? 'not measured' : 'note') : bar.met ? 'MET' : 'MISSED'}: ${bar.text}`);
   lines.push('');
 
@@ -366,6 +368,7 @@ export function bars(results: BenchResults): Bar[] {
   check(ours6 && hive6 ? ours6.rps > hive6.rps : null,
     `s6 ahead of Hive Gateway (the aim): ${ours6 && hive6 ? `${fmt(ours6.rps, 0)} vs ${fmt(hive6.rps, 0)} req/s` : 'n/a'}`);
   out.push(...gatewayCostBars(results, measured));
+  out.push(...deferBars(results));
   // ---- issue 14: two replicas + Redis beside one process (s1 and s7)
   const replicas1 = measured(find(results, 's1', 'ours-2-replicas-redis'));
   check(replicas1 ? replicas1.pageOk === 1 : null,
@@ -431,7 +434,7 @@ function gatewayCostBars(results: BenchResults, measured: (f: Figures | null) =>
 }
 
 // ---- chart: small multiples, requests/s (top row) and p99 ms (bottom row) per scenario, one bar per contender
-const COLOURS: Record<string, string> = { sync: '#888888', ours: '#1f77b4', 'ours-2-replicas-redis': '#9ecae1', 'ours-workers-2': '#3182bd', 'ours-stock-executor': '#6baed6', hive: '#ff7f0e', 'hive-cache': '#ffbb78', 'hive-router': '#d62728', 'gigs-only': '#2ca02c' };
+const COLOURS: Record<string, string> = { sync: '#888888', ours: '#1f77b4', 'ours-2-replicas-redis': '#9ecae1', 'ours-workers-2': '#3182bd', 'ours-stock-executor': '#6baed6', hive: '#ff7f0e', 'hive-cache': '#ffbb78', 'hive-router': '#d62728', 'gigs-only': '#2ca02c', 'ours-no-top-clients': '#98df8a', 'ours-inline-defer': '#17becf' };
 
 export function chart(results: BenchResults): string {
   const ids = (Object.keys(results.scenarios) as ScenarioId[]).filter((id) => results.runs.some((r) => r.scenario === id));

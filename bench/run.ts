@@ -6,8 +6,8 @@
  *   npm run bench                 full run (10 s per contender and scenario, about 20 minutes)
  *   npm run bench -- --quick      smoke run (2 s each, small data), results under bench/results/quick/
  *   npm run bench -- --profile    also profile our gateway (--cpu-prof) in scenarios 1, 6 and 7 and summarise
- *   npm run bench -- --only=s1,s6 only these scenarios (s2 includes its cold burst s2b, s3 its topclients restart s3b,
- *                                 s7 its 200-connection variant s7b)
+ *   npm run bench -- --only=s1,s6 only these scenarios (s2 includes its cold burst s2b and the deferred page's s2d, s3
+ *                                 its topclients restart s3b, s4 the deferred page's s4d, s7 its 200-connection variant s7b)
  *   npm run bench -- --contenders=sync,ours  only these contenders, for comparing two builds of ours; results under
  *                                 bench/results/partial/ (not committed: the issue's bars need every contender)
  *   BENCH_OURS_BEFORE=<checkout> npm run bench -- --only=s1,s7 --contenders=ours,ours-before
@@ -17,7 +17,7 @@
  * BENCH_GIGS_DELAY_MS (5), BENCH_USERS_DELAY_MS (5), BENCH_TOPCLIENTS_DELAY_MS (20), BENCH_SLOW_TOPCLIENTS_MS
  * (1500, plus up to BENCH_SLOW_JITTER_MS 1000), BENCH_TOPCLIENTS_TIMEOUT_MS (300: ours' entity timeout and page budget for
  * topclients), BENCH_EDITS_PER_SECOND (5), BENCH_S7_CONNECTIONS (50), BENCH_S7B_CONNECTIONS (200), BENCH_COLD_BURST
- * (100: scenario 2b's concurrent pages on a fresh gateway).
+ * (100: the concurrent pages of scenarios 2b and 2d on a fresh gateway).
  *
  * The first run installs the bench's own packages (bench/package.json: Hive Gateway, its router runtime, autocannon).
  */
@@ -30,7 +30,7 @@ import { REFERENCE_GATEWAY_ENV, invalidationFeedEnv } from '../schema/referenceG
 import type { ServiceName } from '../subgraphs/services.js';
 import type { BackendInfo, BackendOptions } from './backend.js';
 import { ensureBenchPackages } from './benchPackages.js';
-import { BENCH_REDIS_URL, CONTENDER_DESCRIPTIONS, OURS_BEFORE_ROOT, startContender, type ContenderName, type StartedContender } from './contenders.js';
+import { BENCH_REDIS_URL, CONTENDER_DESCRIPTIONS, CONTENDER_PAGES, OURS_BEFORE_ROOT, startContender, type ContenderName, type StartedContender } from './contenders.js';
 import type { ProxyBehaviour } from './delayProxy.js';
 import type { LoadKind, LoadOptions, LoadResult } from './load.js';
 import { childProcessCount, groupCpuSeconds, groupPeakRssMb, loadAverage } from './procStats.js';
@@ -95,21 +95,30 @@ interface Scenario {
   prewarm?: boolean;
   /** Kill topclients and start it again on its data this far into the measured part (a fraction of it). */
   restartTopclientsAt?: number;
+  /** Answers read part by part as they stream (bench/deferLoad.ts) instead of whole by autocannon. */
+  parts?: boolean;
 }
 
 const MAIN: ContenderName[] = ['sync', 'ours', 'hive', 'hive-cache'];
 /** With BENCH_OURS_BEFORE, the scenarios that compare builds of ours (s1, s7) run that build beside ours. */
 const BEFORE: ContenderName[] = OURS_BEFORE_ROOT ? ['ours-before'] : [];
+/**
+ * The deferred gig page (its details in a named fragment, as the pages have it, and in an inline one) and its
+ * baseline, the same page without top clients, all on ours.
+ */
+const DEFERRED: ContenderName[] = ['ours', 'ours-inline-defer', 'ours-no-top-clients'];
 const GATEWAY_COST: ContenderName[] = ['sync', 'ours', 'ours-stock-executor', 'ours-workers-2', 'hive', 'hive-router'];
 const SCENARIOS: Scenario[] = [
   { id: 's1', title: 'Gig page, warm (every gig served once first, then Zipf ids)', supergraph: 'reference', load: 'gigPage', warmup: true, prewarm: true, contenders: [...MAIN, ...BEFORE, 'ours-2-replicas-redis', 'gigs-only'], topclients: {} },
   { id: 's2', title: 'Cold start (first seconds, cache empty)', supergraph: 'reference', load: 'gigPage', warmup: false, contenders: MAIN, topclients: {} },
   { id: 's2b', title: `Cold burst (${settings.coldBurstPages} concurrent gig pages, distinct gigs, on a gateway just started)`, supergraph: 'reference', load: 'gigPage', warmup: false, contenders: MAIN, topclients: {}, burst: settings.coldBurstPages },
+  { id: 's2d', title: `Cold burst, the deferred gig page (${settings.coldBurstPages} concurrent pages as in s2b, top clients' details deferred, read part by part; baseline: the page without top clients)`, supergraph: 'reference', load: 'deferredPage', warmup: false, contenders: DEFERRED, topclients: {}, burst: settings.coldBurstPages, parts: true },
   { id: 's3', title: `Churn (${settings.editsPerSecond} updateClient/s while pages are read)`, supergraph: 'reference', load: 'gigPage', warmup: true, contenders: MAIN, topclients: {}, churn: true },
   // Longer than s3, so that edits keep coming for a while after topclients is back (it takes seconds to start).
   { id: 's3b', title: 'Churn with topclients restarted (as s3; topclients killed and started again on its data a quarter into the run)', supergraph: 'reference', load: 'gigPage', warmup: true, contenders: MAIN, topclients: {}, churn: true, restartTopclientsAt: 1 / 4,
     ...(quick ? {} : { seconds: Math.max(20, settings.seconds) }) },
   { id: 's4', title: `topclients slow (${settings.slowTopclientsMs}-${settings.slowTopclientsMs + settings.slowJitterMs} ms)`, supergraph: 'reference', load: 'gigPage', warmup: true, contenders: MAIN, topclients: { delayMs: settings.slowTopclientsMs, jitterMs: settings.slowJitterMs } },
+  { id: 's4d', title: `topclients slow, the deferred gig page (${settings.slowTopclientsMs}-${settings.slowTopclientsMs + settings.slowJitterMs} ms as in s4, top clients' details deferred, read part by part; baseline: the page without top clients)`, supergraph: 'reference', load: 'deferredPage', warmup: true, contenders: DEFERRED, topclients: { delayMs: settings.slowTopclientsMs, jitterMs: settings.slowJitterMs }, parts: true },
   { id: 's5', title: 'topclients down (connections reset; every gig served once first, as in s1)', supergraph: 'reference', load: 'gigPage', warmup: true, prewarm: true, contenders: MAIN, topclients: { down: true } },
   { id: 's6', title: 'Raw execution overhead (accounts/products/reviews/inventory, no delay, nothing cacheable)', supergraph: 'overhead', load: 'overhead', warmup: true, contenders: MAIN, topclients: {} },
   { id: 's7', title: `Gateway cost (the public benchmark's query, about 90 KB, subgraphs answering from memory, ${settings.gatewayCostConnections} connections)`, supergraph: 'gatewayCost', load: 'gatewayCost', warmup: true, contenders: [...GATEWAY_COST, ...BEFORE, 'ours-2-replicas-redis'], topclients: {}, connections: settings.gatewayCostConnections,
@@ -119,8 +128,11 @@ const SCENARIOS: Scenario[] = [
     // At 200 connections one round of answers takes seconds: a longer warm-up and run reach a steady state.
     seconds: quick ? 6 : Math.max(15, settings.seconds), warmupSeconds: quick ? 3 : Math.max(5, settings.warmupSeconds) },
 ];
-/** --only=s7 also runs its variant s7b (and --only=s2 its cold burst s2b, --only=s3 its restart s3b). */
-const selected = (id: ScenarioId) => !only || only.includes(id) || only.includes(id.replace(/b$/, ''));
+/**
+ * --only=s7 also runs its variant s7b (and --only=s2 its cold burst s2b and the deferred page's s2d, --only=s3 its
+ * restart s3b, --only=s4 the deferred page's s4d).
+ */
+const selected = (id: ScenarioId) => !only || only.includes(id) || only.includes(id.replace(/[bd]$/, ''));
 
 ensureBenchPackages(root);
 // A profiled gateway runs slower, so a profiled run's figures never replace an unprofiled run's.
@@ -187,10 +199,10 @@ async function control(backendUrl: string, path: string, body?: unknown): Promis
   return response.json();
 }
 
-async function runLoad(options: LoadOptions, name: string, onMeasure: () => Promise<void>): Promise<LoadResult> {
+async function runLoad(options: LoadOptions, name: string, onMeasure: () => Promise<void>, parts = false): Promise<LoadResult> {
   const file = join(workDir, `load-${name}.json`);
   writeFileSync(file, JSON.stringify(options));
-  const child = startChild(`load ${name}`, ['--import', 'tsx', 'bench/load.ts', file], {}, root);
+  const child = startChild(`load ${name}`, ['--import', 'tsx', parts ? 'bench/deferLoad.ts' : 'bench/load.ts', file], {}, root);
   children.push(child);
   const measuring = waitForLine(child, 'MEASURE', 600_000).then(onMeasure).catch((error: unknown) => {
     console.error(`bench: could not reset counts at the start of the measured part: ${String(error)}`);
@@ -286,7 +298,7 @@ try {
         const cpuOf = () => gateways.reduce((sum, pid) => sum + groupCpuSeconds(pid), 0);
         const loadOptions: LoadOptions = {
           url: started.url,
-          kind: contender === 'gigs-only' ? 'gigsOnly' : scenario.load,
+          kind: CONTENDER_PAGES[contender] ?? scenario.load,
           connections: scenario.connections ?? settings.connections,
           warmupSeconds: scenario.warmup ? scenario.warmupSeconds ?? settings.warmupSeconds : 0,
           durationSeconds: scenario.seconds ?? settings.seconds,
@@ -314,7 +326,7 @@ try {
               .then(() => control(backendUrl, '/restart', { name: 'topclients' }) as Promise<{ downMs: number }>)
               .then(({ downMs }) => ({ afterSeconds, downMs }));
           }
-        });
+        }, scenario.parts);
         const restart = await restarted;
         const cpu = cpuOf() - cpuBefore;
         const rss = gateways.reduce((sum, pid) => sum + groupPeakRssMb(pid), 0);
@@ -346,7 +358,11 @@ try {
         });
         const ms = (v: number | null) => (typeof v === 'number' ? v.toFixed(1) : 'n/a');
         const share = (n: number) => `${(100 * n / Math.max(1, load.requests)).toFixed(1)}%`;
-        const verdict = load.gatewayCost
+        const defer = load.defer;
+        const verdict = defer
+          ? `first payload p50 ${ms(defer.firstPayloadMs.p50)} p99 ${ms(defer.firstPayloadMs.p99)} (delimited p99 ${ms(defer.firstDelimitedMs.p99)}) ms  served ${share(defer.served)}`
+            + `${loadOptions.kind !== 'noTopClientsPage' ? `  top clients delivered ${defer.topClients.delivered} none ${defer.topClients.none} failed ${defer.topClients.failed} missing ${defer.topClients.missing}` : ''}`
+          : load.gatewayCost
           ? `complete ${share(load.gatewayCost.complete)} shed ${share(load.gatewayCost.shed)} degraded ${share(load.gatewayCost.degraded)}  CPU s/1000 ${(1000 * cpu / Math.max(1, load.requests)).toFixed(2)}  ${childProcesses + 1} process(es)`
           : `gig ok ${share(load.gigComplete)} page ok ${share(load.pageComplete)}${scenario.burst ? `  topclients calls ${subgraphRequests.topclients ?? 0}` : ''}${load.churn ? `  edits ${load.churn.edits} failed ${load.churn.editFailures} stale after shown ${load.churn.staleAfterSeen}` : ''}${restart ? `  topclients away ${restart.downMs.toFixed(0)} ms` : ''}`;
         console.log(`${load.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${ms(load.latencyMs.p50)} p99 ${ms(load.latencyMs.p99)} ms  ${verdict}`);

@@ -1,0 +1,92 @@
+/**
+ * The deferred gig page's part of results.md (scenarios 2d and 4d, bench/deferLoad.ts): a table of when the parts
+ * came and what became of the top clients, and the bars of the issue "@defer: a page never waits for its slowest
+ * source": the first payload's p99 at most 1.1x the p99 of the page without top clients in the same run, the top
+ * clients' part when topclients answers or its budget ends, every page whose gig was served counted as served.
+ */
+import type { Bar, BenchResults, RunRecord, ScenarioId } from './report.js';
+
+/**
+ * The deferred page (the pages' shape, its details in a named fragment; and in an inline one) and its baseline, all
+ * on ours (run.ts's DEFERRED).
+ */
+const PAGES = { ours: 'the pages\' shape, `...ClientSummary @defer`', 'ours-inline-defer': 'inline fragment, `... @defer { ... }`' } as const;
+const BASELINE = 'ours-no-top-clients';
+/** The issue's bar: the first payload's p99 against the baseline's. */
+const FIRST_PAYLOAD_BAR = 1.1;
+
+const fmt = (v: number | null | undefined, digits = 1) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
+const pct = (n: number, of: number) => (of > 0 ? `${fmt((100 * n) / of)}%` : 'n/a');
+const codes = (counts: Record<string, number>) => Object.entries(counts).map(([code, n]) => `${code} x${n}`).join(', ');
+
+function runOf(results: BenchResults, id: ScenarioId, contender: string): RunRecord | undefined {
+  return results.runs.find((r) => r.scenario === id && r.contender === contender && r.load?.defer && !r.error);
+}
+
+/** Pages whose top clients never arrived (an error came instead, or nothing). */
+export function lostTopClients(run: RunRecord): number {
+  const t = run.load!.defer!.topClients;
+  return t.failed + t.missing;
+}
+
+/** The scenario's table of parts, under its table of figures. */
+export function deferSection(runs: RunRecord[]): string[] {
+  const measured = runs.filter((r) => r.load?.defer);
+  if (measured.length === 0) return [];
+  const base = measured.find((r) => r.contender === BASELINE)?.load?.latencyMs.p99;
+  const lines = ['', 'Read part by part (bench/deferLoad.ts; in the table above p50/p99 are the time to the last part). '
+    + '"first payload" = its JSON arrived whole; "delimited" = the delimiter after it arrived, when a reader that splits on the boundary '
+    + '(Apollo Client\'s HttpLink) hands it over; "top clients after the first" = from the first payload to the part carrying the top clients '
+    + 'or their error; "lost" = pages whose top clients did not arrive (failed or missing). (Nx) = ratio to the page without top clients\' p99.', ''];
+  lines.push('| contender | pages | multipart | in one piece though top clients to show | first payload p50 | p99 | delimited p50 | p99 | last part p50 | p99 | top clients after the first p50 | p99 | served | top clients delivered | none to show | failed | missing | lost |');
+  lines.push(`| --- | ${'--- | '.repeat(17)}`);
+  for (const run of measured) {
+    const load = run.load!;
+    const d = load.defer!;
+    const ratio = (v: number) => (base && run.contender !== BASELINE && Number.isFinite(v) ? ` (${fmt(v / base, 2)}x)` : '');
+    const deferred = run.contender !== BASELINE;
+    lines.push(`| ${run.contender} (${deferred ? `deferred page, ${PAGES[run.contender as keyof typeof PAGES] ?? ''}` : 'no top clients'}) | ${load.requests} | ${d.multipart} | ${deferred ? d.notDeferred : '-'} | ${fmt(d.firstPayloadMs.p50)} | ${fmt(d.firstPayloadMs.p99)}${ratio(d.firstPayloadMs.p99)} | `
+      + `${fmt(d.firstDelimitedMs.p50)} | ${fmt(d.firstDelimitedMs.p99)}${ratio(d.firstDelimitedMs.p99)} | ${fmt(d.lastPartMs.p50)} | ${fmt(d.lastPartMs.p99)} | `
+      + `${fmt(d.topClientsAfterFirstMs.p50)} | ${fmt(d.topClientsAfterFirstMs.p99)} | ${pct(d.served, load.requests)} | `
+      + (deferred
+        ? `${pct(d.topClients.delivered, load.requests)} (${d.topClients.delivered}) | ${d.topClients.none} | ${d.topClients.failed}${d.topClients.failed ? ` (${codes(d.topClientsErrorCodes)})` : ''} | ${d.topClients.missing} | ${lostTopClients(run)} |`
+        : '- | - | - | - | - |'));
+  }
+  return lines;
+}
+
+/** The issue's bars, for each of 4d (topclients slow) and 2d (cold burst) that was measured. */
+export function deferBars(results: BenchResults): Bar[] {
+  const out: Bar[] = [];
+  const budget = results.settings.topclientsEntityTimeoutMs;
+  for (const [id, contender] of [['s4d', 'ours'], ['s4d', 'ours-inline-defer'], ['s2d', 'ours'], ['s2d', 'ours-inline-defer']] as const) {
+    const page = runOf(results, id, contender);
+    const base = runOf(results, id, BASELINE);
+    // The inline variant is reported only where it ran.
+    if (contender !== 'ours' && !page) continue;
+    const check = (met: boolean | null, text: string) => out.push({ met, text: text.replace(`@defer ${id} `, `@defer ${id} ${contender === 'ours' ? '' : `(${PAGES[contender]}) `}`) });
+    const d = page?.load?.defer;
+    const baseP99 = base?.load?.latencyMs.p99;
+    const against = (v: number | undefined) => (d && baseP99 ? `${fmt(v! / baseP99, 2)}x (${fmt(v)} vs ${fmt(baseP99)} ms)` : 'n/a');
+    const within = (v: number | undefined) => (d && baseP99 && typeof v === 'number' ? v <= FIRST_PAYLOAD_BAR * baseP99 : null);
+    check(d ? d.notDeferred === 0 : null,
+      `@defer ${id} the deferred page is answered in parts wherever there are top clients to show: ${d ? `${d.notDeferred} of ${page!.load!.requests - d.topClients.none} such pages answered in one piece` : 'n/a'}`);
+    check(within(d?.firstPayloadMs.p99),
+      `@defer ${id} first payload p99 at most ${FIRST_PAYLOAD_BAR}x the page without top clients' p99: ${against(d?.firstPayloadMs.p99)}`);
+    check(within(d?.firstDelimitedMs.p99),
+      `@defer ${id} the same, as a reader that splits on the boundary (Apollo Client's HttpLink) gets the first payload: ${against(d?.firstDelimitedMs.p99)}`);
+    check(d ? d.served === page!.load!.requests : null,
+      `@defer ${id} every page served (the gig in its first payload): ${d ? `${pct(d.served, page!.load!.requests)} (${d.served} of ${page!.load!.requests})` : 'n/a'}`);
+    if (id === 's4d') {
+      // The top clients' part has a budget of its own from when it starts: topclients' entity timeout.
+      const after = d?.topClientsAfterFirstMs.p99;
+      check(d && typeof after === 'number' ? after <= budget + 10 : null,
+        `@defer s4d the top clients' part arrives when topclients answers or its budget (${budget} ms) ends, + 10 ms, p99 after the first payload: ${fmt(after)} ms; `
+        + `${d ? `top clients delivered on ${pct(d.topClients.delivered, page!.load!.requests)}, failed on ${pct(d.topClients.failed, page!.load!.requests)}${d.topClients.failed ? ` (${codes(d.topClientsErrorCodes)})` : ''}, missing on ${d.topClients.missing}` : 'n/a'}`);
+    } else {
+      check(d ? lostTopClients(page!) === 0 : null,
+        `@defer s2d no page of the cold burst loses its top clients: ${d ? `${lostTopClients(page!)} of ${page!.load!.requests} lost (${d.topClients.failed} failed${d.topClients.failed ? `: ${codes(d.topClientsErrorCodes)}` : ''}, ${d.topClients.missing} missing), ${d.topClients.delivered} delivered, ${d.topClients.none} with none to show` : 'n/a'}`);
+    }
+  }
+  return out;
+}
