@@ -101,18 +101,21 @@ export function multipartContentType(format: IncrementalFormat): string {
   return `multipart/mixed; boundary="${BOUNDARY}"; ${format}`;
 }
 
-const partHead = `\r\n--${BOUNDARY}\r\ncontent-type: application/json; charset=utf-8\r\n\r\n`;
+const delimiter = `\r\n--${BOUNDARY}`;
+const partHead = '\r\ncontent-type: application/json; charset=utf-8\r\n\r\n';
 
 /**
- * Writes the answer as `multipart/mixed`: the first payload at once, then each step as it comes. Stops reading
- * steps when the client has gone (the request's signal has already cancelled what only it waited for).
+ * Writes the answer as `multipart/mixed`: the first payload at once, then each step as it comes. Each part is
+ * followed by its delimiter at once, so a client knows a part is whole without waiting for the next one; the last
+ * delimiter is closed (`--`) when no step is left. Stops reading steps when the client has gone (the request's
+ * signal has already cancelled what only it waited for).
  */
 export async function writeMultipart(res: ServerResponse, first: string, answer: IncrementalAnswer, format: IncrementalFormat): Promise<void> {
   res.setHeader('content-type', multipartContentType(format));
-  res.write(partHead + first);
+  res.write(delimiter + partHead + first + delimiter);
   for await (const step of answer.steps) {
     if (res.destroyed) return;
-    res.write(partHead + JSON.stringify(stepPayload(step, format)));
+    res.write(partHead + JSON.stringify(stepPayload(step, format)) + delimiter);
   }
-  res.end(`\r\n--${BOUNDARY}--\r\n`);
+  res.end('--\r\n');
 }

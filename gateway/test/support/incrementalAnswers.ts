@@ -140,3 +140,50 @@ export function withDefers(query: string, placement: Placement): string {
   });
   return print(rewritten);
 }
+
+/** An answer in parts read as it arrives: each `next()` resolves with the next payload, null after the last. */
+export interface OpenParts {
+  status: number;
+  headers: Headers;
+  next(): Promise<any | null>;
+  /** Hangs up, as a browser tab closed mid-answer. */
+  hangUp(): void;
+}
+
+export async function openParts(url: string, body: unknown, accept: string, headers: Record<string, string> = {}): Promise<OpenParts> {
+  const hangUp = new AbortController();
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept, ...headers },
+    body: JSON.stringify(body),
+    signal: hangUp.signal,
+  });
+  const contentType = response.headers.get('content-type') ?? '';
+  const boundary = /boundary="?([^";]+)"?/.exec(contentType)?.[1];
+  if (!boundary || !response.body) throw new Error(`not an answer in parts: HTTP ${response.status} ${contentType} ${await response.text()}`);
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffered = '';
+  let ended = false;
+  return {
+    status: response.status,
+    headers: response.headers,
+    async next() {
+      for (;;) {
+        // A part is complete once the delimiter that follows it has arrived.
+        const start = buffered.indexOf(`--${boundary}\r\ncontent-type`);
+        const end = start === -1 ? -1 : buffered.indexOf(`\r\n--${boundary}`, start + boundary.length + 4);
+        if (start !== -1 && end !== -1) {
+          const part = buffered.slice(start, end);
+          buffered = buffered.slice(end + 2);
+          return JSON.parse(part.slice(part.indexOf('\r\n\r\n') + 4));
+        }
+        if (ended) return null;
+        const { done, value } = await reader.read();
+        if (done) ended = true;
+        else buffered += decoder.decode(value, { stream: true });
+      }
+    },
+    hangUp: () => hangUp.abort(),
+  };
+}
