@@ -10,7 +10,8 @@ import { loadConfig } from '../../gateway/src/config.js';
 import { jsonLogger } from '../../gateway/src/logger.js';
 import { startGateway, type RunningGateway } from '../../gateway/src/server.js';
 import { startFaultProxy, type FaultProxy } from '../../gateway/test/support/faultProxy.js';
-import { ACCEPT, openParts, sendAccepting } from '../../gateway/test/support/incrementalAnswers.js';
+import { ACCEPT, mergePayloads, openParts, sendAccepting } from '../../gateway/test/support/incrementalAnswers.js';
+import manifest from '../../schema/persisted-query-manifest.json' with { type: 'json' };
 import { generateDemoData, sizeForScale } from '../../subgraphs/toolkit/demoData.js';
 import { TEST_SCALE, gatewayEnvFor, postGraphQL, startSubgraphs } from '../support/system.js';
 
@@ -162,6 +163,30 @@ describe('@defer on the reference deployment', () => {
     // In a batch every operation is answered whole, in the batch's one JSON body.
     const batch = await sendAccepting(patient.url, [{ query: DEFERRED_GIG, variables: { id: gig.id } }, { query: DEFERRED_GIG, variables: { id: gig.id } }], LEGACY);
     expect(batch.payloads).toEqual([[whole.body, whole.body]]);
+  });
+
+  it('the pages\' persisted GigPage over GET by id: parts without an ETag for a multipart client, one JSON body with its ETag for others', async () => {
+    const patient = await gatewayWith({});
+    const gig = gigOf(7);
+    const page = manifest.operations.find((operation) => operation.name === 'GigPage')!;
+    expect(page.body).toContain('@defer');
+    const params = new URLSearchParams({
+      operationName: 'GigPage',
+      variables: JSON.stringify({ id: gig.id }),
+      extensions: JSON.stringify({ persistedQuery: { version: 1, sha256Hash: page.id } }),
+    });
+    const url = `${patient.url}?${params}`;
+    const inParts = await sendAccepting(url, undefined, LEGACY, { method: 'GET' });
+    expect(inParts.contentType).toMatch(/^multipart\/mixed/);
+    expect(inParts.payloads.length).toBeGreaterThan(1);
+    expect(inParts.headers.get('etag')).toBeNull();
+    expect(inParts.headers.get('cache-control')).toBe('no-store');
+    const merged = mergePayloads(inParts.payloads, 'deferSpec=20220824');
+    const whole = await sendAccepting(url, undefined, 'application/json', { method: 'GET' });
+    expect(whole.headers.get('etag')).toMatch(/^"/);
+    expect(whole.headers.get('cache-control')).toMatch(/max-age=\d+/);
+    expect(merged.data).toEqual(whole.payloads[0].data);
+    expect(merged.data.gig.seller.topClients.map((c: { name: string }) => c.name)).toEqual(namesOf(sellers[7]!.topClientIds));
   });
 
   it.each([

@@ -168,9 +168,12 @@ function prepare(internals: GatewayInternals, document: DocumentNode, operationN
     nonLocalSelectionsLimitDisabled: internals.nonLocalSelectionsLimitDisabled,
   });
   try {
-    context = buildOperationContext({ schema: internals.schema, operationDocument: clientLabels ? documentWithoutDefer(document) : document, operationName });
+    // The whole answer is planned from the document without its `@defer`s (federation's `withoutDefer` cannot take
+    // a deferred fragment spread).
+    const whole = clientLabels ? documentWithoutDefer(document) : document;
+    context = buildOperationContext({ schema: internals.schema, operationDocument: whole, operationName });
     operation = operationFromDocument(internals.apiSchema, document, { operationName });
-    plan = planOf(clientLabels ? operation.withoutDefer() : operation);
+    plan = planOf(clientLabels ? operationFromDocument(internals.apiSchema, whole, { operationName }) : operation);
     if (clientLabels) deferredPlan = planOf(operation);
   } catch {
     // Stock refuses it too, with its own error: it answers, so the client sees exactly that error.
