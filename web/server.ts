@@ -138,6 +138,11 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
       }
       res.writeHead(answer.statusCode ?? 502, out);
       answer.pipe(res);
+      // An answer the gateway broke off (it went away mid-body) is broken off for the browser too, or the page would
+      // wait for the rest of it forever: a streamed `@defer` answer can be open for seconds.
+      answer.on('close', () => {
+        if (!answer.complete) res.destroy();
+      });
     });
     upstream.on('error', () => {
       if (res.headersSent) return void res.destroy();
