@@ -9,6 +9,16 @@ export interface Client {
   version: number;
 }
 
+/**
+ * A top client as a page's answer holds it: its id from the first part (the page subgraphs store the IDs), its
+ * details once their deferred part (from topclients) has arrived.
+ */
+export type ClientListing = Pick<Client, 'id'> & Partial<Omit<Client, 'id'>>;
+
+export function hasDetails(client: ClientListing): client is Client {
+  return typeof client.name === 'string';
+}
+
 export interface SellerSummary {
   id: string;
   username: string;

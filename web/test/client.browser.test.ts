@@ -1,10 +1,11 @@
 /**
  * The pages' GraphQL client and rendering rules in headless Chromium, against a stand-in gateway (a real
  * node:http server on port 0) that answers exactly what each case needs: an id it does not know (the APQ
- * fallback), a null `topClients` with an error, stale data, a missing gig.
+ * fallback), a null `topClients` with an error, stale data, a missing gig, and answers in parts (`@defer`,
+ * multipart/mixed) whose later parts it sends only when the test lets them go.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,44 @@ import { closeChromium, launchChromium, newVisitorPage } from './chromium.js';
 
 interface Seen { method: string; params: URLSearchParams; headers: IncomingHttpHeaders; body: any }
 type Answer = (request: Seen) => unknown;
+
+/**
+ * Where a multipart answer puts each part's delimiter: after the part, so a reader splitting on delimiters has it at
+ * once (Apollo Server, Apollo Router), or only before the next part (so the part is delimited only when the next
+ * one comes, as the gateway wrote them when @defer landed).
+ */
+type Framing = 'delimited-after' | 'delimited-before';
+
+/**
+ * An answer in parts: each payload after the one before it, once its `after` has resolved. With `breakOff`, the
+ * stand-in goes away mid-answer once it resolves (after the parts, before the closing delimiter).
+ */
+class InParts {
+  constructor(readonly parts: { payload: unknown; after?: Promise<void> }[], readonly framing: Framing, readonly breakOff?: Promise<void>) {}
+}
+
+/** A promise the test resolves when it lets a part go. */
+function gate(): { opened: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
+async function writeInParts(res: ServerResponse, answer: InParts): Promise<void> {
+  const delimiter = '\r\n--graphql';
+  const head = '\r\ncontent-type: application/json; charset=utf-8\r\n\r\n';
+  res.writeHead(200, { 'content-type': 'multipart/mixed; boundary="graphql"; deferSpec=20220824', 'cache-control': 'no-store' });
+  for (const [i, part] of answer.parts.entries()) {
+    await part.after;
+    const json = JSON.stringify(part.payload);
+    res.write(answer.framing === 'delimited-after' ? `${i === 0 ? delimiter : ''}${head}${json}${delimiter}` : `${delimiter}${head}${json}`);
+  }
+  if (answer.breakOff) {
+    await answer.breakOff;
+    return void res.destroy();
+  }
+  res.end(answer.framing === 'delimited-after' ? '--\r\n' : `${delimiter}--\r\n`);
+}
 
 const gigPage = manifest.operations.find((o) => o.name === 'GigPage')!;
 const gig = (topClients: unknown) => ({
@@ -43,8 +82,9 @@ beforeAll(async () => {
     for await (const chunk of req) raw += chunk;
     const request: Seen = { method: req.method!, params: new URL(req.url!, 'http://x').searchParams, headers: req.headers, body: raw ? JSON.parse(raw) : undefined };
     seen.push(request);
-    const body = JSON.stringify(answer(request));
-    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(body);
+    const answered = answer(request);
+    if (answered instanceof InParts) return writeInParts(res, answered);
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(answered));
   });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   await built;
@@ -90,6 +130,8 @@ describe('the pages\' GraphQL client', () => {
     const page = await open('/gigs/g7');
     expect(seen.map((r) => [r.method, r.params.get('operationName')])).toEqual([['GET', 'GigPage']]);
     expect(seen[0]!.headers['apollo-require-preflight']).toBe('true');
+    // The gig page takes its answer in parts (its top clients are deferred), or whole when that is what comes.
+    expect(seen[0]!.headers.accept).toBe('multipart/mixed;deferSpec=20220824, application/json');
     // A client without a logo gets its initial instead of a broken image.
     expect(await page.textContent('[data-client-id=c2] .logo-blank')).toBe('G');
     await page.close();
@@ -139,5 +181,129 @@ describe('what the gig page shows', () => {
     } finally {
       await down.stop();
     }
+  });
+});
+
+describe('an answer in parts (@defer)', () => {
+  const ids = clients.map(({ id }) => ({ id }));
+  const details = (path: (string | number)[]) => ({
+    incremental: clients.map(({ id, ...rest }, i) => ({ data: rest, path: [...path, i], label: 'topClients' })),
+    hasNext: false,
+  });
+  const clientNames = async (page: Page) => (await page.locator('[data-testid=top-clients] .client-name').allTextContents()).map((t) => t.replace('✓', '').trim());
+
+  /** A page that records what the browser reports as an error: none is expected on these pages. */
+  async function openRecordingErrors(path: string): Promise<{ page: Page; errors: string[] }> {
+    seen.length = 0;
+    const page = await newVisitorPage(browser);
+    const errors: string[] = [];
+    page.on('console', (message) => void (message.type() === 'error' && errors.push(message.text())));
+    page.on('pageerror', (error) => void errors.push(error.message));
+    await page.goto(`${web.url}${path}`);
+    return { page, errors };
+  }
+
+  for (const framing of ['delimited-after', 'delimited-before'] as const) {
+    it(`shows the gig at once, the top clients as loading, and the clients when their part comes (${framing})`, async () => {
+      const rest = gate();
+      answer = () => new InParts([
+        { payload: { data: { gig: gig(ids) }, hasNext: true } },
+        { payload: details(['gig', 'seller', 'topClients']), after: rest.opened },
+      ], framing);
+      const { page, errors } = await openRecordingErrors('/gigs/g7');
+      await page.locator('[data-testid=gig-title]').waitFor();
+      // The later part is held by the stand-in until now: the page is up without it.
+      expect(await page.textContent('[data-testid=gig-title]')).toBe('I will paint your fence');
+      expect(await page.textContent('[data-testid=seller] .seller-name')).toBe('Ada Brush');
+      expect(await page.textContent('[data-testid=top-clients-loading]')).toBe('Loading top clients…');
+      expect(await page.getAttribute('[data-testid=top-clients]', 'aria-busy')).toBe('true');
+      expect(await page.locator('[data-testid=top-clients] li.client-pending').count()).toBe(2);
+      expect(await clientNames(page)).toEqual([]);
+
+      rest.open();
+      await page.locator('[data-testid=top-clients] .client-name').first().waitFor();
+      expect(await clientNames(page)).toEqual(['Acme Paints', 'Globex']);
+      expect(await page.getAttribute('[data-client-id=c1] img.logo', 'src')).toBe('/logos/c1.svg');
+      expect(await page.locator('[data-testid=top-clients-loading], [data-testid=top-clients-unavailable], [data-testid=problem]').count()).toBe(0);
+      expect(await page.getAttribute('[data-testid=top-clients]', 'aria-busy')).toBeNull();
+      expect(seen.map((r) => r.method)).toEqual(['GET']);
+      expect(errors).toEqual([]);
+      await page.close();
+    });
+  }
+
+  it('a deferred part that failed: the top clients say they are unavailable, the rest of the page stays', async () => {
+    const rest = gate();
+    const error = (i: number) => ({ message: 'topclients did not answer within 800 ms', path: ['gig', 'seller', 'topClients', i], extensions: { code: 'SUBGRAPH_TIMEOUT', serviceName: 'topclients' } });
+    answer = () => new InParts([
+      { payload: { data: { gig: gig(ids) }, hasNext: true } },
+      { payload: { incremental: ids.map((_, i) => ({ data: null, path: ['gig', 'seller', 'topClients', i], label: 'topClients', errors: [error(i)] })), hasNext: false }, after: rest.opened },
+    ], 'delimited-after');
+    const { page, errors } = await openRecordingErrors('/gigs/g7');
+    await page.locator('[data-testid=top-clients-loading]').waitFor();
+    rest.open();
+    await page.locator('[data-testid=top-clients-unavailable]').waitFor();
+    expect(await page.textContent('[data-testid=top-clients-unavailable]')).toBe('Top clients are unavailable right now');
+    expect(await page.textContent('[data-testid=gig-title]')).toBe('I will paint your fence');
+    expect(await page.locator('[data-testid=top-clients-loading], [data-testid=problem]').count()).toBe(0);
+    expect(await page.textContent('body')).not.toContain('800 ms');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('an answer that breaks off after its first part: the page stays, its top clients say they are unavailable', async () => {
+    const away = gate();
+    answer = () => new InParts([{ payload: { data: { gig: gig(ids) }, hasNext: true } }], 'delimited-after', away.opened);
+    const { page } = await openRecordingErrors('/gigs/g7');
+    await page.locator('[data-testid=top-clients-loading]').waitFor();
+    away.open();
+    await page.locator('[data-testid=top-clients-unavailable]').waitFor();
+    expect(await page.textContent('[data-testid=gig-title]')).toBe('I will paint your fence');
+    expect(await page.locator('[data-testid=top-clients-loading], [data-testid=problem]').count()).toBe(0);
+    await page.close();
+  });
+
+  it('the user page: profile and gigs at once, the top clients with their industry when their part comes', async () => {
+    const rest = gate();
+    const seller = (topClients: unknown) => ({
+      id: 's3', username: 'brave_otter3', displayName: 'Ada Brush', level: 'TOP_RATED', country: 'NZ', memberSince: '2019-04-01',
+      languages: ['English'], bio: 'Fences, mostly.', topClients, gigs: [{ id: 'g7', title: 'I will paint your fence', price: 40, rating: 4.5, ratingCount: 12 }],
+    });
+    answer = () => new InParts([
+      { payload: { data: { seller: seller(ids) }, hasNext: true } },
+      {
+        payload: {
+          incremental: clients.map(({ id, ...rest }, i) => ({ data: { ...rest, industry: i === 0 ? 'Paint' : 'Retail', website: null }, path: ['seller', 'topClients', i], label: 'topClients' })),
+          hasNext: false,
+        },
+        after: rest.opened,
+      },
+    ], 'delimited-after');
+    const { page, errors } = await openRecordingErrors('/users/brave_otter3');
+    await page.locator('[data-testid=profile] h1').waitFor();
+    expect(await page.textContent('[data-testid=profile] h1')).toBe('Ada Brush');
+    expect(await page.locator('.seller-gigs a[href="/gigs/g7"]').count()).toBe(1);
+    expect(await page.textContent('[data-testid=top-clients-loading]')).toBe('Loading top clients…');
+    rest.open();
+    await page.locator('[data-testid=top-clients] .client-name').first().waitFor();
+    expect(await clientNames(page)).toEqual(['Acme Paints', 'Globex']);
+    expect(await page.locator('[data-testid=top-clients] .client-industry').allTextContents()).toEqual(['Paint', 'Retail']);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('the retry with the query text takes its answer in parts as well', async () => {
+    answer = (r) => r.method === 'GET'
+      ? { errors: [{ message: 'PersistedQueryNotFound', extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' } }] }
+      : new InParts([{ payload: { data: { gig: gig(ids) }, hasNext: true } }, { payload: details(['gig', 'seller', 'topClients']) }], 'delimited-after');
+    const { page, errors } = await openRecordingErrors('/gigs/g7');
+    await page.locator('[data-testid=top-clients] .client-name').first().waitFor();
+    expect(await clientNames(page)).toEqual(['Acme Paints', 'Globex']);
+    expect(seen.map((r) => [r.method, r.headers.accept])).toEqual([
+      ['GET', 'multipart/mixed;deferSpec=20220824, application/json'],
+      ['POST', 'multipart/mixed;deferSpec=20220824, application/json'],
+    ]);
+    expect(errors).toEqual([]);
+    await page.close();
   });
 });

@@ -1,33 +1,55 @@
-/** The gig page, `/gigs/:id`: the gig, its seller and the seller's top clients (resolved from topclients). */
+/**
+ * The gig page, `/gigs/:id`: the gig, its seller and the seller's top clients (resolved from topclients). The
+ * clients' details are deferred: the page shows as soon as the gig and seller are read, and the top clients
+ * section fills in when topclients has answered.
+ */
 import { el } from '../element.js';
 import { level, price, rating } from '../format.js';
-import { query, RequestFailed } from '../graphql.js';
-import type { Client } from '../model.js';
+import { queryInParts, RequestFailed, type PartialResult } from '../graphql.js';
+import type { ClientListing } from '../model.js';
 import { showLoading, showProblem } from '../pageStatus.js';
 import { topClientsSection } from '../topClientsSection.js';
 
 interface GigPageData {
   gig: {
     id: string; title: string; description: string; price: number; rating: number | null; ratingCount: number; category: string;
-    seller: { id: string; username: string; displayName: string | null; level: string | null; country: string | null; topClients: Client[] | null };
+    seller: { id: string; username: string; displayName: string | null; level: string | null; country: string | null; topClients: ClientListing[] | null };
   } | null;
 }
 
 export async function renderGigPage(root: HTMLElement, id: string): Promise<void> {
   showLoading(root);
-  let result;
+  /** The top clients section as shown now; null until the page is. */
+  let shown: HTMLElement | null = null;
   try {
-    result = await query<GigPageData>('GigPage', { id });
+    for await (const result of queryInParts<GigPageData>('GigPage', { id })) {
+      if (shown) {
+        const next = clientsOf(result);
+        shown.replaceWith(next);
+        shown = next;
+        continue;
+      }
+      const gig = result.data?.gig;
+      if (!gig) {
+        return result.errors?.length
+          ? showProblem(root, 'This gig cannot be shown right now', 'Please try again in a moment.')
+          : showProblem(root, 'Gig not found', `There is no gig ${id}.`);
+      }
+      shown = clientsOf(result);
+      showGig(root, gig, shown);
+    }
   } catch (error) {
+    // Only before the first part: a later part that breaks off ends the results (queryInParts).
     if (!(error instanceof RequestFailed)) throw error;
-    return showProblem(root, 'This gig cannot be shown right now', 'Please try again in a moment.');
+    showProblem(root, 'This gig cannot be shown right now', 'Please try again in a moment.');
   }
-  const gig = result.data?.gig;
-  if (!gig) {
-    return result.errors?.length
-      ? showProblem(root, 'This gig cannot be shown right now', 'Please try again in a moment.')
-      : showProblem(root, 'Gig not found', `There is no gig ${id}.`);
-  }
+}
+
+function clientsOf(result: PartialResult<GigPageData>): HTMLElement {
+  return topClientsSection(result.data?.gig?.seller.topClients, { failed: Boolean(result.errors?.length), pending: result.hasNext });
+}
+
+function showGig(root: HTMLElement, gig: NonNullable<GigPageData['gig']>, topClients: HTMLElement): void {
   document.title = `${gig.title} · gigs`;
   const seller = gig.seller;
   const sellerName = seller.displayName ?? seller.username;
@@ -43,5 +65,5 @@ export async function renderGigPage(root: HTMLElement, id: string): Promise<void
       el('a', { class: 'seller-name', href: `/users/${encodeURIComponent(seller.username)}` }, sellerName),
       el('p', { class: 'quiet' }, `@${seller.username}`),
       el('p', {}, [level(seller.level), seller.country].filter(Boolean).join(' · ')),
-      topClientsSection(seller.topClients, Boolean(result.errors?.length)))));
+      topClients)));
 }

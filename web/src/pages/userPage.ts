@@ -1,8 +1,12 @@
-/** The user page, `/users/:username`: the seller's profile, top clients and gigs. */
+/**
+ * The user page, `/users/:username`: the seller's profile, top clients and gigs. The clients' details are deferred:
+ * the profile and gigs show as soon as they are read, and the top clients section fills in when topclients has
+ * answered.
+ */
 import { el } from '../element.js';
 import { level, price, rating } from '../format.js';
-import { query, RequestFailed } from '../graphql.js';
-import type { Client, GigSummary } from '../model.js';
+import { queryInParts, RequestFailed, type PartialResult } from '../graphql.js';
+import type { ClientListing, GigSummary } from '../model.js';
 import { showLoading, showProblem } from '../pageStatus.js';
 import { topClientsSection } from '../topClientsSection.js';
 
@@ -10,25 +14,43 @@ interface UserPageData {
   seller: {
     id: string; username: string; displayName: string | null; level: string | null; country: string | null;
     memberSince: string | null; languages: string[] | null; bio: string | null;
-    topClients: Client[] | null; gigs: GigSummary[] | null;
+    topClients: ClientListing[] | null; gigs: GigSummary[] | null;
   } | null;
 }
 
 export async function renderUserPage(root: HTMLElement, username: string): Promise<void> {
   showLoading(root);
-  let result;
+  /** The top clients section as shown now; null until the page is. */
+  let shown: HTMLElement | null = null;
   try {
-    result = await query<UserPageData>('UserPage', { username });
+    for await (const result of queryInParts<UserPageData>('UserPage', { username })) {
+      if (shown) {
+        const next = clientsOf(result);
+        shown.replaceWith(next);
+        shown = next;
+        continue;
+      }
+      const seller = result.data?.seller;
+      if (!seller) {
+        return result.errors?.length
+          ? showProblem(root, 'This profile cannot be shown right now', 'Please try again in a moment.')
+          : showProblem(root, 'Seller not found', `There is no seller @${username}.`);
+      }
+      shown = clientsOf(result);
+      showProfile(root, seller, shown);
+    }
   } catch (error) {
+    // Only before the first part: a later part that breaks off ends the results (queryInParts).
     if (!(error instanceof RequestFailed)) throw error;
-    return showProblem(root, 'This profile cannot be shown right now', 'Please try again in a moment.');
+    showProblem(root, 'This profile cannot be shown right now', 'Please try again in a moment.');
   }
-  const seller = result.data?.seller;
-  if (!seller) {
-    return result.errors?.length
-      ? showProblem(root, 'This profile cannot be shown right now', 'Please try again in a moment.')
-      : showProblem(root, 'Seller not found', `There is no seller @${username}.`);
-  }
+}
+
+function clientsOf(result: PartialResult<UserPageData>): HTMLElement {
+  return topClientsSection(result.data?.seller?.topClients, { failed: Boolean(result.errors?.length), pending: result.hasNext }, { details: true });
+}
+
+function showProfile(root: HTMLElement, seller: NonNullable<UserPageData['seller']>, topClients: HTMLElement): void {
   const name = seller.displayName ?? seller.username;
   document.title = `${name} · gigs`;
   const facts = [
@@ -45,7 +67,7 @@ export async function renderUserPage(root: HTMLElement, username: string): Promi
         el('p', { class: 'quiet' }, `@${seller.username}`),
         facts ? el('p', {}, facts) : null,
         seller.bio ? el('p', { class: 'bio' }, seller.bio) : null)),
-    topClientsSection(seller.topClients, Boolean(result.errors?.length), { details: true }),
+    topClients,
     el('section', { class: 'seller-gigs' },
       el('h2', {}, `Gigs by ${name}`),
       seller.gigs === null
