@@ -232,6 +232,8 @@ function fillPlaces(out: Data, input: unknown, path: readonly string[]): void {
   if (path.length === 0 || input === null || typeof input !== 'object') return;
   const [name, ...rest] = path as [string, ...string[]];
   const value = ownValue(input as Data, name);
+  // Not fetched: the field is skipped (`@skip`/`@include`) for this request.
+  if (value === undefined) return;
   if (!Object.hasOwn(out, name)) {
     out[name] = placeholder(value, rest);
     return;

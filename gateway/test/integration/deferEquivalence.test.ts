@@ -9,49 +9,19 @@
  * (its data is null in its own payload, with the error), since the data above it has already been sent. Those
  * answers are compared on what the client was told: the fragment's error is one stock reports too.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { jsonLogger } from '../../src/logger.js';
-import { startGateway, type RunningGateway } from '../../src/server.js';
+import { startFixtureGateways, type FixtureGateways } from '../support/fixtureGateways.js';
 import { ACCEPT, mergePayloads, sendAccepting, withDefers, type Format, type Merged, type Placement } from '../support/incrementalAnswers.js';
-import { DEVELOPMENT_IDENTITY_ENV } from '../support/signedIdentity.js';
-import { postOperation, startStockGateway, type Answer, type StockGateway } from '../support/stockGateway.js';
-import { SUPERGRAPH_FIXTURES, type FixtureOperation, type RunningFixture, type SupergraphFixture } from '../support/supergraphFixtures.js';
+import { postOperation, type Answer } from '../support/stockGateway.js';
+import { SUPERGRAPH_FIXTURES, type FixtureOperation, type SupergraphFixture } from '../support/supergraphFixtures.js';
 
-const GENEROUS = { SUBGRAPH_TIMEOUT_MS: '10000', ENTITY_TIMEOUT_MS: '10000', OPERATION_BUDGET_MS: '20000' };
 const CONCURRENT = 10;
 const PLACEMENTS: Placement[] = ['root', 'everywhere', 'nested only', 'everywhere unlabelled', 'everywhere if false'];
 
-interface Gateways {
-  fixture: RunningFixture;
-  stock: StockGateway;
-  ours: { label: string; gateway: RunningGateway }[];
-  stop(): Promise<void>;
-}
-
-async function startGateways(definition: SupergraphFixture): Promise<Gateways> {
-  const fixture = await definition.start();
-  const dir = await mkdtemp(join(tmpdir(), 'defer-equivalence-'));
-  const file = join(dir, 'supergraph.graphql');
-  await writeFile(file, fixture.supergraphSdl);
-  const ours = async (cache: 'on' | 'off') => ({
-    label: `ours, cache ${cache}`,
-    gateway: await startGateway(loadConfig({ PORT: '0', SUPERGRAPH: file, ENTITY_CACHE: cache, ...GENEROUS, ...DEVELOPMENT_IDENTITY_ENV }), { logger: jsonLogger('silent') }),
-  });
-  const stock = await startStockGateway(fixture.supergraphSdl);
-  const gateways = { fixture, stock, ours: [await ours('on'), await ours('off')] };
-  return {
-    ...gateways,
-    async stop() {
-      await Promise.all([stock.stop(), ...gateways.ours.map((o) => o.gateway.stop())]);
-      await fixture.stop();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
+const startGateways = (definition: SupergraphFixture) => startFixtureGateways(definition, [
+  { label: 'ours, cache on', env: { ENTITY_CACHE: 'on' } },
+  { label: 'ours, cache off', env: { ENTITY_CACHE: 'off' } },
+]);
 
 /** Errors as sets of what went wrong: a deferred plan may ask a failing subgraph in more fetches than stock's. */
 const errorSet = (errors: readonly any[]) => [...new Set(errors.map((e) => `${e.extensions?.code ?? ''}: ${e.message}`))].sort();
@@ -78,7 +48,7 @@ function expectSameAsWhole(merged: Merged, expected: Answer, context: string): v
 }
 
 describe.each(SUPERGRAPH_FIXTURES.map((f) => [f.name, f] as const))('supergraph %s, with @defer', (_name, definition) => {
-  let g: Gateways;
+  let g: FixtureGateways;
   beforeAll(async () => {
     g = await startGateways(definition);
   });

@@ -4,50 +4,21 @@
  * compiled executor (the default) and with stock's executor over our read path, cold, warm
  * (2nd and 3rd run) and under 10 concurrent requests. Each fixture's gateways live for all its operations, so a
  * later operation also runs against a cache that earlier operations filled.
- *
- * Our gateway gets generous timeouts: these tests are about answers, not deadlines, and the machine is shared.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { jsonLogger } from '../../src/logger.js';
-import { startGateway, type RunningGateway } from '../../src/server.js';
-import { startStockGateway, postOperation, type Answer, type StockGateway } from '../support/stockGateway.js';
-import { SUPERGRAPH_FIXTURES, entityErrorsFixture, nestedEntitiesFixture, privateNotesFixture, type FixtureOperation, type RunningFixture, type SupergraphFixture } from '../support/supergraphFixtures.js';
-import { DEVELOPMENT_IDENTITY_ENV } from '../support/signedIdentity.js';
+import type { RunningGateway } from '../../src/server.js';
+import { startFixtureGateways, type FixtureGateways } from '../support/fixtureGateways.js';
+import { postOperation, type Answer } from '../support/stockGateway.js';
+import { SUPERGRAPH_FIXTURES, entityErrorsFixture, nestedEntitiesFixture, privateNotesFixture, type FixtureOperation, type SupergraphFixture } from '../support/supergraphFixtures.js';
 
-const GENEROUS = { SUBGRAPH_TIMEOUT_MS: '10000', ENTITY_TIMEOUT_MS: '10000', OPERATION_BUDGET_MS: '20000' };
 const CONCURRENT = 10;
+type Gateways = FixtureGateways;
 
-interface Gateways {
-  fixture: RunningFixture;
-  stock: StockGateway;
-  ours: { label: string; gateway: RunningGateway }[];
-  stop(): Promise<void>;
-}
-
-async function startGateways(definition: SupergraphFixture): Promise<Gateways> {
-  const fixture = await definition.start();
-  const dir = await mkdtemp(join(tmpdir(), 'stock-equivalence-'));
-  const file = join(dir, 'supergraph.graphql');
-  await writeFile(file, fixture.supergraphSdl);
-  const ours = async (cache: 'on' | 'off', executor: 'compiled' | 'stock' = 'compiled') => ({
-    label: `ours, cache ${cache}, ${executor} executor`,
-    gateway: await startGateway(loadConfig({ PORT: '0', SUPERGRAPH: file, ENTITY_CACHE: cache, GATEWAY_EXECUTOR: executor, ...GENEROUS, ...DEVELOPMENT_IDENTITY_ENV }), { logger: jsonLogger('silent') }),
-  });
-  const stock = await startStockGateway(fixture.supergraphSdl);
-  const gateways = { fixture, stock, ours: [await ours('on'), await ours('off'), await ours('on', 'stock')] };
-  return {
-    ...gateways,
-    async stop() {
-      await Promise.all([stock.stop(), ...gateways.ours.map((o) => o.gateway.stop())]);
-      await fixture.stop();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
+const startGateways = (definition: SupergraphFixture) => startFixtureGateways(definition, [
+  { label: 'ours, cache on, compiled executor', env: { ENTITY_CACHE: 'on' } },
+  { label: 'ours, cache off, compiled executor', env: { ENTITY_CACHE: 'off' } },
+  { label: 'ours, cache on, stock executor', env: { ENTITY_CACHE: 'on', GATEWAY_EXECUTOR: 'stock' } },
+]);
 
 const run = (url: string, op: FixtureOperation, headers?: Record<string, string>) => postOperation(url, op.query, op.variables, headers);
 const runConcurrently = (url: string, op: FixtureOperation) => Promise.all(Array.from({ length: CONCURRENT }, () => run(url, op)));
