@@ -26,8 +26,10 @@ export class PartReader {
   private readonly delimiter: string | null;
   /** Text not yet split off: everything after the last delimiter seen. */
   private buffer = '';
-  /** The part being read; null before the first delimiter (the preamble) and after the closing one. */
+  /** The part being read; null before the first delimiter (the preamble), right after one, and after the closing one. */
   private open: OpenPart | null = null;
+  /** A delimiter has just been read: what follows says whether it closes the body (`--`) or opens a part. */
+  private afterDelimiter = false;
   private closed = false;
   private readonly payloads: TimedPayload[] = [];
   /** Streaming, so that a character split between two chunks is decoded whole. */
@@ -66,14 +68,20 @@ export class PartReader {
   private split(now: number, ended: boolean): void {
     const delimiter = this.delimiter!;
     while (!this.closed) {
+      if (this.afterDelimiter) {
+        // Two characters say whether it was the closing delimiter; wait for them unless the body has ended.
+        if (this.buffer.length < 2 && !ended) break;
+        this.afterDelimiter = false;
+        this.closed = this.buffer.startsWith('--');
+        if (!this.closed) this.open = {};
+        continue;
+      }
       const at = this.buffer.indexOf(delimiter);
-      // Two more characters say whether it is the closing delimiter (`--`); wait for them unless the body ended.
-      if (at < 0 || (!ended && this.buffer.length < at + delimiter.length + 2)) break;
+      if (at < 0) break;
+      // The part before it is whole now: a reader splitting on the boundary hands it over here.
       if (this.open) this.finish(this.buffer.slice(0, at), now);
-      const rest = this.buffer.slice(at + delimiter.length);
-      this.closed = rest.startsWith('--');
-      this.open = this.closed ? null : {};
-      this.buffer = rest;
+      this.buffer = this.buffer.slice(at + delimiter.length);
+      this.afterDelimiter = true;
     }
     // The open part's JSON may be whole before its delimiter comes.
     if (this.open && this.open.completeAt === undefined) {
