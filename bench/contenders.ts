@@ -21,7 +21,6 @@ const OURS_VARIANTS = {
   'ours-stock-executor': { GATEWAY_EXECUTOR: 'stock' },
   // Ours as it is: what differs is the page it is asked for (CONTENDER_PAGES).
   'ours-no-top-clients': {},
-  'ours-inline-defer': {},
 } satisfies Record<string, Record<string, string>>;
 const OURS_BASE: Record<string, string> = { GATEWAY_WORKERS: '1' };
 /** Two replicas of ours (one process each) sharing Redis, behind one round-robin port. */
@@ -31,11 +30,10 @@ export const BENCH_REDIS_URL = 'redis://127.0.0.1:6379';
 type OursVariant = keyof typeof OURS_VARIANTS;
 export type ContenderName = OursVariant | 'ours-before' | 'ours-2-replicas-redis' | 'sync' | 'hive' | 'hive-cache' | 'hive-router' | 'gigs-only';
 
-/** Contenders asked for another page than their scenario's: the baselines, and the deferred page's inline variant. */
+/** The baselines: contenders asked for another page than their scenario's. */
 export const CONTENDER_PAGES: Partial<Record<ContenderName, LoadKind>> = {
   'gigs-only': 'gigsOnly',
   'ours-no-top-clients': 'noTopClientsPage',
-  'ours-inline-defer': 'deferredPageInline',
 };
 
 /**
@@ -83,7 +81,6 @@ export const CONTENDER_DESCRIPTIONS: Record<ContenderName, string> = {
   'hive-cache': '@graphql-hive/gateway as above with its response cache on (`responseCaching: { session: () => null }`)',
   'hive-router': '@graphql-hive/gateway with `--hive-router-runtime` (@graphql-hive/router-runtime: the Rust query planner and its executor), otherwise defaults, one process',
   'gigs-only': 'baseline: the sync gateway serving a gig page that needs only gigs (one fetch per page)',
-  'ours-inline-defer': 'ours, same settings, serving the deferred gig page with the deferred details in an inline fragment (`... @defer(label: "topClients") { name logoUrl verified version }`) instead of the pages\' `...ClientSummary @defer(label: "topClients")`, read by the same client (s2d, s4d)',
   'ours-no-top-clients': 'baseline of the deferred gig page (s2d, s4d): ours, same settings, serving the same gig page without top clients at all (gigs, then the seller\'s profile at users), read by the same client',
 };
 

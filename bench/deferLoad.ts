@@ -18,7 +18,7 @@
 import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
 import type { LoadOptions, LoadResult } from './load.js';
-import { DEFERRED_GIG_PAGE, DEFERRED_GIG_PAGE_INLINE, NO_TOP_CLIENTS_PAGE } from './operations.js';
+import { DEFERRED_GIG_PAGE, NO_TOP_CLIENTS_PAGE } from './operations.js';
 import { PartReader, type TimedPayload } from './partReader.js';
 import { percentiles, type Percentiles } from './stats.js';
 import { zipfSampler } from './zipf.js';
@@ -48,8 +48,8 @@ export interface DeferResult {
 }
 
 const options = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as LoadOptions;
-const query = { deferredPage: DEFERRED_GIG_PAGE, deferredPageInline: DEFERRED_GIG_PAGE_INLINE }[options.kind as string] ?? NO_TOP_CLIENTS_PAGE;
-const deferred = query !== NO_TOP_CLIENTS_PAGE;
+const deferred = options.kind === 'deferredPage';
+const query = deferred ? DEFERRED_GIG_PAGE : NO_TOP_CLIENTS_PAGE;
 const nextRank = zipfSampler(options.gigIdsByRank.length, options.zipfExponent, options.seed);
 const target = new URL(options.url);
 const TIMEOUT_MS = 30_000;

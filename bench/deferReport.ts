@@ -6,11 +6,8 @@
  */
 import type { Bar, BenchResults, RunRecord, ScenarioId } from './report.js';
 
-/**
- * The deferred page (the pages' shape, its details in a named fragment; and in an inline one) and its baseline, all
- * on ours (run.ts's DEFERRED).
- */
-const PAGES = { ours: 'the pages\' shape, `...ClientSummary @defer`', 'ours-inline-defer': 'inline fragment, `... @defer { ... }`' } as const;
+/** The deferred page and its baseline, both on ours (run.ts's DEFERRED). */
+const PAGE = 'ours';
 const BASELINE = 'ours-no-top-clients';
 /** The issue's bar: the first payload's p99 against the baseline's. */
 const FIRST_PAYLOAD_BAR = 1.1;
@@ -45,7 +42,7 @@ export function deferSection(runs: RunRecord[]): string[] {
     const d = load.defer!;
     const ratio = (v: number) => (base && run.contender !== BASELINE && Number.isFinite(v) ? ` (${fmt(v / base, 2)}x)` : '');
     const deferred = run.contender !== BASELINE;
-    lines.push(`| ${run.contender} (${deferred ? `deferred page, ${PAGES[run.contender as keyof typeof PAGES] ?? ''}` : 'no top clients'}) | ${load.requests} | ${d.multipart} | ${deferred ? d.notDeferred : '-'} | ${fmt(d.firstPayloadMs.p50)} | ${fmt(d.firstPayloadMs.p99)}${ratio(d.firstPayloadMs.p99)} | `
+    lines.push(`| ${run.contender} (${deferred ? 'deferred page' : 'no top clients'}) | ${load.requests} | ${d.multipart} | ${deferred ? d.notDeferred : '-'} | ${fmt(d.firstPayloadMs.p50)} | ${fmt(d.firstPayloadMs.p99)}${ratio(d.firstPayloadMs.p99)} | `
       + `${fmt(d.firstDelimitedMs.p50)} | ${fmt(d.firstDelimitedMs.p99)}${ratio(d.firstDelimitedMs.p99)} | ${fmt(d.lastPartMs.p50)} | ${fmt(d.lastPartMs.p99)} | `
       + `${fmt(d.topClientsAfterFirstMs.p50)} | ${fmt(d.topClientsAfterFirstMs.p99)} | ${pct(d.served, load.requests)} | `
       + (deferred
@@ -59,12 +56,10 @@ export function deferSection(runs: RunRecord[]): string[] {
 export function deferBars(results: BenchResults): Bar[] {
   const out: Bar[] = [];
   const budget = results.settings.topclientsEntityTimeoutMs;
-  for (const [id, contender] of [['s4d', 'ours'], ['s4d', 'ours-inline-defer'], ['s2d', 'ours'], ['s2d', 'ours-inline-defer']] as const) {
-    const page = runOf(results, id, contender);
+  const check = (met: boolean | null, text: string) => out.push({ met, text });
+  for (const id of ['s4d', 's2d'] as const) {
+    const page = runOf(results, id, PAGE);
     const base = runOf(results, id, BASELINE);
-    // The inline variant is reported only where it ran.
-    if (contender !== 'ours' && !page) continue;
-    const check = (met: boolean | null, text: string) => out.push({ met, text: text.replace(`@defer ${id} `, `@defer ${id} ${contender === 'ours' ? '' : `(${PAGES[contender]}) `}`) });
     const d = page?.load?.defer;
     const baseP99 = base?.load?.latencyMs.p99;
     const against = (v: number | undefined) => (d && baseP99 ? `${fmt(v! / baseP99, 2)}x (${fmt(v)} vs ${fmt(baseP99)} ms)` : 'n/a');

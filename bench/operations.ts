@@ -35,21 +35,6 @@ export const DEFERRED_GIG_PAGE = `query DeferredGigPage($id: ID!) {
 ${CLIENT_SUMMARY}`;
 
 /**
- * The same page with the deferred details in an inline fragment. The gateway answers `@defer` on a named fragment
- * spread (the pages' shape, above) in one piece, and on an inline fragment in parts: this one measures the deferred
- * run until both are answered alike.
- */
-export const DEFERRED_GIG_PAGE_INLINE = `query DeferredGigPageInline($id: ID!) {
-  gig(id: $id) {
-    id title description price rating ratingCount category
-    seller {
-      id username displayName level country
-      topClients { id ... @defer(label: "topClients") { name logoUrl verified version } }
-    }
-  }
-}`;
-
-/**
  * The same gig page without top clients at all (gigs, then the seller's profile at users): the baseline the deferred
  * page's first payload is held to. It is the issue's "gigs-only page"; GIGS_ONLY above also leaves out users.
  */

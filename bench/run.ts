@@ -102,11 +102,8 @@ interface Scenario {
 const MAIN: ContenderName[] = ['sync', 'ours', 'hive', 'hive-cache'];
 /** With BENCH_OURS_BEFORE, the scenarios that compare builds of ours (s1, s7) run that build beside ours. */
 const BEFORE: ContenderName[] = OURS_BEFORE_ROOT ? ['ours-before'] : [];
-/**
- * The deferred gig page (its details in a named fragment, as the pages have it, and in an inline one) and its
- * baseline, the same page without top clients, all on ours.
- */
-const DEFERRED: ContenderName[] = ['ours', 'ours-inline-defer', 'ours-no-top-clients'];
+/** The deferred gig page and its baseline, the same page without top clients, both on ours. */
+const DEFERRED: ContenderName[] = ['ours', 'ours-no-top-clients'];
 const GATEWAY_COST: ContenderName[] = ['sync', 'ours', 'ours-stock-executor', 'ours-workers-2', 'hive', 'hive-router'];
 const SCENARIOS: Scenario[] = [
   { id: 's1', title: 'Gig page, warm (every gig served once first, then Zipf ids)', supergraph: 'reference', load: 'gigPage', warmup: true, prewarm: true, contenders: [...MAIN, ...BEFORE, 'ours-2-replicas-redis', 'gigs-only'], topclients: {} },
