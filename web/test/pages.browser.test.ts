@@ -2,6 +2,9 @@
  * The pages in a real headless Chromium against the real reference deployment: three subgraphs (PGlite), the
  * gateway in safelist mode (only the manifest's operations run), topclients behind a real fault-injecting HTTP hop,
  * and the web server in front. Screenshots of every page land in test-output/screenshots/.
+ *
+ * The gig and user pages defer their top clients' details (@defer): the order in which a page shows its parts is
+ * read from the page itself (every state its DOM went through, recorded by a MutationObserver), never timed.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -30,6 +33,8 @@ const SCREENSHOTS = fileURLToPath(new URL('../../test-output/screenshots/', impo
 const ENTITY_TIMEOUT_MS = 800;
 const OPERATION_BUDGET_MS = 2_500;
 const SLOW_TOPCLIENTS_MS = 5_000;
+/** topclients' delay in the deferred-page test, well within that test's gateway's patience. */
+const DELAYED_TOPCLIENTS_MS = 2_000;
 // Consumers retry a stopped topclients' feed; that is expected in the last test and not worth a log line.
 const silentEvents: EventLog = () => {};
 
@@ -118,6 +123,52 @@ async function textsOf(page: Page, selector: string): Promise<string[]> {
   return (await page.locator(selector).allTextContents()).map((t) => t.replace('✓', '').trim());
 }
 
+/** What the top clients section of a page showed at one moment. */
+interface ShownState {
+  /** The page itself is up (the gig's title, or the seller's profile). */
+  page: boolean;
+  loading: boolean;
+  unavailable: boolean;
+  clientNames: number;
+}
+
+/**
+ * Records every distinct state the page's DOM goes through, from before its first script runs: the page's order of
+ * events as the page saw them, whatever the machine's speed.
+ */
+async function recordShownStates(page: Page, pageSelector: string): Promise<() => Promise<ShownState[]>> {
+  await page.addInitScript((selector) => {
+    // The browser's own globals (this project's Node typings have no DOM).
+    const { document, MutationObserver } = globalThis as unknown as {
+      document: { querySelector(selector: string): unknown; querySelectorAll(selector: string): { length: number } };
+      MutationObserver: new (callback: () => void) => { observe(target: unknown, options: Record<string, boolean>): void };
+    };
+    const states: unknown[] = [];
+    (globalThis as unknown as { shownStates: unknown[] }).shownStates = states;
+    let last = '';
+    new MutationObserver(() => {
+      const state = {
+        page: document.querySelector(selector) !== null,
+        loading: document.querySelector('[data-testid=top-clients-loading]') !== null,
+        unavailable: document.querySelector('[data-testid=top-clients-unavailable]') !== null,
+        clientNames: document.querySelectorAll('[data-testid=top-clients] .client-name').length,
+      };
+      const key = JSON.stringify(state);
+      if (key !== last) states.push(state);
+      last = key;
+    }).observe(document, { childList: true, subtree: true, characterData: true });
+  }, pageSelector);
+  return () => page.evaluate(() => (globalThis as unknown as { shownStates: ShownState[] }).shownStates);
+}
+
+/** Console errors and uncaught exceptions of a page. */
+function recordErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (message) => void (message.type() === 'error' && errors.push(message.text())));
+  page.on('pageerror', (error) => void errors.push(error.message));
+  return errors;
+}
+
 // A cold first page (query plans, first reads) on a busy machine can take a while; each test is still bounded.
 describe('the pages in a browser', { timeout: 60_000 }, () => {
   it('goes from search to a gig page with its title, seller and top clients, then to the seller\'s page', async () => {
@@ -146,6 +197,8 @@ describe('the pages in a browser', { timeout: 60_000 }, () => {
     // Both pages were read as persisted queries over GET by the manifest's id, with no query text and no retry.
     const reads = requests.map((r) => ({ method: r.method(), url: new URL(r.url()), headers: r.headers() }));
     expect(reads.map((r) => [r.method, r.url.searchParams.get('operationName')])).toEqual([['GET', 'SearchResults'], ['GET', 'GigPage']]);
+    // The gig page takes its answer in parts (its top clients are deferred); search results come whole.
+    expect(reads.map((r) => r.headers.accept)).toEqual(['application/json', 'multipart/mixed;deferSpec=20220824, application/json']);
     for (const read of reads) {
       expect(read.url.searchParams.has('query')).toBe(false);
       expect(read.headers['apollo-require-preflight']).toBe('true');
@@ -229,9 +282,10 @@ describe('the pages in a browser', { timeout: 60_000 }, () => {
     await page.close();
   });
 
-  it('shows the gig and a quiet note when topclients is slow, within the gateway\'s budget', async () => {
+  it('shows the gig at once, then a quiet note when topclients is too slow for the gateway\'s budget', async () => {
     const [, , { seller, gig }] = sellersWithClients(3) as [unknown, unknown, { seller: DemoSeller; gig: DemoGig }];
     const page = await freshPage();
+    const shownStates = await recordShownStates(page, '[data-testid=gig-title]');
     topclientsHop.fault = { kind: 'delay', ms: SLOW_TOPCLIENTS_MS };
     try {
       const startedAt = Date.now();
@@ -242,7 +296,12 @@ describe('the pages in a browser', { timeout: 60_000 }, () => {
       expect(await page.textContent('[data-testid=top-clients-unavailable]')).toBe('Top clients are unavailable right now');
       expect(await page.textContent('[data-testid=gig-title]')).toBe(gig.title);
       expect(await page.textContent('[data-testid=seller] .seller-name')).toBe(seller.displayName);
-      expect(await page.locator('[data-testid=problem]').count()).toBe(0);
+      expect(await page.locator('[data-testid=problem], [data-testid=top-clients-loading]').count()).toBe(0);
+      // The top clients' part is deferred: the gig showed first, with its top clients loading, and the note replaced
+      // them when the gateway gave up on topclients (its entity timeout), not the page.
+      const shown = (await shownStates()).filter((state) => state.page);
+      expect(shown[0]).toEqual({ page: true, loading: true, unavailable: false, clientNames: 0 });
+      expect(shown.at(-1)).toEqual({ page: true, loading: false, unavailable: true, clientNames: 0 });
       await screenshot(page, 'gig-topclients-slow');
     } finally {
       topclientsHop.reset();
@@ -267,5 +326,90 @@ describe('the pages in a browser', { timeout: 60_000 }, () => {
     expect(await page.locator(`.seller-gigs a[href="/gigs/${gig.id}"]`).count()).toBe(1);
     await screenshot(page, 'user-topclients-down');
     await page.close();
+  });
+});
+
+// A gateway of its own, in front of the same subgraphs, patient enough with topclients that a slow answer is worth
+// waiting for: the top clients then arrive after the page, in their own part.
+describe('the pages while topclients takes its time (@defer)', { timeout: 60_000 }, () => {
+  let delayedHop: FaultProxy;
+  let patientGateway: RunningGateway;
+  let patientWeb: RunningWebServer;
+
+  beforeAll(async () => {
+    delayedHop = await startFaultProxy(services.topclients.url);
+    patientGateway = await startGateway(loadConfig(gatewayEnvFor({ ...services, topclients: { url: delayedHop.url } }, {
+      PERSISTED_QUERIES: 'safelist',
+      SUBGRAPH_TOPCLIENTS_ENTITY_TIMEOUT_MS: String(DELAYED_TOPCLIENTS_MS * 5),
+      OPERATION_BUDGET_MS: String(DELAYED_TOPCLIENTS_MS * 5),
+    })), { logger: jsonLogger('silent') });
+    patientWeb = await startWebServer({ gatewayUrl: patientGateway.url, port: 0, distDir });
+  }, 30_000);
+
+  afterAll(async () => {
+    await patientWeb?.stop();
+    await patientGateway?.stop();
+    await delayedHop?.stop();
+  });
+
+  it('the gig page shows the gig first, its top clients loading, then the top clients when topclients answers 2 s later', async () => {
+    const [, , , , { seller, gig }] = sellersWithClients(5) as [unknown, unknown, unknown, unknown, { seller: DemoSeller; gig: DemoGig }];
+    const page = await freshPage();
+    const errors = recordErrors(page);
+    const shownStates = await recordShownStates(page, '[data-testid=gig-title]');
+    const answer = page.waitForResponse((response) => new URL(response.url()).searchParams.get('operationName') === 'GigPage');
+    delayedHop.fault = { kind: 'delay', ms: DELAYED_TOPCLIENTS_MS };
+    try {
+      await page.goto(`${patientWeb.url}/gigs/${gig.id}`);
+      await page.locator('[data-testid=gig-title]').waitFor();
+      expect(await page.textContent('[data-testid=gig-title]')).toBe(gig.title);
+      expect(await page.textContent('[data-testid=seller] .seller-name')).toBe(seller.displayName);
+      // The gateway answered in parts, and the page has not waited for the last one.
+      expect((await answer).headers()['content-type']).toBe('multipart/mixed; boundary="graphql"; deferSpec=20220824');
+      await screenshot(page, 'gig-top-clients-loading');
+
+      await page.locator('[data-testid=top-clients] .client-name').first().waitFor({ timeout: DELAYED_TOPCLIENTS_MS * 5 });
+      expect(await textsOf(page, '[data-testid=top-clients] .client-name')).toEqual(seller.topClientIds.map(clientName));
+      expect(await page.locator('[data-testid=top-clients] img.logo').count()).toBe(seller.topClientIds.length);
+      expect(await page.locator('[data-testid=top-clients-loading], [data-testid=top-clients-unavailable], [data-testid=problem]').count()).toBe(0);
+      await screenshot(page, 'gig-top-clients-arrived');
+
+      // As the page showed it: the gig with its top clients loading (one placeholder each, no names), then the
+      // top clients, and nothing in between.
+      expect((await shownStates()).filter((state) => state.page)).toEqual([
+        { page: true, loading: true, unavailable: false, clientNames: 0 },
+        { page: true, loading: false, unavailable: false, clientNames: seller.topClientIds.length },
+      ]);
+      // The topclients call went out once, for the deferred part, with every client of the seller.
+      expect(delayedHop.entityCalls().map((call) => call.representations)).toEqual([seller.topClientIds.map((id) => ({ __typename: 'Client', id }))]);
+      expect(errors).toEqual([]);
+    } finally {
+      delayedHop.reset();
+      await page.close();
+    }
+  });
+
+  it('the seller\'s page does the same: profile and gigs first, then the top clients with their industry', async () => {
+    const [, , , , , { seller, gig }] = sellersWithClients(6) as [unknown, unknown, unknown, unknown, unknown, { seller: DemoSeller; gig: DemoGig }];
+    const page = await freshPage();
+    const errors = recordErrors(page);
+    const shownStates = await recordShownStates(page, '[data-testid=profile] h1');
+    delayedHop.fault = { kind: 'delay', ms: DELAYED_TOPCLIENTS_MS };
+    try {
+      await page.goto(`${patientWeb.url}/users/${seller.username}`);
+      await page.locator('[data-testid=profile] h1').waitFor();
+      expect(await page.locator(`.seller-gigs a[href="/gigs/${gig.id}"]`).count()).toBe(1);
+      await page.locator('[data-testid=top-clients] .client-name').first().waitFor({ timeout: DELAYED_TOPCLIENTS_MS * 5 });
+      expect(await textsOf(page, '[data-testid=top-clients] .client-name')).toEqual(seller.topClientIds.map(clientName));
+      expect(await page.locator('[data-testid=top-clients] .client-industry').count()).toBe(seller.topClientIds.length);
+      expect((await shownStates()).filter((state) => state.page)).toEqual([
+        { page: true, loading: true, unavailable: false, clientNames: 0 },
+        { page: true, loading: false, unavailable: false, clientNames: seller.topClientIds.length },
+      ]);
+      expect(errors).toEqual([]);
+    } finally {
+      delayedHop.reset();
+      await page.close();
+    }
   });
 });
