@@ -165,7 +165,7 @@ describe('@defer on the reference deployment', () => {
     expect(batch.payloads).toEqual([[whole.body, whole.body]]);
   });
 
-  it('the pages\' persisted GigPage over GET by id: parts without an ETag for a multipart client, one JSON body with its ETag for others', async () => {
+  it('the pages\' persisted GigPage by id, over GET and POST: parts without an ETag for a multipart client, one JSON body with its ETag for others', async () => {
     const patient = await gatewayWith({});
     const gig = gigOf(7);
     const page = manifest.operations.find((operation) => operation.name === 'GigPage')!;
@@ -187,6 +187,10 @@ describe('@defer on the reference deployment', () => {
     expect(whole.headers.get('cache-control')).toMatch(/max-age=\d+/);
     expect(merged.data).toEqual(whole.payloads[0].data);
     expect(merged.data.gig.seller.topClients.map((c: { name: string }) => c.name)).toEqual(namesOf(sellers[7]!.topClientIds));
+    // By id over POST too.
+    const posted = await sendAccepting(patient.url, { operationName: 'GigPage', variables: { id: gig.id }, extensions: { persistedQuery: { version: 1, sha256Hash: page.id } } }, LEGACY);
+    expect(posted.payloads.length).toBeGreaterThan(1);
+    expect(mergePayloads(posted.payloads, 'deferSpec=20220824').data).toEqual(merged.data);
   });
 
   it.each([
