@@ -160,6 +160,8 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
   const onOperation = features.flatMap((feature) => (feature.onOperation ? [feature.onOperation.bind(feature)] : []));
   const onResponse = features.flatMap((feature) => (feature.onResponse ? [feature.onResponse.bind(feature)] : []));
   const varyHeaders = [...new Set(features.flatMap((feature) => feature.varyHeaders ?? []))];
+  // With @defer, the same GET is one JSON body or parts, by the client's Accept: a shared cache must tell them apart.
+  const answerVaries = config.defer ? [...varyHeaders, 'accept'] : varyHeaders;
 
   let supergraphLoaded = false;
   let draining = false;
@@ -250,7 +252,7 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     for (const step of onResponse) step(operation, request, response);
     res.statusCode = response.status ?? 200;
     if (inParts && response.body.kind === 'complete') return writeMultipart(res, initialPayload(response.body.string, parts, request.incremental!), parts, request.incremental!);
-    if (response.body.kind === 'complete') return endWithEntityTag(req, res, response.body.string, varyHeaders);
+    if (response.body.kind === 'complete') return endWithEntityTag(req, res, response.body.string, answerVaries);
     for await (const chunk of response.body.asyncIterator) res.write(chunk);
     res.end();
   }

@@ -184,6 +184,9 @@ describe('@defer on the reference deployment', () => {
     const merged = mergePayloads(inParts.payloads, 'deferSpec=20220824');
     const whole = await sendAccepting(url, undefined, 'application/json', { method: 'GET' });
     expect(whole.headers.get('etag')).toMatch(/^"/);
+    // The same URL answers JSON or parts by Accept: a shared cache keeps them apart.
+    expect(whole.headers.get('vary')).toMatch(/\baccept\b/);
+    expect(inParts.headers.get('x-accel-buffering')).toBe('no');
     expect(whole.headers.get('cache-control')).toMatch(/max-age=\d+/);
     expect(merged.data).toEqual(whole.payloads[0].data);
     expect(merged.data.gig.seller.topClients.map((c: { name: string }) => c.name)).toEqual(namesOf(sellers[7]!.topClientIds));

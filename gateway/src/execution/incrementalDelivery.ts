@@ -112,6 +112,8 @@ const partHead = '\r\ncontent-type: application/json; charset=utf-8\r\n\r\n';
  */
 export async function writeMultipart(res: ServerResponse, first: string, answer: IncrementalAnswer, format: IncrementalFormat): Promise<void> {
   res.setHeader('content-type', multipartContentType(format));
+  // A proxy that buffers answers (nginx by default) would hold the first part back until the last.
+  res.setHeader('x-accel-buffering', 'no');
   res.write(delimiter + partHead + first + delimiter);
   for await (const step of answer.steps) {
     if (res.destroyed) return;

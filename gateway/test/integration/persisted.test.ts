@@ -152,14 +152,15 @@ describe('persisted queries in development (PERSISTED_QUERIES=manifest+apq, the 
     const etag = first.headers.get('etag')!;
     expect(etag).toMatch(/^"[A-Za-z0-9_-]{32}"$/);
     // Answers depend on the caller, so caches keep one copy per identity.
-    expect(first.headers.get('vary')).toBe('authorization, x-seller-id');
+    // (and on Accept: the same URL is answered in parts to a client that asks for them, @defer).
+    expect(first.headers.get('vary')).toBe('authorization, x-seller-id, accept');
 
     const again = await get(gateway, params, { ...PREFLIGHT, 'if-none-match': etag });
     expect(again.status).toBe(304);
     expect(again.text).toBe('');
     expect(again.headers.get('etag')).toBe(etag);
     expect(again.headers.get('cache-control')).toBe(first.headers.get('cache-control'));
-    expect(again.headers.get('vary')).toBe('authorization, x-seller-id');
+    expect(again.headers.get('vary')).toBe('authorization, x-seller-id, accept');
     expect((await get(gateway, params, { ...PREFLIGHT, 'if-none-match': `"stale", W/${etag}` })).status).toBe(304);
 
     const changed = await get(gateway, params, { ...PREFLIGHT, 'if-none-match': '"something-else"' });
