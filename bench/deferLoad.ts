@@ -31,7 +31,7 @@ export interface DeferResult {
   multipart: number;
   /** Deferred page only: pages with top clients to show whose answer came in one JSON body all the same. */
   notDeferred: number;
-  /** From sending to the first payload's JSON arriving whole (a JSON answer: to its end). */
+  /** From sending to the first payload's JSON arriving whole (a JSON answer: to its end); HTTP 200 answers only, as below. */
   firstPayloadMs: Percentiles;
   /** To the delimiter after the first payload: when a reader splitting on the boundary (Apollo Client) has it. */
   firstDelimitedMs: Percentiles;
@@ -184,7 +184,9 @@ function summary(seconds: number): LoadResult {
   const statuses: Record<string, number> = {};
   for (const page of pages) statuses[page.status] = (statuses[page.status] ?? 0) + 1;
   const since = (page: Page, at: number | undefined) => (at === undefined ? NaN : at - sentAtOf.get(page)!);
-  const answered = pages.filter((p) => p.first);
+  // Times are those of answers (HTTP 200): a page turned away (503) or failed has no first payload to wait for, and
+  // is counted apart (statuses, served).
+  const answered = pages.filter((p) => p.first && p.status === 200);
   const topClients: Record<TopClientsOutcome, number> = { delivered: 0, none: 0, failed: 0, missing: 0 };
   for (const page of pages) if (page.topClients) topClients[page.topClients]++;
   const withTopClients = answered.filter((p) => p.topClientsAt !== undefined);
