@@ -147,7 +147,8 @@ export async function runDeferred(run: PlanRun, root: PreparedDefer, context: De
       const partSent = new Promise<void>((resolve) => {
         markSent = resolve;
       });
-      void deliver(part, places, partSent).then(async (step) => {
+      // Whatever happens in it, a part is delivered once: the answer ends only when every part has.
+      void deliver(part, places, partSent).catch((error: unknown) => ({ delivered: failed(places, error), pending: [] })).then(async (step) => {
         await parentSent;
         running -= 1;
         queue.push({ ...step, hasNext: running > 0 });
@@ -180,8 +181,7 @@ export async function runDeferred(run: PlanRun, root: PreparedDefer, context: De
         return { part: place, ...answer };
       });
     } catch (error) {
-      const failure = error instanceof GraphQLError ? error : new GraphQLError(`A deferred part failed: ${(error as Error).message}`, { originalError: error as Error });
-      parts = places.map((place) => ({ part: place, data: null, errors: [failure] }));
+      parts = failed(places, error);
       nested = [];
     }
     if (part.plannerLabel !== undefined) delivered.add(part.plannerLabel);
@@ -193,6 +193,12 @@ export async function runDeferred(run: PlanRun, root: PreparedDefer, context: De
   const pending = announce(root.deferred, Promise.resolve());
   if (pending.length === 0) return { first, rest: null };
   return { first, rest: { pending, steps: queue.drain(() => running > 0) } };
+}
+
+/** Every place of a part that failed as a whole (a bug, not a subgraph: those fail field by field). */
+function failed(places: PendingPart[], error: unknown): DeliveredPart[] {
+  const failure = error instanceof GraphQLError ? error : new GraphQLError(`A deferred part failed: ${(error as Error)?.message ?? String(error)}`, { originalError: error as Error });
+  return places.map((place) => ({ part: place, data: null, errors: [failure] }));
 }
 
 /**
