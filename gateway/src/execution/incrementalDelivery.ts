@@ -117,7 +117,13 @@ export async function writeMultipart(res: ServerResponse, first: string, answer:
   res.write(delimiter + partHead + first + delimiter);
   for await (const step of answer.steps) {
     if (res.destroyed) return;
-    res.write(partHead + JSON.stringify(stepPayload(step, format)) + delimiter);
+    const part = partHead + JSON.stringify(stepPayload(step, format)) + delimiter;
+    // The last part and the closing leave in one write.
+    if (!step.hasNext) {
+      res.end(`${part}--\r\n`);
+      return;
+    }
+    res.write(part);
   }
   res.end('--\r\n');
 }
