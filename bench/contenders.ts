@@ -21,6 +21,7 @@ const OURS_VARIANTS = {
   'ours-stock-executor': { GATEWAY_EXECUTOR: 'stock' },
   // Ours as it is: what differs is the page it is asked for (CONTENDER_PAGES).
   'ours-no-top-clients': {},
+  'ours-mixed': {},
 } satisfies Record<string, Record<string, string>>;
 const OURS_BASE: Record<string, string> = { GATEWAY_WORKERS: '1' };
 /** Two replicas of ours (one process each) sharing Redis, behind one round-robin port. */
@@ -34,6 +35,7 @@ export type ContenderName = OursVariant | 'ours-before' | 'ours-2-replicas-redis
 export const CONTENDER_PAGES: Partial<Record<ContenderName, LoadKind>> = {
   'gigs-only': 'gigsOnly',
   'ours-no-top-clients': 'noTopClientsPage',
+  'ours-mixed': 'mixedPages',
 };
 
 /**
@@ -82,6 +84,7 @@ export const CONTENDER_DESCRIPTIONS: Record<ContenderName, string> = {
   'hive-router': '@graphql-hive/gateway with `--hive-router-runtime` (@graphql-hive/router-runtime: the Rust query planner and its executor), otherwise defaults, one process',
   'gigs-only': 'baseline: the sync gateway serving a gig page that needs only gigs (one fetch per page)',
   'ours-no-top-clients': 'baseline of the deferred gig page (s2d, s4d): ours, same settings, serving the same gig page without top clients at all (gigs, then the seller\'s profile at users), read by the same client',
+  'ours-mixed': 'the deferred gig page and the page without top clients on one gateway at the same time (s2d, s4d): half the connections (or of the burst\'s pages) ask for each, so both first payloads are timed under the same load',
 };
 
 const require = createRequire(import.meta.url);

@@ -45,11 +45,17 @@ export interface DeferResult {
   topClients: Record<TopClientsOutcome, number>;
   /** The codes of the errors the top clients' parts carried instead of data. */
   topClientsErrorCodes: Record<string, number>;
+  /**
+   * `mixedPages`: the page without top clients, asked on the same gateway at the same time (the figures above are
+   * the deferred page's): its first payload, which is its whole answer.
+   */
+  besideFirstPayloadMs?: Percentiles;
 }
 
 const options = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as LoadOptions;
-const deferred = options.kind === 'deferredPage';
-const query = deferred ? DEFERRED_GIG_PAGE : NO_TOP_CLIENTS_PAGE;
+/** `mixedPages`: every other connection (or page of a burst) asks for the deferred page, the others the baseline. */
+const mixed = options.kind === 'mixedPages';
+const isDeferredPage = (index: number) => options.kind === 'deferredPage' || (mixed && index % 2 === 0);
 const nextRank = zipfSampler(options.gigIdsByRank.length, options.zipfExponent, options.seed);
 const target = new URL(options.url);
 const TIMEOUT_MS = 30_000;
@@ -57,6 +63,7 @@ let requestSeq = 0;
 
 type Json = Record<string, any>;
 interface Page {
+  deferred: boolean;
   status: number;
   multipart: boolean;
   first: TimedPayload | undefined;
@@ -74,14 +81,14 @@ interface Page {
 const codeOf = (error: Json) => String(error?.extensions?.code ?? 'NO_CODE');
 
 /** What a page's payloads say: served or not, complete or not, and its top clients' fate. */
-function judge(status: number, multipart: boolean, payloads: TimedPayload[]): Page {
+function judge(deferred: boolean, status: number, multipart: boolean, payloads: TimedPayload[]): Page {
   const first = payloads[0];
   const head = (first?.payload ?? {}) as Json;
   const errorCodes = (head.errors ?? []).map(codeOf);
   const gig = head.data?.gig;
   const served = status === 200 && !!gig && typeof gig.title === 'string' && typeof gig.price === 'number' && typeof gig.seller?.id === 'string';
   const profile = served && typeof gig.seller.username === 'string';
-  const page: Page = { status, multipart, first, last: payloads[payloads.length - 1], topClientsAt: undefined, served, complete: false, topClients: null, notDeferred: false, errorCodes, topClientsErrorCodes: [] };
+  const page: Page = { deferred, status, multipart, first, last: payloads[payloads.length - 1], topClientsAt: undefined, served, complete: false, topClients: null, notDeferred: false, errorCodes, topClientsErrorCodes: [] };
   // Every entry of every later payload, with when it came.
   const entries: { entry: Json; at: number }[] = [];
   for (const { payload, completeAt } of payloads.slice(1)) {
@@ -126,7 +133,7 @@ function judge(status: number, multipart: boolean, payloads: TimedPayload[]): Pa
 }
 
 /** One page over the pool: null when no answer came (reset, timeout). */
-async function askPage(pool: Pool, id: string): Promise<{ page: Page | null; sentAt: number }> {
+async function askPage(pool: Pool, id: string, deferred: boolean): Promise<{ page: Page | null; sentAt: number }> {
   const sentAt = performance.now();
   try {
     const answer = await pool.request({
@@ -137,21 +144,21 @@ async function askPage(pool: Pool, id: string): Promise<{ page: Page | null; sen
         accept: 'multipart/mixed;deferSpec=20220824,application/json',
         'x-bench-request': `d${++requestSeq}`,
       },
-      body: JSON.stringify({ query, variables: { id } }),
+      body: JSON.stringify({ query: deferred ? DEFERRED_GIG_PAGE : NO_TOP_CLIENTS_PAGE, variables: { id } }),
       headersTimeout: TIMEOUT_MS,
       bodyTimeout: TIMEOUT_MS,
     });
     const contentType = answer.headers['content-type'];
     const reader = new PartReader(Array.isArray(contentType) ? contentType[0] : contentType);
     for await (const chunk of answer.body) reader.push(chunk as Buffer, performance.now());
-    return { page: judge(answer.statusCode, reader.multipart, reader.end(performance.now())), sentAt };
+    return { page: judge(deferred, answer.statusCode, reader.multipart, reader.end(performance.now())), sentAt };
   } catch {
     return { page: null, sentAt };
   }
 }
 
 // ---- what the measured part saw
-const pages: Page[] = [];
+const allPages: Page[] = [];
 const sentAtOf = new Map<Page, number>();
 let transportErrors = 0;
 
@@ -160,22 +167,25 @@ function record(result: { page: Page | null; sentAt: number }): void {
     transportErrors++;
     return;
   }
-  pages.push(result.page);
+  allPages.push(result.page);
   sentAtOf.set(result.page, result.sentAt);
 }
 
 /** `connections` pages at a time until `seconds` have passed; pages sent before then are awaited. */
 async function timedLoad(pool: Pool, seconds: number, measured: boolean): Promise<void> {
   const stopAt = performance.now() + seconds * 1000;
-  await Promise.all(Array.from({ length: options.connections }, async () => {
+  await Promise.all(Array.from({ length: options.connections }, async (_, connection) => {
     while (performance.now() < stopAt) {
-      const result = await askPage(pool, options.gigIdsByRank[nextRank()]!);
+      const result = await askPage(pool, options.gigIdsByRank[nextRank()]!, isDeferredPage(connection));
       if (measured) record(result);
     }
   }));
 }
 
 function summary(seconds: number): LoadResult {
+  // Mixed: the figures are the deferred page's; the page beside it gives its first payload only.
+  const beside = allPages.filter((p) => !p.deferred && p.first && p.status === 200);
+  const pages = mixed ? allPages.filter((p) => p.deferred) : allPages;
   const tally = (codes: string[][]) => {
     const counts: Record<string, number> = {};
     for (const code of codes.flat()) counts[code] = (counts[code] ?? 0) + 1;
@@ -213,6 +223,7 @@ function summary(seconds: number): LoadResult {
       served: pages.filter((p) => p.served).length,
       topClients,
       topClientsErrorCodes: tally(pages.map((p) => p.topClientsErrorCodes)),
+      ...(mixed ? { besideFirstPayloadMs: percentiles(beside.map((p) => since(p, p.first!.completeAt))) } : {}),
     },
   };
 }
@@ -224,7 +235,7 @@ if (options.burst) {
   console.log('MEASURE');
   await new Promise((r) => setTimeout(r, 300));
   const started = performance.now();
-  const results = await Promise.all(options.gigIdsByRank.slice(0, options.burst).map((id) => askPage(pool, id)));
+  const results = await Promise.all(options.gigIdsByRank.slice(0, options.burst).map((id, i) => askPage(pool, id, isDeferredPage(i))));
   results.forEach(record);
   const seconds = (performance.now() - started) / 1000;
   await pool.close();

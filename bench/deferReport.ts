@@ -6,9 +6,10 @@
  */
 import type { Bar, BenchResults, RunRecord, ScenarioId } from './report.js';
 
-/** The deferred page and its baseline, both on ours (run.ts's DEFERRED). */
+/** The deferred page and its baseline, both on ours (run.ts's DEFERRED), and both at once on one gateway. */
 const PAGE = 'ours';
 const BASELINE = 'ours-no-top-clients';
+const MIXED = 'ours-mixed';
 /** The issue's bar: the first payload's p99 against the baseline's. */
 const FIRST_PAYLOAD_BAR = 1.1;
 
@@ -34,15 +35,19 @@ export function deferSection(runs: RunRecord[]): string[] {
   const lines = ['', 'Read part by part (bench/deferLoad.ts; in the table above p50/p99 are the time to the last part). '
     + '"first payload" = its JSON arrived whole; "delimited" = the delimiter after it arrived, when a reader that splits on the boundary '
     + '(Apollo Client\'s HttpLink) hands it over; "top clients after the first" = from the first payload to the part carrying the top clients '
-    + 'or their error; "lost" = pages whose top clients did not arrive (failed or missing). (Nx) = ratio to the page without top clients\' p99.', ''];
+    + 'or their error; "lost" = pages whose top clients did not arrive (failed or missing). (Nx) = ratio to the page without top clients\' p99 '
+    + '(for ours-mixed, to that page asked on the same gateway at the same time; its req/s and CPU count the deferred pages only).', ''];
   lines.push('| contender | pages | multipart | in one piece though top clients to show | first payload p50 | p99 | delimited p50 | p99 | last part p50 | p99 | top clients after the first p50 | p99 | served | top clients delivered | none to show | failed | missing | lost |');
   lines.push(`| --- | ${'--- | '.repeat(17)}`);
   for (const run of measured) {
     const load = run.load!;
     const d = load.defer!;
-    const ratio = (v: number) => (base && run.contender !== BASELINE && Number.isFinite(v) ? ` (${fmt(v / base, 2)}x)` : '');
+    // Mixed: against the page without top clients asked on the same gateway at the same time.
+    const against = d.besideFirstPayloadMs?.p99 ?? base;
+    const ratio = (v: number) => (against && run.contender !== BASELINE && Number.isFinite(v) ? ` (${fmt(v / against, 2)}x)` : '');
     const deferred = run.contender !== BASELINE;
-    lines.push(`| ${run.contender} (${deferred ? 'deferred page' : 'no top clients'}) | ${load.requests} | ${d.multipart} | ${deferred ? d.notDeferred : '-'} | ${fmt(d.firstPayloadMs.p50)} | ${fmt(d.firstPayloadMs.p99)}${ratio(d.firstPayloadMs.p99)} | `
+    const label = !deferred ? 'no top clients' : d.besideFirstPayloadMs ? `deferred page; beside it, the page without top clients: p50 ${fmt(d.besideFirstPayloadMs.p50)}, p99 ${fmt(d.besideFirstPayloadMs.p99)}` : 'deferred page';
+    lines.push(`| ${run.contender} (${label}) | ${load.requests} | ${d.multipart} | ${deferred ? d.notDeferred : '-'} | ${fmt(d.firstPayloadMs.p50)} | ${fmt(d.firstPayloadMs.p99)}${ratio(d.firstPayloadMs.p99)} | `
       + `${fmt(d.firstDelimitedMs.p50)} | ${fmt(d.firstDelimitedMs.p99)}${ratio(d.firstDelimitedMs.p99)} | ${fmt(d.lastPartMs.p50)} | ${fmt(d.lastPartMs.p99)} | `
       + `${fmt(d.topClientsAfterFirstMs.p50)} | ${fmt(d.topClientsAfterFirstMs.p99)} | ${pct(d.served, load.requests)} | `
       + (deferred
@@ -72,6 +77,11 @@ export function deferBars(results: BenchResults): Bar[] {
       `@defer ${id} the same, as a reader that splits on the boundary (Apollo Client's HttpLink) gets the first payload: ${against(d?.firstDelimitedMs.p99)}`);
     check(d ? d.served === page!.load!.requests : null,
       `@defer ${id} every page served (the gig in its first payload): ${d ? `${pct(d.served, page!.load!.requests)} (${d.served} of ${page!.load!.requests})` : 'n/a'}`);
+    const mixed = runOf(results, id, MIXED)?.load?.defer;
+    const beside = mixed?.besideFirstPayloadMs?.p99;
+    check(mixed && beside ? mixed.firstDelimitedMs.p99 <= FIRST_PAYLOAD_BAR * beside : null,
+      `@defer ${id} on one gateway at the same time, the deferred page's first payload (delimited) p99 at most ${FIRST_PAYLOAD_BAR}x the page without top clients' p99: `
+      + `${mixed && beside ? `${fmt(mixed.firstDelimitedMs.p99 / beside, 2)}x (${fmt(mixed.firstDelimitedMs.p99)} vs ${fmt(beside)} ms)` : 'n/a'}`);
     if (id === 's4d') {
       // The top clients' part has a budget of its own from when it starts: topclients' entity timeout.
       const after = d?.topClientsAfterFirstMs.p99;

@@ -19,8 +19,8 @@ import { OVERHEAD_QUERY } from './overheadSubgraphs.js';
 import { percentiles, type Percentiles } from './stats.js';
 import { zipfSampler } from './zipf.js';
 
-/** `deferredPage` and `noTopClientsPage` are read part by part, by bench/deferLoad.ts. */
-export type LoadKind = 'gigPage' | 'gigsOnly' | 'overhead' | 'gatewayCost' | 'deferredPage' | 'noTopClientsPage';
+/** `deferredPage`, `noTopClientsPage` and both at once (`mixedPages`) are read part by part, by bench/deferLoad.ts. */
+export type LoadKind = 'gigPage' | 'gigsOnly' | 'overhead' | 'gatewayCost' | 'deferredPage' | 'noTopClientsPage' | 'mixedPages';
 
 export interface LoadOptions {
   url: string;
@@ -110,7 +110,7 @@ const options = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as LoadOption
 const nextRank = zipfSampler(options.gigIdsByRank.length, options.zipfExponent, options.seed);
 let requestSeq = 0;
 
-if (options.kind === 'deferredPage' || options.kind === 'noTopClientsPage') throw new Error(`${options.kind} is read part by part: bench/deferLoad.ts`);
+if (options.kind === 'deferredPage' || options.kind === 'noTopClientsPage' || options.kind === 'mixedPages') throw new Error(`${options.kind} is read part by part: bench/deferLoad.ts`);
 const query = options.kind === 'gigPage' ? GIG_PAGE : options.kind === 'gigsOnly' ? GIGS_ONLY : OVERHEAD_QUERY;
 function nextBody(): string {
   if (options.kind === 'overhead' || options.kind === 'gatewayCost') return JSON.stringify({ query });

@@ -5,7 +5,7 @@
  *
  *   npm run bench                 full run (10 s per contender and scenario, about 20 minutes)
  *   npm run bench -- --quick      smoke run (2 s each, small data), results under bench/results/quick/
- *   npm run bench -- --profile    also profile our gateway (--cpu-prof) in scenarios 1, 6 and 7 and summarise
+ *   npm run bench -- --profile    also profile our gateway (--cpu-prof) in scenarios 1, 4d, 6 and 7 and summarise
  *   npm run bench -- --only=s1,s6 only these scenarios (s2 includes its cold burst s2b and the deferred page's s2d, s3
  *                                 its topclients restart s3b, s4 the deferred page's s4d, s7 its 200-connection variant s7b)
  *   npm run bench -- --contenders=sync,ours  only these contenders, for comparing two builds of ours; results under
@@ -103,7 +103,7 @@ const MAIN: ContenderName[] = ['sync', 'ours', 'hive', 'hive-cache'];
 /** With BENCH_OURS_BEFORE, the scenarios that compare builds of ours (s1, s7) run that build beside ours. */
 const BEFORE: ContenderName[] = OURS_BEFORE_ROOT ? ['ours-before'] : [];
 /** The deferred gig page and its baseline, the same page without top clients, both on ours. */
-const DEFERRED: ContenderName[] = ['ours', 'ours-no-top-clients'];
+const DEFERRED: ContenderName[] = ['ours', 'ours-no-top-clients', 'ours-mixed'];
 const GATEWAY_COST: ContenderName[] = ['sync', 'ours', 'ours-stock-executor', 'ours-workers-2', 'hive', 'hive-router'];
 const SCENARIOS: Scenario[] = [
   { id: 's1', title: 'Gig page, warm (every gig served once first, then Zipf ids)', supergraph: 'reference', load: 'gigPage', warmup: true, prewarm: true, contenders: [...MAIN, ...BEFORE, 'ours-2-replicas-redis', 'gigs-only'], topclients: {} },
@@ -269,7 +269,7 @@ try {
         for (const name of ['gigs', 'users'] as ServiceName[]) await control(backendUrl, '/behaviour', { name, ...normal(name) });
         await control(backendUrl, '/behaviour', { name: 'topclients', ...normal('topclients'), ...scenario.topclients });
       }
-      const profiled = profile && (contender === 'ours' || contender === 'ours-before') && ['s1', 's6', 's7'].includes(scenario.id);
+      const profiled = profile && (contender === 'ours' || contender === 'ours-before') && ['s1', 's4d', 's6', 's7'].includes(scenario.id);
       const runProfileDir = join(profileDir, `${contender}-${scenario.id}`);
       let spawnedAt = performance.now();
       let measuredFromMs = 0;
@@ -358,6 +358,7 @@ try {
         const defer = load.defer;
         const verdict = defer
           ? `first payload p50 ${ms(defer.firstPayloadMs.p50)} p99 ${ms(defer.firstPayloadMs.p99)} (delimited p99 ${ms(defer.firstDelimitedMs.p99)}) ms  served ${share(defer.served)}`
+            + `${defer.besideFirstPayloadMs ? `  beside it, the page without top clients p99 ${ms(defer.besideFirstPayloadMs.p99)} ms` : ''}`
             + `${loadOptions.kind !== 'noTopClientsPage' ? `  top clients delivered ${defer.topClients.delivered} none ${defer.topClients.none} failed ${defer.topClients.failed} missing ${defer.topClients.missing}` : ''}`
           : load.gatewayCost
           ? `complete ${share(load.gatewayCost.complete)} shed ${share(load.gatewayCost.shed)} degraded ${share(load.gatewayCost.degraded)}  CPU s/1000 ${(1000 * cpu / Math.max(1, load.requests)).toFixed(2)}  ${childProcesses + 1} process(es)`
