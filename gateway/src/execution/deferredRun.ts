@@ -147,8 +147,10 @@ export async function runDeferred(run: PlanRun, root: PreparedDefer, context: De
       const partSent = new Promise<void>((resolve) => {
         markSent = resolve;
       });
-      // Whatever happens in it, a part is delivered once: the answer ends only when every part has.
-      void deliver(part, places, partSent).catch((error: unknown) => ({ delivered: failed(places, error), pending: [] })).then(async (step) => {
+      // Started on the next turn of the event loop, once the part holding it has been written: its cache lookups
+      // and merging are work the page does not wait for. Whatever happens in it, a part is delivered once: the
+      // answer ends only when every part has.
+      void nextTurn().then(() => deliver(part, places, partSent)).catch((error: unknown) => ({ delivered: failed(places, error), pending: [] })).then(async (step) => {
         await parentSent;
         running -= 1;
         queue.push({ ...step, hasNext: running > 0 });
@@ -194,6 +196,8 @@ export async function runDeferred(run: PlanRun, root: PreparedDefer, context: De
   if (pending.length === 0) return { first, rest: null };
   return { first, rest: { pending, steps: queue.drain(() => running > 0) } };
 }
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Every place of a part that failed as a whole (a bug, not a subgraph: those fail field by field). */
 function failed(places: PendingPart[], error: unknown): DeliveredPart[] {
