@@ -138,6 +138,20 @@ describe('@defer on the reference deployment', () => {
     expect(topclients.entityCalls()).toHaveLength(1);
   });
 
+  it('an answer in parts gives its admission slot back with its first part: a page admitted one at a time is not held by another\'s deferred part', async () => {
+    const single = await gatewayWith({ ADMISSION_MAX_IN_FLIGHT: '1', ADMISSION_MIN_IN_FLIGHT: '1' });
+    topclients.fault = { kind: 'hold' };
+    const parts = await openParts(single.url, { query: DEFERRED_GIG, variables: { id: gigOf(8).id } }, LEGACY);
+    await parts.next();
+    await topclients.waitForRequests(1);
+    const other = await postGraphQL(single.url, 'query ($id: ID!) { gig(id: $id) { title } }', { id: gigOf(9).id });
+    expect(other.status).toBe(200);
+    expect(other.body.data.gig.title).toBe(gigOf(9).title);
+    topclients.releaseHeld();
+    const second = await parts.next();
+    expect(second.incremental.map((item: any) => item.data.name)).toEqual(namesOf(sellers[8]!.topClientIds));
+  });
+
   it('the incremental delivery format: pending parts by id, then their data and completion', async () => {
     const gig = gigOf(5);
     const answer = await sendAccepting(gateway.url, { query: DEFERRED_GIG, variables: { id: gig.id } }, 'multipart/mixed');

@@ -170,11 +170,13 @@ export function eventLoopLag(resolutionMs = 10): LoopLag {
 
 /**
  * The front door as a feature: an operation waits here for a slot before its body is read, and gives the slot back
- * when its answer is sent or its caller goes away. Nothing is read, planned or sent for an operation the gateway
+ * when its answer is sent (an answer in parts: its first part) or its caller goes away. Nothing is read, planned or sent for an operation the gateway
  * could not finish in time.
  */
 export function useAdmission(options: AdmissionOptions, clock: Clock, metrics: GatewayMetrics): GatewayFeature {
   const control = new AdmissionControl(options, clock, eventLoopLag());
+  /** The slot of each answer not yet sent, so an answer in parts gives it back with its first part. */
+  const slots = new WeakMap<ServerResponse, () => void>();
   metrics.gauge('gateway_operations_in_progress', 'Operations admitted and not yet answered', () => control.inProgress);
   metrics.gauge('gateway_operations_queued', 'Operations waiting to be admitted', () => control.queued);
   metrics.gauge('gateway_admission_limit', 'Operations allowed in progress at once (adapts to event-loop lag)', () => control.limit);
@@ -201,6 +203,12 @@ export function useAdmission(options: AdmissionOptions, clock: Clock, metrics: G
         return 'answered';
       }
       res.once('finish', release);
+      slots.set(res, release);
+    },
+    onResponse(operation, request) {
+      // An answer in parts (@defer) has done what its budget was for once its first part leaves: its deferred parts
+      // run on budgets of their own, waiting mostly on subgraphs, and the loop lag they cause still shrinks the limit.
+      if (request.incrementalAnswer) slots.get(operation.res)?.();
     },
     stop: () => control.stop(),
   };
