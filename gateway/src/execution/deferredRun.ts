@@ -8,7 +8,9 @@
  *   only its fragment, and nulls only that fragment's fields, with the error in that fragment's payload.
  * - A fragment is pending at every place its path reaches in what has been sent (one per list item), found in the
  *   shaped answer so far: a place nulled by an error upstream gets no fragment. Nested `@defer`s (a deferred node
- *   whose node is itself a `Defer`) become pending when their parent is delivered, so they never arrive before it.
+ *   whose node is itself a `Defer`, or one beside its parent that depends on the parent's fetches) become pending
+ *   when their parent is delivered, so they never arrive before it. A part starts on the event loop's next turn,
+ *   once the part holding it has been written.
  * - `@defer(if: $var)` is a `Condition` the planner puts around two plans; it is decided per request here.
  *
  * What it delivers (incrementalDelivery.ts writes it in the format the client asked for) is format-neutral.
