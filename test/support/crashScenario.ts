@@ -8,6 +8,7 @@ import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDemoData, sizeForScale } from '../../subgraphs/toolkit/demoData.js';
+import { fetchFeedHead, fetchFeedPage } from '../../subgraphs/toolkit/transports/changeFeed.js';
 import { signedBy, TEST_SUBGRAPH_SECRET } from './gatewayTrust.js';
 import { graphqlRequest } from './graphqlRequest.js';
 import { NATS_URL, deleteStream, natsAvailable, uniqueStreamName } from './nats.js';
@@ -96,9 +97,12 @@ function scenario(transport: 'feed' | 'nats'): void {
       'SELECT seller_id, version, client_ids AS ids FROM seller_client_ids ORDER BY seller_id')).rows;
     const expected = await sourceLists();
     const deadline = Date.now() + 45_000;
+    // gigs publishes every list it applies on its own change feed: each wait ends when it has applied another.
+    const appliedFeed = `${gigs.baseUrl}/events`;
+    let applied = await fetchFeedHead(appliedFeed);
     let actual = await sinkLists();
     while (JSON.stringify(actual) !== JSON.stringify(expected) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
+      applied = (await fetchFeedPage(appliedFeed, applied, 1_000, Math.max(1, Math.min(5_000, deadline - Date.now())))).head;
       actual = await sinkLists();
     }
     expect(actual, `gigs output:\n${gigs.output().slice(-1500)}`).toEqual(expected);
