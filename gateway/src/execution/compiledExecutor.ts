@@ -219,9 +219,9 @@ async function execute(internals: GatewayInternals, readPath: ReadPath, prepared
     fullResult: Object.create(null),
     errors: [],
   };
-  try {
-    const root = gatewayRequest.incremental ? decideConditions(prepared.incremental ?? undefined, request.variables, prepared.operation) : undefined;
-    if (root?.kind === 'Defer') {
+  const root = gatewayRequest.incremental ? decideConditions(prepared.incremental ?? undefined, request.variables, prepared.operation) : undefined;
+  if (root?.kind === 'Defer') {
+    try {
       const { first, rest } = await runDeferred(run, root, {
         clock,
         shaperFor: (selection) => fragmentShaperFor(prepared, selection, request.variables),
@@ -229,13 +229,22 @@ async function execute(internals: GatewayInternals, readPath: ReadPath, prepared
       });
       gatewayRequest.incrementalAnswer = rest;
       return executionResult(first);
+    } catch (error) {
+      return failedResult(error);
     }
-    if (prepared.plan) await runPlanNode(run, prepared.plan, { path: [], data: run.fullResult });
+  }
+  if (prepared.plan) await runPlanNode(run, prepared.plan, { path: [], data: run.fullResult });
+  try {
     return executionResult(answerOf(run.errors, shaperFor(prepared, request.variables)(run.fullResult)));
   } catch (error) {
-    if (error instanceof GraphQLError) return { errors: [error] };
-    return { errors: [new GraphQLError((error as Error).message, { originalError: error as Error })] };
+    return failedResult(error);
   }
+}
+
+/** A run that threw (what the shaper cannot shape, say) answers with that error alone. */
+function failedResult(error: unknown): ExecutionResult {
+  if (error instanceof GraphQLError) return { errors: [error] };
+  return { errors: [new GraphQLError((error as Error).message, { originalError: error as Error })] };
 }
 
 /** As stock: errors found while shaping are reported only when no fetch failed, and then as an extension. */
