@@ -44,8 +44,9 @@ export async function* multipartJsonParts(body: ReadableStream<Uint8Array>, boun
         handedOver = false;
         if (buffer.startsWith('--')) return;
       }
-      // A server may write a part's closing delimiter only when the next part starts (this gateway does): a payload
-      // whose JSON is already whole is handed over now rather than when the next part comes, which can be seconds.
+      // A server may write a part's closing delimiter only when the next part starts (this gateway once did): a
+      // payload whose JSON is already whole is handed over now rather than when the next part comes, which can be
+      // seconds.
       // A whole JSON value cannot be the start of a longer one, so nothing of the part is cut off.
       if (inPart && buffer.startsWith('--')) return;
       if (inPart && !handedOver && !buffer.startsWith('-')) {

@@ -141,7 +141,11 @@ export function withDefers(query: string, placement: Placement): string {
   return print(rewritten);
 }
 
-/** An answer in parts read as it arrives: each `next()` resolves with the next payload, null after the last. */
+/**
+ * An answer in parts read as it arrives: each `next()` resolves with the next payload, null after the last. Strict
+ * on purpose, as Apollo Client's reader is: a part is handed over only once the delimiter after it has arrived (the
+ * pages' reader, web/src/multipart.ts, is lenient and would not notice a delimiter sent late).
+ */
 export interface OpenParts {
   status: number;
   headers: Headers;
