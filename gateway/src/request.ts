@@ -89,7 +89,7 @@ export class GatewayRequest {
     this.pageWaits = whole === undefined;
     if (whole) this.cacheTags = whole.cacheTags;
     const pragma = init.headers.pragma;
-    this.noCache = parseRequestDirectives(init.headers['cache-control'], Array.isArray(pragma) ? pragma.join(',') : pragma).noCache;
+    this.noCache = whole?.noCache ?? parseRequestDirectives(init.headers['cache-control'], Array.isArray(pragma) ? pragma.join(',') : pragma).noCache;
   }
 
   /**
