@@ -20,7 +20,7 @@ const OURS_VARIANTS = {
   'ours-workers-2': { GATEWAY_WORKERS: '2' },
   'ours-stock-executor': { GATEWAY_EXECUTOR: 'stock' },
   // Ours as it is: what differs is the page it is asked for (CONTENDER_PAGES).
-  'ours-no-top-clients': {},
+  'ours-no-client-details': {},
   'ours-mixed': {},
 } satisfies Record<string, Record<string, string>>;
 const OURS_BASE: Record<string, string> = { GATEWAY_WORKERS: '1' };
@@ -34,7 +34,7 @@ export type ContenderName = OursVariant | 'ours-before' | 'ours-2-replicas-redis
 /** The baselines: contenders asked for another page than their scenario's. */
 export const CONTENDER_PAGES: Partial<Record<ContenderName, LoadKind>> = {
   'gigs-only': 'gigsOnly',
-  'ours-no-top-clients': 'noTopClientsPage',
+  'ours-no-client-details': 'noClientDetailsPage',
   'ours-mixed': 'mixedPages',
 };
 
@@ -83,8 +83,8 @@ export const CONTENDER_DESCRIPTIONS: Record<ContenderName, string> = {
   'hive-cache': '@graphql-hive/gateway as above with its response cache on (`responseCaching: { session: () => null }`)',
   'hive-router': '@graphql-hive/gateway with `--hive-router-runtime` (@graphql-hive/router-runtime: the Rust query planner and its executor), otherwise defaults, one process',
   'gigs-only': 'baseline: the sync gateway serving a gig page that needs only gigs (one fetch per page)',
-  'ours-no-top-clients': 'baseline of the deferred gig page (s2d, s4d): ours, same settings, serving the same gig page without top clients at all (gigs, then the seller\'s profile at users), read by the same client',
-  'ours-mixed': 'the deferred gig page and the page without top clients on one gateway at the same time (s2d, s4d): half the connections (or of the burst\'s pages) ask for each, so both first payloads are timed under the same load',
+  'ours-no-client-details': 'baseline of the deferred gig page (s2d, s4d): ours, same settings, serving the same gig page without the top clients\' details (its first payload asked whole: gig, seller\'s profile, top clients\' ids; no topclients call), read by the same client',
+  'ours-mixed': 'the deferred gig page and the page without the top clients\' details on one gateway at the same time (s2d, s4d): every other page (of the steady load or of the burst) asks for each, so both first payloads are timed under the same load',
 };
 
 const require = createRequire(import.meta.url);

@@ -2,12 +2,13 @@
  * The load for the deferred gig page (scenarios 2d and 4d), in its own process like bench/load.ts: autocannon times
  * a whole answer only, so this reads each answer as it streams (partReader.ts) with undici, over a keep-alive
  * pool to the gateway on 127.0.0.1. A timed load runs `connections` pages at a time, each connection asking again
- * as soon as its answer has ended, for a warm-up whose figures are dropped and then a measured duration; a burst
- * sends `burst` pages at once, each on its own connection. Ids as in load.ts (Zipf-drawn, same seed; a burst takes
+ * as soon as its answer has ended (or sends `pagesPerSecond` pages at a steady rate), for a warm-up whose figures
+ * are dropped and then a measured duration; a burst sends `burst` pages at once, each on its own connection. Ids as in load.ts (Zipf-drawn, same seed; a burst takes
  * the most popular gigs, one page each).
  *
  * Every page asks for `multipart/mixed;deferSpec=20220824` as Apollo Client does for an operation with `@defer`;
- * the page without top clients (the baseline) has no `@defer`, so its answer is one JSON body, read by the same code.
+ * the page without the top clients' details (the baseline) has no `@defer`, so its answer is one JSON body, read by
+ * the same code.
  * Per page it records: the time to the first payload (complete, and delimited: see partReader.ts), the time to the
  * last part, whether the gig was served (the first payload has the gig's data) and what became of the top clients:
  * delivered (each client's details arrived), none to show (the seller has none), failed (a part carried an error
@@ -16,9 +17,10 @@
  * Usage: tsx bench/deferLoad.ts <options.json>; prints MEASURE after its warm-up, then one JSON line (LoadResult).
  */
 import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import type { LoadOptions, LoadResult } from './load.js';
-import { DEFERRED_GIG_PAGE, NO_TOP_CLIENTS_PAGE } from './operations.js';
+import { DEFERRED_GIG_PAGE, NO_CLIENT_DETAILS_PAGE } from './operations.js';
 import { PartReader, type TimedPayload } from './partReader.js';
 import { percentiles, type Percentiles } from './stats.js';
 import { zipfSampler } from './zipf.js';
@@ -46,10 +48,15 @@ export interface DeferResult {
   /** The codes of the errors the top clients' parts carried instead of data. */
   topClientsErrorCodes: Record<string, number>;
   /**
-   * `mixedPages`: the page without top clients, asked on the same gateway at the same time (the figures above are
-   * the deferred page's): its first payload, which is its whole answer.
+   * `mixedPages`: the page without the top clients' details, asked on the same gateway at the same time (the
+   * figures above are the deferred page's): its first payload, which is its whole answer.
    */
   besideFirstPayloadMs?: Percentiles;
+  /**
+   * This load process's own event-loop delay while measuring: a page whose part arrived while the reader was busy
+   * is timed late by as much, whichever gateway sent it.
+   */
+  readerLagMs?: { p50: number; p99: number; max: number };
 }
 
 const options = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as LoadOptions;
@@ -133,8 +140,7 @@ function judge(deferred: boolean, status: number, multipart: boolean, payloads: 
 }
 
 /** One page over the pool: null when no answer came (reset, timeout). */
-async function askPage(pool: Pool, id: string, deferred: boolean): Promise<{ page: Page | null; sentAt: number }> {
-  const sentAt = performance.now();
+async function askPage(pool: Pool, id: string, deferred: boolean, sentAt = performance.now()): Promise<{ page: Page | null; sentAt: number }> {
   try {
     const answer = await pool.request({
       path: target.pathname,
@@ -144,7 +150,7 @@ async function askPage(pool: Pool, id: string, deferred: boolean): Promise<{ pag
         accept: 'multipart/mixed;deferSpec=20220824,application/json',
         'x-bench-request': `d${++requestSeq}`,
       },
-      body: JSON.stringify({ query: deferred ? DEFERRED_GIG_PAGE : NO_TOP_CLIENTS_PAGE, variables: { id } }),
+      body: JSON.stringify({ query: deferred ? DEFERRED_GIG_PAGE : NO_CLIENT_DETAILS_PAGE, variables: { id } }),
       headersTimeout: TIMEOUT_MS,
       bodyTimeout: TIMEOUT_MS,
     });
@@ -171,15 +177,36 @@ function record(result: { page: Page | null; sentAt: number }): void {
   sentAtOf.set(result.page, result.sentAt);
 }
 
-/** `connections` pages at a time until `seconds` have passed; pages sent before then are awaited. */
+/** `connections` pages at a time (or `pagesPerSecond`) until `seconds` have passed; pages sent before then are awaited. */
 async function timedLoad(pool: Pool, seconds: number, measured: boolean): Promise<void> {
   const stopAt = performance.now() + seconds * 1000;
+  if (options.pagesPerSecond) return steadyLoad(pool, options.pagesPerSecond, stopAt, measured);
   await Promise.all(Array.from({ length: options.connections }, async (_, connection) => {
     while (performance.now() < stopAt) {
       const result = await askPage(pool, options.gigIdsByRank[nextRank()]!, isDeferredPage(connection));
       if (measured) record(result);
     }
   }));
+}
+
+/**
+ * One page every 1/rate seconds until `stopAt`, each timed from when it was due: a late send (this process busy, or
+ * no connection free) counts against the answer rather than hiding the wait.
+ */
+async function steadyLoad(pool: Pool, rate: number, stopAt: number, measured: boolean): Promise<void> {
+  const interval = 1000 / rate;
+  const inFlight: Promise<void>[] = [];
+  let index = 0;
+  for (let dueAt = performance.now(); dueAt < stopAt; dueAt += interval) {
+    const wait = dueAt - performance.now();
+    // Behind: yield all the same, so the answers in flight are read.
+    await new Promise((r) => (wait > 0 ? setTimeout(r, wait) : setImmediate(r)));
+    const page = index++;
+    inFlight.push(askPage(pool, options.gigIdsByRank[nextRank()]!, isDeferredPage(page), dueAt).then((result) => {
+      if (measured) record(result);
+    }));
+  }
+  await Promise.all(inFlight);
 }
 
 function summary(seconds: number): LoadResult {
@@ -223,11 +250,13 @@ function summary(seconds: number): LoadResult {
       served: pages.filter((p) => p.served).length,
       topClients,
       topClientsErrorCodes: tally(pages.map((p) => p.topClientsErrorCodes)),
+      readerLagMs: { p50: readerLag.percentile(50) / 1e6, p99: readerLag.percentile(99) / 1e6, max: readerLag.max / 1e6 },
       ...(mixed ? { besideFirstPayloadMs: percentiles(beside.map((p) => since(p, p.first!.completeAt))) } : {}),
     },
   };
 }
 
+const readerLag = monitorEventLoopDelay({ resolution: 1 });
 const origin = target.origin;
 if (options.burst) {
   // Each page on its own connection, all at once, on a gateway just started: no warm-up.
@@ -235,6 +264,7 @@ if (options.burst) {
   console.log('MEASURE');
   await new Promise((r) => setTimeout(r, 300));
   const started = performance.now();
+  readerLag.enable();
   const results = await Promise.all(options.gigIdsByRank.slice(0, options.burst).map((id, i) => askPage(pool, id, isDeferredPage(i))));
   results.forEach(record);
   const seconds = (performance.now() - started) / 1000;
@@ -243,12 +273,14 @@ if (options.burst) {
   process.exit(0);
 }
 
-const pool = new Pool(origin, { connections: options.connections, pipelining: 1, keepAliveTimeout: 60_000 });
+// At a steady rate, as many connections as pages in flight (a deferred answer keeps its own until its last part).
+const pool = new Pool(origin, { connections: options.pagesPerSecond ? null : options.connections, pipelining: 1, keepAliveTimeout: 60_000 });
 if (options.warmupSeconds > 0) await timedLoad(pool, options.warmupSeconds, false);
 // The orchestrator resets the subgraph counts and reads the gateway's CPU clock now; give it a moment, idle.
 console.log('MEASURE');
 await new Promise((r) => setTimeout(r, 300));
 const started = performance.now();
+readerLag.enable();
 await timedLoad(pool, options.durationSeconds, true);
 const seconds = (performance.now() - started) / 1000;
 await pool.close();

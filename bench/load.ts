@@ -19,8 +19,8 @@ import { OVERHEAD_QUERY } from './overheadSubgraphs.js';
 import { percentiles, type Percentiles } from './stats.js';
 import { zipfSampler } from './zipf.js';
 
-/** `deferredPage`, `noTopClientsPage` and both at once (`mixedPages`) are read part by part, by bench/deferLoad.ts. */
-export type LoadKind = 'gigPage' | 'gigsOnly' | 'overhead' | 'gatewayCost' | 'deferredPage' | 'noTopClientsPage' | 'mixedPages';
+/** `deferredPage`, `noClientDetailsPage` and both at once (`mixedPages`) are read part by part, by bench/deferLoad.ts. */
+export type LoadKind = 'gigPage' | 'gigsOnly' | 'overhead' | 'gatewayCost' | 'deferredPage' | 'noClientDetailsPage' | 'mixedPages';
 
 export interface LoadOptions {
   url: string;
@@ -45,6 +45,12 @@ export interface LoadOptions {
    * needs different entities), each on its own connection, as soon as the gateway is ready; no warm-up.
    */
   burst?: number;
+  /**
+   * Pages sent at this steady rate instead of by `connections` asking in turn (bench/deferLoad.ts only): every
+   * contender gets the same pages at the same moments, however long its answers take, and a page's times count from
+   * when it was due, so a gateway that falls behind is not excused the wait.
+   */
+  pagesPerSecond?: number;
 }
 
 export interface LoadResult {
@@ -110,7 +116,7 @@ const options = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as LoadOption
 const nextRank = zipfSampler(options.gigIdsByRank.length, options.zipfExponent, options.seed);
 let requestSeq = 0;
 
-if (options.kind === 'deferredPage' || options.kind === 'noTopClientsPage' || options.kind === 'mixedPages') throw new Error(`${options.kind} is read part by part: bench/deferLoad.ts`);
+if (options.kind === 'deferredPage' || options.kind === 'noClientDetailsPage' || options.kind === 'mixedPages') throw new Error(`${options.kind} is read part by part: bench/deferLoad.ts`);
 const query = options.kind === 'gigPage' ? GIG_PAGE : options.kind === 'gigsOnly' ? GIGS_ONLY : OVERHEAD_QUERY;
 function nextBody(): string {
   if (options.kind === 'overhead' || options.kind === 'gatewayCost') return JSON.stringify({ query });

@@ -434,7 +434,7 @@ function gatewayCostBars(results: BenchResults, measured: (f: Figures | null) =>
 }
 
 // ---- chart: small multiples, requests/s (top row) and p99 ms (bottom row) per scenario, one bar per contender
-const COLOURS: Record<string, string> = { sync: '#888888', ours: '#1f77b4', 'ours-2-replicas-redis': '#9ecae1', 'ours-workers-2': '#3182bd', 'ours-stock-executor': '#6baed6', hive: '#ff7f0e', 'hive-cache': '#ffbb78', 'hive-router': '#d62728', 'gigs-only': '#2ca02c', 'ours-no-top-clients': '#98df8a' };
+const COLOURS: Record<string, string> = { sync: '#888888', ours: '#1f77b4', 'ours-2-replicas-redis': '#9ecae1', 'ours-workers-2': '#3182bd', 'ours-stock-executor': '#6baed6', hive: '#ff7f0e', 'hive-cache': '#ffbb78', 'hive-router': '#d62728', 'gigs-only': '#2ca02c', 'ours-no-client-details': '#98df8a' };
 
 export function chart(results: BenchResults): string {
   const ids = (Object.keys(results.scenarios) as ScenarioId[]).filter((id) => results.runs.some((r) => r.scenario === id));

@@ -5,7 +5,7 @@
  *
  *   npm run bench                 full run (10 s per contender and scenario, about 20 minutes)
  *   npm run bench -- --quick      smoke run (2 s each, small data), results under bench/results/quick/
- *   npm run bench -- --profile    also profile our gateway (--cpu-prof) in scenarios 1, 4d, 6 and 7 and summarise
+ *   npm run bench -- --profile    also profile our gateway (--cpu-prof) in scenarios 1, 4d (and its baseline), 6 and 7 and summarise
  *   npm run bench -- --only=s1,s6 only these scenarios (s2 includes its cold burst s2b and the deferred page's s2d, s3
  *                                 its topclients restart s3b, s4 the deferred page's s4d, s7 its 200-connection variant s7b)
  *   npm run bench -- --contenders=sync,ours  only these contenders, for comparing two builds of ours; results under
@@ -17,7 +17,8 @@
  * BENCH_GIGS_DELAY_MS (5), BENCH_USERS_DELAY_MS (5), BENCH_TOPCLIENTS_DELAY_MS (20), BENCH_SLOW_TOPCLIENTS_MS
  * (1500, plus up to BENCH_SLOW_JITTER_MS 1000), BENCH_TOPCLIENTS_TIMEOUT_MS (300: ours' entity timeout and page budget for
  * topclients), BENCH_EDITS_PER_SECOND (5), BENCH_S7_CONNECTIONS (50), BENCH_S7B_CONNECTIONS (200), BENCH_COLD_BURST
- * (100: the concurrent pages of scenarios 2b and 2d on a fresh gateway).
+ * (100: the concurrent pages of scenarios 2b and 2d on a fresh gateway), BENCH_DEFER_RATE (600: the pages per second
+ * scenario 4d sends to each contender, at a steady rate).
  *
  * The first run installs the bench's own packages (bench/package.json: Hive Gateway, its router runtime, autocannon).
  */
@@ -68,6 +69,7 @@ const settings = {
   gatewayCostConnections: num('BENCH_S7_CONNECTIONS', 50),
   overloadConnections: num('BENCH_S7B_CONNECTIONS', 200),
   coldBurstPages: num('BENCH_COLD_BURST', 100),
+  deferredPagesPerSecond: num('BENCH_DEFER_RATE', quick ? 200 : 600),
 };
 /**
  * The secret the reference subgraphs believe (GATEWAY_SUBGRAPH_SECRET), fresh per run as npm start makes it: ours
@@ -97,25 +99,30 @@ interface Scenario {
   restartTopclientsAt?: number;
   /** Answers read part by part as they stream (bench/deferLoad.ts) instead of whole by autocannon. */
   parts?: boolean;
+  /** Pages sent at this steady rate (bench/deferLoad.ts) instead of by `connections` asking in turn. */
+  pagesPerSecond?: number;
 }
 
 const MAIN: ContenderName[] = ['sync', 'ours', 'hive', 'hive-cache'];
 /** With BENCH_OURS_BEFORE, the scenarios that compare builds of ours (s1, s7) run that build beside ours. */
 const BEFORE: ContenderName[] = OURS_BEFORE_ROOT ? ['ours-before'] : [];
-/** The deferred gig page and its baseline, the same page without top clients, both on ours. */
-const DEFERRED: ContenderName[] = ['ours', 'ours-no-top-clients', 'ours-mixed'];
+/** The deferred gig page and its baseline, the same page without the top clients' details, both on ours. */
+const DEFERRED: ContenderName[] = ['ours', 'ours-no-client-details', 'ours-mixed'];
 const GATEWAY_COST: ContenderName[] = ['sync', 'ours', 'ours-stock-executor', 'ours-workers-2', 'hive', 'hive-router'];
 const SCENARIOS: Scenario[] = [
   { id: 's1', title: 'Gig page, warm (every gig served once first, then Zipf ids)', supergraph: 'reference', load: 'gigPage', warmup: true, prewarm: true, contenders: [...MAIN, ...BEFORE, 'ours-2-replicas-redis', 'gigs-only'], topclients: {} },
   { id: 's2', title: 'Cold start (first seconds, cache empty)', supergraph: 'reference', load: 'gigPage', warmup: false, contenders: MAIN, topclients: {} },
   { id: 's2b', title: `Cold burst (${settings.coldBurstPages} concurrent gig pages, distinct gigs, on a gateway just started)`, supergraph: 'reference', load: 'gigPage', warmup: false, contenders: MAIN, topclients: {}, burst: settings.coldBurstPages },
-  { id: 's2d', title: `Cold burst, the deferred gig page (${settings.coldBurstPages} concurrent pages as in s2b, top clients' details deferred, read part by part; baseline: the page without top clients)`, supergraph: 'reference', load: 'deferredPage', warmup: false, contenders: DEFERRED, topclients: {}, burst: settings.coldBurstPages, parts: true },
+  { id: 's2d', title: `Cold burst, the deferred gig page (${settings.coldBurstPages} concurrent pages as in s2b, top clients' details deferred, read part by part; baseline: the page without the top clients' details)`, supergraph: 'reference', load: 'deferredPage', warmup: false, contenders: DEFERRED, topclients: {}, burst: settings.coldBurstPages, parts: true },
   { id: 's3', title: `Churn (${settings.editsPerSecond} updateClient/s while pages are read)`, supergraph: 'reference', load: 'gigPage', warmup: true, contenders: MAIN, topclients: {}, churn: true },
   // Longer than s3, so that edits keep coming for a while after topclients is back (it takes seconds to start).
   { id: 's3b', title: 'Churn with topclients restarted (as s3; topclients killed and started again on its data a quarter into the run)', supergraph: 'reference', load: 'gigPage', warmup: true, contenders: MAIN, topclients: {}, churn: true, restartTopclientsAt: 1 / 4,
     ...(quick ? {} : { seconds: Math.max(20, settings.seconds) }) },
   { id: 's4', title: `topclients slow (${settings.slowTopclientsMs}-${settings.slowTopclientsMs + settings.slowJitterMs} ms)`, supergraph: 'reference', load: 'gigPage', warmup: true, contenders: MAIN, topclients: { delayMs: settings.slowTopclientsMs, jitterMs: settings.slowJitterMs } },
-  { id: 's4d', title: `topclients slow, the deferred gig page (${settings.slowTopclientsMs}-${settings.slowTopclientsMs + settings.slowJitterMs} ms as in s4, top clients' details deferred, read part by part; baseline: the page without top clients)`, supergraph: 'reference', load: 'deferredPage', warmup: true, contenders: DEFERRED, topclients: { delayMs: settings.slowTopclientsMs, jitterMs: settings.slowJitterMs }, parts: true },
+  { id: 's4d', title: `topclients slow, the deferred gig page (${settings.slowTopclientsMs}-${settings.slowTopclientsMs + settings.slowJitterMs} ms as in s4, top clients' details deferred, read part by part, ${settings.deferredPagesPerSecond} pages/s to each contender; baseline: the page without the top clients' details)`, supergraph: 'reference', load: 'deferredPage', warmup: true, contenders: DEFERRED, topclients: { delayMs: settings.slowTopclientsMs, jitterMs: settings.slowJitterMs }, parts: true,
+    // A deferred answer holds its connection until its last part: connections asking in turn would send the deferred
+    // page at a third of the baseline's rate, and compare first payloads under different loads and cache warmth.
+    pagesPerSecond: settings.deferredPagesPerSecond },
   { id: 's5', title: 'topclients down (connections reset; every gig served once first, as in s1)', supergraph: 'reference', load: 'gigPage', warmup: true, prewarm: true, contenders: MAIN, topclients: { down: true } },
   { id: 's6', title: 'Raw execution overhead (accounts/products/reviews/inventory, no delay, nothing cacheable)', supergraph: 'overhead', load: 'overhead', warmup: true, contenders: MAIN, topclients: {} },
   { id: 's7', title: `Gateway cost (the public benchmark's query, about 90 KB, subgraphs answering from memory, ${settings.gatewayCostConnections} connections)`, supergraph: 'gatewayCost', load: 'gatewayCost', warmup: true, contenders: [...GATEWAY_COST, ...BEFORE, 'ours-2-replicas-redis'], topclients: {}, connections: settings.gatewayCostConnections,
@@ -269,7 +276,8 @@ try {
         for (const name of ['gigs', 'users'] as ServiceName[]) await control(backendUrl, '/behaviour', { name, ...normal(name) });
         await control(backendUrl, '/behaviour', { name: 'topclients', ...normal('topclients'), ...scenario.topclients });
       }
-      const profiled = profile && (contender === 'ours' || contender === 'ours-before') && ['s1', 's4d', 's6', 's7'].includes(scenario.id);
+      // In 4d the deferred page's baseline too: the difference between the two profiles is what deferring costs.
+      const profiled = profile && (contender === 'ours' || contender === 'ours-before' || (scenario.id === 's4d' && contender === 'ours-no-client-details')) && ['s1', 's4d', 's6', 's7'].includes(scenario.id);
       const runProfileDir = join(profileDir, `${contender}-${scenario.id}`);
       let spawnedAt = performance.now();
       let measuredFromMs = 0;
@@ -306,6 +314,7 @@ try {
           ...(scenario.load === 'gatewayCost' ? { referenceData } : {}),
           ...(scenario.burst ? { burst: scenario.burst } : {}),
           ...(scenario.prewarm ? { prewarm: true } : {}),
+          ...(scenario.pagesPerSecond ? { pagesPerSecond: scenario.pagesPerSecond } : {}),
         };
         // Counts and CPU cover the measured part only: the load process prints MEASURE after its warm-up and pauses
         // briefly before measuring, while we reset the counts and read the CPU clock. CPU and RSS are summed over the
@@ -357,9 +366,9 @@ try {
         const share = (n: number) => `${(100 * n / Math.max(1, load.requests)).toFixed(1)}%`;
         const defer = load.defer;
         const verdict = defer
-          ? `first payload p50 ${ms(defer.firstPayloadMs.p50)} p99 ${ms(defer.firstPayloadMs.p99)} (delimited p99 ${ms(defer.firstDelimitedMs.p99)}) ms  served ${share(defer.served)}`
-            + `${defer.besideFirstPayloadMs ? `  beside it, the page without top clients p99 ${ms(defer.besideFirstPayloadMs.p99)} ms` : ''}`
-            + `${loadOptions.kind !== 'noTopClientsPage' ? `  top clients delivered ${defer.topClients.delivered} none ${defer.topClients.none} failed ${defer.topClients.failed} missing ${defer.topClients.missing}` : ''}`
+          ? `first payload p50 ${ms(defer.firstPayloadMs.p50)} p99 ${ms(defer.firstPayloadMs.p99)} (delimited p99 ${ms(defer.firstDelimitedMs.p99)}) ms  reader lag p99 ${ms(defer.readerLagMs?.p99 ?? NaN)} ms  served ${share(defer.served)}`
+            + `${defer.besideFirstPayloadMs ? `  beside it, the page without the top clients' details p99 ${ms(defer.besideFirstPayloadMs.p99)} ms` : ''}`
+            + `${loadOptions.kind !== 'noClientDetailsPage' ? `  top clients delivered ${defer.topClients.delivered} none ${defer.topClients.none} failed ${defer.topClients.failed} missing ${defer.topClients.missing}` : ''}`
           : load.gatewayCost
           ? `complete ${share(load.gatewayCost.complete)} shed ${share(load.gatewayCost.shed)} degraded ${share(load.gatewayCost.degraded)}  CPU s/1000 ${(1000 * cpu / Math.max(1, load.requests)).toFixed(2)}  ${childProcesses + 1} process(es)`
           : `gig ok ${share(load.gigComplete)} page ok ${share(load.pageComplete)}${scenario.burst ? `  topclients calls ${subgraphRequests.topclients ?? 0}` : ''}${load.churn ? `  edits ${load.churn.edits} failed ${load.churn.editFailures} stale after shown ${load.churn.staleAfterSeen}` : ''}${restart ? `  topclients away ${restart.downMs.toFixed(0)} ms` : ''}`;
