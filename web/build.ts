@@ -1,43 +1,18 @@
 /**
- * Builds the pages into web/dist when they are missing or older than their sources, so `npm start` always serves
- * what the tree holds. Vite is loaded only when a build is needed.
+ * Builds the pages into web/dist when they are missing, incomplete or older than their sources, so `npm start`
+ * always serves what the tree holds (scripts/viteBundle.ts: whole or absent).
  */
-import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildBundle, bundleNeedsBuild, ensureBundleBuilt, type ViteBundle } from '../scripts/viteBundle.js';
 
 const webDir = fileURLToPath(new URL('.', import.meta.url));
-const SOURCES = [join(webDir, 'src'), join(webDir, 'index.html'), join(webDir, 'vite.config.ts'), join(webDir, '../schema/persisted-query-manifest.json')];
+const PAGES_DIST = join(webDir, 'dist');
+const PAGES: ViteBundle = {
+  configFile: join(webDir, 'vite.config.ts'),
+  sources: [join(webDir, 'src'), join(webDir, 'index.html'), join(webDir, 'vite.config.ts'), join(webDir, '../schema/persisted-query-manifest.json')],
+};
 
-export async function buildPages(outDir?: string): Promise<void> {
-  const { build } = await import('vite');
-  await build({ configFile: join(webDir, 'vite.config.ts'), logLevel: 'warn', ...(outDir ? { build: { outDir, emptyOutDir: true } } : {}) });
-}
-
-/** True when web/dist/index.html is missing or older than any source of the pages. */
-export async function pagesNeedBuild(): Promise<boolean> {
-  const built = await stat(join(webDir, 'dist', 'index.html')).catch(() => null);
-  if (!built) return true;
-  return (await newestChangeMs(SOURCES)) > built.mtimeMs;
-}
-
-export async function ensurePagesBuilt(): Promise<boolean> {
-  if (!(await pagesNeedBuild())) return false;
-  await buildPages();
-  return true;
-}
-
-async function newestChangeMs(paths: string[]): Promise<number> {
-  let newest = 0;
-  for (const path of paths) {
-    const info = await stat(path).catch(() => null);
-    if (!info) continue;
-    if (info.isDirectory()) {
-      const entries = await readdir(path);
-      newest = Math.max(newest, await newestChangeMs(entries.map((e) => join(path, e))));
-    } else {
-      newest = Math.max(newest, info.mtimeMs);
-    }
-  }
-  return newest;
-}
+export const buildPages = (outDir = PAGES_DIST): Promise<void> => buildBundle(PAGES, outDir);
+export const pagesNeedBuild = (outDir = PAGES_DIST): Promise<boolean> => bundleNeedsBuild(PAGES, outDir);
+export const ensurePagesBuilt = (outDir = PAGES_DIST): Promise<boolean> => ensureBundleBuilt(PAGES, outDir);
