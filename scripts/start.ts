@@ -4,6 +4,8 @@
  * Once the system is up, a service that dies is restarted with backoff while the others keep serving; a first
  * start draws the services' seeding progress (scripts/serviceGroup.ts).
  */
+import { ensureExplorerBuilt } from '../gateway/explorer/build.js';
+import { loadConfig } from '../gateway/src/config.js';
 import { GATEWAY_NODE_FLAGS } from '../gateway/src/nodeFlags.js';
 import { REFERENCE_GATEWAY_ENV, invalidationFeedEnv, invalidationNatsEnv } from '../schema/referenceGateway.js';
 import { SUBGRAPHS } from '../schema/subgraphs.js';
@@ -48,20 +50,27 @@ try {
   const gatewayPort = Number(process.env.PORT || 4000);
   // One gateway process unless asked (GATEWAY_WORKERS defaults to the cores): on a development machine the
   // subgraphs need the cores too, and one process keeps the logs and restarts simple.
-  run('gateway', 'gateway/src/main.ts', [], { GATEWAY_WORKERS: process.env.GATEWAY_WORKERS || '1', ...reference, ...subgraphUrls, ...invalidation, ...trust.gatewayEnv },
-    `http://127.0.0.1:${gatewayPort}/ready`, GATEWAY_NODE_FLAGS);
+  const gatewayEnv = { GATEWAY_WORKERS: process.env.GATEWAY_WORKERS || '1', ...reference, ...subgraphUrls, ...invalidation, ...trust.gatewayEnv };
+  run('gateway', 'gateway/src/main.ts', [], gatewayEnv, `http://127.0.0.1:${gatewayPort}/ready`, GATEWAY_NODE_FLAGS);
+  // The offline explorer is built now, beside the pages, so that it is ready when the system says it is up (the
+  // gateway would otherwise build it on the first visit, answering "building" meanwhile).
+  const explorerDist = explorerToBuild({ ...process.env, ...gatewayEnv });
+  const explorerBuilt = explorerDist ? ensureExplorerBuilt(explorerDist).then((built) => {
+    if (built) console.log(`built the explorer into ${explorerDist}`);
+  }) : Promise.resolve();
   // Ready means following every change feed too, so it waits for the subgraphs (seeding on a first start) as long.
   const gatewayReady = waitForHealth('gateway', `http://127.0.0.1:${gatewayPort}/ready`, 180_000);
   // The pages: web/main.ts builds them first when web/dist is missing or older than its sources.
   const webPort = Number(process.env.WEB_PORT || 4080);
   run('web', 'web/main.ts', [], { WEB_PORT: String(webPort), GATEWAY_URL: `http://127.0.0.1:${gatewayPort}/graphql`, ...trust.webEnv },
     `http://127.0.0.1:${webPort}/`);
-  await Promise.all([subgraphsHealthy, gatewayReady, waitForHealth('web', `http://127.0.0.1:${webPort}/`, 180_000)]);
+  await Promise.all([subgraphsHealthy, gatewayReady, waitForHealth('web', `http://127.0.0.1:${webPort}/`, 180_000), explorerBuilt]);
   console.log([
     '',
     'The system is up:',
     `  pages       http://localhost:${webPort}/   (search, gig and user pages; your top clients at /me/top-clients)`,
-    `  gateway     http://localhost:${gatewayPort}/graphql   (Apollo Sandbox: open it in a browser)`,
+    ...(explorerDist ? [`  explorer    http://localhost:${gatewayPort}/explorer  (GraphiQL, served by the gateway: works offline)`] : []),
+    `  gateway     http://localhost:${gatewayPort}/graphql   (opened in a browser: Apollo Sandbox, loaded from Apollo's CDN, needs the internet)`,
     ...SUBGRAPHS.map((s) => `  ${s.name.padEnd(11)} http://localhost:${portOf(s.name, s.defaultPort)}/graphql`),
     `  ${trust.mode} mode; ${trust.notes.join('; ')}`,
     '',
@@ -75,4 +84,18 @@ try {
 } catch (error) {
   console.error(String((error as Error).message ?? error));
   await stopAll(1);
+}
+
+/**
+ * The explorer's folder when the gateway would build it itself (its own settings decide: on, in development); null
+ * when it serves none, or only what `npm run build` made (production).
+ */
+function explorerToBuild(env: NodeJS.ProcessEnv): string | null {
+  try {
+    const { explorer } = loadConfig(env);
+    return explorer.enabled && explorer.buildOnDemand ? explorer.distDir : null;
+  } catch {
+    // Settings the gateway refuses: it says why when it starts, and serves no explorer.
+    return null;
+  }
 }

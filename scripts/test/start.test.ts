@@ -80,6 +80,11 @@ describe('npm start', () => {
     running.push(first.child);
     expect(first.output()).toContain(`gateway     http://localhost:${env.PORT}/graphql`);
     expect(first.output()).toContain(`pages       http://localhost:${env.WEB_PORT}/`);
+    // The offline explorer is named, and ready as soon as the system says it is up (built with the pages).
+    expect(first.output()).toContain(`explorer    http://localhost:${env.PORT}/explorer`);
+    const explorer = await fetch(`http://127.0.0.1:${env.PORT}/explorer`);
+    expect(explorer.status).toBe(200);
+    expect(await explorer.text()).toMatch(/<script type="module"[^>]* src="\.\/assets\/[\w.-]+\.js"/);
     // The gateway was started with its Node.js flags (it says so before it is ready when it was not).
     expect(first.output()).not.toContain('started without the Node.js flags');
     // The pages are served, and their /graphql reaches the same gateway.
