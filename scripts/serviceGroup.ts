@@ -13,10 +13,13 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 export class ServiceGroup {
   readonly services: Supervisor[] = [];
   readonly display = new SeedProgressDisplay(process.stdout);
-  private readonly env = { ...process.env, APOLLO_TELEMETRY_DISABLED: process.env.APOLLO_TELEMETRY_DISABLED ?? 'true' };
+  private readonly env: NodeJS.ProcessEnv;
   private stopping = false;
 
-  constructor() {
+  /** `ownKeys`: the start script's own settings, kept from the services (a gateway would warn of keys it does not know). */
+  constructor(ownKeys: readonly string[] = []) {
+    this.env = { ...process.env, APOLLO_TELEMETRY_DISABLED: process.env.APOLLO_TELEMETRY_DISABLED ?? 'true' };
+    for (const key of ownKeys) delete this.env[key];
     process.on('SIGINT', () => void this.stopAll(0));
     process.on('SIGTERM', () => void this.stopAll(0));
   }

@@ -88,7 +88,7 @@ async function checkServers(): Promise<void> {
   if (problems.length > 0) throw new Error(`start:scaled needs these servers:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
 }
 
-const group = new ServiceGroup();
+const group = new ServiceGroup(['GATEWAY_REPLICAS', 'GATEWAY_BASE_PORT']);
 try {
   if (!Number.isInteger(replicas) || replicas < 1) throw new Error(`GATEWAY_REPLICAS must be a whole number from 1, got "${process.env.GATEWAY_REPLICAS}"`);
   await checkServers();
