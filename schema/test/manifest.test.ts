@@ -32,11 +32,12 @@ describe('the committed persisted query manifest', () => {
     expect(readFileSync(MANIFEST_FILE, 'utf8')).toBe(persistedQueryManifestText());
   });
 
-  it('the README\'s curl examples send the current ids of GigPage and SearchResults', () => {
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  it('the docs\' curl examples send the current ids of GigPage and SearchResults', () => {
+    const read = (file: string) => readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8');
     const ids = Object.fromEntries(committed().operations.map((o: any) => [o.name, o.id]));
-    expect(readme).toContain(`"sha256Hash":"${ids.GigPage}"`);
-    expect(readme).toContain(`"sha256Hash":"${ids.SearchResults}"`);
+    expect(read('README.md')).toContain(`"sha256Hash":"${ids.GigPage}"`);
+    expect(read('docs/PERSISTED-QUERIES.md')).toContain(`"sha256Hash":"${ids.GigPage}"`);
+    expect(read('docs/PERSISTED-QUERIES.md')).toContain(`"sha256Hash":"${ids.SearchResults}"`);
   });
 
   it('drift is detected: an edited operation changes the generated manifest and its id', () => {

@@ -33,7 +33,7 @@ async function probe(): Promise<string | null> {
 
 /** False when the server is missing outside CI; inside CI a missing server has already failed the file. */
 export const natsAvailable = requireServer({
-  name: 'NATS JetStream', url: NATS_URL, problem: await probe(), neededBy: 'the JetStream tests', readmeSection: 'Event transports',
+  name: 'NATS JetStream', url: NATS_URL, problem: await probe(), neededBy: 'the JetStream tests', docSection: 'docs/WRITE-PATH.md, "Configuration"',
 });
 
 export function uniqueStreamName(prefix = 'T'): string {

@@ -23,7 +23,7 @@ async function probe(): Promise<string | null> {
 
 /** False when the server is missing outside CI; inside CI a missing server has already failed the file. */
 export const postgresAvailable = requireServer({
-  name: 'PostgreSQL', url: POSTGRES_ADMIN_URL, problem: await probe(), neededBy: 'the PostgreSQL tests', readmeSection: 'Running against PostgreSQL',
+  name: 'PostgreSQL', url: POSTGRES_ADMIN_URL, problem: await probe(), neededBy: 'the PostgreSQL tests', docSection: 'docs/SCALING.md, "Running against PostgreSQL"',
 });
 
 export interface TestDatabase {

@@ -27,7 +27,7 @@ async function probe(): Promise<string | null> {
 
 /** False when the server is missing outside CI; inside CI a missing server has already failed the file. */
 export const redisAvailable = requireServer({
-  name: 'Redis', url: REDIS_URL, problem: await probe(), neededBy: 'the Redis tests', readmeSection: 'Scaled out',
+  name: 'Redis', url: REDIS_URL, problem: await probe(), neededBy: 'the Redis tests', docSection: 'docs/SCALING.md, "Scaled out on this machine"',
 });
 
 /** A key prefix no other test uses; `deleteKeys` removes what was stored under it. */

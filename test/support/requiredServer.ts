@@ -10,15 +10,15 @@ export interface RequiredServer {
   problem: string | null;
   /** Who needs it, for the message: "the Redis tests". */
   neededBy: string;
-  /** Where the README says how to start it. */
-  readmeSection: string;
+  /** Where the manual says how to start it (a docs page and its section). */
+  docSection: string;
 }
 
 /** True when the server is there; throws under CI when it is not. */
-export function requireServer({ name, url, problem, neededBy, readmeSection }: RequiredServer): boolean {
+export function requireServer({ name, url, problem, neededBy, docSection }: RequiredServer): boolean {
   if (problem === null) return true;
   const message = `${name} is not reachable at ${url} (${problem}); ${neededBy} need it`;
-  if (process.env.CI) throw new Error(`${message}. Start it (see README, "${readmeSection}").`);
+  if (process.env.CI) throw new Error(`${message}. Start it (see ${docSection}).`);
   console.warn(`\n!!! ${message}: SKIPPING them outside CI.\n`);
   return false;
 }

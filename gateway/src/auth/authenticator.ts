@@ -96,7 +96,7 @@ export function sendUnauthenticated(res: ServerResponse, refused: Extract<Authen
   });
 }
 
-/** Who may act as whom (README, Signing in): bearer tokens against a JWKS, the development header, and the signing secret. */
+/** Who may act as whom (docs/AUTH.md): bearer tokens against a JWKS, the development header, and the signing secret. */
 export const AUTHENTICATION_SETTINGS = {
   jwksUrl: text('JWT_JWKS_URL', { default: null, defaultText: 'unset (no tokens accepted)', values: 'an http(s) URL', check: (value) => (isHttpUrl(value) ? null : 'must be an http(s) URL'), doc: 'the key set bearer tokens are verified with (or JWT_JWKS_FILE)' }),
   jwksFile: text('JWT_JWKS_FILE', { default: null, defaultText: 'unset', values: 'a file path', doc: 'a local key set, read and checked at start-up (not a key set, or one holding private keys: the gateway does not start)' }),

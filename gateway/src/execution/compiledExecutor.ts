@@ -286,6 +286,6 @@ function shaperFor(prepared: Extract<Prepared, { kind: 'compiled' }>, variables:
 }
 
 export const EXECUTOR_SETTINGS = {
-  defer: boolean('DEFER', { default: true, doc: '@defer in the API schema and the plans: a client that accepts multipart/mixed gets the first part of the answer at once and each deferred fragment when it is ready; one that takes JSON only gets the whole answer (README, @defer). Off: @defer is an unknown directive' }),
+  defer: boolean('DEFER', { default: true, doc: '@defer in the API schema and the plans: a client that accepts multipart/mixed gets the first part of the answer at once and each deferred fragment when it is ready; one that takes JSON only gets the whole answer (docs/DEFER.md). Off: @defer is an unknown directive' }),
   executor: choice('GATEWAY_EXECUTOR', ['compiled', 'stock'] as const, { default: 'compiled', doc: 'who runs query plans: compiled prepares each operation once and answers exactly as stock (gateway/ARCHITECTURE.md); stock is @apollo/gateway\'s own executor, kept as the reference and for its OpenTelemetry spans' }),
 } satisfies SettingGroup;

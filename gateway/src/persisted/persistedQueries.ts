@@ -312,7 +312,7 @@ export const PERSISTED_QUERY_SETTINGS = {
     // The default depends on the manifest (config.ts): with one, manifest+apq in development and safelist in
     // production; without one, apq in development and off in production.
     defaultText: 'with a manifest: manifest+apq in development, safelist in production; without: apq in development, off in production',
-    doc: 'manifest+apq, safelist, apq or off (see Persisted queries in the README); safelist and manifest+apq need a manifest',
+    doc: 'manifest+apq, safelist, apq or off (docs/PERSISTED-QUERIES.md); safelist and manifest+apq need a manifest',
   }),
   manifest: text('PERSISTED_QUERY_MANIFEST', { default: null, defaultText: 'unset (npm start / npm run gateway: schema/persisted-query-manifest.json)', values: 'a file path', doc: 'the manifest the gateway serves by id; read and checked at start-up (not JSON, or an id that is not its body\'s sha256: the gateway does not start, naming the file)' }),
 } satisfies SettingGroup;
