@@ -19,7 +19,7 @@ const OTHER_PROGRAMS_KEYS: Record<string, string> = {
 };
 /** Error codes that are not ours (Apollo Server's and Apollo Gateway's), which docs name next to ours. */
 const APOLLO_CODES = ['PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED', 'GATEWAY_TIMEOUT'];
-/** The README's example of a mistyped key, which the gateway warns about. */
+/** The manual's example of a mistyped key (docs/CONFIGURATION.md), which the gateway warns about. */
 const TYPO_EXAMPLE = 'ENTITY_TIMOUT_MS';
 
 describe('gateway settings', () => {
