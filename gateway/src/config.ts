@@ -22,6 +22,7 @@ import { EXECUTOR_SETTINGS, type ExecutorChoice } from './execution/compiledExec
 import { EXPLORER_SETTINGS } from './explorer/explorerRoute.js';
 import { LOG_SETTINGS, type LogLevel } from './logger.js';
 import { INTROSPECTION_SETTINGS } from './persisted/exploration.js';
+import { TRACING_SETTINGS, tracingConfig, type TracingConfig } from './telemetry/tracing.js';
 import { ManifestError, readManifestFile, type ManifestIndex } from './persisted/manifest.js';
 import { PERSISTED_QUERY_SETTINGS, type PersistedQueryMode } from './persisted/persistedQueries.js';
 import { QUERY_LIMIT_SETTINGS, type QueryLimits } from './persisted/queryLimits.js';
@@ -82,6 +83,8 @@ export interface GatewayConfig {
   shutdownGraceMs: number;
   /** Gateway processes on one port (node:cluster); 1 = this process serves alone (GATEWAY_WORKERS). */
   workers: number;
+  /** OpenTelemetry traces (telemetry/tracing.ts): off unless an OTLP endpoint is set. */
+  tracing: TracingConfig;
   /** Who runs query plans: the compiled executor (execution/compiledExecutor.ts) or stock @apollo/gateway's (GATEWAY_EXECUTOR). */
   executor: ExecutorChoice;
   /** `@defer` in the API schema and the plans (DEFER). */
@@ -150,6 +153,7 @@ export const ALL_SETTINGS: readonly SettingsSection[] = [
   { feature: 'Change events', settings: INVALIDATION_SETTINGS },
   { feature: 'Invalidation endpoint and CDN tags', settings: { ...INVALIDATION_ENDPOINT_SETTINGS, ...CACHE_TAG_HEADER_SETTINGS } },
   { feature: 'Redis', settings: REDIS_SETTINGS },
+  { feature: 'Traces (OpenTelemetry)', settings: TRACING_SETTINGS },
 ];
 
 /** Read besides the declared settings: only to pick GATEWAY_MODE's default. */
@@ -213,6 +217,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Gateway
     logLevel: settingsOf(LOG_SETTINGS).level,
     invalidationSecret: endpoint.secret,
     cacheTagHeader: settingsOf(CACHE_TAG_HEADER_SETTINGS).enabled,
+    tracing: tracingConfig(settingsOf(TRACING_SETTINGS)),
     invalidation: invalidationSource(events, problem),
     explorer: {
       enabled: exploration.explorer.enabled,
@@ -409,8 +414,9 @@ export function unknownGatewayKeys(env: NodeJS.ProcessEnv): string[] {
   // first word (STALE_, LOG_) is too common elsewhere to say anything.
   const firstWords = [...keys].filter((key) => key.includes('_')).map((key) => key.slice(0, key.indexOf('_') + 1));
   const prefixes = new Set(firstWords.filter((word, i) => firstWords.indexOf(word) !== i));
-  // Prefixes other programs' keys share with ours (NODE_OPTIONS and APOLLO_TELEMETRY_DISABLED are not ours).
-  for (const shared of ['NODE_', 'APOLLO_']) prefixes.delete(shared);
+  // Prefixes other programs' keys share with ours (NODE_OPTIONS and APOLLO_TELEMETRY_DISABLED are not ours; the
+  // OpenTelemetry SDK reads the OTEL_* keys we do not, such as OTEL_EXPORTER_OTLP_HEADERS, itself).
+  for (const shared of ['NODE_', 'APOLLO_', 'OTEL_']) prefixes.delete(shared);
   return Object.keys(env).filter((key) => !isGatewayKey(key)
     && ([...prefixes].some((prefix) => key.startsWith(prefix)) || [...keys].some((known) => editDistanceAtMost(key, known, typoAllowance(known)))));
 }

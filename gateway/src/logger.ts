@@ -5,6 +5,7 @@
  */
 import { pino } from 'pino';
 import { choice, type SettingGroup } from './settings.js';
+import { traceFields } from './telemetry/tracing.js';
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -18,7 +19,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export function jsonLogger(level: LogLevel = 'info', service = 'gateway'): Logger {
   const log = pino(
-    { level, base: { service }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
+    // Inside a traced request, each line names its trace and span (telemetry/tracing.ts): a line leads to its trace.
+    { level, base: { service }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) }, mixin: traceFields },
     pino.multistream([{ level: 'debug', stream: process.stdout }, { level: 'warn', stream: process.stderr }], { dedupe: true }),
   );
   const at = (method: 'debug' | 'info' | 'warn' | 'error') => (msg: unknown, fields?: Record<string, unknown>) => {

@@ -12,6 +12,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import { useAdmission } from './admission/admissionControl.js';
 import { applyApolloTelemetryChoice } from './apolloTelemetry.js';
@@ -27,6 +28,7 @@ import { ChangeCoverage } from './events/changeCoverage.js';
 import { useChangeEvents } from './events/invalidationListener.js';
 import { withExecutor } from './execution/compiledExecutor.js';
 import { initialPayload, writeMultipart } from './execution/incrementalDelivery.js';
+import { useTracing } from './telemetry/tracing.js';
 import { useExplorer } from './explorer/explorerRoute.js';
 import { BodyTooLargeError, applyCors, endWithEntityTag, incrementalFormatOf, readBody, sendJson, sendRequestError } from './http.js';
 import { jsonLogger, type Logger } from './logger.js';
@@ -92,15 +94,20 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     // Only the invalidation endpoint broadcasts; Redis stays optional, so /ready does not wait for it.
     ...(config.invalidationSecret !== null ? { evictionsHeard: coverage.source('redis evictions', { gatesReadiness: false }) } : {}),
   }) : null;
+  // Registered before anything may start a span; stopped last, so it flushes what the others ended.
+  const tracing = useTracing(config.tracing);
+  const { tracer } = tracing;
   const readPath = createReadPath(config.readPath, config.subgraphUrls, metrics, logger, clock, {
     evictedByEvents: config.invalidation !== null || config.invalidationSecret !== null,
     coverage,
     sharedCache,
+    tracer,
   });
   sharedCache?.onRemoteEviction((eviction) => applyEviction(readPath.cache!, eviction));
   const invalidator = sharedCache ? sharedInvalidator(readPath, sharedCache) : readPath;
 
   const features: GatewayFeature[] = [
+    tracing,
     useMetrics(metrics, deps.metricsText),
     ...(redis ? [useRedis(redis, sharedCache)] : []),
     { name: 'read path', stop: () => readPath.close() },
@@ -208,8 +215,25 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'starting', ...report });
   }
 
-  async function serveGraphQL(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  /** Traced: the request's span, in the trace its caller's `traceparent` names (a new one without), ends with its answer. */
+  function serveGraphQL(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (!tracer) return serveOperation(req, res, url);
+    const parent = propagation.extract(ROOT_CONTEXT, req.headers);
+    const span = tracer.startSpan(`graphql ${req.method ?? 'GET'}`, {
+      kind: SpanKind.SERVER,
+      attributes: { 'http.request.method': req.method ?? 'GET', 'url.path': url.pathname },
+    }, parent);
+    res.once('close', () => {
+      span.setAttribute('http.response.status_code', res.statusCode);
+      if (res.statusCode >= 500 || !res.writableFinished) span.setStatus({ code: SpanStatusCode.ERROR, ...(res.writableFinished ? {} : { message: 'the answer was cut off' }) });
+      span.end();
+    });
+    return context.with(trace.setSpan(parent, span), () => serveOperation(req, res, url));
+  }
+
+  async function serveOperation(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (!supergraphLoaded) return sendRequestError(res, 503, 'GATEWAY_NOT_READY', 'The gateway is still loading its supergraph');
+    const arrivedAtMs = clock.now();
     const requestId = requestIdOf(req.headers);
     res.setHeader(REQUEST_ID_HEADER, requestId);
     // Listened for before anything waits: a caller that goes away cancels the subgraph calls only it was waiting for.
@@ -239,6 +263,8 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     }
     // Parts are written here (incrementalDelivery.ts); Apollo Server writes the first, or the whole answer, as JSON.
     if (request.incremental) headers.set('accept', 'application/json');
+    const span = tracer && trace.getActiveSpan();
+    if (span) span.setAttributes({ ...operationAttributes(operation.params), 'gateway.request_id': requestId, 'gateway.admission.wait_ms': admittedAtMs - arrivedAtMs, 'gateway.incremental': request.incremental !== null });
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { ...operation.params, headers },
       context: async () => ({ gatewayRequest: request }),
@@ -251,10 +277,30 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     for (const [key, value] of response.headers) res.setHeader(key, value);
     for (const step of onResponse) step(operation, request, response);
     res.statusCode = response.status ?? 200;
+    if (span && request.staleServed.length > 0) span.setAttribute('gateway.stale_served', request.staleServed.length);
     if (inParts && response.body.kind === 'complete') return writeMultipart(res, initialPayload(response.body.string, parts, request.incremental!), parts, request.incremental!);
     if (response.body.kind === 'complete') return endWithEntityTag(req, res, response.body.string, answerVaries);
     for await (const chunk of response.body.asyncIterator) res.write(chunk);
     res.end();
+  }
+
+  /** The operation's persisted id, as its parameters give it (a GET's in its query string); its name comes later, from Apollo. */
+  function operationAttributes({ body, search }: IncomingOperation['params']): Attributes {
+    const single = (body !== null && typeof body === 'object' && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
+    const query = new URLSearchParams(search);
+    let extensions = single.extensions as { persistedQuery?: { sha256Hash?: unknown } } | undefined;
+    if (!extensions && query.has('extensions')) {
+      try {
+        extensions = JSON.parse(query.get('extensions')!);
+      } catch {
+        extensions = undefined;
+      }
+    }
+    const persistedId = extensions?.persistedQuery?.sha256Hash;
+    return {
+      ...(typeof persistedId === 'string' ? { 'graphql.persisted_query.id': persistedId } : {}),
+      ...(Array.isArray(body) ? { 'graphql.batch.size': body.length } : {}),
+    };
   }
 
   /** A POST's body, parsed when it says it is JSON; a GET has none. Too large or malformed: answered here. */

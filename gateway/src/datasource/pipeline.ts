@@ -3,7 +3,7 @@
  * options and returns `(next) => handler`, so a stage adds its behaviour by wrapping the next one, as undici's
  * interceptors do, and the answer returns through each stage that asked for it:
  *
- *   cache (FetchCall) -> merge (entity loads) -> report -> breaker -> deadline -> transport (SubgraphCall)
+ *   cache (FetchCall) -> merge (entity loads) -> [trace] -> report -> breaker -> deadline -> transport (SubgraphCall)
  *
  * Above the merge stage a call is one request's fetch; below it, one HTTP call to the subgraph, which may serve many
  * requests (their loads merged). Root fetches are not merged: the cache stage hands them to the call stages itself.

@@ -2,13 +2,16 @@
  * The hybrid read path of one gateway: one entity cache, one clock and one metrics registry shared by all
  * subgraphs, and per subgraph its pipeline, made when ApolloGateway loads the supergraph (`buildService`):
  *
- *   cache -> merge -> report -> breaker -> deadline -> transport
+ *   cache -> merge -> [trace] -> report -> breaker -> deadline -> transport
+ *
+ * (the trace stage only when tracing is on: telemetry/tracing.ts).
  *
  * `fetch` is the way in: the compiled executor calls it for each fetch of a plan. Stock's executor reaches the same
  * pipelines through the data source adapter `buildService` returns (hybridDataSource.ts). Nothing here knows any
  * particular supergraph.
  */
 import type { GraphQLDataSource } from '@apollo/gateway';
+import { context, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
 import { EntityCache, stableJson } from '../cache/entityCache.js';
 import type { SharedEntityCache } from '../cache/sharedEntityCache.js';
 import { entityKeysFromSupergraph, type EntityKeys } from '../cache/entityTags.js';
@@ -25,6 +28,7 @@ import { cacheStage, type FetchHandler, type FetchResult } from './stages/cache.
 import { deadlineStage } from './stages/deadline.js';
 import { mergeStage } from './stages/merge.js';
 import { reportStage } from './stages/report.js';
+import { traceStage } from './stages/trace.js';
 import { UndiciTransport } from './stages/transport.js';
 import type { SubgraphFetch } from './subgraphFetch.js';
 import { fetchBudget, type SubgraphLimits } from './budget.js';
@@ -66,6 +70,8 @@ export interface ReadPathOptions {
   coverage: ChangeCoverage;
   /** The second cache level (Redis) shared by every process and replica; null without REDIS_URL. */
   sharedCache?: SharedEntityCache | null;
+  /** Spans for every fetch and subgraph call (telemetry/tracing.ts); none when absent. */
+  tracer?: Tracer | null;
 }
 
 export function createReadPath(
@@ -87,7 +93,7 @@ export function createReadPath(
   }
   const sources: HybridDataSource[] = [];
   const pipelines = new Map<string, { handle: FetchHandler; limits: SubgraphLimits }>();
-  const fetch: ReadPath['fetch'] = (subgraphFetch, input) => {
+  const run: ReadPath['fetch'] = (subgraphFetch, input) => {
     const pipeline = pipelines.get(subgraphFetch.subgraph);
     if (!pipeline) throw new Error(`no read path for subgraph "${subgraphFetch.subgraph}": it is not in the supergraph loaded`);
     const { request } = input;
@@ -95,16 +101,40 @@ export function createReadPath(
     const kind = subgraphFetch.kind === 'entities' && input.representations ? 'entities' : 'root';
     // A late answer fills the cache for the pages after this one: only an anonymous one others may be served.
     const mayFinishLate = request.identity === null && !request.noCache && !subgraphFetch.revalidate;
+    const budget = fetchBudget(request, pipeline.limits, kind, mayFinishLate);
+    const span = trace.getActiveSpan();
+    if (span) {
+      span.setAttribute('gateway.budget.call_timeout_ms', budget.callTimeoutMs);
+      if (Number.isFinite(budget.operationEndsAtMs)) span.setAttribute('gateway.budget.operation_left_ms', Math.max(0, Math.round(budget.operationEndsAtMs - clock.now())));
+    }
     return pipeline.handle({
       fetch: subgraphFetch,
       request,
-      budget: fetchBudget(request, pipeline.limits, kind, mayFinishLate),
+      budget,
       variables: input.variables,
       representations: input.representations,
       headers: { ...planned, ...request.identityHeaders() },
       // The signed identity header renews: callers are told apart by who they are, not by its bytes.
       sharingKey: `${input.plannedHeaders ? stableJson(planned) : '{}'}\u0000${request.identity ?? ''}`,
     });
+  };
+  const tracer = options.tracer ?? null;
+  /** Traced: a span per fetch, the parent of its subgraph calls, counting its cache lookups by outcome. */
+  const fetch: ReadPath['fetch'] = !tracer ? run : (subgraphFetch, input) => {
+    const span = tracer.startSpan(`fetch ${subgraphFetch.subgraph}`, {
+      attributes: {
+        'gateway.subgraph': subgraphFetch.subgraph,
+        'gateway.fetch.kind': subgraphFetch.kind,
+        'gateway.fetch.representations': input.representations?.length ?? 0,
+        'gateway.request_id': input.request.id,
+      },
+    });
+    return context.with(trace.setSpan(context.active(), span), () => run(subgraphFetch, input)).then((result) => {
+      const errors = result.response.errors?.length ?? 0;
+      span.setAttribute('gateway.fetch.errors', errors);
+      if (errors > 0) span.setStatus({ code: SpanStatusCode.ERROR, message: String(result.response.errors![0]!.message) });
+      return result;
+    }).finally(() => span.end());
   };
   return {
     cache,
@@ -123,7 +153,8 @@ export function createReadPath(
         maxResponseBytes: config.maxResponseBytes,
       });
       const deadline = deadlineStage({ serviceName: name, clock, maxLateCalls: config.maxLateCallsPerSubgraph });
-      const calls = compose(reportStage({ serviceName: name, metrics, logger, clock }), breakerStage(breaker), deadline)(transport.send);
+      const tracing = options.tracer ? [traceStage({ serviceName: name, tracer: options.tracer })] : [];
+      const calls = compose(...tracing, reportStage({ serviceName: name, metrics, logger, clock }), breakerStage(breaker), deadline)(transport.send);
       const merge = mergeStage({
         serviceName: name,
         clock,

@@ -35,6 +35,7 @@ import type { Dispatch } from '../pipeline.js';
 import { REQUEST_ID_HEADER, type GatewayRequest } from '../../request.js';
 import type { EntityGroup, EntityLoad, EntityLoader } from './merge.js';
 import type { TransportResponse } from './transport.js';
+import { countOnSpan } from '../../telemetry/tracing.js';
 
 export type RootFetchCacheMode = 'tagged' | 'revalidate' | 'max-age' | 'off';
 export type Scope = 'public' | 'private';
@@ -136,7 +137,10 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
       const privateKey = cacheable && state.identity ? keyFor(state.identity) : null;
       const entry = (publicKey && cache!.get(publicKey)) || (privateKey && cache!.get(privateKey)) || (cacheable ? await fromShared([publicKey, privateKey]) : undefined);
       const decision = decide(entry, clock.now(), rootDirectives(entry, directives));
-      if (cacheable) metrics.cacheLookup(serviceName, 'root', decision.kind);
+      if (cacheable) {
+        metrics.cacheLookup(serviceName, 'root', decision.kind);
+        countOnSpan(`gateway.cache.${decision.kind}`);
+      }
       if (entry && decision.kind === 'fresh') {
         state.addCacheTags(entry.tags);
         return { response: ownCopy(entry.value) as GatewayGraphQLResponse, policy: { maxAgeSeconds: decision.remainingSeconds, scope: entry.scope } };
@@ -169,6 +173,7 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
         const policy: ServedPolicy = { maxAgeSeconds: 0, scope: 'public' };
         if (entry && canServeStaleOnError(entry, clock.now(), directives)) {
           state.staleServed.push({ subgraph: serviceName, typename: null, ageSeconds: ageSeconds(entry, clock.now()) });
+          countOnSpan('gateway.cache.stale_served');
           return { response: ownCopy(entry.value) as GatewayGraphQLResponse, policy };
         }
         return { response: { data: null, errors: rootFailureErrors(failure, fetch.rootResponseKeys) }, policy };
@@ -283,7 +288,10 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
         const keyFor = keyFors[index]!;
         const entry = firstLevel[index] ?? secondLevel[index];
         const decision = decide(entry, startedAtMs, entryDirectives(entry, directives));
-        if (lookups) metrics.cacheLookup(serviceName, 'entity', decision.kind);
+        if (lookups) {
+          metrics.cacheLookup(serviceName, 'entity', decision.kind);
+          countOnSpan(`gateway.cache.${decision.kind}`);
+        }
         if (entry && (decision.kind === 'fresh' || decision.kind === 'staleWhileRevalidate')) {
           values[index] = ownCopy(entry.value);
           freshness.add(decision.kind === 'fresh' ? decision.remainingSeconds : 0, entry.scope);
@@ -315,6 +323,7 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
           if (entry && canServeStaleOnError(entry, now, directives)) {
             values[index] = ownCopy(entry.value);
             state.staleServed.push({ subgraph: serviceName, typename: typenameOf(representations[index]), ageSeconds: ageSeconds(entry, now) });
+            countOnSpan('gateway.cache.stale_served');
             metrics.entity(serviceName, 'stale_served');
           } else {
             errors.push(...entityFailureErrors(result.failure, [index]));

@@ -1,0 +1,145 @@
+/**
+ * OpenTelemetry traces, off unless an OTLP endpoint is set. The standard OTEL_* keys are read as the gateway's own
+ * settings, so a bad value is refused at start like any other. On, the gateway registers a tracer provider for its
+ * process that exports in batches over OTLP/HTTP (protobuf or JSON) to that endpoint only, and speaks W3C trace
+ * context: it joins the trace a caller's `traceparent` names, and every subgraph call carries its own.
+ *
+ * Spans: one per GraphQL request (runtime.ts: operation, persisted id, admission wait, status), one per fetch of a
+ * plan (readPath.ts: subgraph, representations, budget, and how its cache lookups went, counted by `countOnSpan`),
+ * and one per HTTP call to a subgraph (stages/trace.ts: how many requests it served, status or failure, late).
+ * Off, nothing is registered: the active span is always undefined and each helper costs one check.
+ */
+import { context, propagation, trace, type Span, type Tracer } from '@opentelemetry/api';
+import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, NodeTracerProvider, ParentBasedSampler, TraceIdRatioBasedSampler, type Sampler } from '@opentelemetry/sdk-trace-node';
+import type { GatewayFeature } from '../feature.js';
+import { choice, isHttpUrl, text, type SettingGroup } from '../settings.js';
+
+const SAMPLERS = ['parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio', 'always_on', 'always_off', 'traceidratio'] as const;
+export type SamplerName = (typeof SAMPLERS)[number];
+
+export interface TracingConfig {
+  /** Where spans go (the traces URL itself); null: tracing is off. */
+  tracesUrl: string | null;
+  protocol: 'http/protobuf' | 'http/json';
+  serviceName: string;
+  sampler: SamplerName;
+  /** The ratio of the `traceidratio` samplers. */
+  samplerRatio: number;
+  resourceAttributes: Record<string, string>;
+}
+
+const checkUrl = (value: string) => (isHttpUrl(value) ? null : 'must be an http:// or https:// URL');
+const checkRatio = (value: string) => (/^(0(\.\d+)?|1(\.0+)?)$/.test(value) ? null : 'must be a number from 0 to 1');
+const checkAttributes = (value: string) => (parseResourceAttributes(value) ? null : 'must be key=value pairs separated by commas');
+
+export const TRACING_SETTINGS = {
+  endpoint: text('OTEL_EXPORTER_OTLP_ENDPOINT', { default: null, values: 'a URL', check: checkUrl, doc: 'OpenTelemetry traces go to this OTLP/HTTP collector (spans at <endpoint>/v1/traces); unset (and OTEL_EXPORTER_OTLP_TRACES_ENDPOINT unset): tracing is off and nothing is sent anywhere (docs/OBSERVABILITY.md)' }),
+  tracesEndpoint: text('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', { default: null, values: 'a URL', check: checkUrl, doc: 'the full URL spans are posted to, over OTEL_EXPORTER_OTLP_ENDPOINT' }),
+  protocol: choice('OTEL_EXPORTER_OTLP_PROTOCOL', ['http/protobuf', 'http/json'] as const, { default: 'http/protobuf', doc: 'how spans are encoded for the collector' }),
+  serviceName: text('OTEL_SERVICE_NAME', { default: 'gateway', values: 'a name', doc: 'the service.name of every span' }),
+  sampler: choice('OTEL_TRACES_SAMPLER', SAMPLERS, { default: 'parentbased_always_on', doc: 'which traces are recorded: parentbased_* follow the caller\'s sampled flag when its traceparent has one' }),
+  samplerArg: text('OTEL_TRACES_SAMPLER_ARG', { default: '1', values: '0 to 1', check: checkRatio, doc: 'the ratio of traces the traceidratio samplers record' }),
+  resourceAttributes: text('OTEL_RESOURCE_ATTRIBUTES', { default: '', defaultText: 'none', values: 'key=value,...', check: checkAttributes, doc: 'more attributes of every span\'s resource (deployment.environment=prod, ...)' }),
+} satisfies SettingGroup;
+
+/** The settings read (config.ts) into what `useTracing` needs. */
+export function tracingConfig(values: { endpoint: string | null; tracesEndpoint: string | null; protocol: TracingConfig['protocol']; serviceName: string; sampler: SamplerName; samplerArg: string; resourceAttributes: string }): TracingConfig {
+  const base = values.endpoint?.replace(/\/+$/, '');
+  return {
+    tracesUrl: values.tracesEndpoint ?? (base ? `${base}/v1/traces` : null),
+    protocol: values.protocol,
+    serviceName: values.serviceName,
+    sampler: values.sampler,
+    samplerRatio: Number(values.samplerArg),
+    resourceAttributes: parseResourceAttributes(values.resourceAttributes) ?? {},
+  };
+}
+
+/** `k=v,k2=v2` (values percent-encoded, as the OpenTelemetry spec has it); null when malformed. */
+function parseResourceAttributes(raw: string): Record<string, string> | null {
+  const attributes: Record<string, string> = {};
+  for (const pair of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const at = pair.indexOf('=');
+    if (at <= 0) return null;
+    try {
+      attributes[pair.slice(0, at).trim()] = decodeURIComponent(pair.slice(at + 1).trim());
+    } catch {
+      return null;
+    }
+  }
+  return attributes;
+}
+
+function samplerOf(config: TracingConfig): Sampler {
+  const ratio = new TraceIdRatioBasedSampler(config.samplerRatio);
+  switch (config.sampler) {
+    case 'always_on': return new AlwaysOnSampler();
+    case 'always_off': return new AlwaysOffSampler();
+    case 'traceidratio': return ratio;
+    case 'parentbased_always_on': return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+    case 'parentbased_always_off': return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'parentbased_traceidratio': return new ParentBasedSampler({ root: ratio });
+  }
+}
+
+export interface TracingFeature extends GatewayFeature {
+  /** Null when tracing is off. */
+  readonly tracer: Tracer | null;
+}
+
+/** The tracer provider of this process while the gateway runs; stopping flushes what is left and unregisters it. */
+export function useTracing(config: TracingConfig): TracingFeature {
+  if (config.tracesUrl === null) return { name: 'tracing', tracer: null };
+  const Exporter = config.protocol === 'http/json' ? JsonExporter : ProtobufExporter;
+  const provider = new NodeTracerProvider({
+    resource: resourceFromAttributes({ ...config.resourceAttributes, 'service.name': config.serviceName }),
+    sampler: samplerOf(config),
+    spanProcessors: [new BatchSpanProcessor(new Exporter({ url: config.tracesUrl }))],
+  });
+  // Global: @apollo/gateway's own spans (stock's executor) join the same traces.
+  provider.register();
+  return {
+    name: 'tracing',
+    tracer: provider.getTracer('hybrid-federation-gateway'),
+    // The request's span learns the operation once Apollo has resolved it (a document may hold several).
+    apolloPlugins: [{
+      async requestDidStart() {
+        return {
+          async didResolveOperation({ operationName, operation }) {
+            trace.getActiveSpan()?.setAttributes({ ...(operation ? { 'graphql.operation.type': operation.operation } : {}), ...(operationName ? { 'graphql.operation.name': operationName } : {}) });
+          },
+        };
+      },
+    }],
+    async stop() {
+      await provider.shutdown();
+      trace.disable();
+      context.disable();
+      propagation.disable();
+    },
+  };
+}
+
+const counts = new WeakMap<Span, Map<string, number>>();
+
+/** Adds one to a counting attribute of the active span (a fetch's cache lookups); nothing when no span is. */
+export function countOnSpan(attribute: string): void {
+  const span = trace.getActiveSpan();
+  if (!span?.isRecording()) return;
+  let byName = counts.get(span);
+  if (!byName) counts.set(span, (byName = new Map()));
+  const count = (byName.get(attribute) ?? 0) + 1;
+  byName.set(attribute, count);
+  span.setAttribute(attribute, count);
+}
+
+/** The ids a log line carries to lead to its trace; none outside a span. */
+export function traceFields(): { trace_id: string; span_id: string } | Record<string, never> {
+  const span = trace.getActiveSpan();
+  if (!span) return {};
+  const { traceId, spanId } = span.spanContext();
+  return { trace_id: traceId, span_id: spanId };
+}
