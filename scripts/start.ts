@@ -27,7 +27,8 @@ try {
   // The gateway-to-subgraph secret and, by mode, the token keys (scripts/referenceTrust.ts).
   const trust = await referenceTrust(process.env);
   for (const subgraph of SUBGRAPHS) {
-    run(subgraph.name, 'subgraphs/main.ts', [subgraph.name], { TOPCLIENTS_FEED_URL: feedUrl, ...trust.subgraphEnv },
+    // Each process is its own service in a trace (OTEL_SERVICE_NAME, when set, names the gateway).
+    run(subgraph.name, 'subgraphs/main.ts', [subgraph.name], { TOPCLIENTS_FEED_URL: feedUrl, OTEL_SERVICE_NAME: subgraph.name, ...trust.subgraphEnv },
       `http://127.0.0.1:${portOf(subgraph.name, subgraph.defaultPort)}/health`);
   }
   const subgraphsHealthy = Promise.all(SUBGRAPHS.map((s) => waitForHealth(s.name, `http://127.0.0.1:${portOf(s.name, s.defaultPort)}/health`, 180_000)));

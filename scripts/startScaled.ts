@@ -105,6 +105,8 @@ try {
       NATS_URL: natsUrl,
       // Rebuilds read topclients' snapshot here, on either transport.
       TOPCLIENTS_FEED_URL: `http://127.0.0.1:${topclientsPort}/events`,
+      // Each process is its own service in a trace (OTEL_SERVICE_NAME, when set, names the gateways).
+      OTEL_SERVICE_NAME: subgraph.name,
       ...trust.subgraphEnv,
     }, health);
     waits.push(group.waitForHealth(subgraph.name, health, 300_000));

@@ -5,6 +5,7 @@
 import { SUBGRAPHS } from '../schema/subgraphs.js';
 import { ConfigError, loadSubgraphConfig } from './toolkit/config.js';
 import { startService } from './toolkit/service.js';
+import { startTracing } from '../gateway/src/telemetry/tracing.js';
 import { SERVICES, type ServiceName } from './services.js';
 
 const name = process.argv[2] as ServiceName | undefined;
@@ -16,8 +17,10 @@ if (!name || !definition || !(name in SERVICES)) {
 
 try {
   const config = loadSubgraphConfig(name, definition.defaultPort, process.env);
+  const tracing = startTracing(config.tracing);
   const service = await startService(SERVICES[name], {
     ...config,
+    tracer: tracing?.tracer ?? null,
     // One JSON line per batch: `npm start` draws these as a progress bar (scripts/seedProgressDisplay.ts).
     onSeedProgress: ({ phase, ...progress }) => console.log(JSON.stringify({ level: 'info', service: name, msg: phase, ...progress })),
   });
@@ -28,6 +31,7 @@ try {
     stopping = true;
     console.log(JSON.stringify({ level: 'info', service: name, msg: 'stopping', signal }));
     await service.stop();
+    await tracing?.stop();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));

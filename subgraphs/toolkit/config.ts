@@ -9,6 +9,8 @@ import type { EventsConfig } from './eventsConfig.js';
 import { defaultTemplateDir } from './pgliteTemplate.js';
 import { MIN_SECRET_LENGTH } from './gatewayIdentity.js';
 import type { StorageConfig } from './storage.js';
+import { readSettings, type SettingsRead } from '../../gateway/src/settings.js';
+import { TRACING_SETTINGS, tracingConfig, type TracingConfig } from '../../gateway/src/telemetry/tracing.js';
 
 export interface SubgraphProcessConfig {
   name: string;
@@ -22,6 +24,8 @@ export interface SubgraphProcessConfig {
   gatewaySecret: string | null;
   /** STALE_WHILE_REVALIDATE_SECONDS: added to every cacheable answer's Cache-Control (0 = not sent). */
   staleWhileRevalidateSeconds: number;
+  /** OpenTelemetry traces, read from the same OTEL_* keys as the gateway's; the service's name unless OTEL_SERVICE_NAME. */
+  tracing: TracingConfig;
 }
 
 /**
@@ -69,7 +73,15 @@ export function loadSubgraphConfig(name: string, defaultPort: number, env: NodeJ
     events: loadEventsConfig(env, name),
     gatewaySecret: readGatewaySecret(env.GATEWAY_SUBGRAPH_SECRET),
     staleWhileRevalidateSeconds: readSeconds('STALE_WHILE_REVALIDATE_SECONDS', env.STALE_WHILE_REVALIDATE_SECONDS, DEFAULT_STALE_WHILE_REVALIDATE_SECONDS),
+    tracing: readTracing(env, name),
   };
+}
+
+function readTracing(env: NodeJS.ProcessEnv, name: string): TracingConfig {
+  const read: SettingsRead = { problems: [], deprecated: [] };
+  const values = readSettings(TRACING_SETTINGS, env, { mode: 'development', cwd: process.cwd() }, read);
+  if (read.problems.length > 0) throw new ConfigError(read.problems.join('; '));
+  return tracingConfig({ ...values, serviceName: env.OTEL_SERVICE_NAME || name });
 }
 
 function readSeconds(key: string, raw: string | undefined, fallback: number): number {

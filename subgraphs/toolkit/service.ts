@@ -11,6 +11,7 @@ import type { EntityVersions } from './entityCacheProtocol.js';
 import { migrate } from './migrations.js';
 import { trackSeed, type SeedProgress, type SeedProgressEvent } from './seedProgress.js';
 import { openDatabase, type Database, type StorageConfig } from './storage.js';
+import type { Tracer } from '@opentelemetry/api';
 import { startSubgraphServer, type RequestContext, type RouteHandler, type RunningSubgraph } from './subgraphServer.js';
 
 export interface SubgraphService<TContext extends RequestContext> {
@@ -53,6 +54,8 @@ export interface StartOptions {
   gatewaySecret?: string | null;
   /** `stale-while-revalidate` on every cacheable answer (0 or absent: not sent). */
   staleWhileRevalidateSeconds?: number;
+  /** A server span per GraphQL request, in the caller's trace (OpenTelemetry); none when absent. */
+  tracer?: Tracer | null;
 }
 
 export interface RunningService extends RunningSubgraph {
@@ -87,6 +90,7 @@ export async function startService<TContext extends RequestContext>(
       port: options.port,
       gatewaySecret: options.gatewaySecret,
       staleWhileRevalidateSeconds: options.staleWhileRevalidateSeconds,
+      tracer: options.tracer ?? null,
     });
     return {
       ...server,

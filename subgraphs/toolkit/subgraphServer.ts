@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, HeaderMap } from '@apollo/server';
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace';
 import { buildSubgraphSchema } from '@apollo/subgraph';
@@ -43,6 +44,8 @@ export interface SubgraphServerOptions<TContext extends RequestContext> {
    * made cacheable (max-age above 0, root queries and `_entities` alike); 0 or absent sends none.
    */
   staleWhileRevalidateSeconds?: number;
+  /** A server span per GraphQL request, in the trace the gateway's `traceparent` names (OpenTelemetry). */
+  tracer?: Tracer | null;
 }
 
 export interface RunningSubgraph {
@@ -83,7 +86,7 @@ export async function startSubgraphServer<TContext extends RequestContext>(
       return;
     }
     if (url.pathname !== '/graphql' && url.pathname !== '/') return sendJson(res, 404, { error: 'not found' });
-    serveGraphQL(apollo, options, req, res, url, maxBodyBytes, callerOf).catch(() => {
+    traced(options.tracer, req, res, url, () => serveGraphQL(apollo, options, req, res, url, maxBodyBytes, callerOf)).catch(() => {
       if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal server error' }] });
     });
   });
@@ -104,6 +107,19 @@ export async function startSubgraphServer<TContext extends RequestContext>(
       await apollo.stop();
     },
   };
+}
+
+/** The request's server span, a child of the caller's (the gateway's call span), around `serve`; `serve` alone when off. */
+function traced(tracer: Tracer | null | undefined, req: IncomingMessage, res: ServerResponse, url: URL, serve: () => Promise<void>): Promise<void> {
+  if (!tracer) return serve();
+  const parent = propagation.extract(ROOT_CONTEXT, req.headers);
+  const span = tracer.startSpan(`graphql ${req.method ?? 'GET'}`, { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method ?? 'GET', 'url.path': url.pathname } }, parent);
+  res.once('close', () => {
+    span.setAttribute('http.response.status_code', res.statusCode);
+    if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    span.end();
+  });
+  return context.with(trace.setSpan(parent, span), serve);
 }
 
 async function serveGraphQL<TContext extends RequestContext>(

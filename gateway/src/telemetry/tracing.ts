@@ -4,6 +4,8 @@
  * process that exports in batches over OTLP/HTTP (protobuf or JSON) to that endpoint only, and speaks W3C trace
  * context: it joins the trace a caller's `traceparent` names, and every subgraph call carries its own.
  *
+ * The reference subgraphs use the same settings and provider (subgraphs/main.ts) for a server span per request.
+ *
  * Spans: one per GraphQL request (runtime.ts: operation, persisted id, admission wait, status), one per fetch of a
  * plan (readPath.ts: subgraph, representations, budget, and how its cache lookups went, counted by `countOnSpan`),
  * and one per HTTP call to a subgraph (stages/trace.ts: how many requests it served, status or failure, late).
@@ -85,25 +87,48 @@ function samplerOf(config: TracingConfig): Sampler {
   }
 }
 
-export interface TracingFeature extends GatewayFeature {
-  /** Null when tracing is off. */
-  readonly tracer: Tracer | null;
+export interface Tracing {
+  tracer: Tracer;
+  /** Flushes what is left and unregisters the provider. */
+  stop(): Promise<void>;
 }
 
-/** The tracer provider of this process while the gateway runs; stopping flushes what is left and unregisters it. */
-export function useTracing(config: TracingConfig): TracingFeature {
-  if (config.tracesUrl === null) return { name: 'tracing', tracer: null };
+/**
+ * The tracer provider of this process (the gateway's, or a reference subgraph's), registered globally: W3C trace
+ * context in and out, and @apollo/gateway's own spans (stock's executor) join the same traces. Null when off.
+ */
+export function startTracing(config: TracingConfig): Tracing | null {
+  if (config.tracesUrl === null) return null;
   const Exporter = config.protocol === 'http/json' ? JsonExporter : ProtobufExporter;
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ ...config.resourceAttributes, 'service.name': config.serviceName }),
     sampler: samplerOf(config),
     spanProcessors: [new BatchSpanProcessor(new Exporter({ url: config.tracesUrl }))],
   });
-  // Global: @apollo/gateway's own spans (stock's executor) join the same traces.
   provider.register();
   return {
-    name: 'tracing',
     tracer: provider.getTracer('hybrid-federation-gateway'),
+    async stop() {
+      await provider.shutdown();
+      trace.disable();
+      context.disable();
+      propagation.disable();
+    },
+  };
+}
+
+export interface TracingFeature extends GatewayFeature {
+  /** Null when tracing is off. */
+  readonly tracer: Tracer | null;
+}
+
+/** Tracing while the gateway runs; stopping flushes what is left. */
+export function useTracing(config: TracingConfig): TracingFeature {
+  const tracing = startTracing(config);
+  if (!tracing) return { name: 'tracing', tracer: null };
+  return {
+    name: 'tracing',
+    tracer: tracing.tracer,
     // The request's span learns the operation once Apollo has resolved it (a document may hold several).
     apolloPlugins: [{
       async requestDidStart() {
@@ -114,12 +139,7 @@ export function useTracing(config: TracingConfig): TracingFeature {
         };
       },
     }],
-    async stop() {
-      await provider.shutdown();
-      trace.disable();
-      context.disable();
-      propagation.disable();
-    },
+    stop: () => tracing.stop(),
   };
 }
 

@@ -24,6 +24,8 @@ export interface OtlpReceiver {
   spans: ReceivedSpan[];
   /** Posts by content type. */
   posts: Record<string, number>;
+  /** Resolves once the spans received satisfy `done` (checked as each post arrives); rejects after `timeoutMs`. */
+  waitFor(what: string, done: (spans: ReceivedSpan[]) => boolean, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -34,6 +36,7 @@ const flatten = (attributes: { key: string; value: OtlpValue }[] = []) => Object
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const posts: Record<string, number> = {};
+  const waiters = new Set<() => void>();
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -51,12 +54,27 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       }
     }
     res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    for (const check of [...waiters]) check();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     spans,
     posts,
+    waitFor: (what, done, timeoutMs = 30_000) => new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (!done(spans)) return;
+        waiters.delete(check);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`the collector did not receive ${what} within ${timeoutMs} ms; it has ${spans.map((s) => `${s.resource['service.name']}:${s.name}`).join(', ')}`));
+      }, timeoutMs);
+      waiters.add(check);
+      check();
+    }),
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
