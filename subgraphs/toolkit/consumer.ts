@@ -9,6 +9,7 @@
  * (bad payload, unknown schema version) is parked with its position, logged, and skipped: the stream goes on.
  */
 import { applyClientIds } from './clientIdProjection.js';
+import { inMessageSpan } from '../../gateway/src/telemetry/tracing.js';
 import type { ConsumerTransport, DeliveredEvent } from './consumerTransport.js';
 import type { EventLog } from './eventLog.js';
 import { InvalidEventError, parseChangeEvent, sellerClientIdsApplied } from './events.js';
@@ -75,13 +76,17 @@ export async function consumeBatch(db: Database, source: string, events: readonl
         continue;
       }
       if (event.type === 'seller-client-ids-changed') {
-        const applied = await applyClientIds(tx, event.payload.sellerId, event.payload.clientIds, event.version);
-        if (applied) {
-          await appendToOutbox(tx, sellerClientIdsApplied(event.payload.sellerId, event.payload.clientIds, event.version));
-          result.applied += 1;
-        } else {
-          result.skipped += 1;
-        }
+        const { sellerId, clientIds } = event.payload;
+        const version = event.version;
+        // In the trace of the edit, when the event carries one: the applied event written here carries it on.
+        const applied = await inMessageSpan(`apply ${event.type}`, event.traceparent, { 'event.id': event.id, 'event.type': event.type, 'event.version': version, 'event.source': source }, async (span) => {
+          const done = await applyClientIds(tx, sellerId, clientIds, version);
+          span?.setAttribute('event.applied', done);
+          if (done) await appendToOutbox(tx, sellerClientIdsApplied(sellerId, clientIds, version));
+          return done;
+        });
+        if (applied) result.applied += 1;
+        else result.skipped += 1;
       } else {
         // Client details live at topclients only; page subgraphs hold no copy to change (nor do they read
         // another page subgraph's applied events).

@@ -30,6 +30,11 @@ interface EventBase<T extends EventType, P> {
   version: number;
   occurredAt: string;
   payload: P;
+  /**
+   * Optional: the W3C traceparent of the span the change was made in (tracing on), so whoever applies or evicts for
+   * it continues that trace. Not checked: one that cannot be read is ignored, never a reason to park the event.
+   */
+  traceparent?: string;
 }
 
 export type SellerClientIdsChanged = EventBase<'seller-client-ids-changed', { sellerId: string; clientIds: string[] }>;
@@ -44,7 +49,7 @@ export type SellerClientIdsApplied = EventBase<'seller-client-ids-applied', { se
 export type ChangeEvent = SellerClientIdsChanged | ClientUpdated | ClientRemoved | SellerClientIdsApplied;
 
 /** What a mutation hands to the outbox: the id and time are the outbox's to assign. */
-export type NewChangeEvent = Omit<ChangeEvent, 'id' | 'occurredAt' | 'schemaVersion'>;
+export type NewChangeEvent = Omit<ChangeEvent, 'id' | 'occurredAt' | 'schemaVersion' | 'traceparent'>;
 
 export function sellerClientIdsChanged(sellerId: string, clientIds: readonly string[], version: number): NewChangeEvent {
   return {

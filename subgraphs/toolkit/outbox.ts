@@ -13,6 +13,7 @@
 import { EventEmitter } from 'node:events';
 import { EVENT_SCHEMA_VERSION, type ChangeEvent, type NewChangeEvent } from './events.js';
 import type { Database, Queryable } from './storage.js';
+import { activeTraceparent } from '../../gateway/src/telemetry/tracing.js';
 
 /** Arbitrary constant naming "the outbox writer lock" among advisory locks. */
 const OUTBOX_LOCK = 7_310_001;
@@ -20,9 +21,9 @@ const OUTBOX_LOCK = 7_310_001;
 export async function appendToOutbox(tx: Queryable, event: NewChangeEvent): Promise<number> {
   await tx.query('SELECT pg_advisory_xact_lock($1)', [OUTBOX_LOCK]);
   const [row] = await tx.query<{ id: string }>(
-    `INSERT INTO outbox (event_type, entity_typename, entity_key, version, payload)
-     VALUES ($1, $2, $3::jsonb, $4, $5::jsonb) RETURNING id::text AS id`,
-    [event.type, event.entity.typename, JSON.stringify(event.entity.keyFields), event.version, JSON.stringify(event.payload)],
+    `INSERT INTO outbox (event_type, entity_typename, entity_key, version, payload, traceparent)
+     VALUES ($1, $2, $3::jsonb, $4, $5::jsonb, $6) RETURNING id::text AS id`,
+    [event.type, event.entity.typename, JSON.stringify(event.entity.keyFields), event.version, JSON.stringify(event.payload), activeTraceparent() ?? null],
   );
   return Number(row!.id);
 }
@@ -31,6 +32,7 @@ export async function appendToOutbox(tx: Queryable, event: NewChangeEvent): Prom
 export async function appendAllToOutbox(tx: Queryable, events: readonly NewChangeEvent[]): Promise<number> {
   if (events.length === 0) return 0;
   await tx.query('SELECT pg_advisory_xact_lock($1)', [OUTBOX_LOCK]);
+  const traceparent = activeTraceparent() ?? null;
   let written = 0;
   for (let start = 0; start < events.length; start += 1_000) {
     const batch = events.slice(start, start + 1_000).map((event, i) => ({
@@ -40,11 +42,12 @@ export async function appendAllToOutbox(tx: Queryable, events: readonly NewChang
       entity_key: event.entity.keyFields,
       version: event.version,
       payload: event.payload,
+      traceparent,
     }));
     const rows = await tx.query(
-      `INSERT INTO outbox (event_type, entity_typename, entity_key, version, payload)
-       SELECT e.event_type, e.entity_typename, e.entity_key, e.version, e.payload
-       FROM jsonb_to_recordset($1::jsonb) AS e(ord integer, event_type text, entity_typename text, entity_key jsonb, version integer, payload jsonb)
+      `INSERT INTO outbox (event_type, entity_typename, entity_key, version, payload, traceparent)
+       SELECT e.event_type, e.entity_typename, e.entity_key, e.version, e.payload, e.traceparent
+       FROM jsonb_to_recordset($1::jsonb) AS e(ord integer, event_type text, entity_typename text, entity_key jsonb, version integer, payload jsonb, traceparent text)
        ORDER BY e.ord
        RETURNING id`,
       [JSON.stringify(batch)],
@@ -62,12 +65,13 @@ interface OutboxRow extends Record<string, unknown> {
   version: number;
   payload: Record<string, unknown>;
   occurred_at: string;
+  traceparent: string | null;
 }
 
 /** Up to `limit` events after outbox id `afterId`, in id order. */
 export async function readOutbox(db: Queryable, afterId: number, limit: number): Promise<ChangeEvent[]> {
   const rows = await db.query<OutboxRow>(
-    `SELECT id::text AS id, event_type, entity_typename, entity_key, version, payload,
+    `SELECT id::text AS id, event_type, entity_typename, entity_key, version, payload, traceparent,
             to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at
      FROM outbox WHERE id > $1 ORDER BY id LIMIT $2`,
     [afterId, limit],
@@ -84,6 +88,7 @@ export function toEvent(row: OutboxRow): ChangeEvent {
     version: row.version,
     occurredAt: row.occurred_at,
     payload: row.payload,
+    ...(row.traceparent ? { traceparent: row.traceparent } : {}),
   } as ChangeEvent;
 }
 

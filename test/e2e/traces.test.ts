@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../../gateway/test/support/otlpReceiver.js';
 import { operation } from '../../schema/operations.js';
+import { invalidationFeedEnv } from '../../schema/referenceGateway.js';
 import { processSystem, type ProcessSystem, type RunningGatewayProcess } from '../support/processSystem.js';
 import { pollUntil } from '../support/propagatingSystem.js';
 
@@ -22,7 +23,8 @@ describe('a page\'s trace, end to end', () => {
     const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '50' };
     system = await processSystem(otel);
     await Promise.all(Object.values(system.subgraphs).map((subgraph) => subgraph.start()));
-    gateway = await system.startGateway(otel);
+    // Listening to every publisher's change feed, as npm start's gateway does.
+    gateway = await system.startGateway({ ...otel, ...invalidationFeedEnv((['topclients', 'gigs', 'users'] as const).map((name) => system.feedUrl(name))) });
     await pollUntil('the gateway to be ready', () => gateway.ready(), (ready) => ready.status === 200, 60_000);
   }, 120_000);
   afterAll(async () => {
@@ -58,6 +60,37 @@ describe('a page\'s trace, end to end', () => {
       const fetch = spans.find((s) => s.spanId === call!.parentSpanId)!;
       expect(fetch).toMatchObject({ name: `fetch ${subgraph}` });
       expect(fetch.parentSpanId).toBe(request.spanId);
+    }
+  });
+
+  it('an edit: topclients writes it, gigs and users apply its event, and the gateway evicts for what they applied, all in the editor\'s trace', { timeout: 40_000 }, async () => {
+    const EDIT_TRACE = '5b8efff798038103d269b633813fc60c';
+    const { sellerId, clientIds } = system.gigWithClients(2);
+    const answer = await fetch(gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-seller-id': sellerId, traceparent: `00-${EDIT_TRACE}-eee1b2c3d4e5f607-01` },
+      body: JSON.stringify({ query: operation('ReorderTopClients').body, variables: { clientIds: [...clientIds].reverse() } }),
+    });
+    expect(answer.status).toBe(200);
+    expect(((await answer.json()) as { errors?: unknown }).errors).toBeUndefined();
+
+    const inTrace = () => collector.spans.filter((s) => s.traceId === EDIT_TRACE);
+    const named = (service: string, name: string) => inTrace().filter((s) => s.resource['service.name'] === service && s.name === name);
+    await collector.waitFor('gigs\' and users\' applies of the edit and the gateway\'s evictions for them', () =>
+      ['gigs', 'users'].every((service) => named(service, 'apply seller-client-ids-changed').length === 1)
+      && named('gateway', 'evict seller-client-ids-applied').length === 2, 20_000);
+
+    const topclients = inTrace().find((s) => s.resource['service.name'] === 'topclients' && s.kind === 2)!;
+    const byId = new Map(inTrace().map((s) => [s.spanId, s]));
+    for (const service of ['gigs', 'users']) {
+      const [apply] = named(service, 'apply seller-client-ids-changed');
+      // Applied in the span topclients wrote the change in: its event carried the trace.
+      expect(apply).toMatchObject({ kind: 5, parentSpanId: topclients.spanId, attributes: { 'event.type': 'seller-client-ids-changed', 'event.applied': true } });
+    }
+    for (const evict of named('gateway', 'evict seller-client-ids-applied')) {
+      const apply = byId.get(evict.parentSpanId);
+      expect(apply?.name, 'the gateway evicts in the span gigs or users applied the change in').toBe('apply seller-client-ids-changed');
+      expect(evict.attributes).toMatchObject({ 'gateway.entity.typename': 'Seller' });
     }
   });
 });

@@ -7,6 +7,8 @@ export interface EntityChange {
   type: string;
   typename: string;
   keyFields: Record<string, unknown>;
+  /** The W3C traceparent of the change, when its source traced it: the eviction continues that trace. */
+  traceparent?: string;
 }
 
 /** Reads an event; null when it does not name an entity (it is then ignored, never fatal). */
@@ -20,10 +22,10 @@ export function entityChangeFrom(raw: unknown): EntityChange | null {
     }
   }
   if (typeof value !== 'object' || value === null) return null;
-  const { type, entity } = value as { type?: unknown; entity?: { typename?: unknown; keyFields?: unknown } };
+  const { type, entity, traceparent } = value as { type?: unknown; entity?: { typename?: unknown; keyFields?: unknown }; traceparent?: unknown };
   if (typeof type !== 'string' || typeof entity !== 'object' || entity === null) return null;
   if (typeof entity.typename !== 'string' || entity.typename === '') return null;
   if (typeof entity.keyFields !== 'object' || entity.keyFields === null || Array.isArray(entity.keyFields)) return null;
   if (Object.keys(entity.keyFields).length === 0) return null;
-  return { type, typename: entity.typename, keyFields: entity.keyFields as Record<string, unknown> };
+  return { type, typename: entity.typename, keyFields: entity.keyFields as Record<string, unknown>, ...(typeof traceparent === 'string' ? { traceparent } : {}) };
 }

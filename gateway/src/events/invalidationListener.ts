@@ -16,7 +16,8 @@ import type { GatewayFeature } from '../feature.js';
 import type { Logger } from '../logger.js';
 import { text, type SettingGroup } from '../settings.js';
 import type { ChangeSource } from './changeCoverage.js';
-import { entityChangeFrom } from './entityChange.js';
+import { entityChangeFrom, type EntityChange } from './entityChange.js';
+import { inMessageSpan } from '../telemetry/tracing.js';
 import { listenToFeed } from './feedListener.js';
 import { listenToStreams, type NatsSubscription } from './streamListener.js';
 
@@ -33,7 +34,7 @@ export type InvalidationSource = (
 
 export type InvalidationOptions = InvalidationSource & { logger?: Logger; clock?: Clock };
 
-export type OnEntityChange = (typename: string, keyFields: Record<string, unknown>) => void;
+export type OnEntityChange = (typename: string, keyFields: Record<string, unknown>, change: EntityChange) => void;
 
 export interface RunningInvalidationListener {
   stop(): Promise<void>;
@@ -52,7 +53,7 @@ export function startInvalidationListener(options: InvalidationOptions, coverage
     const change = entityChangeFrom(raw);
     if (!change || (types && !types.has(change.type))) return;
     try {
-      onChange(change.typename, change.keyFields);
+      onChange(change.typename, change.keyFields, change);
     } catch (error) {
       options.logger?.warn('cache invalidation failed', { typename: change.typename, error: String((error as Error)?.message ?? error) });
     }
@@ -87,9 +88,13 @@ export function useChangeEvents(source: InvalidationSource, coverage: ChangeSour
   return {
     name: 'change events',
     start() {
-      listener = startInvalidationListener({ ...source, ...options }, coverage, (typename, keyFields) => {
-        const evicted = cache.invalidateEntity(typename, keyFields);
-        options.logger.debug('change event heard', { typename, keyFields, evicted });
+      listener = startInvalidationListener({ ...source, ...options }, coverage, (typename, keyFields, change) => {
+        // In the trace of the change, when its event carries one (telemetry/tracing.ts).
+        inMessageSpan(`evict ${change.type}`, change.traceparent, { 'event.type': change.type, 'gateway.entity.typename': typename }, (span) => {
+          const evicted = cache.invalidateEntity(typename, keyFields);
+          span?.setAttribute('gateway.evicted', evicted);
+          options.logger.debug('change event heard', { typename, keyFields, evicted });
+        });
       });
     },
     stop: () => listener?.stop(),

@@ -11,7 +11,7 @@
  * and one per HTTP call to a subgraph (stages/trace.ts: how many requests it served, status or failure, late).
  * Off, nothing is registered: the active span is always undefined and each helper costs one check.
  */
-import { context, propagation, trace, type Span, type Tracer } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -106,9 +106,12 @@ export function startTracing(config: TracingConfig): Tracing | null {
     spanProcessors: [new BatchSpanProcessor(new Exporter({ url: config.tracesUrl }))],
   });
   provider.register();
+  const tracer = provider.getTracer('hybrid-federation-gateway');
+  processTracer = tracer;
   return {
-    tracer: provider.getTracer('hybrid-federation-gateway'),
+    tracer,
     async stop() {
+      if (processTracer === tracer) processTracer = null;
       await provider.shutdown();
       trace.disable();
       context.disable();
@@ -141,6 +144,39 @@ export function useTracing(config: TracingConfig): TracingFeature {
     }],
     stop: () => tracing.stop(),
   };
+}
+
+/** The tracer of this process while tracing runs: what messages (change events) carry and continue needs it. */
+let processTracer: Tracer | null = null;
+
+/** The W3C `traceparent` of the active span, for a message leaving the process (an outbox row); undefined when off. */
+export function activeTraceparent(): string | undefined {
+  if (!processTracer || !trace.getActiveSpan()) return undefined;
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  return carrier.traceparent;
+}
+
+/**
+ * Runs `work` in a consumer span whose parent is the span a message was written in (its `traceparent`; one that
+ * cannot be read is ignored), so applying a change event continues the story of the edit that caused it. Off, or
+ * without a traceparent, `work` runs as it is.
+ */
+export function inMessageSpan<T>(name: string, traceparent: string | undefined, attributes: Attributes, work: (span: Span | null) => T): T {
+  if (!processTracer || !traceparent) return work(null);
+  const parent = propagation.extract(ROOT_CONTEXT, { traceparent });
+  const span = processTracer.startSpan(name, { kind: SpanKind.CONSUMER, attributes }, parent);
+  let result: T;
+  try {
+    result = context.with(trace.setSpan(parent, span), () => work(span));
+  } catch (error) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: String((error as Error)?.message ?? error) });
+    span.end();
+    throw error;
+  }
+  if (result instanceof Promise) return result.finally(() => span.end()) as T;
+  span.end();
+  return result;
 }
 
 const counts = new WeakMap<Span, Map<string, number>>();

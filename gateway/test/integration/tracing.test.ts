@@ -89,7 +89,8 @@ describe('traces', () => {
       return true;
     }) as typeof process.stderr.write;
     try {
-      await fixture.restartGateway({ LOG_LEVEL: 'warn' });
+      // One traced gateway in this process: the fixture's goes on untraced.
+      await fixture.restartGateway({ OTEL_EXPORTER_OTLP_ENDPOINT: '' });
       const gateway = await startGateway(loadConfig({ PORT: '0', SUPERGRAPH: fixture.supergraphFile, OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }), { logger: jsonLogger('warn') });
       try {
         fixture.brands.fault = { kind: 'status', status: 500, body: 'upstream exploded' };
