@@ -6,6 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { prepareFromTemplate } from './pgliteTemplate.js';
 import pg from 'pg';
+import { inClientSpan } from '../../gateway/src/telemetry/tracing.js';
 
 export type Row = Record<string, unknown>;
 
@@ -35,7 +36,18 @@ export type StorageConfig =
   | { kind: 'postgres'; url: string; poolSize?: number };
 
 export async function openDatabase(config: StorageConfig): Promise<Database> {
-  return config.kind === 'postgres' ? openPostgres(config.url, config.poolSize ?? 10) : openPglite(config.dataDir, config.templateDir);
+  return traced(config.kind === 'postgres' ? await openPostgres(config.url, config.poolSize ?? 10) : await openPglite(config.dataDir, config.templateDir));
+}
+
+/** Each query a client span when it runs inside a trace (a request's, an event's apply): tracing on only. */
+function traced(db: Database): Database {
+  const spanned = (queryable: Queryable): Queryable['query'] => (sql, params) =>
+    inClientSpan(`db ${/^\s*(\w+)/.exec(sql)?.[1]?.toUpperCase() ?? 'QUERY'}`, { 'db.system.name': 'postgresql', 'db.query.text': sql.trim().slice(0, 500) }, () => queryable.query(sql, params));
+  return {
+    ...db,
+    query: spanned(db),
+    transaction: (work) => db.transaction((tx) => work({ ...tx, query: spanned(tx) })),
+  };
 }
 
 async function openPglite(dataDir: string | undefined, templateDir: string | undefined): Promise<Database> {

@@ -86,7 +86,13 @@ describe('a page\'s trace, end to end', () => {
       const [apply] = named(service, 'apply seller-client-ids-changed');
       // Applied in the span topclients wrote the change in: its event carried the trace.
       expect(apply).toMatchObject({ kind: 5, parentSpanId: topclients.spanId, attributes: { 'event.type': 'seller-client-ids-changed', 'event.applied': true } });
+      // Its SQL, each query a client span under it: the list stored and the applied event written.
+      const queries = inTrace().filter((s) => s.parentSpanId === apply!.spanId && s.resource['service.name'] === service);
+      expect(queries.map((s) => s.attributes['db.system.name'])).toContain('postgresql');
+      expect(queries.some((s) => /INSERT INTO outbox/.test(String(s.attributes['db.query.text'])))).toBe(true);
     }
+    // topclients' own SQL for the edit, under its request.
+    expect(inTrace().some((s) => s.parentSpanId === topclients.spanId && s.name.startsWith('db '))).toBe(true);
     for (const evict of named('gateway', 'evict seller-client-ids-applied')) {
       const apply = byId.get(evict.parentSpanId);
       expect(apply?.name, 'the gateway evicts in the span gigs or users applied the change in').toBe('apply seller-client-ids-changed');

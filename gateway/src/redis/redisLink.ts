@@ -17,6 +17,7 @@ import type { GatewayFeature } from '../feature.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics/registry.js';
 import { integer, text, type SettingGroup } from '../settings.js';
+import { inClientSpan } from '../telemetry/tracing.js';
 
 export interface RedisLinkOptions {
   url: string;
@@ -111,7 +112,7 @@ export class RedisLink {
       count('skipped');
       return NO_ANSWER;
     }
-    const result = await this.withDeadline(command(this.client));
+    const result = await this.withDeadline(inClientSpan(`redis ${operation}`, { 'db.system.name': 'redis', 'db.operation.name': operation }, () => command(this.client)));
     if (result === TIMED_OUT || result instanceof Error) {
       count(result === TIMED_OUT ? 'timeout' : 'error');
       this.failed(result === TIMED_OUT ? `no answer within ${this.options.timeoutMs} ms` : result.message);

@@ -179,6 +179,23 @@ export function inMessageSpan<T>(name: string, traceparent: string | undefined, 
   return result;
 }
 
+/**
+ * Runs `work` in a client span (a Redis command, a SQL query) when it runs inside a trace; background work (a poll
+ * of a change feed, a probe) makes no trace of its own. Off, `work` runs as it is.
+ */
+export function inClientSpan<T>(name: string, attributes: Attributes, work: () => Promise<T>): Promise<T> {
+  if (!processTracer || !trace.getActiveSpan()) return work();
+  const span = processTracer.startSpan(name, { kind: SpanKind.CLIENT, attributes });
+  return context.with(trace.setSpan(context.active(), span), work).then((value) => {
+    span.end();
+    return value;
+  }, (error: unknown) => {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: String((error as Error)?.message ?? error) });
+    span.end();
+    throw error;
+  });
+}
+
 const counts = new WeakMap<Span, Map<string, number>>();
 
 /** Adds one to a counting attribute of the active span (a fetch's cache lookups); nothing when no span is. */

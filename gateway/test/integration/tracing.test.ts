@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { jsonLogger } from '../../src/logger.js';
 import { startGateway } from '../../src/server.js';
+import { deleteKeys, REDIS_URL, redisAvailable, uniqueKeyPrefix } from '../../../test/support/redis.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlpReceiver.js';
 import { PAGE, ids, startReadPathFixture, type ReadPathFixture } from '../support/readPathFixture.js';
 
@@ -104,6 +105,29 @@ describe('traces', () => {
     const failed = lines.map((line) => JSON.parse(line)).find((line) => line.msg === 'subgraph call failed');
     expect(failed).toMatchObject({ subgraph: 'brands', trace_id: CALLER_TRACE });
     expect(collector.spans.map((s) => s.spanId)).toContain(failed.span_id);
+  });
+});
+
+describe.skipIf(!redisAvailable)('traces with Redis, the second cache level', () => {
+  it('the second level\'s lookups are client spans under the fetch that made them', async () => {
+    const collector = await startOtlpReceiver();
+    const prefix = uniqueKeyPrefix('tracing');
+    const fixture = await startReadPathFixture({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', REDIS_URL, REDIS_KEY_PREFIX: prefix } });
+    try {
+      expect((await fixture.query(PAGE, { ids: ids(0, 2) })).status).toBe(200);
+      await fixture.restartGateway({ OTEL_EXPORTER_OTLP_ENDPOINT: '' });
+      const fetches = new Map(collector.spans.filter((s) => s.name.startsWith('fetch ')).map((s) => [s.spanId, s]));
+      const redis = collector.spans.filter((s) => s.name.startsWith('redis '));
+      expect(redis.length).toBeGreaterThan(0);
+      for (const span of redis) {
+        expect(span).toMatchObject({ kind: 3, attributes: { 'db.system.name': 'redis' } });
+        expect(fetches.has(span.parentSpanId), `${span.name} is under a fetch`).toBe(true);
+      }
+    } finally {
+      await fixture.stop();
+      await collector.stop();
+      await deleteKeys(prefix);
+    }
   });
 });
 
