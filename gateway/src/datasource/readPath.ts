@@ -93,6 +93,7 @@ export function createReadPath(
   }
   const sources: HybridDataSource[] = [];
   const pipelines = new Map<string, { handle: FetchHandler; limits: SubgraphLimits }>();
+  const tracer = options.tracer ?? null;
   const run: ReadPath['fetch'] = (subgraphFetch, input) => {
     const pipeline = pipelines.get(subgraphFetch.subgraph);
     if (!pipeline) throw new Error(`no read path for subgraph "${subgraphFetch.subgraph}": it is not in the supergraph loaded`);
@@ -102,7 +103,7 @@ export function createReadPath(
     // A late answer fills the cache for the pages after this one: only an anonymous one others may be served.
     const mayFinishLate = request.identity === null && !request.noCache && !subgraphFetch.revalidate;
     const budget = fetchBudget(request, pipeline.limits, kind, mayFinishLate);
-    const span = trace.getActiveSpan();
+    const span = tracer && trace.getActiveSpan();
     if (span) {
       span.setAttribute('gateway.budget.call_timeout_ms', budget.callTimeoutMs);
       if (Number.isFinite(budget.operationEndsAtMs)) span.setAttribute('gateway.budget.operation_left_ms', Math.max(0, Math.round(budget.operationEndsAtMs - clock.now())));
@@ -118,7 +119,6 @@ export function createReadPath(
       sharingKey: `${input.plannedHeaders ? stableJson(planned) : '{}'}\u0000${request.identity ?? ''}`,
     });
   };
-  const tracer = options.tracer ?? null;
   /** Traced: a span per fetch, the parent of its subgraph calls, counting its cache lookups by outcome. */
   const fetch: ReadPath['fetch'] = !tracer ? run : (subgraphFetch, input) => {
     const span = tracer.startSpan(`fetch ${subgraphFetch.subgraph}`, {
