@@ -9,7 +9,7 @@
  * Spans: one per GraphQL request (runtime.ts: operation, persisted id, admission wait, status), one per fetch of a
  * plan (readPath.ts: subgraph, representations, budget, and how its cache lookups went, counted by `countOnSpan`),
  * and one per HTTP call to a subgraph (stages/trace.ts: how many requests it served, status or failure, late).
- * Off, nothing is registered: the active span is always undefined and each helper costs one check.
+ * Off, nothing is registered, and each helper returns after one check of a variable of this module.
  */
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -200,6 +200,7 @@ const counts = new WeakMap<Span, Map<string, number>>();
 
 /** Adds one to a counting attribute of the active span (a fetch's cache lookups); nothing when no span is. */
 export function countOnSpan(attribute: string): void {
+  if (!processTracer) return;
   const span = trace.getActiveSpan();
   if (!span?.isRecording()) return;
   let byName = counts.get(span);
@@ -211,6 +212,7 @@ export function countOnSpan(attribute: string): void {
 
 /** The ids a log line carries to lead to its trace; none outside a span. */
 export function traceFields(): { trace_id: string; span_id: string } | Record<string, never> {
+  if (!processTracer) return {};
   const span = trace.getActiveSpan();
   if (!span) return {};
   const { traceId, spanId } = span.spanContext();
