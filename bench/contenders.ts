@@ -3,7 +3,7 @@
  * a fresh process per scenario, so its CPU time, peak RSS and cache start from nothing.
  */
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -95,9 +95,11 @@ function isOurs(name: ContenderName): name is OursVariant {
 
 /** One ours process on a free port, ready when `/ready` answers 200. */
 async function startOurs(name: string, setup: ContenderSetup, env: Record<string, string>): Promise<{ child: Child; origin: string }> {
-  // The gateway's own entry point, so whatever it does with its settings (workers included) is what is measured.
+  // The gateway's own entry point, so whatever it does with its settings (workers included) is what is measured:
+  // the built release, as `npm run gateway` runs it (an older checkout without one runs its sources under tsx).
   const port = await freePort();
-  const child = startChild(name, [...GATEWAY_NODE_FLAGS, ...setup.nodeFlags, '--import', 'tsx', 'gateway/src/main.ts'], {
+  const entry = existsSync(join(setup.root, 'scripts', 'buildRelease.ts')) ? ['gateway/src/main.js'] : ['--import', 'tsx', 'gateway/src/main.ts'];
+  const child = startChild(name, [...GATEWAY_NODE_FLAGS, ...setup.nodeFlags, ...entry], {
     LOG_LEVEL: 'error',
     ...setup.oursEnv,
     ...env,

@@ -22,14 +22,16 @@
  *
  * The first run installs the bench's own packages (bench/package.json: Hive Gateway, its router runtime, autocannon).
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { REFERENCE_GATEWAY_ENV, invalidationFeedEnv } from '../schema/referenceGateway.js';
 import type { ServiceName } from '../subgraphs/services.js';
 import type { BackendInfo, BackendOptions } from './backend.js';
+import { buildRelease } from '../scripts/buildRelease.js';
 import { ensureBenchPackages } from './benchPackages.js';
 import { BENCH_REDIS_URL, CONTENDER_DESCRIPTIONS, CONTENDER_PAGES, OURS_BEFORE_ROOT, startContender, type ContenderName, type StartedContender } from './contenders.js';
 import type { ProxyBehaviour } from './delayProxy.js';
@@ -139,6 +141,11 @@ const SCENARIOS: Scenario[] = [
 const selected = (id: ScenarioId) => !only || only.includes(id) || only.includes(id.replace(/[bd]$/, ''));
 
 ensureBenchPackages(root);
+// Ours runs the built release, as `npm run gateway` does (contenders.ts); so does an older checkout that has one.
+await buildRelease(root);
+if (OURS_BEFORE_ROOT && existsSync(join(OURS_BEFORE_ROOT, 'scripts', 'buildRelease.ts'))) {
+  execFileSync(process.execPath, ['--import', 'tsx', 'scripts/buildRelease.ts'], { cwd: OURS_BEFORE_ROOT, stdio: 'inherit' });
+}
 // A profiled gateway runs slower, so a profiled run's figures never replace an unprofiled run's.
 const outDir = join(root, 'bench', 'results', ...(quick ? ['quick'] : []), ...(onlyContenders ? ['partial'] : []), ...(profile ? ['profiled'] : []));
 const workDir = mkdtempSync(join(tmpdir(), 'bench-'));

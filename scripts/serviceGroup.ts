@@ -25,14 +25,14 @@ export class ServiceGroup {
   }
 
   /**
-   * Starts `node <nodeFlags> --import tsx <script>`; until `keepAlive()` an exit stops the whole group (it could not
-   * start).
+   * Starts `node <nodeFlags> <script>`, the built release's `.js` (scripts/buildRelease.ts: the start scripts build it
+   * first); until `keepAlive()` an exit stops the whole group (it could not start).
    */
   run(name: string, script: string, args: string[], extraEnv: Record<string, string>, healthUrl: string, nodeFlags: readonly string[] = []): Supervisor {
     const { display } = this;
     const service: Supervisor = new Supervisor(
       name,
-      () => spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script, ...args], { cwd: root, env: { ...this.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] }),
+      () => spawn(process.execPath, [...nodeFlags, script, ...args], { cwd: root, env: { ...this.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] }),
       {
         onLine(line) {
           const progress = parseSeedLine(line);

@@ -9,6 +9,7 @@ import { loadConfig } from '../gateway/src/config.js';
 import { GATEWAY_NODE_FLAGS } from '../gateway/src/nodeFlags.js';
 import { REFERENCE_GATEWAY_ENV, invalidationFeedEnv, invalidationNatsEnv } from '../schema/referenceGateway.js';
 import { SUBGRAPHS } from '../schema/subgraphs.js';
+import { buildRelease } from './buildRelease.js';
 import { referenceTrust } from './referenceTrust.js';
 import { ServiceGroup } from './serviceGroup.js';
 
@@ -20,6 +21,8 @@ const services = group.services;
 
 const portOf = (name: string, fallback: number) => Number(process.env[`${name.toUpperCase()}_PORT`] || fallback);
 try {
+  // The services run the built release; building it takes well under a second, so it is never stale.
+  await buildRelease();
   console.log(`starting the services (a first start seeds the demo data into ${process.env.DATA_DIR || './data'} and shows its progress)...`);
   // Embedded event transport: gigs and users pull topclients' change feed; the gateway listens to it to evict
   // cached clients. EVENT_TRANSPORT=nats (with NATS_URL) switches the subgraphs to JetStream instead.
@@ -28,7 +31,7 @@ try {
   const trust = await referenceTrust(process.env);
   for (const subgraph of SUBGRAPHS) {
     // Each process is its own service in a trace (OTEL_SERVICE_NAME, when set, names the gateway).
-    run(subgraph.name, 'subgraphs/main.ts', [subgraph.name], { TOPCLIENTS_FEED_URL: feedUrl, OTEL_SERVICE_NAME: subgraph.name, ...trust.subgraphEnv },
+    run(subgraph.name, 'subgraphs/main.js', [subgraph.name], { TOPCLIENTS_FEED_URL: feedUrl, OTEL_SERVICE_NAME: subgraph.name, ...trust.subgraphEnv },
       `http://127.0.0.1:${portOf(subgraph.name, subgraph.defaultPort)}/health`);
   }
   const subgraphsHealthy = Promise.all(SUBGRAPHS.map((s) => waitForHealth(s.name, `http://127.0.0.1:${portOf(s.name, s.defaultPort)}/health`, 180_000)));
@@ -52,7 +55,7 @@ try {
   // One gateway process unless asked (GATEWAY_WORKERS defaults to the cores): on a development machine the
   // subgraphs need the cores too, and one process keeps the logs and restarts simple.
   const gatewayEnv = { GATEWAY_WORKERS: process.env.GATEWAY_WORKERS || '1', ...reference, ...subgraphUrls, ...invalidation, ...trust.gatewayEnv };
-  run('gateway', 'gateway/src/main.ts', [], gatewayEnv, `http://127.0.0.1:${gatewayPort}/ready`, GATEWAY_NODE_FLAGS);
+  run('gateway', 'gateway/src/main.js', [], gatewayEnv, `http://127.0.0.1:${gatewayPort}/ready`, GATEWAY_NODE_FLAGS);
   // The offline explorer is built now, beside the pages, so that it is ready when the system says it is up (the
   // gateway would otherwise build it on the first visit, answering "building" meanwhile).
   const explorerDist = explorerToBuild({ ...process.env, ...gatewayEnv });
@@ -63,7 +66,7 @@ try {
   const gatewayReady = waitForHealth('gateway', `http://127.0.0.1:${gatewayPort}/ready`, 180_000);
   // The pages: web/main.ts builds them first when web/dist is missing or older than its sources.
   const webPort = Number(process.env.WEB_PORT || 4080);
-  run('web', 'web/main.ts', [], { WEB_PORT: String(webPort), GATEWAY_URL: `http://127.0.0.1:${gatewayPort}/graphql`, ...trust.webEnv },
+  run('web', 'web/main.js', [], { WEB_PORT: String(webPort), GATEWAY_URL: `http://127.0.0.1:${gatewayPort}/graphql`, ...trust.webEnv },
     `http://127.0.0.1:${webPort}/`);
   await Promise.all([subgraphsHealthy, gatewayReady, waitForHealth('web', `http://127.0.0.1:${webPort}/`, 180_000), explorerBuilt]);
   console.log([

@@ -12,6 +12,7 @@ import pg from 'pg';
 import { GATEWAY_NODE_FLAGS } from '../gateway/src/nodeFlags.js';
 import { CLIENT_EVENTS_STREAM, EVENT_PUBLISHERS, REFERENCE_GATEWAY_ENV, invalidationNatsEnv } from '../schema/referenceGateway.js';
 import { SUBGRAPHS } from '../schema/subgraphs.js';
+import { buildRelease } from './buildRelease.js';
 import { referenceTrust } from './referenceTrust.js';
 import { startRoundRobinProxy } from './roundRobinProxy.js';
 import { ServiceGroup } from './serviceGroup.js';
@@ -92,6 +93,8 @@ const group = new ServiceGroup(['GATEWAY_REPLICAS', 'GATEWAY_BASE_PORT']);
 try {
   if (!Number.isInteger(replicas) || replicas < 1) throw new Error(`GATEWAY_REPLICAS must be a whole number from 1, got "${process.env.GATEWAY_REPLICAS}"`);
   await checkServers();
+  // The services run the built release (scripts/buildRelease.ts).
+  await buildRelease();
   const databases = await ensureDatabases();
   console.log('starting the services (a first start seeds the demo data into PostgreSQL and shows its progress)...');
   const trust = await referenceTrust(process.env);
@@ -99,7 +102,7 @@ try {
   const waits: Promise<void>[] = [];
   for (const subgraph of SUBGRAPHS) {
     const health = `http://127.0.0.1:${portOf(subgraph.name, subgraph.defaultPort)}/health`;
-    group.run(subgraph.name, 'subgraphs/main.ts', [subgraph.name], {
+    group.run(subgraph.name, 'subgraphs/main.js', [subgraph.name], {
       [`${subgraph.name.toUpperCase()}_DATABASE_URL`]: databases[subgraph.name]!,
       EVENT_TRANSPORT: 'nats',
       NATS_URL: natsUrl,
@@ -119,7 +122,7 @@ try {
   for (let i = 0; i < replicas; i++) {
     const origin = `http://127.0.0.1:${gatewayBasePort + i}`;
     gatewayOrigins.push(origin);
-    group.run(`gateway-${i + 1}`, 'gateway/src/main.ts', [], {
+    group.run(`gateway-${i + 1}`, 'gateway/src/main.js', [], {
       ...reference,
       ...subgraphUrls,
       PORT: String(gatewayBasePort + i),
@@ -139,7 +142,7 @@ try {
     waits.push(group.waitForHealth(`gateway-${i + 1}`, `${origin}/ready`, 300_000));
   }
   const proxy = await startRoundRobinProxy({ targets: gatewayOrigins, port });
-  group.run('web', 'web/main.ts', [], { WEB_PORT: String(webPort), GATEWAY_URL: `${proxy.url}/graphql`, ...trust.webEnv }, `http://127.0.0.1:${webPort}/`);
+  group.run('web', 'web/main.js', [], { WEB_PORT: String(webPort), GATEWAY_URL: `${proxy.url}/graphql`, ...trust.webEnv }, `http://127.0.0.1:${webPort}/`);
   waits.push(group.waitForHealth('web', `http://127.0.0.1:${webPort}/`, 180_000));
   await Promise.all(waits);
   console.log([

@@ -27,7 +27,7 @@ interface Service {
 }
 const compose = parseYaml(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service> };
 const services = compose.services;
-const gatewayReplicas = Object.entries(services).filter(([, s]) => s.command?.includes('gateway/src/main.ts'));
+const gatewayReplicas = Object.entries(services).filter(([, s]) => s.command?.includes('gateway/src/main.js'));
 
 /** A key the gateway declares under its current name (gateway/SETTINGS.md), or the switch @apollo/gateway reads. */
 function isGatewayKey(key: string): boolean {
@@ -52,7 +52,8 @@ describe('docker-compose.yml', () => {
     for (const subgraph of SUBGRAPHS) {
       const service = services[subgraph.name]!;
       expect(service, subgraph.name).toBeDefined();
-      expect(service.command).toEqual(['node', '--import', 'tsx', 'subgraphs/main.ts', subgraph.name]);
+      // The built release: plain node, no TypeScript loader in the image.
+      expect(service.command).toEqual(['node', 'subgraphs/main.js', subgraph.name]);
       const env = service.environment!;
       const url = new URL(env[`${subgraph.name.toUpperCase()}_DATABASE_URL`]!);
       expect(url.hostname).toBe('postgres');
@@ -145,10 +146,16 @@ describe('docker-compose.yml', () => {
     for (const key of Object.keys(services.web!.environment!)) expect(web.has(key), `web: ${key}`).toBe(true);
   });
 
-  it('builds from a Dockerfile holding every folder the commands run from, and mounts only files that exist', () => {
+  it('builds from a Dockerfile holding every folder the commands run from, built, and mounts only files that exist', () => {
     const dockerfile = read('Dockerfile');
-    for (const folder of ['schema', 'gateway', 'subgraphs', 'scripts', 'web']) expect(dockerfile).toContain(`COPY ${folder} ./${folder}`);
-    expect(dockerfile).toContain('COPY --from=pages /app/web/dist ./web/dist');
+    // The build stage builds the pages and the release; the image takes both, and only the production dependencies.
+    for (const folder of ['schema', 'gateway', 'subgraphs', 'scripts', 'web']) {
+      expect(dockerfile).toContain(`COPY ${folder} ./${folder}`);
+      expect(dockerfile).toContain(`COPY --from=build /app/${folder} ./${folder}`);
+    }
+    expect(dockerfile).toContain('npx vite build -c web/vite.config.ts && npx tsx scripts/buildRelease.ts');
+    expect(dockerfile).toContain('RUN npm ci --omit=dev');
+    expect(JSON.parse(read('package.json')).dependencies.tsx).toBeUndefined();
     const fileMounts = Object.values(services)
       .flatMap((service) => service.volumes ?? [])
       .map((volume) => volume.split(':')[0]!)

@@ -13,6 +13,7 @@ import { generateDemoData, sizeForScale } from '../../subgraphs/toolkit/demoData
 import { postGraphQL } from '../../test/support/system.js';
 import { freePort } from '../../test/support/serviceProcess.js';
 import { pollUntil } from '../../test/support/propagatingSystem.js';
+import { buildRelease } from '../buildRelease.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -21,8 +22,10 @@ interface Started {
   output: () => string;
 }
 
-function start(env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+/** As `npm start` runs it: the built release, under plain node (no TypeScript loader in any process). */
+async function start(env: Record<string, string>): Promise<Started> {
+  await buildRelease();
+  const child = spawn(process.execPath, ['scripts/start.js'], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

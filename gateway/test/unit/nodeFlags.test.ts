@@ -21,12 +21,13 @@ describe('missingNodeFlags', () => {
 describe('every launcher of the gateway starts it with GATEWAY_NODE_FLAGS', () => {
   it('npm run gateway', () => {
     const script: string = JSON.parse(read('package.json')).scripts.gateway;
-    expect(script).toMatch(/tsx (.*) gateway\/src\/main\.ts$/);
+    // The built release, run by plain node.
+    expect(script).toMatch(/&& (.*)node (.*) gateway\/src\/main\.js$/);
     for (const flag of GATEWAY_NODE_FLAGS) expect(script.split(' ')).toContain(flag);
   });
 
   it('the Docker image and docker-compose.yml', () => {
-    const command = `["node", ${GATEWAY_NODE_FLAGS.map((f) => JSON.stringify(f)).join(', ')}, "--import", "tsx", "gateway/src/main.ts"]`;
+    const command = `["node", ${GATEWAY_NODE_FLAGS.map((f) => JSON.stringify(f)).join(', ')}, "gateway/src/main.js"]`;
     expect(read('Dockerfile')).toContain(`CMD ${command}`);
     expect(read('docker-compose.yml')).toContain(`command: ${command}`);
   });
