@@ -24,6 +24,7 @@ import type { ReadPath } from '../datasource/readPath.js';
 import type { Logger } from '../logger.js';
 import { boolean, choice, type SettingGroup } from '../settings.js';
 import { gatewayRequestOf } from '../request.js';
+import { annotateSpan, inInternalSpan } from '../telemetry/tracing.js';
 import { decideConditions, prepareDefer, runDeferred, type PartAnswer, type PartSelection, type PreparedDefer } from './deferredRun.js';
 import { gatewayInternals, loadDataRewrites, loadedApiSchema, type GatewayInternals } from './gatewayInternals.js';
 import { preparePlan, runPlanNode, type PlanRun, type PreparedNode } from './planRunner.js';
@@ -149,8 +150,12 @@ function compiledExecutor(loaded: () => Loaded | null, readPath: ReadPath, stock
     const key = request.operationName ? `${queryHash}\0${request.operationName}` : queryHash;
     let operation = current.prepared.get(key);
     if (!operation) {
-      operation = prepare(current.internals, document, request.operationName, logger);
+      // Traced: planning is a span of the request's trace; a request served by a plan prepared before says so.
+      operation = inInternalSpan('plan', request.operationName ? { 'graphql.operation.name': request.operationName } : {}, () => prepare(current.internals, document, request.operationName, logger));
       current.prepared.set(key, operation);
+      annotateSpan({ 'gateway.plan.cached': false });
+    } else {
+      annotateSpan({ 'gateway.plan.cached': true });
     }
     if (operation.kind === 'stock') return stock(requestContext);
     return execute(current.internals, readPath, operation, requestContext, clock);

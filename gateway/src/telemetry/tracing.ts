@@ -158,14 +158,14 @@ export function activeTraceparent(): string | undefined {
 }
 
 /**
- * Runs `work` in a consumer span whose parent is the span a message was written in (its `traceparent`; one that
- * cannot be read is ignored), so applying a change event continues the story of the edit that caused it. Off, or
- * without a traceparent, `work` runs as it is.
+ * Runs `work` in a span whose parent is the span a message was written in (its `traceparent`; one that cannot be
+ * read is ignored), so applying (or relaying) a change event continues the story of the edit that caused it. Off,
+ * or without a traceparent, `work` runs as it is.
  */
-export function inMessageSpan<T>(name: string, traceparent: string | undefined, attributes: Attributes, work: (span: Span | null) => T): T {
+export function inMessageSpan<T>(name: string, traceparent: string | undefined, attributes: Attributes, work: (span: Span | null) => T, kind: SpanKind.CONSUMER | SpanKind.PRODUCER = SpanKind.CONSUMER): T {
   if (!processTracer || !traceparent) return work(null);
   const parent = propagation.extract(ROOT_CONTEXT, { traceparent });
-  const span = processTracer.startSpan(name, { kind: SpanKind.CONSUMER, attributes }, parent);
+  const span = processTracer.startSpan(name, { kind, attributes }, parent);
   let result: T;
   try {
     result = context.with(trace.setSpan(parent, span), () => work(span));
@@ -194,6 +194,22 @@ export function inClientSpan<T>(name: string, attributes: Attributes, work: () =
     span.end();
     throw error;
   });
+}
+
+/** Runs synchronous `work` (planning an operation) in a span of its own when it runs inside a trace. */
+export function inInternalSpan<T>(name: string, attributes: Attributes, work: () => T): T {
+  if (!processTracer || !trace.getActiveSpan()) return work();
+  const span = processTracer.startSpan(name, { attributes });
+  try {
+    return context.with(trace.setSpan(context.active(), span), work);
+  } finally {
+    span.end();
+  }
+}
+
+/** Sets attributes on the active span, when tracing is on and one is. */
+export function annotateSpan(attributes: Attributes): void {
+  if (processTracer) trace.getActiveSpan()?.setAttributes(attributes);
 }
 
 const counts = new WeakMap<Span, Map<string, number>>();

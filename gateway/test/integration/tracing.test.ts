@@ -49,6 +49,9 @@ describe('traces', () => {
       expect(request.attributes['gateway.admission.wait_ms']).toBeGreaterThanOrEqual(0);
       expect(request.resource).toMatchObject({ 'service.name': 'edge-gateway', 'deployment.environment': 'test' });
     }
+    // The first request planned the operation (a span of its own); the second was served by that plan.
+    expect(requests.map((request) => children(request).filter((s) => s.name === 'plan').length)).toEqual([1, 0]);
+    expect(requests.map((request) => request.attributes['gateway.plan.cached'])).toEqual([false, true]);
     const [cold, warm] = requests.map((request) => children(request).filter((s) => s.name.startsWith('fetch ')));
     expect(cold!.map((s) => s.name).sort()).toEqual(['fetch brands', 'fetch shop']);
     const coldBrands = cold!.find((s) => s.name === 'fetch brands')!;

@@ -4,7 +4,9 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startConsumer } from '../consumer.js';
 import type { EventLog } from '../eventLog.js';
-import { sellerClientIdsChanged } from '../events.js';
+import { sellerClientIdsChanged, type ChangeEvent } from '../events.js';
+import { startTracing, tracingConfig } from '../../../gateway/src/telemetry/tracing.js';
+import { startOtlpReceiver } from '../../../gateway/test/support/otlpReceiver.js';
 import { migrate } from '../migrations.js';
 import { appendToOutbox, notifyOutbox } from '../outbox.js';
 import { relayPosition, startOutboxRelay } from '../outboxRelay.js';
@@ -43,6 +45,31 @@ describe.runIf(natsAvailable)('NATS JetStream transport (real server)', () => {
     await Promise.all(streams.map((s) => deleteStream(s.servers, s.name)));
     await source?.close();
     await sink?.close();
+  });
+
+  it('traced, an event is published in the trace it carries, and the message\'s headers name the publish', async () => {
+    const stream = uniqueStreamName();
+    const subjectPrefix = `${PREFIX_BASE}.${stream.toLowerCase()}`;
+    streams.push({ servers: NATS_URL, name: stream });
+    const collector = await startOtlpReceiver();
+    const tracing = startTracing(tracingConfig({ endpoint: collector.url, tracesEndpoint: null, protocol: 'http/json', serviceName: 'topclients', sampler: 'parentbased_always_on', samplerArg: '1', resourceAttributes: '' }))!;
+    const nc = await connectNats(NATS_URL, 'test', quiet);
+    try {
+      await ensureStream(nc, { stream, subjectPrefix });
+      const edit = { traceId: '1f2e3d4c5b6a79880a1b2c3d4e5f6071', spanId: 'a1b2c3d4e5f60718' };
+      const event = { ...sellerClientIdsChanged('s-t', ['c-1'], 1), id: '1', schemaVersion: 1, occurredAt: new Date().toISOString(), traceparent: `00-${edit.traceId}-${edit.spanId}-01` } as ChangeEvent;
+      const { seq } = await jetStreamPublisher(nc, { stream, subjectPrefix })(event) as { seq: number };
+      const message = await (await jetstreamManager(nc)).streams.getMessage(stream, { seq });
+      await tracing.stop();
+      const [publish] = collector.spans.filter((s) => s.name === 'publish seller-client-ids-changed');
+      expect(publish).toMatchObject({ kind: 4, traceId: edit.traceId, parentSpanId: edit.spanId, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': stream } });
+      expect(message?.header?.get('traceparent')).toBe(`00-${edit.traceId}-${publish!.spanId}-01`);
+      // The event itself still names the edit's span: consumers continue from there.
+      expect(JSON.parse(new TextDecoder().decode(message!.data)).traceparent).toBe(event.traceparent);
+    } finally {
+      await nc.close();
+      await collector.stop();
+    }
   });
 
   it('the relay publishes in order on per-seller subjects, and a row published twice is stored once', async () => {

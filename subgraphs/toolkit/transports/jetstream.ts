@@ -6,7 +6,9 @@
  * stream's duplicate window; consumers are durable, with explicit acks and redelivery.
  */
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
-import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { SpanKind } from '@opentelemetry/api';
+import { activeTraceparent, inMessageSpan } from '../../../gateway/src/telemetry/tracing.js';
 import type { ConsumerTransport } from '../consumerTransport.js';
 import { nextBackoffMs, sleep, type EventLog } from '../eventLog.js';
 import type { ChangeEvent } from '../events.js';
@@ -83,14 +85,19 @@ const PUBLISH_ACK_TIMEOUT_MS = 1_000;
 
 export function jetStreamPublisher(nc: NatsConnection, settings: Pick<JetStreamSettings, 'stream' | 'subjectPrefix'>): EventPublisher {
   const js: JetStreamClient = jetstream(nc);
-  return async (event) => {
+  // In the trace of the change the event carries (tracing on): the message's headers name the publish.
+  return (event) => inMessageSpan(`publish ${event.type}`, event.traceparent, { 'messaging.system': 'nats', 'messaging.destination.name': settings.stream, 'messaging.message.id': event.id }, async () => {
+    const traceparent = activeTraceparent();
+    const messageHeaders = traceparent ? headers() : undefined;
+    messageHeaders?.set('traceparent', traceparent!);
     const ack = await js.publish(subjectFor(settings.subjectPrefix, event), JSON.stringify(event), {
       msgID: event.id,
       expect: { streamName: settings.stream },
       timeout: PUBLISH_ACK_TIMEOUT_MS,
+      ...(messageHeaders ? { headers: messageHeaders } : {}),
     });
     return { duplicate: ack.duplicate, seq: ack.seq };
-  };
+  }, SpanKind.PRODUCER);
 }
 
 export interface JetStreamConsumerOptions {
