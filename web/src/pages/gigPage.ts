@@ -5,9 +5,9 @@
  */
 import { el } from '../element.js';
 import { level, price, rating } from '../format.js';
-import { queryInParts, RequestFailed, type PartialResult } from '../graphql.js';
+import type { PartialResult } from '../graphql.js';
 import type { ClientListing } from '../model.js';
-import { showLoading, showProblem } from '../pageStatus.js';
+import { renderInParts } from '../pageInParts.js';
 import { topClientsSection } from '../topClientsSection.js';
 
 interface GigPageData {
@@ -17,32 +17,14 @@ interface GigPageData {
   } | null;
 }
 
-export async function renderGigPage(root: HTMLElement, id: string): Promise<void> {
-  showLoading(root);
-  /** The top clients section as shown now; null until the page is. */
-  let shown: HTMLElement | null = null;
-  try {
-    for await (const result of queryInParts<GigPageData>('GigPage', { id })) {
-      if (shown) {
-        const next = clientsOf(result);
-        shown.replaceWith(next);
-        shown = next;
-        continue;
-      }
-      const gig = result.data?.gig;
-      if (!gig) {
-        return result.errors?.length
-          ? showProblem(root, 'This gig cannot be shown right now', 'Please try again in a moment.')
-          : showProblem(root, 'Gig not found', `There is no gig ${id}.`);
-      }
-      shown = clientsOf(result);
-      showGig(root, gig, shown);
-    }
-  } catch (error) {
-    // Only before the first part: a later part that breaks off ends the results (queryInParts).
-    if (!(error instanceof RequestFailed)) throw error;
-    showProblem(root, 'This gig cannot be shown right now', 'Please try again in a moment.');
-  }
+export function renderGigPage(root: HTMLElement, id: string): Promise<void> {
+  return renderInParts<GigPageData, NonNullable<GigPageData['gig']>>(root, 'GigPage', { id }, {
+    subject: (data) => data?.gig,
+    unavailable: 'This gig cannot be shown right now',
+    notFound: { title: 'Gig not found', detail: `There is no gig ${id}.` },
+    clients: clientsOf,
+    show: showGig,
+  });
 }
 
 function clientsOf(result: PartialResult<GigPageData>): HTMLElement {

@@ -5,9 +5,9 @@
  */
 import { el } from '../element.js';
 import { level, price, rating } from '../format.js';
-import { queryInParts, RequestFailed, type PartialResult } from '../graphql.js';
+import type { PartialResult } from '../graphql.js';
 import type { ClientListing, GigSummary } from '../model.js';
-import { showLoading, showProblem } from '../pageStatus.js';
+import { renderInParts } from '../pageInParts.js';
 import { topClientsSection } from '../topClientsSection.js';
 
 interface UserPageData {
@@ -18,32 +18,14 @@ interface UserPageData {
   } | null;
 }
 
-export async function renderUserPage(root: HTMLElement, username: string): Promise<void> {
-  showLoading(root);
-  /** The top clients section as shown now; null until the page is. */
-  let shown: HTMLElement | null = null;
-  try {
-    for await (const result of queryInParts<UserPageData>('UserPage', { username })) {
-      if (shown) {
-        const next = clientsOf(result);
-        shown.replaceWith(next);
-        shown = next;
-        continue;
-      }
-      const seller = result.data?.seller;
-      if (!seller) {
-        return result.errors?.length
-          ? showProblem(root, 'This profile cannot be shown right now', 'Please try again in a moment.')
-          : showProblem(root, 'Seller not found', `There is no seller @${username}.`);
-      }
-      shown = clientsOf(result);
-      showProfile(root, seller, shown);
-    }
-  } catch (error) {
-    // Only before the first part: a later part that breaks off ends the results (queryInParts).
-    if (!(error instanceof RequestFailed)) throw error;
-    showProblem(root, 'This profile cannot be shown right now', 'Please try again in a moment.');
-  }
+export function renderUserPage(root: HTMLElement, username: string): Promise<void> {
+  return renderInParts<UserPageData, NonNullable<UserPageData['seller']>>(root, 'UserPage', { username }, {
+    subject: (data) => data?.seller,
+    unavailable: 'This profile cannot be shown right now',
+    notFound: { title: 'Seller not found', detail: `There is no seller @${username}.` },
+    clients: clientsOf,
+    show: showProfile,
+  });
 }
 
 function clientsOf(result: PartialResult<UserPageData>): HTMLElement {
