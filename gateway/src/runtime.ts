@@ -12,7 +12,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
+import { trace, type Attributes } from '@opentelemetry/api';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import { useAdmission } from './admission/admissionControl.js';
 import { applyApolloTelemetryChoice } from './apolloTelemetry.js';
@@ -28,7 +28,7 @@ import { ChangeCoverage } from './events/changeCoverage.js';
 import { useChangeEvents } from './events/invalidationListener.js';
 import { withExecutor } from './execution/compiledExecutor.js';
 import { initialPayload, writeMultipart } from './execution/incrementalDelivery.js';
-import { useTracing } from './telemetry/tracing.js';
+import { inServerSpan, useTracing } from './telemetry/tracing.js';
 import { useExplorer } from './explorer/explorerRoute.js';
 import { BodyTooLargeError, applyCors, endWithEntityTag, incrementalFormatOf, readBody, sendJson, sendRequestError } from './http.js';
 import { jsonLogger, type Logger } from './logger.js';
@@ -215,20 +215,9 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'starting', ...report });
   }
 
-  /** Traced: the request's span, in the trace its caller's `traceparent` names (a new one without), ends with its answer. */
+  /** Traced: the request's span (telemetry/tracing.ts). */
   function serveGraphQL(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    if (!tracer) return serveOperation(req, res, url);
-    const parent = propagation.extract(ROOT_CONTEXT, req.headers);
-    const span = tracer.startSpan(`graphql ${req.method ?? 'GET'}`, {
-      kind: SpanKind.SERVER,
-      attributes: { 'http.request.method': req.method ?? 'GET', 'url.path': url.pathname },
-    }, parent);
-    res.once('close', () => {
-      span.setAttribute('http.response.status_code', res.statusCode);
-      if (res.statusCode >= 500 || !res.writableFinished) span.setStatus({ code: SpanStatusCode.ERROR, ...(res.writableFinished ? {} : { message: 'the answer was cut off' }) });
-      span.end();
-    });
-    return context.with(trace.setSpan(parent, span), () => serveOperation(req, res, url));
+    return tracer ? inServerSpan(tracer, req, res, url, () => serveOperation(req, res, url)) : serveOperation(req, res, url);
   }
 
   async function serveOperation(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {

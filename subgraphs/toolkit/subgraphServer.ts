@@ -6,12 +6,13 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, HeaderMap } from '@apollo/server';
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
+import type { Tracer } from '@opentelemetry/api';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import type { DocumentNode } from 'graphql';
+import { inServerSpan } from '../../gateway/src/telemetry/tracing.js';
 import { entityCacheProtocolPlugin, type EntityVersions } from './entityCacheProtocol.js';
 import { gatewayIdentityVerifier, type CallerVerifier } from './gatewayIdentity.js';
 
@@ -86,7 +87,9 @@ export async function startSubgraphServer<TContext extends RequestContext>(
       return;
     }
     if (url.pathname !== '/graphql' && url.pathname !== '/') return sendJson(res, 404, { error: 'not found' });
-    traced(options.tracer, req, res, url, () => serveGraphQL(apollo, options, req, res, url, maxBodyBytes, callerOf)).catch(() => {
+    const serve = () => serveGraphQL(apollo, options, req, res, url, maxBodyBytes, callerOf);
+    // Traced: the request's server span, under the gateway's call that reached it.
+    (options.tracer ? inServerSpan(options.tracer, req, res, url, serve) : serve()).catch(() => {
       if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal server error' }] });
     });
   });
@@ -107,19 +110,6 @@ export async function startSubgraphServer<TContext extends RequestContext>(
       await apollo.stop();
     },
   };
-}
-
-/** The request's server span, a child of the caller's (the gateway's call span), around `serve`; `serve` alone when off. */
-function traced(tracer: Tracer | null | undefined, req: IncomingMessage, res: ServerResponse, url: URL, serve: () => Promise<void>): Promise<void> {
-  if (!tracer) return serve();
-  const parent = propagation.extract(ROOT_CONTEXT, req.headers);
-  const span = tracer.startSpan(`graphql ${req.method ?? 'GET'}`, { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method ?? 'GET', 'url.path': url.pathname } }, parent);
-  res.once('close', () => {
-    span.setAttribute('http.response.status_code', res.statusCode);
-    if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-    span.end();
-  });
-  return context.with(trace.setSpan(parent, span), serve);
 }
 
 async function serveGraphQL<TContext extends RequestContext>(

@@ -11,7 +11,8 @@
  * and one per HTTP call to a subgraph (stages/trace.ts: how many requests it served, status or failure, late).
  * Off, nothing is registered, and each helper returns after one check of a variable of this module.
  */
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -164,19 +165,7 @@ export function activeTraceparent(): string | undefined {
  */
 export function inMessageSpan<T>(name: string, traceparent: string | undefined, attributes: Attributes, work: (span: Span | null) => T, kind: SpanKind.CONSUMER | SpanKind.PRODUCER = SpanKind.CONSUMER): T {
   if (!processTracer || !traceparent) return work(null);
-  const parent = propagation.extract(ROOT_CONTEXT, { traceparent });
-  const span = processTracer.startSpan(name, { kind, attributes }, parent);
-  let result: T;
-  try {
-    result = context.with(trace.setSpan(parent, span), () => work(span));
-  } catch (error) {
-    span.setStatus({ code: SpanStatusCode.ERROR, message: String((error as Error)?.message ?? error) });
-    span.end();
-    throw error;
-  }
-  if (result instanceof Promise) return result.finally(() => span.end()) as T;
-  span.end();
-  return result;
+  return inSpan(processTracer, name, { kind, attributes }, propagation.extract(ROOT_CONTEXT, { traceparent }), work);
 }
 
 /**
@@ -185,26 +174,55 @@ export function inMessageSpan<T>(name: string, traceparent: string | undefined, 
  */
 export function inClientSpan<T>(name: string, attributes: Attributes, work: () => Promise<T>): Promise<T> {
   if (!processTracer || !trace.getActiveSpan()) return work();
-  const span = processTracer.startSpan(name, { kind: SpanKind.CLIENT, attributes });
-  return context.with(trace.setSpan(context.active(), span), work).then((value) => {
-    span.end();
-    return value;
-  }, (error: unknown) => {
-    span.setStatus({ code: SpanStatusCode.ERROR, message: String((error as Error)?.message ?? error) });
-    span.end();
-    throw error;
-  });
+  return inSpan(processTracer, name, { kind: SpanKind.CLIENT, attributes }, context.active(), work);
 }
 
 /** Runs synchronous `work` (planning an operation) in a span of its own when it runs inside a trace. */
 export function inInternalSpan<T>(name: string, attributes: Attributes, work: () => T): T {
   if (!processTracer || !trace.getActiveSpan()) return work();
-  const span = processTracer.startSpan(name, { attributes });
-  try {
-    return context.with(trace.setSpan(context.active(), span), work);
-  } finally {
+  return inSpan(processTracer, name, { attributes }, context.active(), work);
+}
+
+/**
+ * A GraphQL request's server span (the gateway's, a subgraph's), in the trace the caller's `traceparent` names (a
+ * new one without), around `serve`; it ends with the answer, an error for a 5xx or an answer cut off.
+ */
+export function inServerSpan(tracer: Tracer, req: IncomingMessage, res: ServerResponse, url: URL, serve: () => Promise<void>): Promise<void> {
+  const parent = propagation.extract(ROOT_CONTEXT, req.headers);
+  const span = tracer.startSpan(`graphql ${req.method ?? 'GET'}`, {
+    kind: SpanKind.SERVER,
+    attributes: { 'http.request.method': req.method ?? 'GET', 'url.path': url.pathname },
+  }, parent);
+  res.once('close', () => {
+    span.setAttribute('http.response.status_code', res.statusCode);
+    if (res.statusCode >= 500 || !res.writableFinished) span.setStatus({ code: SpanStatusCode.ERROR, ...(res.writableFinished ? {} : { message: 'the answer was cut off' }) });
     span.end();
+  });
+  return context.with(trace.setSpan(parent, span), serve);
+}
+
+/** Runs `work` in a new span under `parent`, ending it when `work` returns or, for a promise, settles (an error if it throws). */
+function inSpan<T>(tracer: Tracer, name: string, options: SpanOptions, parent: Context, work: (span: Span) => T): T {
+  const span = tracer.startSpan(name, options, parent);
+  const failed = (error: unknown) => {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: String((error as Error)?.message ?? error) });
+    span.end();
+    throw error;
+  };
+  let result: T;
+  try {
+    result = context.with(trace.setSpan(parent, span), () => work(span));
+  } catch (error) {
+    return failed(error);
   }
+  if (result instanceof Promise) {
+    return result.then((value) => {
+      span.end();
+      return value;
+    }, failed) as T;
+  }
+  span.end();
+  return result;
 }
 
 /** Sets attributes on the active span, when tracing is on and one is. */
