@@ -25,8 +25,8 @@ export class ServiceGroup {
   }
 
   /**
-   * Starts `node <nodeFlags> <script>`, the built release's `.js` (scripts/buildRelease.ts: the start scripts build it
-   * first); until `keepAlive()` an exit stops the whole group (it could not start).
+   * Starts `node <nodeFlags> <script>`, the built release's `.js` (scripts/buildRelease.ts: `npm start` and
+   * `npm run start:scaled` build it first); until `keepAlive()` an exit stops the whole group (it could not start).
    */
   run(name: string, script: string, args: string[], extraEnv: Record<string, string>, healthUrl: string, nodeFlags: readonly string[] = []): Supervisor {
     const { display } = this;

@@ -9,7 +9,6 @@ import { loadConfig } from '../gateway/src/config.js';
 import { GATEWAY_NODE_FLAGS } from '../gateway/src/nodeFlags.js';
 import { REFERENCE_GATEWAY_ENV, invalidationFeedEnv, invalidationNatsEnv } from '../schema/referenceGateway.js';
 import { SUBGRAPHS } from '../schema/subgraphs.js';
-import { buildRelease } from './buildRelease.js';
 import { referenceTrust } from './referenceTrust.js';
 import { ServiceGroup } from './serviceGroup.js';
 
@@ -21,8 +20,6 @@ const services = group.services;
 
 const portOf = (name: string, fallback: number) => Number(process.env[`${name.toUpperCase()}_PORT`] || fallback);
 try {
-  // The services run the built release; building it takes well under a second, so it is never stale.
-  await buildRelease();
   console.log(`starting the services (a first start seeds the demo data into ${process.env.DATA_DIR || './data'} and shows its progress)...`);
   // Embedded event transport: gigs and users pull topclients' change feed; the gateway listens to it to evict
   // cached clients. EVENT_TRANSPORT=nats (with NATS_URL) switches the subgraphs to JetStream instead.

@@ -12,7 +12,6 @@ import pg from 'pg';
 import { GATEWAY_NODE_FLAGS } from '../gateway/src/nodeFlags.js';
 import { CLIENT_EVENTS_STREAM, EVENT_PUBLISHERS, REFERENCE_GATEWAY_ENV, invalidationNatsEnv } from '../schema/referenceGateway.js';
 import { SUBGRAPHS } from '../schema/subgraphs.js';
-import { buildRelease } from './buildRelease.js';
 import { referenceTrust } from './referenceTrust.js';
 import { startRoundRobinProxy } from './roundRobinProxy.js';
 import { ServiceGroup } from './serviceGroup.js';
@@ -93,8 +92,6 @@ const group = new ServiceGroup(['GATEWAY_REPLICAS', 'GATEWAY_BASE_PORT']);
 try {
   if (!Number.isInteger(replicas) || replicas < 1) throw new Error(`GATEWAY_REPLICAS must be a whole number from 1, got "${process.env.GATEWAY_REPLICAS}"`);
   await checkServers();
-  // The services run the built release (scripts/buildRelease.ts).
-  await buildRelease();
   const databases = await ensureDatabases();
   console.log('starting the services (a first start seeds the demo data into PostgreSQL and shows its progress)...');
   const trust = await referenceTrust(process.env);

@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { operation } from '../../schema/operations.js';
 import { generateDemoData, sizeForScale } from '../../subgraphs/toolkit/demoData.js';
 import { postGraphQL } from '../../test/support/system.js';
+import { buildRelease } from '../buildRelease.js';
 import { freePort } from '../../test/support/serviceProcess.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -69,7 +70,9 @@ describe('npm start survives a crash', () => {
     const gig = demo.gigs.find((g) => g.sellerId === seller.id)!;
 
     const output = new Output();
-    child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // As `npm start` runs it: the built release under plain node.
+    await buildRelease();
+    child = spawn(process.execPath, ['scripts/start.js'], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.setEncoding('utf8').on('data', (d: string) => output.add(d));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => output.add(d));
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));

@@ -14,6 +14,7 @@ import { generateDemoData, sizeForScale } from '../../subgraphs/toolkit/demoData
 import { deleteStream, NATS_URL, natsAvailable, uniqueStreamName } from '../../test/support/nats.js';
 import { POSTGRES_ADMIN_URL, postgresAvailable } from '../../test/support/postgres.js';
 import { REDIS_URL, redisAvailable } from '../../test/support/redis.js';
+import { buildRelease } from '../buildRelease.js';
 import { freePort, freePortRun } from '../../test/support/serviceProcess.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -56,7 +57,9 @@ describe.skipIf(!postgresAvailable || !natsAvailable || !redisAvailable)('npm ru
       WEB_PORT: String(await freePort()),
     };
     let output = '';
-    child = spawn(process.execPath, ['--import', 'tsx', 'scripts/startScaled.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // As `npm run start:scaled` runs it: the built release under plain node.
+    await buildRelease();
+    child = spawn(process.execPath, ['scripts/startScaled.js'], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (d) => (output += d));
     child.stderr!.on('data', (d) => (output += d));
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
