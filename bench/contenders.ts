@@ -93,12 +93,15 @@ function isOurs(name: ContenderName): name is OursVariant {
   return name in OURS_VARIANTS;
 }
 
+/** Whether a checkout of this project has a built release (scripts/buildRelease.ts): older ones run under tsx. */
+export const hasBuiltRelease = (root: string) => existsSync(join(root, 'scripts', 'buildRelease.ts'));
+
 /** One ours process on a free port, ready when `/ready` answers 200. */
 async function startOurs(name: string, setup: ContenderSetup, env: Record<string, string>): Promise<{ child: Child; origin: string }> {
   // The gateway's own entry point, so whatever it does with its settings (workers included) is what is measured:
   // the built release, as `npm run gateway` runs it (an older checkout without one runs its sources under tsx).
   const port = await freePort();
-  const entry = existsSync(join(setup.root, 'scripts', 'buildRelease.ts')) ? ['gateway/src/main.js'] : ['--import', 'tsx', 'gateway/src/main.ts'];
+  const entry = hasBuiltRelease(setup.root) ? ['gateway/src/main.js'] : ['--import', 'tsx', 'gateway/src/main.ts'];
   const child = startChild(name, [...GATEWAY_NODE_FLAGS, ...setup.nodeFlags, ...entry], {
     LOG_LEVEL: 'error',
     ...setup.oursEnv,

@@ -24,7 +24,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +33,7 @@ import type { ServiceName } from '../subgraphs/services.js';
 import type { BackendInfo, BackendOptions } from './backend.js';
 import { buildRelease } from '../scripts/buildRelease.js';
 import { ensureBenchPackages } from './benchPackages.js';
-import { BENCH_REDIS_URL, CONTENDER_DESCRIPTIONS, CONTENDER_PAGES, OURS_BEFORE_ROOT, startContender, type ContenderName, type StartedContender } from './contenders.js';
+import { BENCH_REDIS_URL, CONTENDER_DESCRIPTIONS, CONTENDER_PAGES, OURS_BEFORE_ROOT, hasBuiltRelease, startContender, type ContenderName, type StartedContender } from './contenders.js';
 import type { ProxyBehaviour } from './delayProxy.js';
 import type { LoadKind, LoadOptions, LoadResult } from './load.js';
 import { childProcessCount, groupCpuSeconds, groupPeakRssMb, loadAverage } from './procStats.js';
@@ -143,7 +143,7 @@ const selected = (id: ScenarioId) => !only || only.includes(id) || only.includes
 ensureBenchPackages(root);
 // Ours runs the built release, as `npm run gateway` does (contenders.ts); so does an older checkout that has one.
 await buildRelease(root);
-if (OURS_BEFORE_ROOT && existsSync(join(OURS_BEFORE_ROOT, 'scripts', 'buildRelease.ts'))) {
+if (OURS_BEFORE_ROOT && hasBuiltRelease(OURS_BEFORE_ROOT)) {
   execFileSync(process.execPath, ['--import', 'tsx', 'scripts/buildRelease.ts'], { cwd: OURS_BEFORE_ROOT, stdio: 'inherit' });
 }
 // A profiled gateway runs slower, so a profiled run's figures never replace an unprofiled run's.
