@@ -13,7 +13,7 @@
  * A subject is followed once its consumer has delivered everything the stream held for it; while the connection is
  * down, or while a new consumer replays, it is behind.
  */
-import { DeliverPolicy, jetstream, jetstreamManager, type Consumer, type ConsumerMessages, type StreamInfo } from '@nats-io/jetstream';
+import { DeliverPolicy, JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager, type Consumer, type ConsumerMessages, type StreamInfo } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
@@ -87,6 +87,36 @@ async function connectUntilStopped(options: StreamListenerOptions, signal: Abort
   return null;
 }
 
+/**
+ * Left to itself, the client misses a consumer lost between two pulls: a pull for a consumer that no longer exists
+ * gets no answer at all, so it would stall until two idle heartbeats (30 s) are missed, and then make the consumer
+ * again on whatever stream now has the name, so a stream made anew meanwhile would go unnoticed. So after each pull
+ * the consumer is looked up (the broker reads the lookup after the pull, on the same connection), and the iteration
+ * ends when the consumer is gone or the client says it is lost or about to be remade; the loop then checks the stream
+ * before it makes the consumer again.
+ */
+const CONSUMER_LOST = new Set(['no_responders', 'consumer_deleted', 'consumer_not_found', 'stream_not_found', 'reset']);
+
+async function endWhenConsumerLost(messages: ConsumerMessages, consumer: Consumer): Promise<void> {
+  for await (const notice of messages.status()) {
+    if (notice.type === 'next' ? await isGone(consumer) : CONSUMER_LOST.has(notice.type)) {
+      messages.stop();
+      return;
+    }
+  }
+}
+
+async function isGone(consumer: Consumer): Promise<boolean> {
+  try {
+    await consumer.info();
+    return false;
+  } catch (error) {
+    // Anything but "not found" (a timeout, a broken connection) is the connection's business, handled elsewhere.
+    return error instanceof JetStreamApiError
+      && (error.code === JetStreamApiCodes.ConsumerNotFound || error.code === JetStreamApiCodes.StreamNotFound);
+  }
+}
+
 interface FollowedSubject {
   done: Promise<void>;
   disconnected(): void;
@@ -133,6 +163,7 @@ function followSubject(
         const iterator = await consumer.consume({ abort_on_missing_resource: true });
         messages = iterator;
         if (signal.aborted) iterator.stop();
+        void endWhenConsumerLost(iterator, consumer);
         if (gap) source.cut(at(), gap);
         if ((await consumer.info(true)).num_pending === 0) source.following(at());
         else source.behind(`replaying from ${at()}`);
