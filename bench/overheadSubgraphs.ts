@@ -15,7 +15,11 @@ import { startMemoizingFront, type MemoizingFront } from './memoizingFront.js';
 
 const LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@external", "@requires", "@provides", "@shareable"])';
 
-const SDL = {
+/**
+ * Each subgraph's SDL: what it serves and what the supergraph is composed from (a gateway that composes for itself,
+ * Grafbase, is given these files).
+ */
+export const OVERHEAD_SDL = {
   accounts: `${LINK}
     type Query { me: User users: [User] }
     type User @key(fields: "id") { id: ID! name: String username: String @shareable }`,
@@ -36,7 +40,7 @@ const SDL = {
     type Product @key(fields: "upc") { upc: String! reviews: [Review] }`,
 } as const;
 
-export type OverheadSubgraphName = keyof typeof SDL;
+export type OverheadSubgraphName = keyof typeof OVERHEAD_SDL;
 
 export interface OverheadData {
   users: { id: string; name: string; username: string }[];
@@ -136,7 +140,7 @@ export interface OverheadOptions {
 }
 
 export async function startOverheadSubgraphs(options: OverheadOptions = { data: SMALL_DATA, memoize: false }): Promise<RunningOverheadSubgraphs> {
-  const names = Object.keys(SDL) as OverheadSubgraphName[];
+  const names = Object.keys(OVERHEAD_SDL) as OverheadSubgraphName[];
   const resolvers = resolversFor(options.data);
   const served = Object.fromEntries(names.map((n) => [n, 0])) as Record<OverheadSubgraphName, number>;
   const servers: ApolloServer[] = [];
@@ -144,7 +148,7 @@ export async function startOverheadSubgraphs(options: OverheadOptions = { data: 
   const urls = {} as Record<OverheadSubgraphName, string>;
   for (const name of names) {
     const server = new ApolloServer({
-      schema: buildSubgraphSchema({ typeDefs: parse(SDL[name]), resolvers: resolvers[name] as never }),
+      schema: buildSubgraphSchema({ typeDefs: parse(OVERHEAD_SDL[name]), resolvers: resolvers[name] as never }),
       plugins: [ApolloServerPluginInlineTraceDisabled(), { async requestDidStart() { served[name]++; } }],
     });
     const { url } = await startStandaloneServer(server, { listen: { port: 0, host: '127.0.0.1' } });
@@ -155,7 +159,7 @@ export async function startOverheadSubgraphs(options: OverheadOptions = { data: 
       urls[name] = fronts[name].url;
     }
   }
-  const composed = composeServices(names.map((name) => ({ name, url: urls[name], typeDefs: parse(SDL[name]) })));
+  const composed = composeServices(names.map((name) => ({ name, url: urls[name], typeDefs: parse(OVERHEAD_SDL[name]) })));
   if (composed.errors) throw new Error(`overhead supergraph does not compose: ${composed.errors.map((e) => e.message).join('; ')}`);
   const counts = {} as Record<OverheadSubgraphName, number>;
   for (const name of names) {

@@ -14,8 +14,17 @@ export interface Child {
 
 export const BENCH_ENV = { APOLLO_TELEMETRY_DISABLED: 'true' } as const;
 
+/** A Node.js process running `args` (a script and its arguments). */
 export function startChild(name: string, args: string[], env: Record<string, string>, cwd: string): Child {
-  const child = spawn(process.execPath, args, {
+  return startProgram(name, process.execPath, args, env, cwd);
+}
+
+/**
+ * Any executable (a native gateway), spawned itself rather than through a shell or a launcher, so that the pid the
+ * orchestrator measures is the program's own.
+ */
+export function startProgram(name: string, file: string, args: string[], env: Record<string, string>, cwd: string): Child {
+  const child = spawn(file, args, {
     cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...BENCH_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

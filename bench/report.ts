@@ -228,7 +228,7 @@ export function markdown(results: BenchResults): string {
   lines.push(forked.length === 0
     ? 'Every gateway ran as one process without children (checked in /proc at the end of each run).'
     : `Gateways of more than one process (workers, or the second replica; CPU and RSS summed over them): ${forked.map((r) => `${r.scenario} ${r.contender} (${r.childProcesses})`).join(', ')}; every other gateway ran as one process.`, '');
-  lines.push('## The issues\' bars (11: read path under load, 12: fresh and fast, 14: scaled out, 23: no change missed, @defer: a page never waits for its slowest source)', '');
+  lines.push('## The issues\' bars (11: read path under load, 12: fresh and fast, 14: scaled out, 23: no change missed, 27: against a Rust gateway, @defer: a page never waits for its slowest source)', '');
   for (const bar of bars(results)) lines.push(`- ${bar.met === null ? (bar.text.includes('n/a') ? 'not measured' : 'note') : bar.met ? 'MET' : 'MISSED'}: ${bar.text}`);
   lines.push('');
 
@@ -368,6 +368,7 @@ export function bars(results: BenchResults): Bar[] {
   check(ours6 && hive6 ? ours6.rps > hive6.rps : null,
     `s6 ahead of Hive Gateway (the aim): ${ours6 && hive6 ? `${fmt(ours6.rps, 0)} vs ${fmt(hive6.rps, 0)} req/s` : 'n/a'}`);
   out.push(...gatewayCostBars(results, measured));
+  out.push(...rustGatewayBars(results, measured));
   out.push(...deferBars(results));
   // ---- issue 14: two replicas + Redis beside one process (s1 and s7)
   const replicas1 = measured(find(results, 's1', 'ours-2-replicas-redis'));
@@ -384,16 +385,20 @@ export function bars(results: BenchResults): Bar[] {
   return out;
 }
 
+type Measured = (f: Figures | null) => Figures | null;
+
+/** A contender's run of scenario 7 or 7b with its figures, or null when it did not run or answered nothing. */
+function gatewayCostRun(results: BenchResults, measured: Measured, id: ScenarioId, contender: ContenderName) {
+  const run = results.runs.find((r) => r.scenario === id && r.contender === contender);
+  const f = run ? measured(figuresOf(run)) : null;
+  return run && f ? { run, f, c: costFiguresOf(run)!, cost: run.load!.gatewayCost! } : null;
+}
+
 /** The bars of the read-path-under-load issue (s7 at 50 connections, s7b at 200) and of the gateway-cost issue (s7). */
-function gatewayCostBars(results: BenchResults, measured: (f: Figures | null) => Figures | null): Bar[] {
+function gatewayCostBars(results: BenchResults, measured: Measured): Bar[] {
   const out: Bar[] = [];
   const check = (ok: boolean | null, text: string) => out.push({ met: ok, text });
-  const runOf = (id: ScenarioId, contender: ContenderName) => results.runs.find((r) => r.scenario === id && r.contender === contender);
-  const costOf = (id: ScenarioId, contender: ContenderName) => {
-    const run = runOf(id, contender);
-    const f = run ? measured(figuresOf(run)) : null;
-    return run && f ? { run, f, c: costFiguresOf(run)!, cost: run.load!.gatewayCost! } : null;
-  };
+  const costOf = (id: ScenarioId, contender: ContenderName) => gatewayCostRun(results, measured, id, contender);
   const ours = costOf('s7', 'ours');
   const sync = costOf('s7', 'sync');
   const hive = costOf('s7', 'hive');
@@ -433,8 +438,33 @@ function gatewayCostBars(results: BenchResults, measured: (f: Figures | null) =>
   return out;
 }
 
+/** The bars of the issue that measures ours against Grafbase's Rust gateway in scenario 7 (issue 27). */
+function rustGatewayBars(results: BenchResults, measured: Measured): Bar[] {
+  const out: Bar[] = [];
+  const check = (ok: boolean | null, text: string) => out.push({ met: ok, text });
+  const costOf = (contender: ContenderName) => gatewayCostRun(results, measured, 's7', contender);
+  const oursNoDedup = costOf('ours-no-dedup');
+  const grafbaseNoDedup = costOf('grafbase-no-dedup');
+  const cpuRatio = oursNoDedup && grafbaseNoDedup ? oursNoDedup.c.cpuPerThousandComplete / grafbaseNoDedup.c.cpuPerThousandComplete : NaN;
+  check(oursNoDedup && grafbaseNoDedup ? cpuRatio <= 2.5 : null,
+    `#27 s7: ours with one worker and inbound dedup off: CPU per answer at most 2.5x Grafbase's with its dedup off: ${oursNoDedup && grafbaseNoDedup ? `${fmt(cpuRatio, 2)}x (${fmt(oursNoDedup.c.cpuPerThousandComplete, 2)} vs ${fmt(grafbaseNoDedup.c.cpuPerThousandComplete, 2)} CPU s per 1000 complete answers)` : 'n/a'}`);
+  const ours = costOf('ours');
+  const sync = costOf('sync');
+  check(ours && sync ? ours.f.rssMb <= sync.f.rssMb : null,
+    `#27 s7: ours' peak RSS no more than stock's (sync) in the same run: ${ours && sync ? `${fmt(ours.f.rssMb, 0)} vs ${fmt(sync.f.rssMb, 0)} MB` : 'n/a'}`);
+  // Each contender's answers: all complete (equal to stock's, no errors), or how many were not; n/a if it did not run.
+  const answers = (['ours', 'ours-no-dedup', 'grafbase', 'grafbase-no-dedup'] as ContenderName[]).map((contender) => {
+    const run = costOf(contender);
+    const equal = run ? run.cost.complete === run.run.load!.requests && run.cost.degraded === 0 : null;
+    return { equal, text: `${contender} ${run ? `${run.cost.complete} of ${run.run.load!.requests} complete, ${run.cost.differentData} with other data, ${run.cost.degraded} degraded` : 'n/a'}` };
+  });
+  check(answers.some((a) => a.equal === false) ? false : answers.some((a) => a.equal === null) ? null : true,
+    `#27 s7: every answer equal to stock's: ${answers.map((a) => a.text).join('; ')}`);
+  return out;
+}
+
 // ---- chart: small multiples, requests/s (top row) and p99 ms (bottom row) per scenario, one bar per contender
-const COLOURS: Record<string, string> = { sync: '#888888', ours: '#1f77b4', 'ours-2-replicas-redis': '#9ecae1', 'ours-workers-2': '#3182bd', 'ours-stock-executor': '#6baed6', hive: '#ff7f0e', 'hive-cache': '#ffbb78', 'hive-router': '#d62728', 'gigs-only': '#2ca02c', 'ours-no-client-details': '#98df8a' };
+const COLOURS: Record<string, string> = { sync: '#888888', ours: '#1f77b4', 'ours-2-replicas-redis': '#9ecae1', 'ours-workers-2': '#3182bd', 'ours-stock-executor': '#6baed6', hive: '#ff7f0e', 'hive-cache': '#ffbb78', 'hive-router': '#d62728', grafbase: '#9467bd', 'grafbase-no-dedup': '#c5b0d5', 'ours-no-dedup': '#17becf', 'gigs-only': '#2ca02c', 'ours-no-client-details': '#98df8a' };
 
 export function chart(results: BenchResults): string {
   const ids = (Object.keys(results.scenarios) as ScenarioId[]).filter((id) => results.runs.some((r) => r.scenario === id));

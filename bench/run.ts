@@ -20,7 +20,8 @@
  * (100: the concurrent pages of scenarios 2b and 2d on a fresh gateway), BENCH_DEFER_RATE (600: the pages per second
  * scenario 4d sends to each contender, at a steady rate).
  *
- * The first run installs the bench's own packages (bench/package.json: Hive Gateway, its router runtime, autocannon).
+ * The first run installs the bench's own packages (bench/package.json: Hive Gateway, its router runtime, Grafbase's
+ * CLI, autocannon).
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -111,6 +112,8 @@ const BEFORE: ContenderName[] = OURS_BEFORE_ROOT ? ['ours-before'] : [];
 /** The deferred gig page and its baseline, the same page without the top clients' details, both on ours. */
 const DEFERRED: ContenderName[] = ['ours', 'ours-no-client-details', 'ours-mixed'];
 const GATEWAY_COST: ContenderName[] = ['sync', 'ours', 'ours-stock-executor', 'ours-workers-2', 'hive', 'hive-router'];
+/** Scenarios 6 and 7 against a Rust gateway: Grafbase and ours, each with its in-flight deduplication on and off. */
+const AGAINST_RUST: ContenderName[] = ['ours-no-dedup', 'grafbase', 'grafbase-no-dedup'];
 const SCENARIOS: Scenario[] = [
   { id: 's1', title: 'Gig page, warm (every gig served once first, then Zipf ids)', supergraph: 'reference', load: 'gigPage', warmup: true, prewarm: true, contenders: [...MAIN, ...BEFORE, 'ours-2-replicas-redis', 'gigs-only'], topclients: {} },
   { id: 's2', title: 'Cold start (first seconds, cache empty)', supergraph: 'reference', load: 'gigPage', warmup: false, contenders: MAIN, topclients: {} },
@@ -126,8 +129,8 @@ const SCENARIOS: Scenario[] = [
     // page at a third of the baseline's rate, and compare first payloads under different loads and cache warmth.
     pagesPerSecond: settings.deferredPagesPerSecond },
   { id: 's5', title: 'topclients down (connections reset; every gig served once first, as in s1)', supergraph: 'reference', load: 'gigPage', warmup: true, prewarm: true, contenders: MAIN, topclients: { down: true } },
-  { id: 's6', title: 'Raw execution overhead (accounts/products/reviews/inventory, no delay, nothing cacheable)', supergraph: 'overhead', load: 'overhead', warmup: true, contenders: MAIN, topclients: {} },
-  { id: 's7', title: `Gateway cost (the public benchmark's query, about 90 KB, subgraphs answering from memory, ${settings.gatewayCostConnections} connections)`, supergraph: 'gatewayCost', load: 'gatewayCost', warmup: true, contenders: [...GATEWAY_COST, ...BEFORE, 'ours-2-replicas-redis'], topclients: {}, connections: settings.gatewayCostConnections,
+  { id: 's6', title: 'Raw execution overhead (accounts/products/reviews/inventory, no delay, nothing cacheable)', supergraph: 'overhead', load: 'overhead', warmup: true, contenders: [...MAIN, ...AGAINST_RUST], topclients: {} },
+  { id: 's7', title: `Gateway cost (the public benchmark's query, about 90 KB, subgraphs answering from memory, ${settings.gatewayCostConnections} connections)`, supergraph: 'gatewayCost', load: 'gatewayCost', warmup: true, contenders: [...GATEWAY_COST, ...AGAINST_RUST, ...BEFORE, 'ours-2-replicas-redis'], topclients: {}, connections: settings.gatewayCostConnections,
     // One round of answers takes about a second for the slower contenders: a longer warm-up lets their JIT settle.
     ...(quick ? { seconds: 5, warmupSeconds: 2 } : { warmupSeconds: Math.max(5, settings.warmupSeconds) }) },
   { id: 's7b', title: `Gateway cost under overload (as s7, ${settings.overloadConnections} connections)`, supergraph: 'gatewayCost', load: 'gatewayCost', warmup: true, contenders: GATEWAY_COST, topclients: {}, connections: settings.overloadConnections,
