@@ -5,7 +5,7 @@
  * declared key, which gateway/SETTINGS.md is generated from.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { ADMISSION_SETTINGS, admissionOptions, type AdmissionOptions } from './admission/admissionControl.js';
+import { ADMISSION_SETTINGS, INBOUND_DEDUP_SETTINGS, admissionOptions, type AdmissionOptions } from './admission/admissionControl.js';
 import { APOLLO_TELEMETRY_SETTINGS } from './apolloTelemetry.js';
 import { AUTHENTICATION_SETTINGS, type IdentityConfig } from './auth/authenticator.js';
 import { MIN_SECRET_LENGTH } from './auth/subgraphIdentity.js';
@@ -68,6 +68,8 @@ export interface GatewayConfig {
   readPath: ReadPathConfig;
   /** How many operations run at once and wait to run; past that, 503 GATEWAY_OVERLOADED (admission/). */
   admission: AdmissionOptions;
+  /** Identical operations in flight run once and share their answer (INBOUND_DEDUP; admission/admissionControl.ts). */
+  inboundDedup: boolean;
   logLevel: LogLevel;
   /** `POST /invalidation` is on with this shared secret (INVALIDATION_SECRET); null = off. */
   invalidationSecret: string | null;
@@ -143,7 +145,7 @@ const MODE_SETTINGS = {
 export const ALL_SETTINGS: readonly SettingsSection[] = [
   { feature: 'Serving', settings: { ...SERVER_SETTINGS, ...HTTP_SETTINGS, ...MODE_SETTINGS, ...LOG_SETTINGS, ...WORKER_SETTINGS, ...EXECUTOR_SETTINGS } },
   { feature: 'Supergraph', settings: { ...SUPERGRAPH_SETTINGS, ...APOLLO_TELEMETRY_SETTINGS } },
-  { feature: 'Admission', settings: ADMISSION_SETTINGS },
+  { feature: 'Admission and inbound deduplication', settings: { ...ADMISSION_SETTINGS, ...INBOUND_DEDUP_SETTINGS } },
   { feature: 'Authentication', settings: AUTHENTICATION_SETTINGS },
   { feature: 'Persisted queries and query limits', settings: { ...PERSISTED_QUERY_SETTINGS, ...QUERY_LIMIT_SETTINGS } },
   { feature: 'Exploration', settings: { ...INTROSPECTION_SETTINGS, ...EXPLORER_SETTINGS } },
@@ -214,6 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Gateway
       breaker: settingsOf(BREAKER_SETTINGS),
     },
     admission: admissionOptions(settingsOf(ADMISSION_SETTINGS), problem),
+    inboundDedup: settingsOf(INBOUND_DEDUP_SETTINGS).enabled,
     logLevel: settingsOf(LOG_SETTINGS).level,
     invalidationSecret: endpoint.secret,
     cacheTagHeader: settingsOf(CACHE_TAG_HEADER_SETTINGS).enabled,

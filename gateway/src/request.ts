@@ -11,6 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { OperationTypeNode } from 'graphql';
 import type { SubgraphIdentitySigner } from './auth/subgraphIdentity.js';
 import { parseRequestDirectives } from './cache/cacheHints.js';
 import type { IncrementalAnswer } from './execution/incrementalDelivery.js';
@@ -74,6 +75,8 @@ export class GatewayRequest {
    * nothing waits for.
    */
   readonly pageWaits: boolean;
+  /** Set once Apollo Server has resolved the operation (admission/admissionControl.ts: a mutation's answer is never shared). */
+  operationType: OperationTypeNode | null = null;
   /** Set by the executor when the answer leaves in parts: what follows its first part. */
   incrementalAnswer: IncrementalAnswer | null = null;
   private readonly init: GatewayRequestInit;

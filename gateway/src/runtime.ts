@@ -23,6 +23,7 @@ import { SharedEntityCache, applyEviction, sharedInvalidator } from './cache/sha
 import { systemClock, type Clock } from './clock.js';
 import type { GatewayConfig } from './config.js';
 import { createReadPath } from './datasource/readPath.js';
+import { useInboundDedup, type Execution } from './admission/admissionControl.js';
 import type { Answered, GatewayFeature, IncomingOperation, RouteHandler } from './feature.js';
 import { ChangeCoverage } from './events/changeCoverage.js';
 import { useChangeEvents } from './events/invalidationListener.js';
@@ -105,6 +106,7 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
   });
   sharedCache?.onRemoteEviction((eviction) => applyEviction(readPath.cache!, eviction));
   const invalidator = sharedCache ? sharedInvalidator(readPath, sharedCache) : readPath;
+  const inboundDedup = config.inboundDedup ? useInboundDedup(metrics) : null;
 
   const features: GatewayFeature[] = [
     tracing,
@@ -121,6 +123,7 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     useAuthentication(config.identity),
     usePersistedQueries(config, redis),
     ...(config.cacheTagHeader ? [useCacheTagHeader()] : []),
+    ...(inboundDedup ? [inboundDedup] : []),
     ...(deps.features ?? []),
   ];
 
@@ -236,11 +239,34 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     if (read === 'answered') return;
     const operation: IncomingOperation = { req, res, params: { method: req.method ?? 'GET', search: url.search, body: read.body }, caller: null };
     for (const step of onOperation) if ((await step(operation)) === 'answered') return;
+    const span = tracer && trace.getActiveSpan();
+    if (span) span.setAttributes({ ...operationAttributes(operation.params), 'gateway.request_id': requestId, 'gateway.admission.wait_ms': admittedAtMs - arrivedAtMs });
+    const execute = (cancellation: AbortController) => executeOperation(operation, { id: requestId, admittedAtMs, cancellation });
+    const { request, response, cancellation, shared } = inboundDedup ? await inboundDedup.answer(operation, gone, execute) : { ...(await execute(gone)), shared: false };
+    if (span) span.setAttributes({ 'gateway.incremental': request.incremental !== null, ...(shared ? { 'gateway.deduplicated_with': request.id } : {}) });
+    const parts = request.incrementalAnswer;
+    const inParts = parts !== null && (response.status ?? 200) === 200 && response.body.kind === 'complete';
+    // Headers leave with the first part, before the freshness of the later ones is known: no HTTP cache keeps it.
+    if (inParts) response.headers.set('cache-control', 'no-store');
+    else if (parts) cancellation.abort();
+    for (const [key, value] of response.headers) res.setHeader(key, value);
+    for (const step of onResponse) step(operation, request, response);
+    res.statusCode = response.status ?? 200;
+    if (span && request.staleServed.length > 0) span.setAttribute('gateway.stale_served', request.staleServed.length);
+    if (inParts && response.body.kind === 'complete') return writeMultipart(res, initialPayload(response.body.string, parts, request.incremental!), parts, request.incremental!);
+    if (response.body.kind === 'complete') return endWithEntityTag(req, res, response.body.string, answerVaries);
+    for await (const chunk of response.body.asyncIterator) res.write(chunk);
+    res.end();
+  }
+
+  /** Runs the operation through Apollo Server as a request of its own (GatewayRequest), cancelled by `cancellation`. */
+  async function executeOperation(operation: IncomingOperation, { id, admittedAtMs, cancellation }: { id: string; admittedAtMs: number; cancellation: AbortController }): Promise<Execution> {
+    const { req } = operation;
     const request = new GatewayRequest({
-      id: requestId,
+      id,
       admittedAtMs,
       operationBudgetMs: config.readPath.operationBudgetMs,
-      signal: gone.signal,
+      signal: cancellation.signal,
       caller: operation.caller,
       headers: req.headers,
       // A batch's answers share one body: each of them is whole.
@@ -252,25 +278,11 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     }
     // Parts are written here (incrementalDelivery.ts); Apollo Server writes the first, or the whole answer, as JSON.
     if (request.incremental) headers.set('accept', 'application/json');
-    const span = tracer && trace.getActiveSpan();
-    if (span) span.setAttributes({ ...operationAttributes(operation.params), 'gateway.request_id': requestId, 'gateway.admission.wait_ms': admittedAtMs - arrivedAtMs, 'gateway.incremental': request.incremental !== null });
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { ...operation.params, headers },
       context: async () => ({ gatewayRequest: request }),
     });
-    const parts = request.incrementalAnswer;
-    const inParts = parts !== null && (response.status ?? 200) === 200 && response.body.kind === 'complete';
-    // Headers leave with the first part, before the freshness of the later ones is known: no HTTP cache keeps it.
-    if (inParts) response.headers.set('cache-control', 'no-store');
-    else if (parts) gone.abort();
-    for (const [key, value] of response.headers) res.setHeader(key, value);
-    for (const step of onResponse) step(operation, request, response);
-    res.statusCode = response.status ?? 200;
-    if (span && request.staleServed.length > 0) span.setAttribute('gateway.stale_served', request.staleServed.length);
-    if (inParts && response.body.kind === 'complete') return writeMultipart(res, initialPayload(response.body.string, parts, request.incremental!), parts, request.incremental!);
-    if (response.body.kind === 'complete') return endWithEntityTag(req, res, response.body.string, answerVaries);
-    for await (const chunk of response.body.asyncIterator) res.write(chunk);
-    res.end();
+    return { request, response, cancellation };
   }
 
   /** The operation's persisted id, as its parameters give it (a GET's in its query string); its name comes later, from Apollo. */

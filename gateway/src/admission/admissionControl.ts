@@ -1,5 +1,8 @@
 /**
- * Admission control at the gateway's front door. An operation runs only when the gateway can finish it: at most
+ * The gateway's front door: which operations run, when, and which share an identical one's run (traffic shaping,
+ * as peers call it).
+ *
+ * Admission control. An operation runs only when the gateway can finish it: at most
  * `limit` operations in progress, the rest wait in a short FIFO queue; one still waiting after `maxQueueMs` (or
  * arriving at a queue that, by its recent drain rate, would take twice that) is turned away with 503
  * GATEWAY_OVERLOADED and a Retry-After, before anything is planned or sent. Once admitted, an operation's fetches are never cut
@@ -9,14 +12,32 @@
  * gateway's own event-loop lag rather than by latency (which a slow subgraph would raise): every window, a lag
  * above target shrinks the limit (x0.9), a lag below target with operations queued grows it (+1). Operations that
  * wait on subgraphs cost no lag, so I/O-bound traffic runs wide; CPU-bound traffic runs as wide as the cores allow.
+ *
+ * Inbound deduplication (INBOUND_DEDUP, on by default), as Hive Router and Cosmo do: identical operations in flight
+ * are executed once, and every request that arrived while it ran is answered with the same answer.
+ *
+ * Identical means the same parameters (document or persisted id, operation name, variables, extensions), the same
+ * caller (its answer may be private) and the same Accept header (the answer's media type and whether it may come in
+ * parts). Never shared:
+ * - a request that asks for `Cache-Control: no-cache` (or `Pragma: no-cache`): it wants its own, revalidated answer;
+ * - a batch (several operations in one body);
+ * - a mutation (or subscription): a request that waited for one runs its own once it is done, so each mutation sent
+ *   runs once per request, as without deduplication;
+ * - an answer in parts (`@defer`): the waiters run their own, as each reads its own stream.
+ *
+ * The execution is cancelled only when every request waiting for it has gone: a client that hangs up does not
+ * null the fields of the identical requests that share its execution.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { ApolloServerPlugin, GraphQLRequestListener, HTTPGraphQLResponse } from '@apollo/server';
+import { parseRequestDirectives } from '../cache/cacheHints.js';
 import type { Clock, Timer } from '../clock.js';
 import { sendRequestError } from '../http.js';
 import type { GatewayMetrics } from '../metrics/registry.js';
-import type { GatewayFeature } from '../feature.js';
-import { integer, type SettingGroup, type SettingValues } from '../settings.js';
+import type { GatewayFeature, IncomingOperation } from '../feature.js';
+import { gatewayRequestOf, type GatewayContext, type GatewayRequest } from '../request.js';
+import { boolean, integer, type SettingGroup, type SettingValues } from '../settings.js';
 
 export interface AdmissionOptions {
   /** The most operations in progress at once, whatever the lag. */
@@ -228,3 +249,116 @@ export function admissionOptions(values: SettingValues<typeof ADMISSION_SETTINGS
   }
   return values;
 }
+
+export const INBOUND_DEDUP_SETTINGS = {
+  enabled: boolean('INBOUND_DEDUP', { default: true, doc: 'identical operations in flight (same parameters, caller and Accept header; not mutations, not `no-cache` requests) run once and every waiting request gets the answer; `off` runs each request on its own' }),
+} satisfies SettingGroup;
+
+/** One operation run for a request: its answer, the request it ran as (cache tags, stale parts, parts), and what cancels it. */
+export interface Execution {
+  request: GatewayRequest;
+  response: HTTPGraphQLResponse;
+  cancellation: AbortController;
+}
+
+/** An execution, and whether it was another request's whose answer this one shares. */
+export interface Answer extends Execution {
+  shared: boolean;
+}
+
+export interface InboundDedupFeature extends GatewayFeature {
+  /**
+   * Runs `execute`, or, when an identical operation is in flight, waits for its answer. `clientGone` is aborted
+   * when this request's client hangs up; `execute` is given what cancels its execution.
+   */
+  answer(operation: IncomingOperation, clientGone: AbortController, execute: (cancellation: AbortController) => Promise<Execution>): Promise<Answer>;
+}
+
+export function useInboundDedup(metrics: GatewayMetrics): InboundDedupFeature {
+  const flights = new Map<string, Flight>();
+  let awaiting = 0;
+  metrics.gauge('gateway_operations_awaiting_identical', 'Requests waiting for the answer of an identical operation in flight (INBOUND_DEDUP)', () => awaiting);
+  return {
+    name: 'inbound deduplication',
+    apolloPlugins: [operationTypeRecorder],
+    async answer(operation, clientGone, execute) {
+      const key = keyOf(operation);
+      if (key === null) return { ...(await execute(clientGone)), shared: false };
+      const inFlight = flights.get(key);
+      if (inFlight) {
+        inFlight.waitFor(clientGone.signal);
+        awaiting += 1;
+        const led = await inFlight.done;
+        awaiting -= 1;
+        if (led && shareable(led)) {
+          metrics.deduplicated.inc();
+          return { ...led, shared: true };
+        }
+        return { ...(await execute(clientGone)), shared: false };
+      }
+      const flight = new Flight();
+      flights.set(key, flight);
+      flight.waitFor(clientGone.signal);
+      let execution: Execution | null = null;
+      try {
+        execution = await execute(flight.cancellation);
+        return { ...execution, shared: false };
+      } finally {
+        // Gone from the map before anyone is told: a request arriving from now on starts its own execution.
+        flights.delete(key);
+        flight.settle(execution);
+      }
+    },
+  };
+}
+
+/** Null: this request is never shared. */
+function keyOf({ req, params, caller }: IncomingOperation): string | null {
+  if (Array.isArray(params.body)) return null;
+  const pragma = req.headers.pragma;
+  if (parseRequestDirectives(req.headers['cache-control'], Array.isArray(pragma) ? pragma.join(',') : pragma).noCache) return null;
+  return JSON.stringify([caller?.identity ?? null, req.headers.accept ?? '', params.method, params.search, params.body ?? null]);
+}
+
+function shareable({ request, response }: Execution): boolean {
+  return response.body.kind === 'complete' && request.incrementalAnswer === null
+    && request.operationType !== 'mutation' && request.operationType !== 'subscription';
+}
+
+/** One execution, and the requests waiting for it: cancelled once none is left. */
+class Flight {
+  readonly cancellation = new AbortController();
+  private waiting = 0;
+  private settled!: (execution: Execution | null) => void;
+  /** Null: the execution failed (threw); every waiter then runs its own. */
+  readonly done = new Promise<Execution | null>((resolve) => {
+    this.settled = resolve;
+  });
+
+  waitFor(clientGone: AbortSignal): void {
+    this.waiting += 1;
+    const leave = () => {
+      this.waiting -= 1;
+      if (this.waiting === 0) this.cancellation.abort();
+    };
+    if (clientGone.aborted) leave();
+    else clientGone.addEventListener('abort', leave, { once: true });
+  }
+
+  settle(execution: Execution | null): void {
+    this.settled(execution);
+  }
+}
+
+/** Records each operation's type on its request once Apollo Server has resolved it: a mutation is never shared. */
+const operationTypeHooks: GraphQLRequestListener<GatewayContext> = {
+  async didResolveOperation({ operation, contextValue }) {
+    const request = gatewayRequestOf(contextValue);
+    if (request && operation) request.operationType = operation.operation;
+  },
+};
+const operationTypeRecorder: ApolloServerPlugin<GatewayContext> = {
+  async requestDidStart() {
+    return operationTypeHooks;
+  },
+};

@@ -78,6 +78,12 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly deduplicated = new Counter({
+    name: 'gateway_operations_deduplicated_total',
+    help: 'GraphQL requests answered with the answer of an identical operation in flight, without running their own (INBOUND_DEDUP)',
+    registers: [this.registry],
+  });
+
   readonly breakerState = new Gauge({
     name: 'gateway_subgraph_breaker_state',
     help: 'Circuit breaker state per subgraph: 0 closed, 1 half-open, 2 open',
