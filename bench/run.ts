@@ -286,8 +286,9 @@ try {
         for (const name of ['gigs', 'users'] as ServiceName[]) await control(backendUrl, '/behaviour', { name, ...normal(name) });
         await control(backendUrl, '/behaviour', { name: 'topclients', ...normal('topclients'), ...scenario.topclients });
       }
-      // In 4d the deferred page's baseline too: the difference between the two profiles is what deferring costs.
-      const profiled = profile && (contender === 'ours' || contender === 'ours-before' || (scenario.id === 's4d' && contender === 'ours-no-client-details')) && ['s1', 's4d', 's6', 's7'].includes(scenario.id);
+      // In 4d the deferred page's baseline too: the difference between the two profiles is what deferring costs. In 7
+      // ours without inbound dedup too: with it, most answers are shared, so only that profile shows an answer's cost.
+      const profiled = profile && (contender === 'ours' || contender === 'ours-before' || (scenario.id === 's4d' && contender === 'ours-no-client-details') || (scenario.id === 's7' && contender === 'ours-no-dedup')) && ['s1', 's4d', 's6', 's7'].includes(scenario.id);
       const runProfileDir = join(profileDir, `${contender}-${scenario.id}`);
       let spawnedAt = performance.now();
       let measuredFromMs = 0;
