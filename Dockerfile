@@ -27,4 +27,4 @@ COPY --from=build /app/scripts ./scripts
 COPY --from=build /app/web ./web
 USER node
 EXPOSE 4000 4001 4002 4003 4080
-CMD ["node", "--max-semi-space-size=64", "--heap-growing-percent=50", "gateway/src/main.js"]
+CMD ["node", "--max-semi-space-size=64", "gateway/src/main.js"]

@@ -8,19 +8,15 @@
  * generation many of them are still alive at a scavenge, get promoted and cost a full mark-compact later. With
  * 64 MB semi-spaces they die young: in bench scenario 7 (90 KB answers, 50 connections, 2 cores) that gave 1.4x
  * the answers per second for 0.66x the CPU per answer, at about 100 MB more peak RSS; 32 MB gained little and
- * 128 MB nothing more.
+ * 128 MB nothing more. Running the gateway with your own `node` command? Pass the same flags.
  *
- * `--heap-growing-percent=50`: what survives two scavenges anyway (the answers in flight under load) is promoted and
- * dies in the old generation, which V8 otherwise lets grow to about four times what is live before it compacts: in
- * scenario 7 about 70 MB live after a mark-compact, 270 MB before the next, and a peak RSS of 508-533 MB against
- * stock's 378-567 (three 15 s runs each way). Growing it by half of what is live at most took the peak to 336-362 MB
- * for about a fifth more CPU per answer (3.00-3.04 ms against 2.49-2.54: the mark-compacts come more often); by as
- * much as is live, to 368-377 MB for a tenth more (2.74-2.84 ms), too close to stock's to promise staying under it.
- * The young generation at 32 MB instead cost 1.6x the CPU. Allocating less per answer is what would cut both.
- *
- * Running the gateway with your own `node` command? Pass the same flags.
+ * Not among them: `--heap-growing-percent=50` (compact the old generation before it is 1.5x what is live, where V8
+ * lets it reach about 4x). In scenario 7 it took peak RSS from 508-533 MB to 336-362 MB, under stock's, but cost about
+ * a fifth more CPU per answer there, and with the warm caches of scenarios 1 and 5 it made the mark-compacts of their
+ * large live set frequent enough to raise the page p99 from 23 to 32 ms and the CPU of scenario 5 by a fifth. A
+ * gateway short of memory may pass it; allocating less per answer is what would cut both.
  */
-export const GATEWAY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=64', '--heap-growing-percent=50'];
+export const GATEWAY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=64'];
 
 /**
  * The flags of GATEWAY_NODE_FLAGS this process was started without, on its command line or in NODE_OPTIONS. A flag
