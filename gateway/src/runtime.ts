@@ -14,7 +14,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
 import { trace, type Attributes } from '@opentelemetry/api';
 import { ApolloServer, HeaderMap } from '@apollo/server';
-import { useAdmission } from './admission/admissionControl.js';
+import { useAdmission, useInboundDedup, type Execution } from './admission/admissionControl.js';
 import { applyApolloTelemetryChoice } from './apolloTelemetry.js';
 import { useAuthentication } from './auth/authenticator.js';
 import { useCacheTagHeader } from './cache/cacheTagHeader.js';
@@ -23,7 +23,6 @@ import { SharedEntityCache, applyEviction, sharedInvalidator } from './cache/sha
 import { systemClock, type Clock } from './clock.js';
 import type { GatewayConfig } from './config.js';
 import { createReadPath } from './datasource/readPath.js';
-import { useInboundDedup, type Execution } from './admission/admissionControl.js';
 import type { Answered, GatewayFeature, IncomingOperation, RouteHandler } from './feature.js';
 import { ChangeCoverage } from './events/changeCoverage.js';
 import { useChangeEvents } from './events/invalidationListener.js';
