@@ -27,6 +27,12 @@ export function requestIdOf(headers: IncomingHttpHeaders): string {
   return typeof sent === 'string' && SANE_ID.test(sent) ? sent : randomUUID();
 }
 
+/** Whether the client asks every cache to revalidate (`Cache-Control: no-cache`, or `Pragma: no-cache`). */
+export function asksNoCache(headers: IncomingHttpHeaders): boolean {
+  const pragma = headers.pragma;
+  return parseRequestDirectives(headers['cache-control'], Array.isArray(pragma) ? pragma.join(',') : pragma).noCache;
+}
+
 /** A part of the answer served from a stale cached copy because its subgraph failed (stale-if-error). */
 export interface StaleServed {
   subgraph: string;
@@ -91,8 +97,7 @@ export class GatewayRequest {
     this.incremental = init.incremental ?? null;
     this.pageWaits = whole === undefined;
     if (whole) this.cacheTags = whole.cacheTags;
-    const pragma = init.headers.pragma;
-    this.noCache = whole?.noCache ?? parseRequestDirectives(init.headers['cache-control'], Array.isArray(pragma) ? pragma.join(',') : pragma).noCache;
+    this.noCache = whole?.noCache ?? asksNoCache(init.headers);
   }
 
   /**

@@ -31,12 +31,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { ApolloServerPlugin, GraphQLRequestListener, HTTPGraphQLResponse } from '@apollo/server';
-import { parseRequestDirectives } from '../cache/cacheHints.js';
 import type { Clock, Timer } from '../clock.js';
 import { sendRequestError } from '../http.js';
 import type { GatewayMetrics } from '../metrics/registry.js';
 import type { GatewayFeature, IncomingOperation } from '../feature.js';
-import { gatewayRequestOf, type GatewayContext, type GatewayRequest } from '../request.js';
+import { asksNoCache, gatewayRequestOf, type GatewayContext, type GatewayRequest } from '../request.js';
 import { boolean, integer, type SettingGroup, type SettingValues } from '../settings.js';
 
 export interface AdmissionOptions {
@@ -315,8 +314,7 @@ export function useInboundDedup(metrics: GatewayMetrics): InboundDedupFeature {
 /** Null: this request is never shared. */
 function keyOf({ req, params, caller }: IncomingOperation): string | null {
   if (Array.isArray(params.body)) return null;
-  const pragma = req.headers.pragma;
-  if (parseRequestDirectives(req.headers['cache-control'], Array.isArray(pragma) ? pragma.join(',') : pragma).noCache) return null;
+  if (asksNoCache(req.headers)) return null;
   return JSON.stringify([caller?.identity ?? null, req.headers.accept ?? '', params.method, params.search, params.body ?? null]);
 }
 
