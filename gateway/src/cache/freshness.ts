@@ -18,14 +18,17 @@ export type CacheDecision =
   | { kind: 'revalidate'; etag: string }
   | { kind: 'miss' };
 
+/** One for every miss: a page decides hundreds of entities, most of them misses where nothing is cached. */
+const MISS: CacheDecision = Object.freeze({ kind: 'miss' });
+
 export function decide(entry: CacheEntry | undefined, nowMs: number, request: RequestDirectives): CacheDecision {
-  if (!entry) return { kind: 'miss' };
+  if (!entry) return MISS;
   if (!request.noCache && isFresh(entry, nowMs)) return { kind: 'fresh', remainingSeconds: remainingSeconds(entry, nowMs) };
   if (!request.noCache && ageMs(entry, nowMs) < (entry.maxAgeSeconds + entry.staleWhileRevalidateSeconds) * 1000) {
     return { kind: 'staleWhileRevalidate', etag: hasValidator(entry) ? entry.etag : null };
   }
   if (hasValidator(entry)) return { kind: 'revalidate', etag: entry.etag };
-  return { kind: 'miss' };
+  return MISS;
 }
 
 /** A stale (or fresh) entry may stand in for a failing subgraph within max-age + stale-if-error; never under no-cache. */

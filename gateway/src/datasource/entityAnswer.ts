@@ -14,7 +14,7 @@ export interface EntityAnswer {
   kind: 'answer';
   value: Record<string, unknown> | null;
   /** Errors about this entity, with their path below `["_entities", i]`. */
-  errors: { error: GraphQLFormattedError; rest: ReadonlyArray<string | number> }[];
+  errors: readonly { error: GraphQLFormattedError; rest: ReadonlyArray<string | number> }[];
   /** Errors of the whole response not tied to one entity; the same array for every entity of the response. */
   globalErrors: readonly GraphQLFormattedError[];
   notModified: boolean;
@@ -24,7 +24,7 @@ export interface EntityAnswer {
   /** The response's Cache-Control. */
   hint: CacheHint;
   /** Tags the subgraph gave this entity (`extensions.apolloEntityCacheTags[i]`). */
-  subgraphTags: string[];
+  subgraphTags: readonly string[];
   /** Set by the first request that stores this answer in the cache, so requests sharing it store it once. */
   stored: boolean;
   /**
@@ -33,6 +33,8 @@ export interface EntityAnswer {
    */
   consumers: number;
 }
+
+const NONE: readonly never[] = Object.freeze([]);
 
 export interface EntityFailed {
   kind: 'failed';
@@ -60,28 +62,30 @@ export function splitEntities(
   }
   const hint = parseCacheControl(response.headers['cache-control']);
   const validation = readEntityValidation(body.extensions, count, ifNoneMatch);
-  const perEntity: EntityAnswer['errors'][] = Array.from({ length: count }, () => []);
+  // A large answer has hundreds of entities and usually no errors or tags: those share one empty list.
+  const perEntity: { error: GraphQLFormattedError; rest: ReadonlyArray<string | number> }[][] = [];
   const globalErrors: GraphQLFormattedError[] = [];
   for (const error of body.errors ?? []) {
     const path = error.path;
     if (path && path[0] === '_entities' && typeof path[1] === 'number' && path[1] >= 0 && path[1] < count) {
-      perEntity[path[1]]!.push({ error: error as GraphQLFormattedError, rest: path.slice(2) });
+      (perEntity[path[1]] ??= []).push({ error: error as GraphQLFormattedError, rest: path.slice(2) });
     } else {
       globalErrors.push(error as GraphQLFormattedError);
     }
   }
+  const tagged = body.extensions?.apolloEntityCacheTags !== undefined;
   return Array.from({ length: count }, (_, i) => {
     const value = Array.isArray(entities) ? entities[i] : null;
     return {
       kind: 'answer',
       value: value && typeof value === 'object' ? (value as Record<string, unknown>) : null,
-      errors: perEntity[i]!,
+      errors: perEntity[i] ?? NONE,
       globalErrors,
       notModified: validation?.notModified.has(i) ?? false,
       etag: validation?.etags[i] ?? null,
       maxAgeSeconds: validation?.maxAgeSeconds[i] ?? null,
       hint,
-      subgraphTags: entityAnswerTags(body.extensions, i),
+      subgraphTags: tagged ? entityAnswerTags(body.extensions, i) : NONE,
       stored: false,
       consumers: 1,
     };

@@ -106,10 +106,13 @@ interface PendingEntity {
   query: string;
   index: number;
   entry: CacheEntry | undefined;
-  keyFor: (scope: string | null) => string;
+  /** The fetch's cache key of a representation: one function per fetch, not one per entity. */
+  keyOf: EntityKeyOf;
   identity: string | null;
   load: EntityLoad;
 }
+
+type EntityKeyOf = (representation: Record<string, unknown>, scope: string | null) => string;
 
 /** Root responses live in the entity cache too, under a representation no entity can have. */
 const ROOT_REPRESENTATION = { __typename: '__RootFetch' };
@@ -277,15 +280,14 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
       metrics.entity(serviceName, 'requested', representations.length);
       const lookups = cache !== null && !neverCached.has(query);
 
-      const keyFors = representations.map((representation) => (scope: string | null) =>
-        entityCacheKey({ subgraph: serviceName, operation: query, variables, representation, scope }));
-      const firstLevel = representations.map((_, index) =>
-        lookups ? cache.get(keyFors[index]!(null)) ?? (state.identity ? cache.get(keyFors[index]!(state.identity)) : undefined) : undefined);
-      const secondLevel = lookups ? await manyFromShared(firstLevel, keyFors, state.identity) : [];
+      const keyOf: EntityKeyOf = (representation, scope) => entityCacheKey({ subgraph: serviceName, operation: query, variables, representation, scope });
+      // Where nothing is looked up (no cache, or answers never worth keeping), every entity is a miss at no cost.
+      const firstLevel = lookups ? representations.map((representation) =>
+        cache.get(keyOf(representation, null)) ?? (state.identity ? cache.get(keyOf(representation, state.identity)) : undefined)) : [];
+      const secondLevel = lookups ? await manyFromShared(firstLevel, representations, keyOf, state.identity) : [];
 
       const pending: PendingEntity[] = [];
       representations.forEach((representation, index) => {
-        const keyFor = keyFors[index]!;
         const entry = firstLevel[index] ?? secondLevel[index];
         const decision = decide(entry, startedAtMs, entryDirectives(entry, directives));
         if (lookups) {
@@ -298,11 +300,11 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
           state.addCacheTags(entry.tags);
           metrics.entity(serviceName, 'cache_hit');
           if (decision.kind === 'staleWhileRevalidate') {
-            refreshEntityInBackground(group, { query, index, entry, keyFor, identity: state.identity, load: loadOf(representation, decision.etag) }, call.budget, state.id);
+            refreshEntityInBackground(group, { query, index, entry, keyOf, identity: state.identity, load: loadOf(representation, decision.etag) }, call.budget, state.id);
           }
           return;
         }
-        pending.push({ query, index, entry, keyFor, identity: state.identity, load: loadOf(representation, decision.kind === 'revalidate' ? decision.etag : null) });
+        pending.push({ query, index, entry, keyOf, identity: state.identity, load: loadOf(representation, decision.kind === 'revalidate' ? decision.etag : null) });
       });
 
       // Every entity served from memory: nothing to send, so nothing below is entered.
@@ -356,7 +358,7 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
     };
 
     const refreshEntityInBackground = (group: EntityGroup, p: PendingEntity, budget: FetchBudget, requestId: string): void => {
-      const key = p.keyFor(p.entry!.scope === 'private' ? p.identity : null);
+      const key = p.keyOf(p.load.representation, p.entry!.scope === 'private' ? p.identity : null);
       refreshInBackground(key, async () => {
         const startedAtMs = options.clock.now();
         // Nobody waits for it: no page budget, and a budget of its own from now.
@@ -383,7 +385,7 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
       const maxAgeSeconds = entityMaxAge(result);
       if (result.notModified) {
         if (!p.entry) return undefined;
-        const key = p.keyFor(p.entry.scope === 'private' ? p.identity : null);
+        const key = p.keyOf(p.load.representation, p.entry.scope === 'private' ? p.identity : null);
         if (p.entry.scope === 'private' && !p.identity) return undefined;
         renew(key, maxAgeSeconds, result.etag ?? p.entry.etag, startedAtMs);
         metrics.notModifiedBytesSaved.inc({ subgraph: serviceName }, JSON.stringify(p.entry.value).length);
@@ -405,7 +407,7 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
       for (const tag of result.subgraphTags) tags.add(tag);
       const stored = makeEntry(ownCopy(result.value), result.hint, result.etag, maxAgeSeconds, result.hint.scope, [...tags]);
       result.stored = true;
-      return store(p.keyFor(result.hint.scope === 'private' ? p.identity : null), stored, startedAtMs) ? stored : undefined;
+      return store(p.keyOf(representation, result.hint.scope === 'private' ? p.identity : null), stored, startedAtMs) ? stored : undefined;
     };
 
     /**
@@ -445,7 +447,8 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
     /** The same for a whole entity fetch, in one round trip to the second level. */
     const manyFromShared = async (
       firstLevel: readonly (CacheEntry | undefined)[],
-      keyFors: readonly ((scope: string | null) => string)[],
+      representations: readonly Record<string, unknown>[],
+      keyOf: EntityKeyOf,
       identity: string | null,
     ): Promise<(CacheEntry | undefined)[]> => {
       const { shared, cache } = options;
@@ -453,8 +456,8 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
       const wanted: { index: number; key: string }[] = [];
       firstLevel.forEach((entry, index) => {
         if (entry) return;
-        wanted.push({ index, key: keyFors[index]!(null) });
-        if (identity) wanted.push({ index, key: keyFors[index]!(identity) });
+        wanted.push({ index, key: keyOf(representations[index]!, null) });
+        if (identity) wanted.push({ index, key: keyOf(representations[index]!, identity) });
       });
       const found = await shared.getMany(wanted.map((w) => w.key));
       const entries: (CacheEntry | undefined)[] = [];
