@@ -28,3 +28,127 @@ function copyValue(value: unknown): unknown {
 export function ownValue(object: Record<string, unknown>, key: string): unknown {
   return Object.prototype.hasOwnProperty.call(object, key) ? object[key] : undefined;
 }
+
+/*
+ * JSON written straight into bytes: the same bytes as `Buffer.from(JSON.stringify(value))`. For a large answer the
+ * string route allocates the text about three times on V8's heap (the stringifier's pieces, the flat copy the encoder
+ * needs, the bytes); this writes it once, outside the heap, through a buffer reused from answer to answer, and copies
+ * ASCII text (nearly all of an answer) character by character without calling into C++. Values that are not plain
+ * JSON (a `toJSON`, a class instance) go through `JSON.stringify` itself.
+ */
+
+/** Grown as answers need, never shrunk: one per process, as answers are written one at a time. */
+let scratch = Buffer.allocUnsafeSlow(64 * 1024);
+let at = 0;
+
+/** The bytes of `JSON.stringify(value)`, in a buffer of their own. */
+export function jsonBytes(value: unknown): Buffer {
+  at = 0;
+  writeValue(value, false);
+  const bytes = Buffer.allocUnsafeSlow(at);
+  scratch.copy(bytes, 0, 0, at);
+  return bytes;
+}
+
+function room(bytes: number): void {
+  if (at + bytes <= scratch.length) return;
+  const grown = Buffer.allocUnsafeSlow(Math.max(scratch.length * 2, at + bytes));
+  scratch.copy(grown, 0, 0, at);
+  scratch = grown;
+}
+
+function writeValue(value: unknown, inArray: boolean): void {
+  switch (typeof value) {
+    case 'string':
+      writeString(value);
+      return;
+    case 'number':
+      writeAscii(Number.isFinite(value) ? String(value) : 'null');
+      return;
+    case 'boolean':
+      writeAscii(value ? 'true' : 'false');
+      return;
+    case 'object':
+      if (value === null) writeAscii('null');
+      else if (Array.isArray(value)) writeArray(value);
+      else if (typeof (value as { toJSON?: unknown }).toJSON === 'function' || !isPlain(value)) writeText(JSON.stringify(value) ?? 'null');
+      else writeObject(value as Record<string, unknown>);
+      return;
+    default:
+      // undefined, functions and symbols: left out of objects (writeObject), null in arrays, as JSON.stringify does.
+      if (inArray) writeAscii('null');
+      else writeText(JSON.stringify(value) ?? 'null');
+  }
+}
+
+function isPlain(value: object): boolean {
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+function writeArray(items: readonly unknown[]): void {
+  writeByte(0x5b);
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0) writeByte(0x2c);
+    writeValue(items[i], true);
+  }
+  writeByte(0x5d);
+}
+
+function writeObject(object: Record<string, unknown>): void {
+  writeByte(0x7b);
+  let first = true;
+  // for-in visits what JSON.stringify does, in its order: own enumerable string keys (nothing is inherited by plain
+  // objects whose prototype has no enumerable keys).
+  for (const key in object) {
+    const item = object[key];
+    const kind = typeof item;
+    if (item === undefined || kind === 'function' || kind === 'symbol') continue;
+    if (!first) writeByte(0x2c);
+    first = false;
+    writeString(key);
+    writeByte(0x3a);
+    writeValue(item, false);
+  }
+  writeByte(0x7d);
+}
+
+function writeByte(byte: number): void {
+  room(1);
+  scratch[at++] = byte;
+}
+
+/** Text known to need no escaping and to be ASCII (numbers, literals). */
+function writeAscii(text: string): void {
+  room(text.length);
+  const buffer = scratch;
+  let position = at;
+  for (let i = 0; i < text.length; i++) buffer[position++] = text.charCodeAt(i);
+  at = position;
+}
+
+/** A JSON string: ASCII without quotes, backslashes or control characters is copied as it is, anything else escaped. */
+function writeString(text: string): void {
+  const length = text.length;
+  room(length + 2);
+  // Locals, not the module's variables, in the loop that copies most of an answer's bytes.
+  const buffer = scratch;
+  let position = at;
+  buffer[position++] = 0x22;
+  for (let i = 0; i < length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x22 || code === 0x5c || code > 0x7e) {
+      writeText(JSON.stringify(text));
+      return;
+    }
+    buffer[position++] = code;
+  }
+  buffer[position++] = 0x22;
+  at = position;
+}
+
+/** Any text, already JSON, encoded as UTF-8. */
+function writeText(text: string): void {
+  room(Buffer.byteLength(text));
+  at += scratch.write(text, at, 'utf8');
+}

@@ -16,6 +16,7 @@ import type { SubgraphIdentitySigner } from './auth/subgraphIdentity.js';
 import { parseRequestDirectives } from './cache/cacheHints.js';
 import type { IncrementalAnswer } from './execution/incrementalDelivery.js';
 import type { IncrementalFormat } from './http.js';
+import { jsonBytes } from './jsonValues.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
@@ -60,6 +61,8 @@ export interface GatewayRequestInit {
   headers: IncomingHttpHeaders;
   /** How the client takes an answer in parts (`@defer`), from its Accept header; null: in one piece. */
   incremental?: IncrementalFormat | null;
+  /** One of a batch's operations: its answer is joined with the others' as text. */
+  inBatch?: boolean;
 }
 
 export class GatewayRequest {
@@ -85,6 +88,13 @@ export class GatewayRequest {
   operationType: OperationTypeNode | null = null;
   /** Set by the executor when the answer leaves in parts: what follows its first part. */
   incrementalAnswer: IncrementalAnswer | null = null;
+  /**
+   * The whole answer as the bytes to send, when it was written so (`answerInBytes`); Apollo Server's body is then
+   * empty. Null: the body's text is the answer.
+   */
+  answerBytes: Buffer | null = null;
+  /** The answer is this request's whole body, in one piece (no batch, no parts): it may be written as bytes. */
+  readonly answersAlone: boolean;
   private readonly init: GatewayRequestInit;
 
   constructor(init: GatewayRequestInit, whole?: GatewayRequest) {
@@ -95,6 +105,7 @@ export class GatewayRequest {
     this.signal = init.signal;
     this.caller = init.caller;
     this.incremental = init.incremental ?? null;
+    this.answersAlone = this.incremental === null && !init.inBatch && whole === undefined;
     this.pageWaits = whole === undefined;
     if (whole) this.cacheTags = whole.cacheTags;
     this.noCache = whole?.noCache ?? asksNoCache(init.headers);
@@ -132,4 +143,26 @@ export interface GatewayContext {
 export function gatewayRequestOf(context: unknown): GatewayRequest | undefined {
   const request = (context as Partial<GatewayContext> | undefined)?.gatewayRequest;
   return request instanceof GatewayRequest ? request : undefined;
+}
+
+/** Answers the executor gave, by their data, with the request each one answers alone. */
+const answersInBytes = new WeakMap<object, GatewayRequest>();
+
+/**
+ * The executor's answer to `request` will be written as bytes (a large answer then costs one copy outside V8's heap
+ * instead of three inside it); only for a request that `answersAlone`.
+ */
+export function answerInBytes(data: object, request: GatewayRequest): void {
+  if (request.answersAlone) answersInBytes.set(data, request);
+}
+
+/**
+ * Apollo Server's `stringifyResult`: compact JSON, or for an answer marked by `answerInBytes` the same JSON as bytes
+ * on its request and an empty text. A result Apollo or a plugin replaced is not marked, and is text as before.
+ */
+export function stringifyAnswer(result: { data?: unknown }): string {
+  const request = result.data !== null && typeof result.data === 'object' ? answersInBytes.get(result.data) : undefined;
+  if (!request) return JSON.stringify(result);
+  request.answerBytes = jsonBytes(result);
+  return '';
 }

@@ -36,7 +36,7 @@ import { GatewayMetrics, useMetrics } from './metrics/registry.js';
 import { useExploration } from './persisted/exploration.js';
 import { usePersistedQueries } from './persisted/persistedQueries.js';
 import { RedisLink, useRedis } from './redis/redisLink.js';
-import { GatewayRequest, requestIdOf, REQUEST_ID_HEADER, type GatewayContext } from './request.js';
+import { GatewayRequest, requestIdOf, REQUEST_ID_HEADER, stringifyAnswer, type GatewayContext } from './request.js';
 import { supergraphOption } from './supergraphLoader.js';
 import { integer, text, type SettingGroup } from './settings.js';
 import { DEFER_VALIDATION_RULES } from './validation/deferRules.js';
@@ -147,7 +147,7 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     // Batches are checked operation by operation (and their size) by the persisted-query feature first.
     allowBatchedHttpRequests: config.queryLimits.maxBatchOperations > 1,
     // Compact JSON: Apollo's default pretty-prints every answer, a cost per byte that no client reads.
-    stringifyResult: (result) => JSON.stringify(result),
+    stringifyResult: stringifyAnswer,
     ...Object.assign({}, ...features.map((feature) => feature.apolloOptions ?? {})),
     plugins: [...features.flatMap((feature) => feature.apolloPlugins ?? []), rootOperationTypesPlugin()],
     ...(config.defer ? { validationRules: [...DEFER_VALIDATION_RULES] } : {}),
@@ -253,7 +253,7 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     res.statusCode = response.status ?? 200;
     if (span && request.staleServed.length > 0) span.setAttribute('gateway.stale_served', request.staleServed.length);
     if (inParts && response.body.kind === 'complete') return writeMultipart(res, initialPayload(response.body.string, parts, request.incremental!), parts, request.incremental!);
-    if (response.body.kind === 'complete') return endWithEntityTag(req, res, response.body.string, answerVaries);
+    if (response.body.kind === 'complete') return endWithEntityTag(req, res, request.answerBytes ?? response.body.string, answerVaries);
     for await (const chunk of response.body.asyncIterator) res.write(chunk);
     res.end();
   }
@@ -270,6 +270,7 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
       headers: req.headers,
       // A batch's answers share one body: each of them is whole.
       incremental: Array.isArray(operation.params.body) ? null : incrementalFormatOf(req.headers.accept),
+      inBatch: Array.isArray(operation.params.body),
     });
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {

@@ -23,7 +23,7 @@ import type { Clock } from '../clock.js';
 import type { ReadPath } from '../datasource/readPath.js';
 import type { Logger } from '../logger.js';
 import { boolean, choice, type SettingGroup } from '../settings.js';
-import { gatewayRequestOf } from '../request.js';
+import { answerInBytes, gatewayRequestOf } from '../request.js';
 import { annotateSpan, inInternalSpan } from '../telemetry/tracing.js';
 import { decideConditions, prepareDefer, runDeferred, type PartAnswer, type PartSelection, type PreparedDefer } from './deferredRun.js';
 import { gatewayInternals, loadDataRewrites, loadedApiSchema, type GatewayInternals } from './gatewayInternals.js';
@@ -240,7 +240,10 @@ async function execute(internals: GatewayInternals, readPath: ReadPath, prepared
   }
   if (prepared.plan) await runPlanNode(run, prepared.plan, { path: [], data: run.fullResult });
   try {
-    return executionResult(answerOf(run.errors, shaperFor(prepared, request.variables)(run.fullResult)));
+    const answer = answerOf(run.errors, shaperFor(prepared, request.variables)(run.fullResult));
+    // Shaped data is plain JSON: it can be written as bytes.
+    if (answer.data) answerInBytes(answer.data, gatewayRequest);
+    return executionResult(answer);
   } catch (error) {
     return failedResult(error);
   }

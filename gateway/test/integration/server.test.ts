@@ -36,7 +36,7 @@ describe('gateway server', () => {
     // The file names an unreachable URL on purpose: SUBGRAPH_PRODUCTS_URL must win.
     await writeFile(supergraphFile, composeTestSupergraph([{ ...products, url: 'http://127.0.0.1:9/graphql' }]));
     gateway = await startGateway(
-      loadConfig({ PORT: '0', SUPERGRAPH: supergraphFile, SUBGRAPH_PRODUCTS_URL: products.url, REQUEST_MAX_BODY_BYTES: '2048', ...DEVELOPMENT_IDENTITY_ENV }),
+      loadConfig({ PORT: '0', SUPERGRAPH: supergraphFile, SUBGRAPH_PRODUCTS_URL: products.url, REQUEST_MAX_BODY_BYTES: '2048', BATCH_MAX_OPERATIONS: '2', ...DEVELOPMENT_IDENTITY_ENV }),
       { logger: jsonLogger('silent') },
     );
   });
@@ -57,6 +57,17 @@ describe('gateway server', () => {
   it('routes to the subgraph URL given by SUBGRAPH_<NAME>_URL over the one in the supergraph, and answers compact JSON', async () => {
     const text = await (await post(JSON.stringify({ query: '{ product(id: "7") { id name } }' }))).text();
     expect(text).toBe('{"data":{"product":{"id":"7","name":"Product 7"}}}');
+  });
+
+  it('sends the exact bytes of the answer\'s JSON, escapes and non-ASCII text included, alone and in a batch', async () => {
+    const variables = { a: 'say "hi" now', b: 'é "東" 😀 back\\slash\ttab' };
+    const query = 'query($a: ID!, $b: ID!) { a: product(id: $a) { id name } b: product(id: $b) { id name } }';
+    const expected = JSON.stringify({ data: { a: { id: variables.a, name: `Product ${variables.a}` }, b: { id: variables.b, name: `Product ${variables.b}` } } });
+    const alone = await post(JSON.stringify({ query, variables }));
+    expect(alone.headers.get('content-length')).toBe(String(Buffer.byteLength(expected)));
+    expect(await alone.text()).toBe(expected);
+    const batch = await post(JSON.stringify([{ query, variables }, { query: '{ product(id: "2") { id } }' }]));
+    expect(await batch.text()).toBe(`[${expected},{"data":{"product":{"id":"2"}}}]`);
   });
 
   it('passes the caller on to subgraphs signed by the gateway, never the bare identity header', async () => {

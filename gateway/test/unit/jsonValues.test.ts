@@ -1,9 +1,10 @@
 /**
  * Copies handed to ApolloGateway, which merges later fetches into them: equal to the answer, sharing no object
- * with it, and faithful to odd keys a subgraph may send.
+ * with it, and faithful to odd keys a subgraph may send. Answers written as bytes: exactly the bytes of their JSON.
  */
+import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { copyJson } from '../../src/jsonValues.js';
+import { copyJson, jsonBytes } from '../../src/jsonValues.js';
 
 describe('copyJson', () => {
   it('copies nested objects and arrays so that writing into the copy leaves the original as it was', () => {
@@ -27,5 +28,31 @@ describe('copyJson', () => {
 
   it('returns scalars as they are', () => {
     expect([copyJson(null), copyJson(3), copyJson('s'), copyJson(false)]).toEqual([null, 3, 's', false]);
+  });
+});
+
+describe('jsonBytes', () => {
+  const asText = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('hex');
+  const asBytes = (value: unknown) => jsonBytes(value).toString('hex');
+
+  it('writes the bytes JSON.stringify would, escapes and non-ASCII text included', () => {
+    const values: unknown[] = [
+      { data: { name: 'Ada', n: 1, f: -2.5e-7, big: 1e21, z: -0, t: true, none: null, list: [1, 'two', null, [], {}] } },
+      { quote: 'say "hi"\\ back\\slash', controls: '\u0000\u0001\n\t\u001f\u007f', accents: 'Crème brûlée', cjk: '東京', emoji: '😀', lone: '\ud800x\udfff' },
+      { 'key "quoted"': 1, 'é': 2, '': 3, __proto__: null },
+      JSON.parse('{"__proto__":{"x":1},"a":[1,2]}'),
+      { skipped: undefined, fn: () => 1, kept: 'yes', inList: [undefined, () => 1, Symbol('s')] },
+      { nan: Number.NaN, inf: Number.POSITIVE_INFINITY, date: new Date(0), error: new GraphQLError('boom', { path: ['a', 0] }) },
+      'a string alone', 42, null, [],
+    ];
+    for (const value of values) expect(asBytes(value), JSON.stringify(value)).toBe(asText(value));
+  });
+
+  it('writes answers larger than its first buffer, and each answer into bytes of its own', () => {
+    const big = { data: { items: Array.from({ length: 2_000 }, (_, i) => ({ id: String(i), body: 'x'.repeat(100), note: i % 7 === 0 ? 'ünïcode' : 'plain' })) } };
+    const first = jsonBytes(big);
+    const second = jsonBytes({ data: { small: true } });
+    expect(first.toString()).toBe(JSON.stringify(big));
+    expect(second.toString()).toBe('{"data":{"small":true}}');
   });
 });
