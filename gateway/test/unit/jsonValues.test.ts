@@ -43,6 +43,7 @@ describe('jsonBytes', () => {
       JSON.parse('{"__proto__":{"x":1},"a":[1,2]}'),
       { skipped: undefined, fn: () => 1, kept: 'yes', inList: [undefined, () => 1, Symbol('s')] },
       { nan: Number.NaN, inf: Number.POSITIVE_INFINITY, date: new Date(0), error: new GraphQLError('boom', { path: ['a', 0] }) },
+      { longPlain: 'word '.repeat(20), longQuoted: `${'a'.repeat(40)} "quoted" ${'b'.repeat(40)}`, longAccented: `${'c'.repeat(40)} é`, longControl: `${'d'.repeat(40)}\n` },
       'a string alone', 42, null, [],
     ];
     for (const value of values) expect(asBytes(value), JSON.stringify(value)).toBe(asText(value));
