@@ -53,6 +53,28 @@ describe('batching across requests', () => {
     expect(brandNamesOf(page.body)).toEqual(['Brand 0', 'Brand 1', 'Brand 0', 'Brand 1', 'Brand 0', 'Brand 1']);
     expect(f.brands.entityCalls().map((c) => c.representations.length)).toEqual([2]);
   });
+
+  it('every place of a duplicated entity is served, counted and failed on its own, in page order', async () => {
+    const f = await start({ brandCount: 2, brandMaxAgeSeconds: 1, env: { STALE_IF_ERROR_SECONDS: '60' } });
+    const first = await f.query(PAGE, { ids: ids(0, 4) });
+    expect(brandNamesOf(first.body)).toEqual(['Brand 0', 'Brand 1', 'Brand 0', 'Brand 1']);
+    expect(await f.metric('gateway_entities_total{subgraph="brands",outcome="deduplicated"}')).toBe(2);
+    const warm = await f.query(PAGE, { ids: ids(0, 4) });
+    expect(warm.body).toEqual(first.body);
+    expect(await f.metric('gateway_entities_total{subgraph="brands",outcome="cache_hit"}')).toBe(4);
+    // Each brand is looked up once per page, however many places show it.
+    expect(await f.metric('gateway_cache_lookups_total{subgraph="brands",kind="entity",outcome="fresh"}')).toBe(2);
+    clock.advance(1_100);
+    f.brands.fault = { kind: 'status', status: 500 };
+    const stale = await f.query(PAGE, { ids: ids(0, 4) });
+    expect(stale.body.data).toEqual(first.body.data);
+    expect(stale.body.extensions.staleServed).toHaveLength(4);
+    const failed = await f.query(PAGE, { ids: ids(0, 4) }, { 'cache-control': 'no-cache' });
+    expect(brandNamesOf(failed.body)).toEqual([null, null, null, null]);
+    expect(failed.body.errors.map((e: any) => e.path)).toEqual([0, 1, 2, 3].map((i) => ['products', i, 'brand']));
+    expect(await f.metric('gateway_entities_total{subgraph="brands",outcome="failed"}')).toBe(4);
+    expect(f.brands.entityCalls().map((c) => c.representations.length)).toEqual([2, 2, 2]);
+  });
 });
 
 describe('per-entity cache', () => {

@@ -104,6 +104,7 @@ export interface CacheStageOptions {
 interface PendingEntity {
   /** The subgraph operation's text. */
   query: string;
+  /** Its place among the fetch's distinct representations. */
   index: number;
   entry: CacheEntry | undefined;
   /** The fetch's cache key of a representation: one function per fetch, not one per entity. */
@@ -274,20 +275,25 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
         mayFinishLate: state.identity === null,
       };
       const startedAtMs = clock.now();
-      const values: (Record<string, unknown> | null)[] = new Array(representations.length).fill(null);
       const errors: GraphQLFormattedError[] = [];
       const freshness = new PolicyAccumulator();
       metrics.entity(serviceName, 'requested', representations.length);
       const lookups = cache !== null && !neverCached.has(query);
+      // A page names the same entity in many places (a review's author on every review): each distinct representation
+      // is looked up, loaded and stored once, and every place gets its own copy at the end.
+      const { distinct, distinctOf } = distinctRepresentations(representations);
+      metrics.entity(serviceName, 'deduplicated', representations.length - distinct.length);
 
       const keyOf: EntityKeyOf = (representation, scope) => entityCacheKey({ subgraph: serviceName, operation: query, variables, representation, scope });
       // Where nothing is looked up (no cache, or answers never worth keeping), every entity is a miss at no cost.
-      const firstLevel = lookups ? representations.map((representation) =>
+      const firstLevel = lookups ? distinct.map(({ representation }) =>
         cache.get(keyOf(representation, null)) ?? (state.identity ? cache.get(keyOf(representation, state.identity)) : undefined)) : [];
-      const secondLevel = lookups ? await manyFromShared(firstLevel, representations, keyOf, state.identity) : [];
+      const secondLevel = lookups ? await manyFromShared(firstLevel, distinct.map((d) => d.representation), keyOf, state.identity) : [];
 
+      /** Per distinct representation: what its places get (a value none of them shares yet), or why they get nothing. */
+      const outcomes: EntityOutcome[] = new Array(distinct.length);
       const pending: PendingEntity[] = [];
-      representations.forEach((representation, index) => {
+      distinct.forEach(({ representation, json }, index) => {
         const entry = firstLevel[index] ?? secondLevel[index];
         const decision = decide(entry, startedAtMs, entryDirectives(entry, directives));
         if (lookups) {
@@ -295,16 +301,16 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
           countOnSpan(`gateway.cache.${decision.kind}`);
         }
         if (entry && (decision.kind === 'fresh' || decision.kind === 'staleWhileRevalidate')) {
-          values[index] = ownCopy(entry.value);
+          outcomes[index] = { kind: 'value', value: ownCopy(entry.value) };
           freshness.add(decision.kind === 'fresh' ? decision.remainingSeconds : 0, entry.scope);
           state.addCacheTags(entry.tags);
-          metrics.entity(serviceName, 'cache_hit');
+          metrics.entity(serviceName, 'cache_hit', distinct[index]!.places);
           if (decision.kind === 'staleWhileRevalidate') {
-            refreshEntityInBackground(group, { query, index, entry, keyOf, identity: state.identity, load: loadOf(representation, decision.etag) }, call.budget, state.id);
+            refreshEntityInBackground(group, { query, index, entry, keyOf, identity: state.identity, load: loadOf(representation, json, decision.etag) }, call.budget, state.id);
           }
           return;
         }
-        pending.push({ query, index, entry, keyOf, identity: state.identity, load: loadOf(representation, decision.kind === 'revalidate' ? decision.etag : null) });
+        pending.push({ query, index, entry, keyOf, identity: state.identity, load: loadOf(representation, json, decision.kind === 'revalidate' ? decision.etag : null) });
       });
 
       // Every entity served from memory: nothing to send, so nothing below is entered.
@@ -313,7 +319,6 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
         signal: state.signal,
         requestId: state.id,
       });
-      const globalErrorsSeen = new Set<readonly GraphQLFormattedError[]>();
       const now = clock.now();
       pending.forEach((p, i) => {
         const result = results[i]!;
@@ -322,29 +327,46 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
         const { index, entry } = p;
         if (result.kind === 'failed') {
           freshness.add(0, 'public');
-          if (entry && canServeStaleOnError(entry, now, directives)) {
-            values[index] = ownCopy(entry.value);
-            state.staleServed.push({ subgraph: serviceName, typename: typenameOf(representations[index]), ageSeconds: ageSeconds(entry, now) });
-            countOnSpan('gateway.cache.stale_served');
-            metrics.entity(serviceName, 'stale_served');
-          } else {
-            errors.push(...entityFailureErrors(result.failure, [index]));
-            metrics.entity(serviceName, 'failed');
-          }
+          outcomes[index] = entry && canServeStaleOnError(entry, now, directives)
+            ? { kind: 'stale', value: ownCopy(entry.value), ageSeconds: ageSeconds(entry, now) }
+            : { kind: 'failed', failure: result.failure };
           return;
         }
-        if (!globalErrorsSeen.has(result.globalErrors)) {
-          globalErrorsSeen.add(result.globalErrors);
-          errors.push(...result.globalErrors);
-        }
         if (result.notModified && entry) {
-          values[index] = ownCopy(entry.value);
+          outcomes[index] = { kind: 'value', value: ownCopy(entry.value), globalErrors: result.globalErrors };
           freshness.add(entityMaxAge(result), entry.scope);
           return;
         }
-        values[index] = result.value && (--result.consumers > 0 ? ownCopy(result.value) : result.value);
-        for (const { error, rest } of result.errors) errors.push({ ...error, path: ['_entities', index, ...rest] });
+        outcomes[index] = { kind: 'value', value: result.value && (--result.consumers > 0 ? ownCopy(result.value) : result.value), globalErrors: result.globalErrors, errors: result.errors };
         freshness.add(entityMaxAge(result), result.hint.scope);
+      });
+
+      // Every place in the order asked, so errors come in the order they would without the sharing above.
+      const values: (Record<string, unknown> | null)[] = new Array(representations.length);
+      const globalErrorsSeen = new Set<readonly GraphQLFormattedError[]>();
+      const served = new Array<boolean>(distinct.length).fill(false);
+      representations.forEach((representation, place) => {
+        const index = distinctOf[place]!;
+        const outcome = outcomes[index]!;
+        if (outcome.kind === 'failed') {
+          values[place] = null;
+          errors.push(...entityFailureErrors(outcome.failure, [place]));
+          metrics.entity(serviceName, 'failed');
+          return;
+        }
+        values[place] = outcome.value && (served[index] ? ownCopy(outcome.value) : outcome.value);
+        served[index] = true;
+        if (outcome.kind === 'stale') {
+          state.staleServed.push({ subgraph: serviceName, typename: typenameOf(representation), ageSeconds: outcome.ageSeconds });
+          countOnSpan('gateway.cache.stale_served');
+          metrics.entity(serviceName, 'stale_served');
+          return;
+        }
+        if (outcome.globalErrors && !globalErrorsSeen.has(outcome.globalErrors)) {
+          globalErrorsSeen.add(outcome.globalErrors);
+          errors.push(...outcome.globalErrors);
+        }
+        for (const { error, rest } of outcome.errors ?? []) errors.push({ ...error, path: ['_entities', place, ...rest] });
       });
       return { response: errors.length > 0 ? { data: { _entities: values }, errors } : { data: { _entities: values } }, policy: freshness.policy() };
     };
@@ -529,11 +551,45 @@ function directivesOf(call: FetchCall): RequestDirectives {
   return { noCache: call.request.noCache || call.fetch.revalidate };
 }
 
-function loadOf(representation: Record<string, unknown>, ifNoneMatch: string | null): EntityLoad {
-  // Loads are merged only within one fetch's group, whose representations are all built by the same selection set,
-  // so their keys come in one order and plain JSON identifies them.
-  return { representation, representationKey: JSON.stringify(representation), ifNoneMatch };
+function loadOf(representation: Record<string, unknown>, json: string, ifNoneMatch: string | null): EntityLoad {
+  return { representation, representationKey: json, ifNoneMatch };
 }
+
+/** One distinct representation of a fetch: its JSON, and how many places of the fetch ask for it. */
+interface DistinctRepresentation {
+  representation: Record<string, unknown>;
+  json: string;
+  places: number;
+}
+
+/**
+ * The distinct representations of a fetch, and which one each place asks for. A fetch's representations are all
+ * built by one selection set, so their keys come in one order and plain JSON identifies them (the merge stage
+ * shares loads across requests by the same JSON, and writes the call's body from it).
+ */
+function distinctRepresentations(representations: readonly Record<string, unknown>[]): { distinct: DistinctRepresentation[]; distinctOf: number[] } {
+  const distinct: DistinctRepresentation[] = [];
+  const distinctOf = new Array<number>(representations.length);
+  const seen = new Map<string, number>();
+  representations.forEach((representation, place) => {
+    const json = JSON.stringify(representation);
+    let index = seen.get(json);
+    if (index === undefined) {
+      index = distinct.length;
+      seen.set(json, index);
+      distinct.push({ representation, json, places: 0 });
+    }
+    distinct[index]!.places++;
+    distinctOf[place] = index;
+  });
+  return { distinct, distinctOf };
+}
+
+/** What every place of one distinct representation gets: a value (its first place takes it, the others copies), or a failure. */
+type EntityOutcome =
+  | { kind: 'value'; value: Record<string, unknown> | null; globalErrors?: readonly GraphQLFormattedError[]; errors?: EntityAnswer['errors'] }
+  | { kind: 'stale'; value: Record<string, unknown>; ageSeconds: number }
+  | { kind: 'failed'; failure: SubgraphFailure };
 
 function ageSeconds(entry: CacheEntry, nowMs: number): number {
   return Math.max(0, Math.round((nowMs - entry.storedAtMs) / 1000));
