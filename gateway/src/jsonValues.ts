@@ -39,8 +39,11 @@ export function ownValue(object: Record<string, unknown>, key: string): unknown 
  * `JSON.stringify` itself.
  */
 
-/** Grown as answers need, never shrunk: one per process, as answers are written one at a time. */
-let scratch = Buffer.allocUnsafeSlow(64 * 1024);
+const SCRATCH_BYTES = 64 * 1024;
+/** Past this, a buffer grown for one very large answer is let go after it rather than held for the process's life. */
+const SCRATCH_KEPT_BYTES = 1024 * 1024;
+/** One per process, as answers are written one at a time; grown as an answer needs. */
+let scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
 let at = 0;
 
 /** The bytes of `JSON.stringify(value)`, in a buffer of their own. */
@@ -49,6 +52,7 @@ export function jsonBytes(value: unknown): Buffer {
   writeValue(value, false);
   const bytes = Buffer.allocUnsafeSlow(at);
   scratch.copy(bytes, 0, 0, at);
+  if (scratch.length > SCRATCH_KEPT_BYTES) scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
   return bytes;
 }
 

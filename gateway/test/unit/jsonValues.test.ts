@@ -50,10 +50,10 @@ describe('jsonBytes', () => {
   });
 
   it('writes answers larger than its first buffer, and each answer into bytes of its own', () => {
-    const big = { data: { items: Array.from({ length: 2_000 }, (_, i) => ({ id: String(i), body: 'x'.repeat(100), note: i % 7 === 0 ? 'ünïcode' : 'plain' })) } };
-    const first = jsonBytes(big);
-    const second = jsonBytes({ data: { small: true } });
-    expect(first.toString()).toBe(JSON.stringify(big));
-    expect(second.toString()).toBe('{"data":{"small":true}}');
+    const answerOf = (items: number) => ({ data: { items: Array.from({ length: items }, (_, i) => ({ id: String(i), body: 'x'.repeat(100), note: i % 7 === 0 ? 'ünïcode' : 'plain' })) } });
+    // Larger than the first buffer, then larger than what is kept between answers, then small again.
+    const answers = [answerOf(2_000), answerOf(12_000), { data: { small: true } }];
+    const written = answers.map((answer) => jsonBytes(answer));
+    expect(written.map((bytes) => bytes.toString())).toEqual(answers.map((answer) => JSON.stringify(answer)));
   });
 });
