@@ -396,9 +396,12 @@ export function bars(results: BenchResults): Bar[] {
 
 type Measured = (f: Figures | null) => Figures | null;
 
-/** A contender's run of scenario 7 or 7b with its figures, or null when it did not run or answered nothing. */
-function gatewayCostRun(results: BenchResults, measured: Measured, id: ScenarioId, contender: ContenderName) {
-  const run = results.runs.find((r) => r.scenario === id && r.contender === contender);
+/**
+ * A contender's run of scenario 7 or 7b with its figures (its first, or the given round of scenario 7), or null when
+ * it did not run or answered nothing.
+ */
+function gatewayCostRun(results: BenchResults, measured: Measured, id: ScenarioId, contender: ContenderName, round?: number) {
+  const run = results.runs.find((r) => r.scenario === id && r.contender === contender && r.round === round);
   const f = run ? measured(figuresOf(run)) : null;
   return run && f ? { run, f, c: costFiguresOf(run)!, cost: run.load!.gatewayCost! } : null;
 }
@@ -447,23 +450,17 @@ function gatewayCostBars(results: BenchResults, measured: Measured): Bar[] {
   return out;
 }
 
-/** The bars of the issue that measures ours against Grafbase's Rust gateway in scenario 7 (issue 27). */
 /** Scenario 7's rounds in which both ours without inbound dedup and `other` answered: each round's pair of runs. */
 function pairedRounds(results: BenchResults, measured: Measured, other: ContenderName) {
-  const runOf = (contender: ContenderName, round: number | undefined) => {
-    const run = results.runs.find((r) => r.scenario === 's7' && r.contender === contender && r.round === round);
-    const f = run ? measured(figuresOf(run)) : null;
-    const c = run ? costFiguresOf(run) : null;
-    return run && f && c ? { run, f, c } : null;
-  };
   const rounds = [...new Set(results.runs.filter((r) => r.scenario === 's7' && r.contender === 'ours-no-dedup').map((r) => r.round))];
   return rounds.flatMap((round) => {
-    const ours = runOf('ours-no-dedup', round);
-    const paired = runOf(other, round);
+    const ours = gatewayCostRun(results, measured, 's7', 'ours-no-dedup', round);
+    const paired = gatewayCostRun(results, measured, 's7', other, round);
     return ours && paired ? [{ ours, other: paired }] : [];
   });
 }
 
+/** The bars of the issue that measures ours against Grafbase's Rust gateway in scenario 7 (issue 27). */
 function rustGatewayBars(results: BenchResults, measured: Measured): Bar[] {
   const out: Bar[] = [];
   const check = (ok: boolean | null, text: string) => out.push({ met: ok, text });
