@@ -344,7 +344,6 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
       // Every place in the order asked, so errors come in the order they would without the sharing above.
       const values: (Record<string, unknown> | null)[] = new Array(representations.length);
       const globalErrorsSeen = new Set<readonly GraphQLFormattedError[]>();
-      const served = new Array<boolean>(distinct.length).fill(false);
       representations.forEach((representation, place) => {
         const index = distinctOf[place]!;
         const outcome = outcomes[index]!;
@@ -354,8 +353,8 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
           metrics.entity(serviceName, 'failed');
           return;
         }
-        values[place] = outcome.value && (served[index] ? ownCopy(outcome.value) : outcome.value);
-        served[index] = true;
+        // The last place to be filled takes the value itself, every other a copy.
+        values[place] = outcome.value && (--distinct[index]!.places > 0 ? ownCopy(outcome.value) : outcome.value);
         if (outcome.kind === 'stale') {
           state.staleServed.push({ subgraph: serviceName, typename: typenameOf(representation), ageSeconds: outcome.ageSeconds });
           countOnSpan('gateway.cache.stale_served');
@@ -555,7 +554,7 @@ function loadOf(representation: Record<string, unknown>, json: string, ifNoneMat
   return { representation, representationKey: json, ifNoneMatch };
 }
 
-/** One distinct representation of a fetch: its JSON, and how many places of the fetch ask for it. */
+/** One distinct representation of a fetch: its JSON, and how many places of the fetch ask for it (counted down as they are filled). */
 interface DistinctRepresentation {
   representation: Record<string, unknown>;
   json: string;
@@ -585,7 +584,7 @@ function distinctRepresentations(representations: readonly Record<string, unknow
   return { distinct, distinctOf };
 }
 
-/** What every place of one distinct representation gets: a value (its first place takes it, the others copies), or a failure. */
+/** What every place of one distinct representation gets: a value (its last place takes it, the others copies), or a failure. */
 type EntityOutcome =
   | { kind: 'value'; value: Record<string, unknown> | null; globalErrors?: readonly GraphQLFormattedError[]; errors?: EntityAnswer['errors'] }
   | { kind: 'stale'; value: Record<string, unknown>; ageSeconds: number }
