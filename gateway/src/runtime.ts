@@ -261,6 +261,7 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
   /** Runs the operation through Apollo Server as a request of its own (GatewayRequest), cancelled by `cancellation`. */
   async function executeOperation(operation: IncomingOperation, { id, admittedAtMs, cancellation }: { id: string; admittedAtMs: number; cancellation: AbortController }): Promise<Execution> {
     const { req } = operation;
+    const inBatch = Array.isArray(operation.params.body);
     const request = new GatewayRequest({
       id,
       admittedAtMs,
@@ -269,8 +270,8 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
       caller: operation.caller,
       headers: req.headers,
       // A batch's answers share one body: each of them is whole.
-      incremental: Array.isArray(operation.params.body) ? null : incrementalFormatOf(req.headers.accept),
-      inBatch: Array.isArray(operation.params.body),
+      incremental: inBatch ? null : incrementalFormatOf(req.headers.accept),
+      inBatch,
     });
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
