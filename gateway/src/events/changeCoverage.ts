@@ -158,6 +158,10 @@ export class ChangeCoverage {
         else enter('behind', reason);
       },
       lost: (reason) => {
+        // Said once per loss: a connection that keeps failing to come back reports it on every attempt.
+        if (source.state !== 'waiting') {
+          this.deps.logger.warn('stopped hearing change events; what is cached until they are heard again will be revalidated', { source: name, reason });
+        }
         source.position = null;
         enter('waiting', reason);
       },

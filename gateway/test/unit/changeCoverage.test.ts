@@ -43,7 +43,7 @@ describe('ChangeCoverage', () => {
   });
 
   it('behind keeps the position and the trust (what it missed is replayed); lost forgets the position until the next cut', () => {
-    const { changes, clock } = coverage();
+    const { changes, clock, lines } = coverage();
     const stream = changes.source('nats S s.>');
     stream.cut('stream S seq 3', 'start');
     clock.advance(5);
@@ -58,6 +58,13 @@ describe('ChangeCoverage', () => {
     const redis = changes.source('redis evictions', { gatesReadiness: false });
     redis.cut('channel x', 'start');
     redis.lost('the connection to Redis closed');
+    // Every failed reconnect reports the loss again; the log says it once.
+    redis.lost('the connection to Redis closed');
+    expect(lines.filter((line) => line.level === 'warn')).toEqual([{
+      level: 'warn',
+      msg: 'stopped hearing change events; what is cached until they are heard again will be revalidated',
+      fields: { source: 'redis evictions', reason: 'the connection to Redis closed' },
+    }]);
     expect(changes.covered).toBe(false);
     expect(changes.report()['redis evictions']).toMatchObject({ state: 'waiting', position: null, reason: 'the connection to Redis closed' });
     clock.advance(5);
