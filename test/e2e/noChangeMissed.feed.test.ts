@@ -45,6 +45,7 @@ describe('no change missed: the gateway follows topclients\' change feed from it
   }
 
   it('started before topclients, the gateway is not ready until it follows every feed; a rename made before that shows once it does', async () => {
+    system.printLogsIfFailed();
     gateway = await system.startGateway({
       INVALIDATION_FEED_URL: [gatedFeed, system.feedUrl('gigs'), system.feedUrl('users')].join(','),
     });
@@ -73,6 +74,7 @@ describe('no change missed: the gateway follows topclients\' change feed from it
   }, 180_000);
 
   it('topclients killed and restarted while the gateway cannot hear it: its listener resumes from its position, and a rename made in the gap shows', async () => {
+    system.printLogsIfFailed();
     const { sellerId, gigId, clientIds: topClientIds } = system.gigWithClients(2);
     const before = await gateway.topClientNames(gigId);
 

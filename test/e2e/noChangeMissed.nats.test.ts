@@ -33,6 +33,7 @@ describe.runIf(natsAvailable)('no change missed: the gateway follows JetStream a
   });
 
   it('a rename made while the broker is down shows once it is back: the consumer resumes from its position', async () => {
+    system.printLogsIfFailed();
     const { sellerId, gigId, clientIds: [clientId] } = system.gigWithClients(1);
     const before = await gateway.topClientNames(gigId);
     expect(await gateway.topClientNames(gigId)).toEqual(before);

@@ -33,6 +33,7 @@ describe('a page\'s trace, end to end', () => {
   });
 
   it('the gig page: the gateway\'s request, its calls to gigs, users and topclients, and each subgraph\'s own span under the call that reached it', async () => {
+    system.printLogsIfFailed();
     const { gigId } = system.gigWithClients(1);
     const answer = await fetch(gateway.url, {
       method: 'POST',
@@ -64,6 +65,7 @@ describe('a page\'s trace, end to end', () => {
   });
 
   it('an edit: topclients writes it, gigs and users apply its event, and the gateway evicts for what they applied, all in the editor\'s trace', { timeout: 40_000 }, async () => {
+    system.printLogsIfFailed();
     const EDIT_TRACE = '5b8efff798038103d269b633813fc60c';
     const { sellerId, clientIds } = system.gigWithClients(2);
     const answer = await fetch(gateway.url, {

@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { expect, onTestFailed } from 'vitest';
 import { startGatewayProcess, type GatewayProcess } from '../../gateway/test/support/gatewayProcess.js';
 import { ACCEPT, mergePayloads, sendAccepting } from '../../gateway/test/support/incrementalAnswers.js';
 import { operation } from '../../schema/operations.js';
@@ -32,6 +32,11 @@ export interface ProcessSystem {
   gatewayEnv: Record<string, string>;
   /** Starts a gateway process (PORT picked here) and resolves once it serves, ready or not. */
   startGateway(env?: Record<string, string>): Promise<RunningGatewayProcess>;
+  /**
+   * Called in a test: if it fails, every gateway's log is printed. A wait on a log line that never comes fails only
+   * by the test's timeout, which does not say what the gateways did meanwhile.
+   */
+  printLogsIfFailed(): void;
   stop(): Promise<void>;
 }
 
@@ -96,6 +101,11 @@ export async function processSystem(env: Record<string, string> = {}): Promise<P
           expect(page.errors, JSON.stringify(page.errors)).toEqual([]);
           return (page.data.gig.seller.topClients as { name: string }[]).map((c) => c.name);
         },
+      });
+    },
+    printLogsIfFailed() {
+      onTestFailed(() => {
+        gateways.forEach((gateway, index) => console.log(`gateway ${index + 1} (pid ${gateway.child.pid}) logged:\n${gateway.logged('').map((line) => JSON.stringify(line)).join('\n')}`));
       });
     },
     async stop() {
