@@ -54,12 +54,16 @@ try {
   const onSignal = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info('stopping', { signal, graceMs: config.shutdownGraceMs });
     setTimeout(() => {
       logger.error('stop did not finish in time; exiting', { afterMs: config.shutdownGraceMs + STOP_MARGIN_MS });
       process.exit(1);
     }, config.shutdownGraceMs + STOP_MARGIN_MS).unref();
-    await stop();
+    // A gateway process refuses new connections before its stop first waits, so once this line is out they are
+    // refused (written first, it could be read and a connection made while the server still accepted). A primary's
+    // port closes when its workers have each closed theirs.
+    const stopped = stop();
+    logger.info('stopping', { signal, graceMs: config.shutdownGraceMs });
+    await stopped;
     logger.info('stopped', { signal });
     process.exit(0);
   };

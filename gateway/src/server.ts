@@ -41,6 +41,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     ...parts,
     url: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}/graphql`,
     port,
+    // Stops accepting before it first waits (main.ts says "stopping" only then).
     async stop() {
       runtime.drain();
       await new Promise<void>((resolve) => {

@@ -69,6 +69,8 @@ describe('the gateway process', () => {
       fixture.brands.reset();
       fixture.brands.fault = { kind: 'hold' };
       const pages = Array.from({ length: 12 }, (_, n) => page(url, 100 + n));
+      // Handled from now on: an assertion that fails before they are awaited must not leave them unhandled.
+      void Promise.allSettled(pages);
       // Every page has reached its first subgraph (admitted and planned); their brands are held.
       await fixture.shop.waitForRequests(12);
       await fixture.brands.waitForRequests(1);
