@@ -330,6 +330,8 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
           outcomes[index] = entry && canServeStaleOnError(entry, now, directives)
             ? { kind: 'stale', value: ownCopy(entry.value), ageSeconds: ageSeconds(entry, now) }
             : { kind: 'failed', failure: result.failure };
+          // Counted for every place at once, as cache hits are: one increment per entity, not one per place.
+          metrics.entity(serviceName, outcomes[index].kind === 'stale' ? 'stale_served' : 'failed', distinct[index]!.places);
           return;
         }
         if (result.notModified && entry) {
@@ -350,7 +352,6 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
         if (outcome.kind === 'failed') {
           values[place] = null;
           errors.push(...entityFailureErrors(outcome.failure, [place]));
-          metrics.entity(serviceName, 'failed');
           return;
         }
         // The last place to be filled takes the value itself, every other a copy.
@@ -358,7 +359,6 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
         if (outcome.kind === 'stale') {
           state.staleServed.push({ subgraph: serviceName, typename: typenameOf(representation), ageSeconds: outcome.ageSeconds });
           countOnSpan('gateway.cache.stale_served');
-          metrics.entity(serviceName, 'stale_served');
           return;
         }
         if (outcome.globalErrors && !globalErrorsSeen.has(outcome.globalErrors)) {
