@@ -30,6 +30,7 @@ import { REDIS_SETTINGS } from './redis/redisLink.js';
 import { HTTP_SETTINGS } from './runtime.js';
 import { SERVER_SETTINGS } from './server.js';
 import { choice, isHttpUrl, readSettings, type FamilySetting, type ReadContext, type SettingGroup, type SettingValues, type SettingsRead, type SettingsSection } from './settings.js';
+import { STREAM_SETTINGS, type StreamsConfig } from './subscriptions/useSubscriptions.js';
 import { SUPERGRAPH_SETTINGS } from './supergraphLoader.js';
 
 export type SupergraphSource =
@@ -91,6 +92,8 @@ export interface GatewayConfig {
   executor: ExecutorChoice;
   /** `@defer` in the API schema and the plans (DEFER). */
   defer: boolean;
+  /** Subscriptions and live queries over WebSocket and SSE, and their limits (subscriptions/). */
+  streams: StreamsConfig;
   /** Keys read under a former name, `[former, current]`: each is worth a warning at start-up. */
   deprecated: readonly (readonly [string, string])[];
 }
@@ -153,6 +156,7 @@ export const ALL_SETTINGS: readonly SettingsSection[] = [
   { feature: 'Read path: time limits', settings: BUDGET_SETTINGS },
   { feature: 'Read path: circuit breaker', settings: BREAKER_SETTINGS },
   { feature: 'Change events', settings: INVALIDATION_SETTINGS },
+  { feature: 'Subscriptions and live queries', settings: STREAM_SETTINGS },
   { feature: 'Invalidation endpoint and CDN tags', settings: { ...INVALIDATION_ENDPOINT_SETTINGS, ...CACHE_TAG_HEADER_SETTINGS } },
   { feature: 'Redis', settings: REDIS_SETTINGS },
   { feature: 'Traces (OpenTelemetry)', settings: TRACING_SETTINGS },
@@ -233,6 +237,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Gateway
     workers: settingsOf(WORKER_SETTINGS).workers,
     executor: settingsOf(EXECUTOR_SETTINGS).executor,
     defer: settingsOf(EXECUTOR_SETTINGS).defer,
+    streams: settingsOf(STREAM_SETTINGS),
     deprecated: read.deprecated,
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems);

@@ -4,11 +4,15 @@
  * lives in its own module as `useX(...)`, next to the code it runs.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { ApolloServerOptionsWithGateway, ApolloServerPlugin, HTTPGraphQLResponse } from '@apollo/server';
 import type { Caller, GatewayContext, GatewayRequest } from './request.js';
 
 /** A path's answer; `url` is the request's, parsed once. */
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
+
+/** Takes over a connection that asks to switch protocols (a WebSocket). */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 /** What a hook returns when it answered the request itself: nothing after it runs. */
 export type Answered = 'answered';
@@ -28,6 +32,8 @@ export interface GatewayFeature {
   readonly name: string;
   /** Paths it answers, exact (`/metrics`) or every path under one (`/explorer/*`). */
   readonly routes?: Readonly<Record<string, RouteHandler>>;
+  /** Paths where it takes over connections upgraded to another protocol, exact. */
+  readonly upgrades?: Readonly<Record<string, UpgradeHandler>>;
   readonly apolloPlugins?: readonly ApolloServerPlugin<GatewayContext>[];
   readonly apolloOptions?: Pick<ApolloServerOptionsWithGateway<GatewayContext>, 'persistedQueries' | 'apollo'>;
   /** Request headers an answer depends on besides the operation (who is calling): `Vary`, and allowed by CORS. */
@@ -36,5 +42,7 @@ export interface GatewayFeature {
   onOperation?(operation: IncomingOperation): Step | Promise<Step>;
   onResponse?(operation: IncomingOperation, request: GatewayRequest, response: HTTPGraphQLResponse): void;
   start?(): void | Promise<void>;
+  /** The process is about to stop: what it holds open for long (streams) is ended now, with a reason. */
+  drain?(): void;
   stop?(): void | Promise<void>;
 }

@@ -10,23 +10,26 @@
  * `start()` starts them in order, then Apollo Server (the supergraph); `stop()` stops Apollo, then them in reverse.
  * gateway/ARCHITECTURE.md walks one request through the code.
  */
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { ApolloGateway } from '@apollo/gateway';
 import { trace, type Attributes } from '@opentelemetry/api';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import { useAdmission, useInboundDedup, type Execution } from './admission/admissionControl.js';
 import { applyApolloTelemetryChoice } from './apolloTelemetry.js';
-import { useAuthentication } from './auth/authenticator.js';
+import { Authenticator, useAuthentication } from './auth/authenticator.js';
 import { useCacheTagHeader } from './cache/cacheTagHeader.js';
 import { useInvalidationEndpoint } from './cache/invalidationEndpoint.js';
 import { SharedEntityCache, applyEviction, sharedInvalidator } from './cache/sharedEntityCache.js';
 import { systemClock, type Clock } from './clock.js';
 import type { GatewayConfig } from './config.js';
 import { createReadPath } from './datasource/readPath.js';
-import type { Answered, GatewayFeature, IncomingOperation, RouteHandler } from './feature.js';
+import type { Answered, GatewayFeature, IncomingOperation, RouteHandler, UpgradeHandler } from './feature.js';
 import { ChangeCoverage } from './events/changeCoverage.js';
 import { useChangeEvents } from './events/invalidationListener.js';
 import { withExecutor } from './execution/compiledExecutor.js';
+import { gatewayInternals, loadDataRewrites, loadedApiSchema } from './execution/gatewayInternals.js';
 import { initialPayload, writeMultipart } from './execution/incrementalDelivery.js';
 import { inServerSpan, useTracing } from './telemetry/tracing.js';
 import { useExplorer } from './explorer/explorerRoute.js';
@@ -34,9 +37,11 @@ import { BodyTooLargeError, applyCors, endWithEntityTag, incrementalFormatOf, re
 import { jsonLogger, type Logger } from './logger.js';
 import { GatewayMetrics, useMetrics } from './metrics/registry.js';
 import { useExploration } from './persisted/exploration.js';
-import { usePersistedQueries } from './persisted/persistedQueries.js';
+import { PersistedQueryGate, usePersistedQueries } from './persisted/persistedQueries.js';
 import { RedisLink, useRedis } from './redis/redisLink.js';
-import { GatewayRequest, requestIdOf, REQUEST_ID_HEADER, stringifyAnswer, type GatewayContext } from './request.js';
+import { GatewayRequest, requestIdOf, REQUEST_ID_HEADER, stringifyAnswer, type Caller, type GatewayContext } from './request.js';
+import { useSubscriptions } from './subscriptions/useSubscriptions.js';
+import type { LiveAnswer } from './subscriptions/liveQueries.js';
 import { supergraphOption } from './supergraphLoader.js';
 import { integer, text, type SettingGroup } from './settings.js';
 import { DEFER_VALIDATION_RULES } from './validation/deferRules.js';
@@ -55,6 +60,8 @@ export interface GatewayDeps {
 export interface GatewayRuntime {
   /** Answers one HTTP request: /graphql (and /), /health, /ready, and the features' routes. */
   handle(req: IncomingMessage, res: ServerResponse): void;
+  /** Takes over a connection upgraded to another protocol (the WebSocket at /graphql); refuses any other. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /**
    * Starts the features, then loads the supergraph; GraphQL answers 503 GATEWAY_NOT_READY until it has. If it
    * fails, stop() releases what the features hold.
@@ -106,6 +113,19 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
   sharedCache?.onRemoteEviction((eviction) => applyEviction(readPath.cache!, eviction));
   const invalidator = sharedCache ? sharedInvalidator(readPath, sharedCache) : readPath;
   const inboundDedup = config.inboundDedup ? useInboundDedup(metrics) : null;
+  const authenticator = new Authenticator(config.identity);
+  const gate = PersistedQueryGate.fromConfig(config);
+  const subscriptions = config.streams.enabled ? useSubscriptions(config.streams, {
+    gate,
+    readPath,
+    clock,
+    logger,
+    metrics,
+    authenticator,
+    operationBudgetMs: config.readPath.operationBudgetMs,
+    maxBodyBytes: config.maxBodyBytes,
+    runQuery: (params, caller) => runStreamedQuery(params, caller),
+  }) : null;
 
   const features: GatewayFeature[] = [
     tracing,
@@ -118,9 +138,11 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     useInvalidationEndpoint(config, invalidator),
     useExplorer(config, logger),
     useExploration(config),
+    // Before admission: a stream holds no slot (each event or re-run it causes has a budget of its own).
+    ...(subscriptions ? [subscriptions] : []),
     useAdmission(config.admission, clock, metrics),
-    useAuthentication(config.identity),
-    usePersistedQueries(config, redis),
+    useAuthentication(authenticator),
+    usePersistedQueries(config, redis, gate),
     ...(config.cacheTagHeader ? [useCacheTagHeader()] : []),
     ...(inboundDedup ? [inboundDedup] : []),
     ...(deps.features ?? []),
@@ -163,6 +185,13 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     for (const [path, handler] of Object.entries(feature.routes ?? {})) {
       if (routes.has(path)) throw new Error(`${feature.name} routes ${path}, which is taken`);
       routes.set(path, handler);
+    }
+  }
+  const upgrades = new Map<string, UpgradeHandler>();
+  for (const feature of features) {
+    for (const [path, handler] of Object.entries(feature.upgrades ?? {})) {
+      if (upgrades.has(path)) throw new Error(`${feature.name} takes upgrades at ${path}, which is taken`);
+      upgrades.set(path, handler);
     }
   }
   const onRequest = features.flatMap((feature) => (feature.onRequest ? [feature.onRequest.bind(feature)] : []));
@@ -258,6 +287,40 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     res.end();
   }
 
+  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const handler = upgrades.get(new URL(req.url ?? '/', 'http://gateway').pathname);
+    if (!handler || !supergraphLoaded || draining) {
+      const status = handler ? '503 Service Unavailable' : '404 Not Found';
+      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      return;
+    }
+    handler(req, socket, head);
+  }
+
+  /**
+   * A query a streaming transport runs (once, or again for a live query): through Apollo Server and the executor
+   * as over HTTP, as a request of its own for `caller`; with the cache tags of what its answer showed.
+   */
+  async function runStreamedQuery(params: { query: string; operationName?: string; variables: Record<string, unknown>; extensions?: Record<string, unknown> }, caller: Caller | null): Promise<LiveAnswer> {
+    const request = new GatewayRequest({
+      id: randomUUID(),
+      admittedAtMs: clock.now(),
+      operationBudgetMs: config.readPath.operationBudgetMs,
+      signal: new AbortController().signal,
+      caller,
+      headers: {},
+      // Never written as bytes: the transport sends the result as JSON text.
+      inBatch: true,
+    });
+    const response = await apollo.executeOperation(params, { contextValue: { gatewayRequest: request } });
+    const body = response.body;
+    const { data, errors, extensions } = body.kind === 'single' ? body.singleResult : body.initialResult;
+    return {
+      result: { ...(errors ? { errors } : {}), ...(data !== undefined ? { data } : {}), ...(extensions ? { extensions } : {}) },
+      tags: request.cacheTags,
+    };
+  }
+
   /** Runs the operation through Apollo Server as a request of its own (GatewayRequest), cancelled by `cancellation`. */
   async function executeOperation(operation: IncomingOperation, { id, admittedAtMs, cancellation }: { id: string; admittedAtMs: number; cancellation: AbortController }): Promise<Execution> {
     const { req } = operation;
@@ -339,16 +402,32 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     }
   }
 
+  /** Subscriptions are planned against the supergraph loaded now, and each one after it. */
+  async function followSupergraph(streams: NonNullable<typeof subscriptions>['streams']): Promise<void> {
+    const rewrites = await loadDataRewrites();
+    const loaded = () => {
+      const internals = gatewayInternals(gateway, rewrites);
+      const apiSchema = loadedApiSchema(gateway);
+      if (internals && apiSchema) streams.supergraphLoaded(internals, apiSchema);
+      else logger.warn('subscriptions need the internals of @apollo/gateway 2.14 (its planner and schemas); this version does not have them, so every subscription is refused');
+    };
+    loaded();
+    gateway.onSchemaLoadOrUpdate(loaded);
+  }
+
   return {
     handle,
+    upgrade,
     async start() {
       for (const feature of features) await feature.start?.();
       await apollo.start();
+      if (subscriptions) await followSupergraph(subscriptions.streams);
       supergraphLoaded = true;
     },
     drain() {
       draining = true;
       for (const res of unanswered) if (!res.headersSent) res.setHeader('connection', 'close');
+      for (const feature of features) feature.drain?.();
     },
     stop: () => (stopped ??= stopAll()),
     gateway,

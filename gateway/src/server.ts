@@ -15,7 +15,7 @@ import { integer, text, type SettingGroup } from './settings.js';
 
 export type { GatewayDeps } from './runtime.js';
 
-export interface RunningGateway extends Omit<GatewayRuntime, 'handle' | 'start' | 'drain' | 'stop'> {
+export interface RunningGateway extends Omit<GatewayRuntime, 'handle' | 'upgrade' | 'start' | 'drain' | 'stop'> {
   url: string;
   port: number;
   stop(): Promise<void>;
@@ -25,6 +25,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   const clock = deps.clock ?? systemClock;
   const runtime = createGatewayRuntime(config, deps);
   const server = createServer(runtime.handle);
+  server.on('upgrade', runtime.upgrade);
   server.keepAliveTimeout = 65_000;
   try {
     // Listen first so /health answers (and orchestrators see a live process) while the supergraph loads.
@@ -36,7 +37,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     throw error;
   }
   const { port } = server.address() as AddressInfo;
-  const { handle: _handle, start: _start, drain: _drain, stop: _stop, ...parts } = runtime;
+  const { handle: _handle, upgrade: _upgrade, start: _start, drain: _drain, stop: _stop, ...parts } = runtime;
   return {
     ...parts,
     url: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}/graphql`,

@@ -25,7 +25,8 @@ export interface IdentityConfig {
 
 export type Authentication =
   | { kind: 'anonymous' }
-  | { kind: 'caller'; identity: string }
+  /** `expiresAtMs`: when the token runs out (a stream opened with it ends then); null for the development header. */
+  | { kind: 'caller'; identity: string; expiresAtMs: number | null }
   /** RFC 6750 3.1: `invalid_request` for a malformed Authorization header, `invalid_token` for a bad token. */
   | { kind: 'refused'; error: 'invalid_request' | 'invalid_token'; description: string };
 
@@ -50,7 +51,7 @@ export class Authenticator {
       if (!match) return { kind: 'refused', error: 'invalid_request', description: 'the Authorization header must be "Bearer <token>"' };
       if (!this.verifier) return { kind: 'refused', error: 'invalid_token', description: 'this gateway is not configured to accept tokens' };
       try {
-        return { kind: 'caller', identity: await this.verifier.verify(match[1]!) };
+        return { kind: 'caller', ...(await this.verifier.verify(match[1]!)) };
       } catch (error) {
         if (error instanceof TokenRejected) return { kind: 'refused', error: 'invalid_token', description: error.message };
         throw error;
@@ -63,7 +64,7 @@ export class Authenticator {
     if (value.length > MAX_IDENTITY_LENGTH || /[^\x21-\x7e]/.test(value)) {
       return { kind: 'refused', error: 'invalid_request', description: `the ${header} header must be up to ${MAX_IDENTITY_LENGTH} visible ASCII characters` };
     }
-    return { kind: 'caller', identity: value };
+    return { kind: 'caller', identity: value, expiresAtMs: null };
   }
 }
 
@@ -71,8 +72,7 @@ export class Authenticator {
  * Who is calling, as a feature: verified before anything runs (a token that does not verify must not leave a
  * half-run operation behind), and named on the operation for the request object to carry.
  */
-export function useAuthentication(config: IdentityConfig): GatewayFeature {
-  const authenticator = new Authenticator(config);
+export function useAuthentication(authenticator: Authenticator): GatewayFeature {
   return {
     name: 'authentication',
     varyHeaders: authenticator.varyHeaders,

@@ -30,9 +30,15 @@ export class TokenRejected extends Error {
   override name = 'TokenRejected';
 }
 
+/** Who a verified token names, and until when (its `exp`): a stream opened with it ends then. */
+export interface VerifiedToken {
+  identity: string;
+  expiresAtMs: number;
+}
+
 export interface TokenVerifier {
   /** The caller the token names; rejects with TokenRejected when it does not verify. */
-  verify(token: string): Promise<string>;
+  verify(token: string): Promise<VerifiedToken>;
 }
 
 export function createTokenVerifier(config: TokenVerifierConfig, now: () => number = Date.now): TokenVerifier {
@@ -56,7 +62,8 @@ export function createTokenVerifier(config: TokenVerifierConfig, now: () => numb
       if (typeof identity !== 'string' || identity.trim() === '' || identity.length > MAX_IDENTITY_LENGTH) {
         throw new TokenRejected(`the token's ${config.identityClaim} claim does not name a caller`);
       }
-      return identity.trim();
+      // `exp` is required above, so it is there and numeric.
+      return { identity: identity.trim(), expiresAtMs: (payload.exp as number) * 1000 };
     },
   };
 }

@@ -125,6 +125,7 @@ export class EntityCache {
   private readonly evictedAtMs = new LRUCache<string, number>({ max: REMEMBERED_EVICTIONS });
   private readonly now: () => number;
   private readonly evictionListeners: ((key: string, reason: EvictionReason) => void)[] = [];
+  private readonly invalidationListeners: ((tags: readonly string[] | null) => void)[] = [];
 
   constructor(options: EntityCacheOptions) {
     if (!Number.isInteger(options.maxEntries) || options.maxEntries < 1) {
@@ -188,10 +189,13 @@ export class EntityCache {
   evictTags(tags: Iterable<string>): number {
     const at = this.now();
     let evicted = 0;
+    const named: string[] = [];
     for (const tag of tags) {
+      named.push(tag);
       this.evictedAtMs.set(tag, at);
       for (const key of [...(this.byTag.get(tag) ?? [])]) evicted += this.drop(key, 'tag');
     }
+    this.invalidated(named);
     return evicted;
   }
 
@@ -202,15 +206,31 @@ export class EntityCache {
 
   /** Drops every entity entry of a type (of one subgraph, or of all). */
   evictType(typename: string, subgraph?: string): number {
-    return this.evictWhere((key) => {
+    const evicted = this.evictWhere((key) => {
       const [keySubgraph, keyType] = key.split(':', 2);
       return keyType === typename && (subgraph === undefined || keySubgraph === subgraph);
     }, 'type');
+    this.invalidated(null);
+    return evicted;
   }
 
   /** Drops every entry of one subgraph. */
   evictSubgraph(subgraph: string): number {
-    return this.evictWhere((key) => key.startsWith(`${subgraph}:`), 'subgraph');
+    const evicted = this.evictWhere((key) => key.startsWith(`${subgraph}:`), 'subgraph');
+    this.invalidated(null);
+    return evicted;
+  }
+
+  /**
+   * Called on every invalidation, whether or not it dropped an entry here, with the tags it named, or null for one
+   * by type or subgraph (it names no tags): what an answer showed may have changed (live queries re-run on it).
+   */
+  onInvalidation(listener: (tags: readonly string[] | null) => void): void {
+    this.invalidationListeners.push(listener);
+  }
+
+  private invalidated(tags: readonly string[] | null): void {
+    for (const listener of this.invalidationListeners) listener(tags);
   }
 
   /** Called for each entry an invalidation drops (not for LRU pressure), with the entry's key. */

@@ -58,6 +58,8 @@ export interface ReadPath {
   invalidateTags(tags: readonly string[]): number;
   invalidateType(typename: string, subgraph?: string): number;
   invalidateSubgraph(subgraph: string): number;
+  /** Where a subgraph of the supergraph loaded is reached (its SUBGRAPH_<NAME>_URL, or its routing URL). */
+  subgraphUrl(name: string): string | undefined;
   /** The supergraph (re)loaded: its entity keys name the entities answers are tagged with. */
   supergraphLoaded(supergraphSdl: string): void;
   close(): Promise<void>;
@@ -92,7 +94,7 @@ export function createReadPath(
     metrics.gauge('gateway_entity_cache_bytes', 'Approximate bytes held by the entity cache', () => cache.bytes);
   }
   const sources: HybridDataSource[] = [];
-  const pipelines = new Map<string, { handle: FetchHandler; limits: SubgraphLimits }>();
+  const pipelines = new Map<string, { handle: FetchHandler; limits: SubgraphLimits; url: string }>();
   const tracer = options.tracer ?? null;
   const run: ReadPath['fetch'] = (subgraphFetch, input) => {
     const pipeline = pipelines.get(subgraphFetch.subgraph);
@@ -174,7 +176,7 @@ export function createReadPath(
         clock,
         metrics,
       })({ entities: merge(calls), root: calls });
-      pipelines.set(name, { handle, limits });
+      pipelines.set(name, { handle, limits, url: target });
       const source = new HybridDataSource({
         serviceName: name,
         fetch,
@@ -185,6 +187,7 @@ export function createReadPath(
       sources.push(source);
       return source;
     },
+    subgraphUrl: (name) => pipelines.get(name)?.url,
     invalidateEntity: (typename, keyFields) => cache?.evictEntity(typename, keyFields) ?? 0,
     invalidateTags: (tags) => cache?.evictTags(tags) ?? 0,
     invalidateType: (typename, subgraph) => cache?.evictType(typename, subgraph) ?? 0,

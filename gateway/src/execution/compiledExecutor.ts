@@ -189,9 +189,7 @@ function prepare(internals: GatewayInternals, document: DocumentNode, operationN
   const inMutation = operation.rootKind === 'mutation';
   const prepared = plan.node && plan.node.kind !== 'Subscription' ? preparePlan(plan.node, internals.supergraphSchema, internals.rewrites, inMutation) : null;
   if (plan.node && !prepared) return { kind: 'stock' };
-  // Shaping uses the operation as stock rebuilds it at execution time: its fragments kept as written.
-  const shapingOperation = operationFromDocument(internals.apiSchema,
-    { kind: Kind.DOCUMENT, definitions: [context.operation, ...Object.values(context.fragments)] }, { validate: false });
+  const shapingOperation = shapingOperationOf(internals, context);
   // Deferred parts are shaped with the planner's selections, parsed against the operation with its `@defer`s.
   const client = { labels: clientLabels ?? new Set<string>(), rootTypenames: rootTypenameFields(context.operation) };
   const deferring = (at: readonly string[]) => (node: DeferNode): PreparedDefer | null => prepareDefer(node, at, operation, client,
@@ -204,6 +202,12 @@ function prepare(internals: GatewayInternals, document: DocumentNode, operationN
     logger.warn('an operation with @defer is answered whole: its deferred plan could not be prepared', { operationName, error: String((error as Error)?.message ?? error) });
   }
   return { kind: 'compiled', operation: shapingOperation, definition: context.operation, plan: prepared, incremental, conditions: conditionVariables(shapingOperation), shapers: new Map() };
+}
+
+/** Shaping uses the operation as stock rebuilds it at execution time: its fragments kept as written. */
+export function shapingOperationOf(internals: GatewayInternals, context: ReturnType<typeof buildOperationContext>): Operation {
+  return operationFromDocument(internals.apiSchema,
+    { kind: Kind.DOCUMENT, definitions: [context.operation, ...Object.values(context.fragments)] }, { validate: false });
 }
 
 async function execute(internals: GatewayInternals, readPath: ReadPath, prepared: Extract<Prepared, { kind: 'compiled' }>, requestContext: RequestContext, clock: Clock): Promise<ExecutionResult> {
@@ -256,12 +260,12 @@ function failedResult(error: unknown): ExecutionResult {
 }
 
 /** As stock: errors found while shaping are reported only when no fetch failed, and then as an extension. */
-function answerOf(fetchErrors: GraphQLError[], { data, errors: completionErrors }: ShapedResponse): PartAnswer {
+export function answerOf(fetchErrors: GraphQLError[], { data, errors: completionErrors }: ShapedResponse): PartAnswer {
   if (fetchErrors.length === 0 && completionErrors.length > 0) return { data, errors: [], extensions: { valueCompletion: completionErrors } };
   return { data, errors: fetchErrors };
 }
 
-function executionResult({ data, errors, extensions }: PartAnswer): ExecutionResult {
+export function executionResult({ data, errors, extensions }: PartAnswer): ExecutionResult {
   return { ...(errors.length > 0 ? { errors } : {}), ...(extensions ? { extensions } : {}), data };
 }
 

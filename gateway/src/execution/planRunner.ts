@@ -280,7 +280,7 @@ function entityPathsAt(path: ResponsePath, data: unknown): ResponsePath[] {
 }
 
 /** A subgraph's error as the client sees it: its code kept (or DOWNSTREAM_SERVICE_ERROR), `serviceName` added. */
-function fromSubgraph(error: GraphQLError, serviceName: string, pathOf: (path: readonly (string | number)[] | undefined) => ResponsePath | undefined): GraphQLError {
+export function fromSubgraph(error: GraphQLError, serviceName: string, pathOf: (path: readonly (string | number)[] | undefined) => ResponsePath | undefined): GraphQLError {
   const message = error.message || `Error while fetching subquery from service "${serviceName}"`;
   const options = { originalError: error, path: pathOf(error.path), extensions: { ...error.extensions, serviceName } };
   const code = errorCodeDef(error);

@@ -126,6 +126,34 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly streamsOpen = new Gauge({
+    name: 'gateway_streams_open',
+    help: 'Operations streamed to clients now, by transport (ws, sse) and kind (subscription, live, query)',
+    labelNames: ['transport', 'kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly streamEvents = new Counter({
+    name: 'gateway_stream_events_total',
+    help: 'What starts a push: an event from a subgraph subscription (subgraph), or an eviction that re-ran a live query (live)',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+
+  readonly streamPushes = new Counter({
+    name: 'gateway_stream_pushes_total',
+    help: 'Results pushed to streaming clients, by kind (subscription, live); a live re-run whose answer did not change pushes nothing',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly streamDrops = new Counter({
+    name: 'gateway_stream_drops_total',
+    help: 'Streams the gateway ended, by reason (slow_consumer, upstream_lost, token_expired, limit, shutdown)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'gateway_' });
   }

@@ -209,8 +209,7 @@ export class PersistedQueryGate {
  * query limits before Apollo Server sees it; Apollo's APQ where the mode allows it, registered in Redis when there is
  * one (so every process knows a hash one of them was taught).
  */
-export function usePersistedQueries(config: Pick<GatewayConfig, 'persistedQueries' | 'introspection' | 'queryLimits' | 'redis'>, redis: RedisLink | null): GatewayFeature {
-  const gate = PersistedQueryGate.fromConfig(config);
+export function usePersistedQueries(config: Pick<GatewayConfig, 'persistedQueries' | 'introspection' | 'queryLimits' | 'redis'>, redis: RedisLink | null, gate = PersistedQueryGate.fromConfig(config)): GatewayFeature {
   const apq = gate.apolloPersistedQueries;
   return {
     name: 'persisted queries',

@@ -1,6 +1,7 @@
 /**
  * Small real subgraphs for gateway tests, on port 0, independent of the reference deployment: the gateway is a
- * product for any supergraph. Each records the requests it receives.
+ * product for any supergraph. Each records the requests it receives, and serves its subscriptions over graphql-ws
+ * (recording each subscription made and the `connection_init` payload it came with).
  */
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +11,8 @@ import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/dis
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { parse } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
 
 export interface ReceivedRequest {
   query: string;
@@ -17,17 +20,30 @@ export interface ReceivedRequest {
   headers: IncomingHttpHeaders;
 }
 
+export interface ReceivedSubscription {
+  query: string;
+  variables: Record<string, any> | undefined;
+  /** The `headers` of the connection's `connection_init` payload (where the gateway signs the caller). */
+  headers: Record<string, string>;
+}
+
 export interface TestSubgraph {
   name: string;
   url: string;
   sdl: string;
   received: ReceivedRequest[];
+  subscriptions: ReceivedSubscription[];
+  /** WebSocket connections open now. */
+  openSockets(): number;
+  /** Cuts every WebSocket (no close frame: 1006 for the peer), as a subgraph that died would; new ones are still accepted. */
+  dropSockets(): void;
   stop(): Promise<void>;
 }
 
 export async function startTestSubgraph(name: string, sdl: string, resolvers: GraphQLResolverMap<any>): Promise<TestSubgraph> {
+  const schema = buildSubgraphSchema({ typeDefs: parse(sdl), resolvers });
   const apollo = new ApolloServer({
-    schema: buildSubgraphSchema({ typeDefs: parse(sdl), resolvers }),
+    schema,
     // No usage reporting in tests, so no traces to include (and no start-up notice about them).
     plugins: [ApolloServerPluginInlineTraceDisabled()],
   });
@@ -48,6 +64,17 @@ export async function startTestSubgraph(name: string, sdl: string, resolvers: Gr
     res.statusCode = response.status ?? 200;
     res.end(response.body.kind === 'complete' ? response.body.string : '');
   });
+  const subscriptions: ReceivedSubscription[] = [];
+  const sockets = new WebSocketServer({ noServer: true });
+  const headersOf = (params: unknown) => ((params as { headers?: Record<string, string> } | undefined)?.headers ?? {});
+  useServer({
+    schema,
+    context: (ctx) => ({ headers: headersOf(ctx.connectionParams) }),
+    onSubscribe: (ctx, _id, payload) => {
+      subscriptions.push({ query: payload.query, variables: payload.variables ?? undefined, headers: headersOf(ctx.connectionParams) });
+    },
+  }, sockets);
+  server.on('upgrade', (req, socket, head) => sockets.handleUpgrade(req, socket, head, (ws) => sockets.emit('connection', ws, req)));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -55,7 +82,14 @@ export async function startTestSubgraph(name: string, sdl: string, resolvers: Gr
     url: `http://127.0.0.1:${port}/graphql`,
     sdl,
     received,
+    subscriptions,
+    openSockets: () => sockets.clients.size,
+    dropSockets() {
+      for (const socket of sockets.clients) socket.terminate();
+    },
     async stop() {
+      for (const socket of sockets.clients) socket.terminate();
+      await new Promise<void>((resolve) => sockets.close(() => resolve()));
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -1,0 +1,126 @@
+/**
+ * Live queries: a query marked `@live` is answered at once, then again whenever what its answer showed may have
+ * changed, until the client stops.
+ *
+ * Every answer knows the cache tags of what it showed (the entities and the subgraphs' own tags, collected by the
+ * read path as for a CDN's `Cache-Tag`). The gateway already hears every change that evicts them: change events, the
+ * invalidation endpoint, and on Redis the evictions of every other replica. An invalidation naming one of an
+ * answer's tags (or one by type or subgraph, which names none) runs the query again, no sooner than
+ * LIVE_QUERY_MIN_INTERVAL_MS after its last run (changes meanwhile make one run); the new answer is pushed only when
+ * its bytes differ from the last one pushed.
+ *
+ * One live query (the same text, variables and caller) is run once for all its viewers (sharedStreams.ts).
+ */
+import { createHash } from 'node:crypto';
+import type { Clock, Timer } from '../clock.js';
+import type { GatewayMetrics } from '../metrics/registry.js';
+import type { StartSource } from './sharedStreams.js';
+
+export interface LiveAnswer {
+  result: { data?: unknown; errors?: readonly unknown[] };
+  /** The cache tags of everything the answer showed. */
+  tags: ReadonlySet<string>;
+}
+
+type Result = LiveAnswer['result'];
+
+interface Watch {
+  tags: ReadonlySet<string>;
+  changed(): void;
+}
+
+export class LiveQueries {
+  private readonly byTag = new Map<string, Set<Watch>>();
+  private readonly watches = new Set<Watch>();
+
+  constructor(private readonly options: { clock: Clock; minIntervalMs: number; metrics: GatewayMetrics }) {}
+
+  /** Live queries running now. */
+  get size(): number {
+    return this.watches.size;
+  }
+
+  /** An invalidation happened: with the tags it named, or null (by type or subgraph) for every live query. */
+  invalidated(tags: readonly string[] | null): void {
+    if (tags === null) {
+      for (const watch of [...this.watches]) watch.changed();
+      return;
+    }
+    const touched = new Set<Watch>();
+    for (const tag of tags) for (const watch of this.byTag.get(tag) ?? []) touched.add(watch);
+    for (const watch of touched) watch.changed();
+  }
+
+  /** The source of one live query's group: `run` answers it once, with the answer's tags. */
+  source(run: () => Promise<LiveAnswer>): StartSource<Result> {
+    return (emit, end) => {
+      const { clock, minIntervalMs, metrics } = this.options;
+      let lastDigest: string | null = null;
+      let lastRunAtMs = Number.NEGATIVE_INFINITY;
+      let running = false;
+      let changedSinceRun = false;
+      let timer: Timer | null = null;
+      let stopped = false;
+      const watch: Watch = {
+        tags: new Set(),
+        changed: () => {
+          changedSinceRun = true;
+          schedule();
+        },
+      };
+      const schedule = () => {
+        if (stopped || running || timer) return;
+        timer = clock.setTimer(Math.max(0, lastRunAtMs + minIntervalMs - clock.now()), () => {
+          timer = null;
+          void runOnce();
+        });
+      };
+      const runOnce = async () => {
+        running = true;
+        changedSinceRun = false;
+        if (Number.isFinite(lastRunAtMs)) metrics.streamEvents.inc({ source: 'live' });
+        lastRunAtMs = clock.now();
+        let answer: LiveAnswer;
+        try {
+          answer = await run();
+        } catch (error) {
+          running = false;
+          if (!stopped) end(error as Error);
+          return;
+        }
+        running = false;
+        if (stopped) return;
+        this.retag(watch, answer.tags);
+        const digest = createHash('sha256').update(JSON.stringify(answer.result)).digest('base64url');
+        if (digest !== lastDigest) {
+          lastDigest = digest;
+          emit(answer.result);
+        }
+        if (changedSinceRun) schedule();
+      };
+      this.watches.add(watch);
+      void runOnce();
+      return () => {
+        stopped = true;
+        timer?.cancel();
+        this.watches.delete(watch);
+        this.retag(watch, new Set());
+      };
+    };
+  }
+
+  /** Indexes the live query by the tags of its newest answer. */
+  private retag(watch: Watch, tags: ReadonlySet<string>): void {
+    for (const tag of watch.tags) {
+      const watching = this.byTag.get(tag);
+      watching?.delete(watch);
+      if (watching?.size === 0) this.byTag.delete(tag);
+    }
+    watch.tags = tags;
+    for (const tag of tags) {
+      let watching = this.byTag.get(tag);
+      if (!watching) this.byTag.set(tag, (watching = new Set()));
+      watching.add(watch);
+    }
+  }
+}

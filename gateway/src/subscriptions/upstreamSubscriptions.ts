@@ -1,0 +1,120 @@
+/**
+ * The gateway's side of a subscription to a subgraph: the graphql-ws protocol (`graphql-transport-ws`) at the
+ * subgraph's own URL with a ws: scheme (a routing URL `http://host:4003/graphql` is subscribed to at
+ * `ws://host:4003/graphql`).
+ *
+ * One WebSocket per subgraph and caller carries every subscription made for that caller (graphql-ws multiplexes);
+ * the caller's identity is signed for the subgraph in the `connection_init` payload (`{ headers: { <identity
+ * header>: <token> } }`), signed anew on every (re)connection, as an HTTP call carries it in its headers. A
+ * connection that drops is re-opened with backoff (SUBSCRIPTION_UPSTREAM_RETRIES times) and its subscriptions made
+ * again; events the subgraph sent meanwhile are not replayed (subgraphs keep no history for a subscription). When
+ * it cannot be re-opened, each of its subscriptions ends with an error.
+ */
+import { createClient, type Client, type ExecutionResult } from 'graphql-ws';
+import WebSocket from 'ws';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
+import type { Caller } from '../request.js';
+
+export interface UpstreamOperation {
+  query: string;
+  operationName?: string;
+  variables: Record<string, unknown>;
+}
+
+export interface UpstreamSink {
+  next(result: ExecutionResult): void;
+  /** The subscription was lost and could not be made again (or the subgraph refused it). */
+  error(error: Error): void;
+  complete(): void;
+}
+
+export interface UpstreamOptions {
+  /** Where a subgraph is reached over HTTP; null when the supergraph has no such subgraph. */
+  urlOf(subgraph: string): string | undefined;
+  clock: Clock;
+  logger: Logger;
+  /** Re-connections tried after a connection drops, before its subscriptions end with an error. */
+  retries: number;
+  /** The first wait before re-connecting; it doubles each time, up to 30 s, with jitter. */
+  retryBaseMs: number;
+}
+
+/** Where a subgraph's subscriptions are made: its URL with the ws(s): scheme. */
+export function subscriptionUrl(httpUrl: string): string {
+  const url = new URL(httpUrl);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return url.toString();
+}
+
+export class UpstreamSubscriptions {
+  private readonly clients = new Map<string, Client>();
+
+  constructor(private readonly options: UpstreamOptions) {}
+
+  /** Subscribes to `subgraph` as `caller`; returns the unsubscribe. */
+  open(subgraph: string, operation: UpstreamOperation, caller: Caller | null, sink: UpstreamSink): () => void {
+    const client = this.clientFor(subgraph, caller);
+    if (!client) {
+      sink.error(new Error(`subgraph ${subgraph} has no URL to subscribe at`));
+      return () => undefined;
+    }
+    return client.subscribe(operation, {
+      next: (result) => sink.next(result as ExecutionResult),
+      error: (error) => sink.error(describe(subgraph, error)),
+      complete: () => sink.complete(),
+    });
+  }
+
+  /** Closes every connection (their subscriptions end). */
+  async close(): Promise<void> {
+    const clients = [...this.clients.values()];
+    this.clients.clear();
+    await Promise.all(clients.map((client) => client.dispose()));
+  }
+
+  private clientFor(subgraph: string, caller: Caller | null): Client | null {
+    const key = `${subgraph}\u0000${caller?.identity ?? ''}`;
+    let client = this.clients.get(key);
+    if (client) return client;
+    const httpUrl = this.options.urlOf(subgraph);
+    if (!httpUrl) return null;
+    const { clock, logger, retries, retryBaseMs } = this.options;
+    let connectedBefore = false;
+    client = createClient({
+      url: subscriptionUrl(httpUrl),
+      webSocketImpl: WebSocket,
+      // Connected while it carries a subscription, closed a moment after its last one ends.
+      lazy: true,
+      lazyCloseTimeout: 1_000,
+      retryAttempts: retries,
+      retryWait: (attempt) => new Promise((resolve) => {
+        const ms = Math.min(30_000, retryBaseMs * 2 ** attempt);
+        clock.setTimer(ms / 2 + Math.random() * (ms / 2), () => resolve());
+      }),
+      // Signed at each connection, so a re-connection an hour later carries a fresh token.
+      connectionParams: () => (caller ? { headers: caller.signer.headersFor(caller.identity) } : {}),
+      on: {
+        connected: () => {
+          if (connectedBefore) logger.info('subgraph subscriptions re-connected', { subgraph });
+          connectedBefore = true;
+        },
+        closed: (event) => {
+          const { code, reason } = (event ?? {}) as { code?: number; reason?: string };
+          // 1000: closed on purpose, by us (no subscription left) or by the subgraph.
+          if (code !== 1000) logger.warn('subgraph subscriptions connection closed', { subgraph, code, reason: String(reason ?? '') });
+        },
+      },
+    });
+    this.clients.set(key, client);
+    return client;
+  }
+}
+
+/** What ended an upstream subscription, in words: a close event, a refused subscription's errors, or an error. */
+function describe(subgraph: string, error: unknown): Error {
+  if (Array.isArray(error)) return new Error(`subgraph ${subgraph} refused the subscription: ${error.map((e) => (e as { message?: string }).message).join('; ')}`);
+  const { code, reason, message } = (error ?? {}) as { code?: number; reason?: string; message?: string };
+  if (typeof code === 'number') return new Error(`the subscription to subgraph ${subgraph} was lost (close code ${code}${reason ? `: ${reason}` : ''}) and could not be re-opened`);
+  return new Error(`the subscription to subgraph ${subgraph} was lost${message ? ` (${message})` : ''} and could not be re-opened`);
+}
