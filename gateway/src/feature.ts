@@ -34,6 +34,8 @@ export interface GatewayFeature {
   readonly routes?: Readonly<Record<string, RouteHandler>>;
   /** Paths where it takes over connections upgraded to another protocol, exact. */
   readonly upgrades?: Readonly<Record<string, UpgradeHandler>>;
+  /** Answers the GraphQL requests that accept `text/event-stream` (one feature may). */
+  readonly eventStreams?: RouteHandler;
   readonly apolloPlugins?: readonly ApolloServerPlugin<GatewayContext>[];
   readonly apolloOptions?: Pick<ApolloServerOptionsWithGateway<GatewayContext>, 'persistedQueries' | 'apollo'>;
   /** Request headers an answer depends on besides the operation (who is calling): `Vary`, and allowed by CORS. */

@@ -149,3 +149,8 @@ export function incrementalFormatOf(accept: string | undefined): IncrementalForm
   }
   return best?.format ?? null;
 }
+
+/** Whether a GraphQL request asks for an event stream (GraphQL over SSE), by its Accept header. */
+export function wantsEventStream(accept: string | undefined): boolean {
+  return accept !== undefined && accept.split(',').some((type) => type.split(';')[0]!.trim().toLowerCase() === 'text/event-stream');
+}

@@ -33,7 +33,7 @@ import { gatewayInternals, loadDataRewrites, loadedApiSchema } from './execution
 import { initialPayload, writeMultipart } from './execution/incrementalDelivery.js';
 import { inServerSpan, useTracing } from './telemetry/tracing.js';
 import { useExplorer } from './explorer/explorerRoute.js';
-import { BodyTooLargeError, applyCors, endWithEntityTag, incrementalFormatOf, readBody, sendJson, sendRequestError } from './http.js';
+import { BodyTooLargeError, applyCors, endWithEntityTag, incrementalFormatOf, readBody, sendJson, sendRequestError, wantsEventStream } from './http.js';
 import { jsonLogger, type Logger } from './logger.js';
 import { GatewayMetrics, useMetrics } from './metrics/registry.js';
 import { useExploration } from './persisted/exploration.js';
@@ -138,7 +138,6 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     useInvalidationEndpoint(config, invalidator),
     useExplorer(config, logger),
     useExploration(config),
-    // Before admission: a stream holds no slot (each event or re-run it causes has a budget of its own).
     ...(subscriptions ? [subscriptions] : []),
     useAdmission(config.admission, clock, metrics),
     useAuthentication(authenticator),
@@ -194,6 +193,7 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
       upgrades.set(path, handler);
     }
   }
+  const eventStreams = features.find((feature) => feature.eventStreams)?.eventStreams ?? null;
   const onRequest = features.flatMap((feature) => (feature.onRequest ? [feature.onRequest.bind(feature)] : []));
   const onOperation = features.flatMap((feature) => (feature.onOperation ? [feature.onOperation.bind(feature)] : []));
   const onResponse = features.flatMap((feature) => (feature.onResponse ? [feature.onResponse.bind(feature)] : []));
@@ -261,6 +261,8 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     res.once('close', () => {
       if (!res.writableFinished) gone.abort();
     });
+    // A stream holds no admission slot: each event or re-run it causes has a budget of its own.
+    if (eventStreams && wantsEventStream(req.headers.accept)) return eventStreams(req, res, url);
     for (const step of onRequest) if ((await step(req, res)) === 'answered') return;
     const admittedAtMs = clock.now();
     const read = await readOperationBody(req, res);

@@ -14,6 +14,8 @@ import { createHandler, type OperationResult, type Request } from 'graphql-sse';
 import { sendUnauthenticated, type Authenticator } from '../auth/authenticator.js';
 import type { Clock, Timer } from '../clock.js';
 import { BodyTooLargeError, readBody, sendRequestError } from '../http.js';
+import { sendRefusal } from '../persisted/persistedErrors.js';
+import type { PersistedQueryGate } from '../persisted/persistedQueries.js';
 import type { Caller } from '../request.js';
 import type { OperationStreams, StreamResult } from './operationStreams.js';
 import { PushIterator } from './sharedStreams.js';
@@ -23,14 +25,8 @@ interface Who {
   expiresAtMs: number | null;
 }
 
-/** Whether a request asks for an event stream (then this transport answers it). */
-export function wantsEventStream(req: IncomingMessage): boolean {
-  const accept = req.headers.accept;
-  return typeof accept === 'string' && accept.split(',').some((type) => type.split(';')[0]!.trim().toLowerCase() === 'text/event-stream');
-}
-
-export function sseTransport(options: { streams: OperationStreams; authenticator: Authenticator; clock: Clock; maxBodyBytes: number }): { serve(req: IncomingMessage, res: ServerResponse): Promise<void>; drain(): void } {
-  const { streams, authenticator, clock, maxBodyBytes } = options;
+export function sseTransport(options: { streams: OperationStreams; gate: PersistedQueryGate; authenticator: Authenticator; clock: Clock; maxBodyBytes: number }): { serve(req: IncomingMessage, res: ServerResponse): Promise<void>; drain(): void } {
+  const { streams, gate, authenticator, clock, maxBodyBytes } = options;
   let draining = false;
   const handler = createHandler<IncomingMessage, { res: ServerResponse; who: Who }>({
     async onSubscribe(req, params) {
@@ -67,14 +63,24 @@ export function sseTransport(options: { streams: OperationStreams; authenticator
         return sendRequestError(res, 413, 'PAYLOAD_TOO_LARGE', error.message);
       }
     }
+    // A persisted query id becomes its text here: graphql-sse takes an operation only with its text.
+    const url = new URL(req.url ?? '/', 'http://gateway');
+    let parsed: unknown;
+    try {
+      parsed = body === null ? undefined : JSON.parse(body);
+    } catch {
+      return sendRequestError(res, 400, 'BAD_REQUEST', 'Request body is not valid JSON');
+    }
+    const gated = gate.prepare({ method: req.method ?? 'GET', search: url.search, body: parsed });
+    if (gated.kind === 'refuse') return sendRefusal(res, gated.refusal);
     const request: Request<IncomingMessage, { res: ServerResponse; who: Who }> = {
       method: req.method ?? 'GET',
-      url: req.url ?? '/',
+      url: `${url.pathname}${gated.search}`,
       headers: {
         // The distinct-connections mode is chosen by this exact Accept; the request asked for an event stream.
         get: (key) => (key === 'accept' ? 'text/event-stream' : headerText(req.headers[key])),
       },
-      body,
+      body: gated.body === undefined ? null : JSON.stringify(gated.body),
       raw: req,
       context: { res, who },
     };

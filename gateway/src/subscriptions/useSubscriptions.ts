@@ -3,8 +3,9 @@
  * a WebSocket upgrade of /graphql (webSocketTransport.ts), GraphQL over SSE for a request to /graphql that accepts
  * `text/event-stream` (sseTransport.ts), both running operations through operationStreams.ts.
  *
- * Streams hold no admission slot: a stream is waiting, not working, and each event or re-run it causes goes through
- * the read path with a budget of its own. A drain (SIGTERM) ends every stream with a reason the client can act on.
+ * Streams hold no admission slot (the runtime hands event-stream requests over before admission, and upgrades never
+ * reach it): a stream is waiting, not working, and each event or re-run it causes goes through the read path with a
+ * budget of its own. A drain (SIGTERM) ends every stream with a reason the client can act on.
  */
 import { GraphQLError } from 'graphql';
 import type { Authenticator } from '../auth/authenticator.js';
@@ -13,7 +14,7 @@ import type { GatewayFeature } from '../feature.js';
 import type { Logger } from '../logger.js';
 import { boolean, integer, type SettingGroup, type SettingValues } from '../settings.js';
 import { OperationStreams, type OperationStreamsDeps } from './operationStreams.js';
-import { sseTransport, wantsEventStream } from './sseTransport.js';
+import { sseTransport } from './sseTransport.js';
 import { webSocketTransport } from './webSocketTransport.js';
 
 export type StreamsConfig = SettingValues<typeof STREAM_SETTINGS>;
@@ -43,7 +44,7 @@ export function useSubscriptions(config: StreamsConfig, deps: Omit<OperationStre
       maxMessageBytes: maxBodyBytes,
     },
   });
-  const eventStreams = sseTransport({ streams, authenticator, clock, maxBodyBytes });
+  const eventStreams = sseTransport({ streams, gate: deps.gate, authenticator, clock, maxBodyBytes });
   const shutdown = () => {
     eventStreams.drain();
     void webSocket.close();
@@ -53,11 +54,7 @@ export function useSubscriptions(config: StreamsConfig, deps: Omit<OperationStre
     name: 'subscriptions',
     streams,
     upgrades: { '/graphql': webSocket.upgrade, '/': webSocket.upgrade },
-    async onRequest(req, res) {
-      if (!wantsEventStream(req)) return;
-      await eventStreams.serve(req, res);
-      return 'answered';
-    },
+    eventStreams: (req, res) => eventStreams.serve(req, res),
     drain: shutdown,
     async stop() {
       shutdown();

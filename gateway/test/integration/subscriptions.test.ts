@@ -12,7 +12,7 @@ afterEach(async () => {
   await fixture?.stop();
   fixture = undefined;
 });
-const start = async (env: Record<string, string> = {}) => (fixture = await startSubscriptionFixture({ env, ...(process.env.DEBUG_LOG ? { logger: (await import('../../src/logger.js')).jsonLogger('debug') } : {}) }));
+const start = async (env: Record<string, string> = {}) => (fixture = await startSubscriptionFixture({ env }));
 
 /** Resolves once the reviews subgraph has `count` subscribers of the brand (the gateway's subscriptions are made). */
 const subscribedUpstream = (f: SubscriptionFixture, brandId: string, count = 1) => vi.waitFor(() => expect(f.listeners(brandId)).toBe(count), { timeout: 10_000, interval: 5 });

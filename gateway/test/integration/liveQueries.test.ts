@@ -1,0 +1,201 @@
+/**
+ * Issue 26 - live queries: a query marked `@live` (over graphql-ws or SSE, by its text or its manifest id) is
+ * answered at once, then again when an entity or tag its answer showed is evicted, only when the answer changed, at
+ * most once per LIVE_QUERY_MIN_INTERVAL_MS, once for all its viewers, across replicas over Redis. And trust: the
+ * token is checked at connection_init and the connection closed when it expires. Real subgraphs and gateways.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { buildManifest, manifestText } from '../../src/persisted/manifest.js';
+import { startGateway } from '../../src/server.js';
+import { loadConfig } from '../../src/config.js';
+import { jsonLogger } from '../../src/logger.js';
+import { deleteKeys, REDIS_URL, redisAvailable, uniqueKeyPrefix } from '../../../test/support/redis.js';
+import { ManualClock } from '../support/manualClock.js';
+import { DEVELOPMENT_IDENTITY_ENV } from '../support/signedIdentity.js';
+import { LIVE_LATEST, REVIEW_ADDED, startSubscriptionFixture, take, type SubscriptionFixture } from '../support/subscriptionFixture.js';
+import { startTestIssuer, type TestIssuer } from '../support/testIssuer.js';
+
+let fixture: SubscriptionFixture | undefined;
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  await fixture?.stop();
+  fixture = undefined;
+});
+const start = async (env: Record<string, string> = {}, clock?: ManualClock) => (fixture = await startSubscriptionFixture({ env, ...(clock ? { clock } : {}) }));
+const review = (id: string, body: string, brandId = 'b1') => ({ id, body, brand: { id: brandId } });
+const latest = (body: string, name: string) => ({ data: { latestReview: { body, brand: { name } } } });
+
+describe('a live query', () => {
+  it('is answered at once, then again when an entity it showed is evicted, and only when its answer changed', async () => {
+    const f = await start({ LIVE_QUERY_MIN_INTERVAL_MS: '0' });
+    f.latest.set('b1', review('r1', 'good'));
+    const results = f.client().iterate({ query: LIVE_LATEST, variables: { brandId: 'b1' } });
+    expect(await take(results, 1)).toEqual([latest('good', 'Brand One')]);
+
+    f.brandNames.set('b1', 'Brand Uno');
+    expect(f.gateway.invalidateEntity('Brand', { id: 'b1' })).toBeGreaterThan(0);
+    expect(await take(results, 1)).toEqual([latest('good', 'Brand Uno')]);
+
+    // Evicted, run again, the same answer: nothing is pushed. The next change is the next thing the client sees.
+    const entityCalls = f.entityCalls().length;
+    f.gateway.invalidateEntity('Brand', { id: 'b1' });
+    await vi.waitFor(() => expect(f.entityCalls().length).toBe(entityCalls + 1), { timeout: 10_000, interval: 5 });
+    f.brandNames.set('b1', 'Brand Eins');
+    f.gateway.invalidateEntity('Brand', { id: 'b1' });
+    expect(await take(results, 1)).toEqual([latest('good', 'Brand Eins')]);
+    // An eviction of something it did not show runs nothing.
+    f.gateway.invalidateEntity('Brand', { id: 'b2' });
+    expect(await metric(f, 'gateway_stream_pushes_total{kind="live"}')).toBe(3);
+    expect(await metric(f, 'gateway_stream_events_total{source="live"}')).toBe(3);
+  });
+
+  it('ten viewers: one run per change for all of them, one _entities call', async () => {
+    const f = await start({ LIVE_QUERY_MIN_INTERVAL_MS: '0' });
+    f.latest.set('b2', review('r1', 'fine', 'b2'));
+    const viewers = Array.from({ length: 10 }, () => f.client().iterate({ query: LIVE_LATEST, variables: { brandId: 'b2' } }));
+    for (const viewer of viewers) expect(await take(viewer, 1)).toEqual([latest('fine', 'Brand Two')]);
+    const calls = f.entityCalls().length;
+    f.brandNames.set('b2', 'Brand Deux');
+    f.gateway.invalidateEntity('Brand', { id: 'b2' });
+    for (const viewer of viewers) expect(await take(viewer, 1)).toEqual([latest('fine', 'Brand Deux')]);
+    expect(f.entityCalls().length).toBe(calls + 1);
+    expect(f.reviews.received.filter((r) => r.query.includes('latestReview'))).toHaveLength(2);
+  });
+
+  it('changes within LIVE_QUERY_MIN_INTERVAL_MS make one run, when the interval ends', async () => {
+    const clock = new ManualClock();
+    const f = await start({ LIVE_QUERY_MIN_INTERVAL_MS: '1000' }, clock);
+    f.latest.set('b1', review('r1', 'good'));
+    const results = f.client().iterate({ query: LIVE_LATEST, variables: { brandId: 'b1' } });
+    expect(await take(results, 1)).toEqual([latest('good', 'Brand One')]);
+    const calls = f.entityCalls().length;
+    f.brandNames.set('b1', 'Brand Uno');
+    f.gateway.invalidateEntity('Brand', { id: 'b1' });
+    clock.advance(400);
+    f.brandNames.set('b1', 'Brand Eins');
+    f.gateway.invalidateEntity('Brand', { id: 'b1' });
+    expect(f.entityCalls().length).toBe(calls);
+    clock.advance(600);
+    expect(await take(results, 1)).toEqual([latest('good', 'Brand Eins')]);
+    expect(f.entityCalls().length).toBe(calls + 1);
+  });
+
+  it('over SSE, by its persisted query id', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'live-manifest-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const manifest = buildManifest([{ name: 'Latest', type: 'query', body: LIVE_LATEST }]);
+    await writeFile(join(dir, 'manifest.json'), manifestText(manifest));
+    const f = await start({ LIVE_QUERY_MIN_INTERVAL_MS: '0', PERSISTED_QUERIES: 'safelist', PERSISTED_QUERY_MANIFEST: join(dir, 'manifest.json') });
+    f.latest.set('b1', review('r1', 'good'));
+    const abort = new AbortController();
+    const search = new URLSearchParams({ variables: JSON.stringify({ brandId: 'b1' }), extensions: JSON.stringify({ persistedQuery: { version: 1, sha256Hash: manifest.operations[0]!.id } }) });
+    const response = await fetch(`${f.gateway.url}?${search}`, { headers: { accept: 'text/event-stream' }, signal: abort.signal });
+    const reader = events(response);
+    expect(await reader.next()).toEqual(latest('good', 'Brand One'));
+    f.latest.set('b1', review('r2', 'better'));
+    f.brandNames.set('b1', 'Brand Uno');
+    f.gateway.invalidateEntity('Brand', { id: 'b1' });
+    expect(await reader.next()).toEqual(latest('better', 'Brand Uno'));
+    abort.abort();
+    // The safelist holds for the streaming transports too.
+    const refused = f.client().iterate({ query: REVIEW_ADDED, variables: { brandId: 'b1' } });
+    await expect(refused.next()).rejects.toEqual([expect.objectContaining({ extensions: { code: 'PERSISTED_QUERY_NOT_IN_SAFELIST' } })]);
+  });
+});
+
+describe.skipIf(!redisAvailable)('a live query across replicas (Redis)', () => {
+  it('an eviction on another replica reaches it over Redis', async () => {
+    const prefix = uniqueKeyPrefix('live');
+    cleanups.push(() => deleteKeys(prefix));
+    const secret = 'a-long-invalidation-secret';
+    const f = await start({ LIVE_QUERY_MIN_INTERVAL_MS: '0', REDIS_URL, REDIS_KEY_PREFIX: prefix });
+    const other = await startGateway(loadConfig({ PORT: '0', SUPERGRAPH: f.supergraphFile, INVALIDATION_SECRET: secret, REDIS_URL, REDIS_KEY_PREFIX: prefix, ...DEVELOPMENT_IDENTITY_ENV }), { logger: jsonLogger('silent') });
+    cleanups.push(() => other.stop());
+    f.latest.set('b1', review('r1', 'good'));
+    const results = f.client().iterate({ query: LIVE_LATEST, variables: { brandId: 'b1' } });
+    expect(await take(results, 1)).toEqual([latest('good', 'Brand One')]);
+    f.brandNames.set('b1', 'Brand Uno');
+    const answer = await fetch(other.url.replace('/graphql', '/invalidation'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: secret },
+      body: JSON.stringify({ kind: 'entity', type: 'Brand', key: { id: 'b1' } }),
+    });
+    expect(answer.status).toBe(200);
+    expect(await take(results, 1)).toEqual([latest('good', 'Brand Uno')]);
+  });
+});
+
+describe('trust on a WebSocket', () => {
+  let issuer: TestIssuer;
+  const withIssuer = async (clock?: ManualClock) => {
+    issuer = await startTestIssuer();
+    cleanups.push(() => issuer.close());
+    return start(issuer.env, clock);
+  };
+
+  it('the token in connection_init names the caller the subgraph is told about', async () => {
+    const f = await withIssuer();
+    const token = await issuer.token('seller-7');
+    const results = f.client({ connectionParams: { authorization: `Bearer ${token}` } }).iterate({ query: `subscription { reviewAdded(brandId: "b1") { seenBy } }` });
+    const next = take(results, 1);
+    await vi.waitFor(() => expect(f.listeners('b1')).toBe(1), { timeout: 10_000, interval: 5 });
+    f.publish(review('r1', 'x'));
+    expect(await next).toEqual([{ data: { reviewAdded: { seenBy: 'seller-7' } } }]);
+  });
+
+  it('a token that does not verify closes the connection with 4403 and the reason', async () => {
+    const f = await withIssuer();
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+      const client = f.client({ connectionParams: { authorization: `Bearer ${'x'.repeat(20)}.${'y'.repeat(20)}.${'z'.repeat(20)}` }, onClosed: (event) => resolve(event as { code: number; reason: string }) });
+      client.iterate({ query: REVIEW_ADDED, variables: { brandId: 'b1' } }).next().catch(() => undefined);
+    });
+    expect(await closed).toMatchObject({ code: 4403, reason: expect.stringMatching(/^Forbidden: /) });
+    expect(f.listeners('b1')).toBe(0);
+  });
+
+  it('when the token expires, the connection is closed with 4403 "the token has expired"', async () => {
+    const clock = new ManualClock();
+    const f = await withIssuer(clock);
+    const token = await issuer.token('seller-7', { expiresAt: Math.floor(Date.now() / 1000) + 60 });
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+      const client = f.client({ connectionParams: { authorization: `Bearer ${token}` }, onClosed: (event) => resolve(event as { code: number; reason: string }) });
+      client.iterate({ query: REVIEW_ADDED, variables: { brandId: 'b1' } }).next().catch(() => undefined);
+    });
+    await vi.waitFor(() => expect(f.listeners('b1')).toBe(1), { timeout: 10_000, interval: 5 });
+    clock.advance(61_000);
+    expect(await closed).toMatchObject({ code: 4403, reason: 'Forbidden: the token has expired' });
+    await vi.waitFor(() => expect(f.listeners('b1')).toBe(0), { timeout: 10_000, interval: 5 });
+  });
+});
+
+/** The `next` events' payloads of a server-sent event stream, one at a time. */
+function events(response: Response): { next(): Promise<unknown> } {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffered = '';
+  return {
+    async next() {
+      for (;;) {
+        let end: number;
+        while ((end = buffered.indexOf('\n\n')) !== -1) {
+          const block = buffered.slice(0, end);
+          buffered = buffered.slice(end + 2);
+          if (/^event: next$/m.test(block)) return JSON.parse(/^data: (.*)$/m.exec(block)![1]!);
+        }
+        const { value, done } = await reader.read();
+        if (done) throw new Error('the stream ended');
+        buffered += decoder.decode(value, { stream: true });
+      }
+    },
+  };
+}
+
+async function metric(f: SubscriptionFixture, line: string): Promise<number> {
+  const text = await (await fetch(f.gateway.url.replace('/graphql', '/metrics'))).text();
+  const found = text.split('\n').find((l) => l.startsWith(`${line} `));
+  return found ? Number(found.slice(line.length + 1)) : Number.NaN;
+}
