@@ -173,6 +173,17 @@ describe('bad input gets the protocol\'s error for that operation; the others ca
     expect(events[0]).toEqual({ event: 'next', data: { errors: [{ message: '@defer is served over HTTP (Accept: multipart/mixed), not over a streaming transport', extensions: { code: 'BAD_REQUEST' } }] } });
   });
 
+  it('a subscription over plain HTTP is refused with 400 and where to send it', async () => {
+    const f = await start();
+    const response = await fetch(f.gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: REVIEW_ADDED, variables: { brandId: 'b1' } }) });
+    expect(response.status).toBe(400);
+    expect((await response.json()).errors).toEqual([expect.objectContaining({
+      message: 'Subscriptions are served over WebSocket (graphql-ws) or Server-Sent Events (Accept: text/event-stream) at /graphql, not over plain HTTP.',
+      extensions: expect.objectContaining({ code: 'BAD_REQUEST' }),
+    })]);
+    expect(f.listeners('b1')).toBe(0);
+  });
+
   it('a malformed protocol message closes that connection with 4400; other connections carry on', async () => {
     const f = await start();
     const other = f.client().iterate({ query: REVIEW_ADDED, variables: { brandId: 'b1' } });
