@@ -2,11 +2,13 @@
  * The one port in front of several gateway processes for `npm run start:scaled`: each request goes to the next
  * gateway in turn; a gateway that refuses the connection is skipped and the request goes to the next one (nothing
  * was sent to it, so even a mutation is safe to pass on; likewise a kept-alive connection it had closed). A gateway that fails after receiving a request is not
- * retried: its answer (or a 502) goes back. `x-served-by` on the response names the gateway that answered.
+ * retried: its answer (or a 502) goes back. `x-served-by` on the response names the gateway that answered. A
+ * WebSocket (the gateway's subscriptions) goes to the next gateway in turn too, and stays with it.
  * What docker-compose.yml does with nginx, kept small enough to read.
  */
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { proxyUpgrade } from './upgradeProxy.js';
 
 export interface RoundRobinProxy {
   url: string;
@@ -36,6 +38,12 @@ export async function startRoundRobinProxy(options: RoundRobinProxyOptions): Pro
       next = (next + 1) % targets.length;
       forward(req, res, body, first, 0);
     }, () => send(res, 400, 'could not read the request'));
+  });
+
+  server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {
+    const target = targets[next]!;
+    next = (next + 1) % targets.length;
+    proxyUpgrade(req, socket, head, target, { 'x-forwarded-for': req.socket.remoteAddress ?? '' });
   });
 
   function forward(req: IncomingMessage, res: ServerResponse, body: Buffer, index: number, tried: number): void {

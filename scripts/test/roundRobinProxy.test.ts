@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
 import { startRoundRobinProxy, type RoundRobinProxy } from '../roundRobinProxy.js';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -63,5 +64,32 @@ describe('round-robin proxy', () => {
     const none = await fetch(`${proxy.url}/graphql`);
     expect(none.status).toBe(502);
     expect(((await none.json()) as { errors: { message: string }[] }).errors[0]!.message).toMatch(/^gateway 127\.0\.0\.1:\d+ failed: ECONN(REFUSED|RESET)$/);
+  });
+
+  it('passes WebSockets through, each to the next gateway in turn, both ways', async () => {
+    const echo = async (name: string) => {
+      const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+      server.on('connection', (socket, req) => socket.on('message', (data) => socket.send(`${name} ${req.url} ${req.headers['sec-websocket-protocol']}: ${String(data)}`)));
+      await new Promise((resolve) => server.once('listening', resolve));
+      cleanup.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    };
+    const proxy = await proxyTo([await echo('a'), await echo('b')]);
+    const replies: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const socket = new WebSocket(`${proxy.url.replace('http:', 'ws:')}/graphql`, 'graphql-transport-ws');
+      await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+      socket.send(`hello ${i}`);
+      replies.push(String(await new Promise((resolve) => socket.once('message', resolve))));
+      socket.close();
+    }
+    expect(replies).toEqual(['a /graphql graphql-transport-ws: hello 0', 'b /graphql graphql-transport-ws: hello 1']);
+  });
+
+  it('answers 502 to an upgrade no gateway takes', async () => {
+    const proxy = await proxyTo([await deadOrigin()]);
+    const socket = new WebSocket(`${proxy.url.replace('http:', 'ws:')}/graphql`);
+    const status = await new Promise<number>((resolve) => socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
+    expect(status).toBe(502);
   });
 });

@@ -8,7 +8,7 @@
  * and subscriptions are served by the streaming transports (subscriptions/, docs/SUBSCRIPTIONS.md).
  */
 import type { ApolloServerPlugin } from '@apollo/server';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, OperationTypeNode } from 'graphql';
 
 export function rootOperationTypesPlugin(): ApolloServerPlugin {
   return {
@@ -16,7 +16,7 @@ export function rootOperationTypesPlugin(): ApolloServerPlugin {
       return {
         async didResolveOperation({ operation, schema }) {
           if (!operation) return;
-          if (operation.operation === 'subscription' && schema.getRootType('subscription')) {
+          if (operation.operation === OperationTypeNode.SUBSCRIPTION && schema.getRootType(OperationTypeNode.SUBSCRIPTION)) {
             throw new GraphQLError('Subscriptions are served over WebSocket (graphql-ws) or Server-Sent Events (Accept: text/event-stream) at /graphql, not over plain HTTP.', {
               extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
             });

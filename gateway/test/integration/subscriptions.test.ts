@@ -177,7 +177,7 @@ describe('bad input gets the protocol\'s error for that operation; the others ca
     const f = await start();
     const response = await fetch(f.gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: REVIEW_ADDED, variables: { brandId: 'b1' } }) });
     expect(response.status).toBe(400);
-    expect((await response.json()).errors).toEqual([expect.objectContaining({
+    expect(((await response.json()) as { errors: unknown[] }).errors).toEqual([expect.objectContaining({
       message: 'Subscriptions are served over WebSocket (graphql-ws) or Server-Sent Events (Accept: text/event-stream) at /graphql, not over plain HTTP.',
       extensions: expect.objectContaining({ code: 'BAD_REQUEST' }),
     })]);
