@@ -26,6 +26,8 @@ describe('the committed persisted query manifest', () => {
     }
     expect(manifest.operations.filter((o: any) => o.type === 'mutation').map((o: any) => o.name))
       .toEqual(['AddTopClient', 'RemoveTopClient', 'ReorderTopClients', 'UpdateClient']);
+    expect(manifest.operations.filter((o: any) => o.type === 'subscription').map((o: any) => o.name))
+      .toEqual(['GigPagesUpdated', 'MyTopClientsChanged']);
   });
 
   it('equals what generating it from schema/operations yields now (run `npm run manifest` after editing an operation)', () => {
@@ -63,7 +65,7 @@ describe('the committed persisted query manifest', () => {
     for (const name of ['UserPage', 'MyTopClients', 'AddTopClient', 'RemoveTopClient', 'ReorderTopClients', 'UpdateClient']) {
       expect(fragmentNames(bodies[name]!), name).toEqual(['ClientDetails', 'ClientSummary']);
     }
-    expect(fragmentNames(bodies.GigPage!)).toEqual(['ClientSummary']);
+    for (const name of ['GigPage', 'GigPagesUpdated', 'MyTopClientsChanged']) expect(fragmentNames(bodies[name]!), name).toEqual(['ClientSummary']);
     expect(fragmentNames(bodies.SearchResults!)).toEqual([]);
     // The selection is written once: no operation file spells the client's fields out itself.
     for (const file of readdirSync(OPERATIONS_DIR).filter((f) => f.endsWith('.graphql'))) {

@@ -1,6 +1,8 @@
 import DataLoader from 'dataloader';
 import { clientIdLoader } from '../toolkit/clientIdProjection.js';
 import { subgraphError } from '../toolkit/errors.js';
+import type { OutboxSubscriptions } from '../toolkit/outboxSubscriptions.js';
+import { appliedListSubscription } from '../toolkit/pageSubgraphEvents.js';
 import type { Database, Queryable } from '../toolkit/storage.js';
 import type { RequestContext } from '../toolkit/subgraphServer.js';
 
@@ -17,6 +19,7 @@ export interface GigRecord {
 
 export interface GigsContext extends RequestContext {
   db: Database;
+  outbox: OutboxSubscriptions;
   gigs: DataLoader<string, GigRecord | null>;
   clientIds: DataLoader<string, { id: string }[]>;
 }
@@ -59,10 +62,11 @@ async function searchGigs(db: Queryable, text: string | null | undefined, catego
   );
 }
 
-export function gigsContext(db: Database) {
+export function gigsContext(db: Database, outbox: OutboxSubscriptions) {
   return (base: RequestContext): GigsContext => ({
     ...base,
     db,
+    outbox,
     gigs: new DataLoader(async (ids) => {
       const rows = await db.query<GigRecord & Record<string, unknown>>(`SELECT ${GIG_COLUMNS} FROM gigs WHERE id = ANY($1::text[])`, [ids]);
       const found = new Map(rows.map((g) => [g.id, g]));
@@ -87,5 +91,8 @@ export const resolvers = {
     gig: (_: unknown, args: { id: string }, ctx: GigsContext) => ctx.gigs.load(args.id),
     searchGigs: (_: unknown, args: { text?: string | null; category?: string | null; first?: number | null }, ctx: GigsContext) =>
       searchGigs(ctx.db, args.text, args.category, pageSize(args.first, 20)),
+  },
+  Subscription: {
+    gigPagesUpdated: appliedListSubscription,
   },
 };

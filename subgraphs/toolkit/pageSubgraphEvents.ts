@@ -1,17 +1,19 @@
 /**
  * A page subgraph's (gigs, users) side of ID propagation: the consumer on the configured transport, the change
  * feed of what this service applied (`GET /events`, `/events/head`, as topclients'; on NATS also relayed to this
- * service's own stream), and the routes operators use — `GET /events/status` (position, lag, parked),
- * `GET /projection` (every seller's IDs and version, for `ops check`) and `POST /projection/rebuild`
- * (re-project from topclients' snapshot; every row it changes is published as applied, like an event would be).
+ * service's own stream), the subscription field for it (`appliedListSubscription`), and the routes operators
+ * use — `GET /events/status` (position, lag, parked), `GET /projection` (every seller's IDs and version, for
+ * `ops check`) and `POST /projection/rebuild` (re-project from topclients' snapshot; every row it changes is
+ * published as applied, like an event would be).
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { startConsumer, type RunningConsumer } from './consumer.js';
 import type { EventLog } from './eventLog.js';
-import { sellerClientIdsApplied } from './events.js';
+import { sellerClientIdsApplied, type SellerClientIdsApplied } from './events.js';
 import type { EventsConfig } from './eventsConfig.js';
 import { appendAllToOutbox, notifyOutbox } from './outbox.js';
 import { startOutboxRelay, type RunningRelay } from './outboxRelay.js';
+import type { OutboxSubscriptions } from './outboxSubscriptions.js';
 import type { ServiceEvents } from './service.js';
 import type { Database, Queryable } from './storage.js';
 import { sendJson, type RouteHandler } from './subgraphServer.js';
@@ -74,6 +76,17 @@ export async function rebuildProjection(db: Database, snapshot: ProjectionSnapsh
   if (result.written + result.removed > 0) notifyOutbox(db);
   return result;
 }
+
+/**
+ * The page subgraph's subscription field (gigs' `gigPagesUpdated`, users' `userPageUpdated`): every list of the
+ * seller's IDs this service applied, heard off its own outbox once committed, so when its pages show it. `seller`
+ * is the bare reference, resolved by the service's own Seller resolvers (its IDs as applied).
+ */
+export const appliedListSubscription = {
+  subscribe: (_: unknown, args: { sellerId: string }, ctx: { outbox: OutboxSubscriptions }) =>
+    ctx.outbox.subscribe((event) => event.type === 'seller-client-ids-applied' && event.payload.sellerId === args.sellerId),
+  resolve: (event: SellerClientIdsApplied) => ({ version: event.version, appliedAt: event.occurredAt, seller: { id: event.payload.sellerId } }),
+};
 
 export async function fetchSnapshot(feedUrl: string): Promise<ProjectionSnapshot> {
   const url = `${feedUrl.replace(/\/$/, '')}/snapshot`;

@@ -9,6 +9,7 @@ import { jsonEventLog, type EventLog } from './eventLog.js';
 import { generateDemoData, sizeForScale, type DemoData } from './demoData.js';
 import type { EntityVersions } from './entityCacheProtocol.js';
 import { migrate } from './migrations.js';
+import { OutboxSubscriptions } from './outboxSubscriptions.js';
 import { trackSeed, type SeedProgress, type SeedProgressEvent } from './seedProgress.js';
 import { openDatabase, type Database, type StorageConfig } from './storage.js';
 import type { Tracer } from '@opentelemetry/api';
@@ -19,7 +20,8 @@ export interface SubgraphService<TContext extends RequestContext> {
   migrationsDir: string;
   typeDefs: DocumentNode;
   resolvers: GraphQLResolverMap<TContext>;
-  context(db: Database): (base: RequestContext) => TContext;
+  /** `outbox` feeds the service's subscriptions: the events its own outbox commits (toolkit/outboxSubscriptions.ts). */
+  context(db: Database, outbox: OutboxSubscriptions): (base: RequestContext) => TContext;
   /** True when the database already holds this service's data (then seeding is skipped). */
   isSeeded(db: Database): Promise<boolean>;
   /** Writes the demo data in one transaction, telling `progress` what it writes and each batch that lands. */
@@ -60,6 +62,8 @@ export interface StartOptions {
 
 export interface RunningService extends RunningSubgraph {
   db: Database;
+  /** The tailer of this service's outbox behind its subscriptions (who subscribes, whether it reads). */
+  outboxSubscriptions: OutboxSubscriptions;
 }
 
 export async function startService<TContext extends RequestContext>(
@@ -69,6 +73,8 @@ export async function startService<TContext extends RequestContext>(
   const ownsDb = !options.db;
   const db = options.db ?? (await openDatabase(options.storage ?? { kind: 'pglite' }));
   let events: ServiceEvents | undefined;
+  const log = options.eventLog ?? jsonEventLog(service.name);
+  const outboxSubscriptions = new OutboxSubscriptions(db, { log });
   try {
     await migrate(db, service.migrationsDir);
     if (options.demoData !== false && !(await service.isSeeded(db))) {
@@ -77,13 +83,13 @@ export async function startService<TContext extends RequestContext>(
       progress.finish();
     }
     events = options.events && service.startEvents
-      ? await service.startEvents(db, options.events, options.eventLog ?? jsonEventLog(service.name))
+      ? await service.startEvents(db, options.events, log)
       : undefined;
     const server = await startSubgraphServer({
       name: service.name,
       typeDefs: service.typeDefs,
       resolvers: service.resolvers,
-      context: service.context(db),
+      context: service.context(db, outboxSubscriptions),
       routes: { ...service.routes?.(db), ...events?.routes },
       entityVersions: service.entityVersions,
       host: options.host,
@@ -95,9 +101,13 @@ export async function startService<TContext extends RequestContext>(
     return {
       ...server,
       db,
+      outboxSubscriptions,
       async stop() {
         await events?.stop();
+        // Closes every WebSocket, so their subscriptions leave; the tailer then ends whatever is left and finishes
+        // its last read before the database closes.
         await server.stop();
+        await outboxSubscriptions.stop();
         if (ownsDb) await db.close();
       },
     };

@@ -1,7 +1,8 @@
 /**
  * Builds and serves one subgraph: @apollo/subgraph schema + Apollo Server on a plain node:http server, with
- * `/health` and any extra routes a service adds (its change feed, for example). Build and listen are one call
- * returning `{ url, stop }`, so tests start exactly what `main` starts, on port 0.
+ * `/health` and any extra routes a service adds (its change feed, for example), and its subscriptions over
+ * WebSocket on the same port (subscriptionServer.ts). Build and listen are one call returning `{ url, stop }`, so
+ * tests start exactly what `main` starts, on port 0.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,8 +16,9 @@ import type { DocumentNode } from 'graphql';
 import { inServerSpan } from '../../gateway/src/telemetry/tracing.js';
 import { entityCacheProtocolPlugin, type EntityVersions } from './entityCacheProtocol.js';
 import { gatewayIdentityVerifier, type CallerVerifier } from './gatewayIdentity.js';
+import { serveSubscriptions, subscriptionsOverWebSocketOnly } from './subscriptionServer.js';
 
-/** How long stop() waits for requests in flight before closing their connections. */
+/** How long stop() waits for requests in flight (and WebSockets for their close) before closing their connections. */
 const STOP_GRACE_MS = 1_000;
 
 export interface RequestContext {
@@ -60,8 +62,9 @@ export async function startSubgraphServer<TContext extends RequestContext>(
 ): Promise<RunningSubgraph> {
   const maxBodyBytes = options.maxBodyBytes ?? 1_048_576;
   const callerOf = gatewayIdentityVerifier(options.gatewaySecret);
+  const schema = buildSubgraphSchema({ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> });
   const apollo = new ApolloServer<TContext>({
-    schema: buildSubgraphSchema({ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }),
+    schema,
     // Subgraphs are reached through the gateway; people explore the graph there. Inline traces are sent only
     // when the gateway asks for them (usage reporting on), so installing the plugin explicitly costs nothing.
     plugins: [
@@ -69,6 +72,7 @@ export async function startSubgraphServer<TContext extends RequestContext>(
       ApolloServerPluginInlineTrace(),
       // Per-entity validators and max-age on `_entities`, ETag / 304 on cacheable root queries.
       entityCacheProtocolPlugin<TContext>({ versions: options.entityVersions }),
+      subscriptionsOverWebSocketOnly,
     ],
     includeStacktraceInErrorResponses: false,
   });
@@ -94,12 +98,17 @@ export async function startSubgraphServer<TContext extends RequestContext>(
     });
   });
   server.keepAliveTimeout = 65_000;
+  const subscriptions = serveSubscriptions(server, {
+    name: options.name, schema, context: options.context, callerOf, maxPayloadBytes: maxBodyBytes, graceMs: STOP_GRACE_MS,
+  });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     name: options.name,
     url: `http://${options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1'}:${port}/graphql`,
     async stop() {
+      // WebSockets are told first (1001): the HTTP server's close waits for every connection, theirs included.
+      const socketsClosed = subscriptions.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
@@ -107,6 +116,7 @@ export async function startSubgraphServer<TContext extends RequestContext>(
         // server open until they time out, so whatever is left after the grace period is cut.
         setTimeout(() => server.closeAllConnections(), STOP_GRACE_MS).unref();
       });
+      await socketsClosed;
       await apollo.stop();
     },
   };

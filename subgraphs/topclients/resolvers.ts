@@ -3,7 +3,8 @@ import { requireSeller } from '../toolkit/identity.js';
 import { subgraphError } from '../toolkit/errors.js';
 import type { RequestContext } from '../toolkit/subgraphServer.js';
 import type { Database } from '../toolkit/storage.js';
-import { clientUpdated, sellerClientIdsChanged } from '../toolkit/events.js';
+import { clientUpdated, sellerClientIdsChanged, type SellerClientIdsChanged } from '../toolkit/events.js';
+import type { OutboxSubscriptions } from '../toolkit/outboxSubscriptions.js';
 import { appendToOutbox, notifyOutbox } from '../toolkit/outbox.js';
 import { validateClientInput, type ClientInput } from './clientInput.js';
 import { clientsByIds, isKnownSeller, sellerList, updateClientRow, writeSellerList, type ClientRecord } from './store.js';
@@ -12,13 +13,15 @@ export const MAX_TOP_CLIENTS = 10;
 
 export interface TopClientsContext extends RequestContext {
   db: Database;
+  outbox: OutboxSubscriptions;
   clients: DataLoader<string, ClientRecord | null>;
 }
 
-export function topClientsContext(db: Database) {
+export function topClientsContext(db: Database, outbox: OutboxSubscriptions) {
   return (base: RequestContext): TopClientsContext => ({
     ...base,
     db,
+    outbox,
     // One query for all the representations of an `_entities` call, whatever their number.
     clients: new DataLoader(async (ids) => {
       const found = await clientsByIds(db, ids);
@@ -42,6 +45,21 @@ export const resolvers = {
       return listedClients(ctx, list.clientIds);
     },
     client: (_: unknown, args: { id: string }, ctx: TopClientsContext) => ctx.clients.load(args.id),
+  },
+  Subscription: {
+    myTopClientsChanged: {
+      // The caller is checked when the subscription starts, as the mutations check it: anonymous is UNAUTHENTICATED.
+      subscribe: (_: unknown, __: unknown, ctx: TopClientsContext) => {
+        const sellerId = requireSeller(ctx.sellerId);
+        return ctx.outbox.subscribe((event) => event.type === 'seller-client-ids-changed' && event.payload.sellerId === sellerId);
+      },
+      // The list the event carries, with each client as stored now (each event has a context, and a loader, of its own).
+      resolve: async (event: SellerClientIdsChanged, _: unknown, ctx: TopClientsContext) => ({
+        sellerId: event.payload.sellerId,
+        version: event.version,
+        clients: await listedClients(ctx, event.payload.clientIds),
+      }),
+    },
   },
   Mutation: {
     addTopClient: (_: unknown, args: { clientId: string }, ctx: TopClientsContext) =>

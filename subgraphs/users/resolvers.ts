@@ -1,5 +1,7 @@
 import DataLoader from 'dataloader';
 import { clientIdLoader } from '../toolkit/clientIdProjection.js';
+import type { OutboxSubscriptions } from '../toolkit/outboxSubscriptions.js';
+import { appliedListSubscription } from '../toolkit/pageSubgraphEvents.js';
 import type { Database, Queryable } from '../toolkit/storage.js';
 import type { RequestContext } from '../toolkit/subgraphServer.js';
 
@@ -16,6 +18,7 @@ export interface SellerRecord {
 
 export interface UsersContext extends RequestContext {
   db: Database;
+  outbox: OutboxSubscriptions;
   sellers: DataLoader<string, SellerRecord | null>;
   clientIds: DataLoader<string, { id: string }[]>;
 }
@@ -30,10 +33,11 @@ async function sellersWhere(db: Queryable, column: 'id' | 'username', values: re
   );
 }
 
-export function usersContext(db: Database) {
+export function usersContext(db: Database, outbox: OutboxSubscriptions) {
   return (base: RequestContext): UsersContext => ({
     ...base,
     db,
+    outbox,
     sellers: new DataLoader(async (ids) => {
       const found = new Map((await sellersWhere(db, 'id', ids)).map((s) => [s.id, s]));
       return ids.map((id) => found.get(id) ?? null);
@@ -50,5 +54,13 @@ export const resolvers = {
   Query: {
     seller: async (_: unknown, args: { username: string }, ctx: UsersContext) =>
       (await sellersWhere(ctx.db, 'username', [args.username]))[0] ?? null,
+  },
+  Subscription: {
+    userPageUpdated: appliedListSubscription,
+  },
+  TopClientsVisible: {
+    // The profile as the user page shows it, not only the id the event names (a seller without one keeps the id).
+    seller: async (visible: { seller: { id: string } }, _: unknown, ctx: UsersContext) =>
+      (await ctx.sellers.load(visible.seller.id)) ?? visible.seller,
   },
 };
