@@ -129,7 +129,9 @@ export class OperationStreams {
   prepare(params: StreamParams, caller: Caller | null, transport: StreamTransport): { errors: readonly GraphQLError[] } | PreparedStream {
     const loaded = this.loaded;
     if (!loaded) return refused('The gateway is still loading its supergraph', 'GATEWAY_NOT_READY');
-    const gated = this.deps.gate.prepare({ method: 'POST', search: '', body: { ...params } });
+    // graphql-ws's subscribe message must carry a query text: an empty one beside a persisted query id stands for none.
+    const sent: StreamParams = params.query === '' && isObject(params.extensions) && 'persistedQuery' in params.extensions ? { ...params, query: undefined } : params;
+    const gated = this.deps.gate.prepare({ method: 'POST', search: '', body: { ...sent } });
     if (gated.kind === 'refuse') return refused(gated.refusal.message, gated.refusal.code);
     const body = gated.body as Record<string, unknown>;
     if (typeof body.query !== 'string') return refused('The operation has no query text (send `query`, or a persisted query id)', 'BAD_REQUEST');
@@ -262,6 +264,10 @@ export class OperationStreams {
       };
     };
   }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function refused(message: string, code: string): { errors: readonly GraphQLError[] } {

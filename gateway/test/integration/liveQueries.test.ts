@@ -84,7 +84,7 @@ describe('a live query', () => {
     expect(f.entityCalls().length).toBe(calls + 1);
   });
 
-  it('over SSE, by its persisted query id', async () => {
+  it('over SSE and graphql-ws, by its persisted query id', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'live-manifest-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const manifest = buildManifest([{ name: 'Latest', type: 'query', body: LIVE_LATEST }]);
@@ -101,6 +101,9 @@ describe('a live query', () => {
     f.gateway.invalidateEntity('Brand', { id: 'b1' });
     expect(await reader.next()).toEqual(latest('better', 'Brand Uno'));
     abort.abort();
+    // Over graphql-ws by its id: the protocol wants a query text, and an empty one stands for none.
+    const byId = f.client().iterate({ query: '', variables: { brandId: 'b1' }, extensions: { persistedQuery: { version: 1, sha256Hash: manifest.operations[0]!.id } } });
+    expect(await take(byId, 1)).toEqual([latest('better', 'Brand Uno')]);
     // The safelist holds for the streaming transports too.
     const refused = f.client().iterate({ query: REVIEW_ADDED, variables: { brandId: 'b1' } });
     await expect(refused.next()).rejects.toEqual([expect.objectContaining({ extensions: { code: 'PERSISTED_QUERY_NOT_IN_SAFELIST' } })]);
