@@ -13,7 +13,7 @@ import { OutboxSubscriptions } from './outboxSubscriptions.js';
 import { trackSeed, type SeedProgress, type SeedProgressEvent } from './seedProgress.js';
 import { openDatabase, type Database, type StorageConfig } from './storage.js';
 import type { Tracer } from '@opentelemetry/api';
-import { startSubgraphServer, type RequestContext, type RouteHandler, type RunningSubgraph } from './subgraphServer.js';
+import { sendJson, startSubgraphServer, type RequestContext, type RouteHandler, type RunningSubgraph } from './subgraphServer.js';
 
 export interface SubgraphService<TContext extends RequestContext> {
   name: string;
@@ -90,7 +90,15 @@ export async function startService<TContext extends RequestContext>(
       typeDefs: service.typeDefs,
       resolvers: service.resolvers,
       context: service.context(db, outboxSubscriptions),
-      routes: { ...service.routes?.(db), ...events?.routes },
+      routes: {
+        ...service.routes?.(db),
+        ...events?.routes,
+        // Who is subscribed now: an operator (or a test) sees whether the gateway's subscriptions are in place.
+        '/subscriptions/status': (req, res) => {
+          if (req.method !== 'GET') return sendJson(res, 405, { error: 'use GET' });
+          sendJson(res, 200, { service: service.name, subscribers: outboxSubscriptions.subscriberCount, tailing: outboxSubscriptions.tailing });
+        },
+      },
       entityVersions: service.entityVersions,
       host: options.host,
       port: options.port,

@@ -30,7 +30,7 @@ export interface ProcessSystem {
   gigWithClients(clients: number): { sellerId: string; gigId: string; clientIds: string[] };
   /** The settings every gateway of this system gets (the reference deployment's, on these subgraphs). */
   gatewayEnv: Record<string, string>;
-  /** Starts a gateway process (PORT picked here) and resolves once it serves, ready or not. */
+  /** Starts a gateway process (PORT picked here unless `env` names one) and resolves once it serves, ready or not. */
   startGateway(env?: Record<string, string>): Promise<RunningGatewayProcess>;
   /**
    * Called in a test: if it fails, every gateway's log is printed. A wait on a log line that never comes fails only
@@ -80,7 +80,8 @@ export async function processSystem(env: Record<string, string> = {}): Promise<P
     },
     gatewayEnv,
     async startGateway(extra = {}) {
-      const port = await freePort();
+      // A test restarting a gateway on its port names it.
+      const port = extra.PORT ? Number(extra.PORT) : await freePort();
       const gateway = startGatewayProcess({ ...gatewayEnv, PORT: String(port), ...extra });
       gateways.push(gateway);
       await gateway.lineAfter(0, (line) => line.msg === 'gateway ready' || String(line.msg).startsWith('gateway serving'));

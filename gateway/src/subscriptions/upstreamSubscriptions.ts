@@ -88,6 +88,8 @@ export class UpstreamSubscriptions {
       lazy: true,
       lazyCloseTimeout: 1_000,
       retryAttempts: retries,
+      // A refused connection (the subgraph restarting) is worth another try too, not only a dropped one.
+      shouldRetry: () => true,
       retryWait: (attempt) => new Promise((resolve) => {
         const ms = Math.min(30_000, retryBaseMs * 2 ** attempt);
         clock.setTimer(ms / 2 + Math.random() * (ms / 2), () => resolve());
