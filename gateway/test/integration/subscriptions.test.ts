@@ -4,7 +4,11 @@
  * for the subgraph; limits and bad input answered per operation; a subgraph's stream re-opened when it drops; every
  * stream ended with a reason when the gateway stops. Real subgraphs and a real gateway on port 0.
  */
+import { ApolloClient, InMemoryCache, gql } from '@apollo/client';
+import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
+import { createClient } from 'graphql-ws';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import WebSocket from 'ws';
 import { REVIEW_ADDED, startSubscriptionFixture, take, type SubscriptionFixture } from '../support/subscriptionFixture.js';
 
 let fixture: SubscriptionFixture | undefined;
@@ -112,6 +116,28 @@ describe('a subscription through the gateway', () => {
     // `name` is non-null: its null bubbles up to the nullable `brand`; the rest of the event stands.
     expect(result!.data).toEqual({ reviewAdded: { id: 'r1', brand: null } });
     expect(result!.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'brands' }) })]);
+  });
+
+  it('Apollo Client\'s GraphQLWsLink, unchanged, receives the events', async () => {
+    const f = await start();
+    const wsClient = createClient({ url: f.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0 });
+    const apollo = new ApolloClient({ link: new GraphQLWsLink(wsClient), cache: new InMemoryCache() });
+    const received: unknown[] = [];
+    const first = new Promise<void>((resolve, reject) => {
+      const subscription = apollo.subscribe({ query: gql(REVIEW_ADDED), variables: { brandId: 'b2' } }).subscribe({
+        next: (result) => {
+          received.push(result.data);
+          subscription.unsubscribe();
+          resolve();
+        },
+        error: reject,
+      });
+    });
+    await subscribedUpstream(f, 'b2');
+    f.publish({ id: 'r5', body: 'via Apollo Client', brand: { id: 'b2' } });
+    await first;
+    expect(received).toEqual([{ reviewAdded: { __typename: 'Review', id: 'r5', body: 'via Apollo Client', brand: { __typename: 'Brand', id: 'b2', name: 'Brand Two' } } }]);
+    await wsClient.dispose();
   });
 
   it('the caller is signed for the subgraph, from the connection_init payload', async () => {
