@@ -175,6 +175,74 @@ describe('trust on a WebSocket', () => {
   });
 });
 
+describe('limits', () => {
+  const refusal = async (results: AsyncIterator<unknown>) => results.next().then(() => 'not refused', (errors: unknown) => errors);
+
+  it('STREAMS_MAX_PER_CALLER bounds one identified caller over all its connections; STREAMS_MAX bounds everyone', async () => {
+    const f = await start({ STREAMS_MAX_PER_CALLER: '2', STREAMS_MAX: '4' });
+    const as = (seller: string) => f.client({ connectionParams: { headers: { 'x-seller-id': seller } } });
+    const open = [as('s1').iterate({ query: REVIEW_ADDED, variables: { brandId: 'b1' } }), as('s1').iterate({ query: REVIEW_ADDED, variables: { brandId: 'b2' } })];
+    await vi.waitFor(async () => expect(await metric(f, 'gateway_streams_open{transport="ws",kind="subscription"}')).toBe(2), { timeout: 10_000, interval: 5 });
+    expect(await refusal(as('s1').iterate({ query: REVIEW_ADDED, variables: { brandId: 'b1' } }))).toEqual([expect.objectContaining({ message: expect.stringContaining('at most 2 streams'), extensions: { code: 'TOO_MANY_STREAMS' } })]);
+    // Another caller, and anonymous callers, are not held to s1's count; the process's total still holds.
+    open.push(as('s2').iterate({ query: REVIEW_ADDED, variables: { brandId: 'b1' } }), f.client().iterate({ query: REVIEW_ADDED, variables: { brandId: 'b1' } }));
+    await vi.waitFor(async () => expect(await metric(f, 'gateway_streams_open{transport="ws",kind="subscription"}')).toBe(4), { timeout: 10_000, interval: 5 });
+    expect(await refusal(f.client().iterate({ query: REVIEW_ADDED, variables: { brandId: 'b2' } }))).toEqual([expect.objectContaining({ message: expect.stringContaining('at most 4 streams at once'), extensions: { code: 'TOO_MANY_STREAMS' } })]);
+    // A stream that ends gives its place back.
+    await open[0]!.return?.();
+    await vi.waitFor(async () => expect(await metric(f, 'gateway_streams_open{transport="ws",kind="subscription"}')).toBe(3), { timeout: 10_000, interval: 5 });
+    const again = as('s1').iterate({ query: REVIEW_ADDED, variables: { brandId: 'b2' } });
+    await vi.waitFor(async () => expect(await metric(f, 'gateway_streams_open{transport="ws",kind="subscription"}')).toBe(4), { timeout: 10_000, interval: 5 });
+    await again.return?.();
+  });
+
+  it('a WebSocket that carries nothing for STREAMS_IDLE_TIMEOUT_MS is closed (1000)', async () => {
+    const clock = new ManualClock();
+    const f = await start({ STREAMS_IDLE_TIMEOUT_MS: '60000' }, clock);
+    const { WebSocket } = await import('ws');
+    const raw = new WebSocket(f.wsUrl, 'graphql-transport-ws');
+    await new Promise((resolve) => raw.once('open', resolve));
+    raw.send(JSON.stringify({ type: 'connection_init' }));
+    await new Promise((resolve) => raw.once('message', resolve));
+    const closed = new Promise<[number, string]>((resolve) => raw.once('close', (code, reason) => resolve([code, String(reason)])));
+    clock.advance(60_000);
+    expect(await closed).toEqual([1000, 'idle: no subscription for a while']);
+  });
+
+  it('a peer that does not answer pings is cut after STREAMS_KEEPALIVE_MS', async () => {
+    const f = await start({ STREAMS_KEEPALIVE_MS: '1000' });
+    const { WebSocket } = await import('ws');
+    const silent = new WebSocket(f.wsUrl, 'graphql-transport-ws', { autoPong: false });
+    await new Promise((resolve) => silent.once('open', resolve));
+    silent.send(JSON.stringify({ type: 'connection_init' }));
+    const pinged = new Promise((resolve) => silent.once('ping', resolve));
+    const closed = new Promise<number>((resolve) => silent.once('close', (code) => resolve(code)));
+    await pinged;
+    // Cut without a close frame: the peer sees 1006.
+    expect(await closed).toBe(1006);
+  });
+
+  it('garbage on many connections: each is refused or closed by the protocol, and the gateway goes on serving', async () => {
+    const f = await start();
+    const { WebSocket } = await import('ws');
+    const garbage = ['', 'not json', '{}', '[]', 'null', '{"type":"subscribe"}', '{"type":"subscribe","id":"1","payload":{"query":1}}', '{"type":"next","id":"1","payload":{}}', '{"type":"connection_init","payload":"x"}', '\u0000\u0001', '{"type":"ping","payload":[]}', '{"type":"complete","id":7}'];
+    const codes = await Promise.all(garbage.map(async (message) => {
+      const raw = new WebSocket(f.wsUrl, 'graphql-transport-ws');
+      await new Promise((resolve) => raw.once('open', resolve));
+      raw.send(JSON.stringify({ type: 'connection_init' }));
+      await new Promise((resolve) => raw.once('message', resolve));
+      const closed = new Promise<number>((resolve) => raw.once('close', (code) => resolve(code)));
+      raw.send(message);
+      // A message the protocol accepts leaves the connection open: close it ourselves.
+      raw.send('{"type":"subscribe"}');
+      return closed;
+    }));
+    expect(codes.every((code) => code === 4400)).toBe(true);
+    const results = f.client().iterate({ query: LIVE_LATEST, variables: { brandId: 'b1' } });
+    expect(await take(results, 1)).toEqual([{ data: { latestReview: null } }]);
+  });
+});
+
 /** The `next` events' payloads of a server-sent event stream, one at a time. */
 function events(response: Response): { next(): Promise<unknown> } {
   const reader = response.body!.getReader();
