@@ -44,7 +44,7 @@ import { useSubscriptions } from './subscriptions/useSubscriptions.js';
 import type { LiveAnswer } from './subscriptions/liveQueries.js';
 import { supergraphOption } from './supergraphLoader.js';
 import { integer, text, type SettingGroup } from './settings.js';
-import { DEFER_VALIDATION_RULES } from './validation/deferRules.js';
+import { DEFER_VALIDATION_RULES, liveOverHttp } from './validation/directiveRules.js';
 import { rootOperationTypesPlugin } from './validation/rootOperationTypes.js';
 
 export interface GatewayDeps {
@@ -171,7 +171,7 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     stringifyResult: stringifyAnswer,
     ...Object.assign({}, ...features.map((feature) => feature.apolloOptions ?? {})),
     plugins: [...features.flatMap((feature) => feature.apolloPlugins ?? []), rootOperationTypesPlugin()],
-    ...(config.defer ? { validationRules: [...DEFER_VALIDATION_RULES] } : {}),
+    validationRules: [...(config.defer ? DEFER_VALIDATION_RULES : []), liveOverHttp],
   });
 
   const routes = new Map<string, RouteHandler>([

@@ -80,7 +80,8 @@ describe('entity cache on and off give equal pages (reference deployment)', () =
     return expected;
   }
 
-  const queries = loadOperations().filter((o) => o.type === 'query').map((o) => o.name);
+  // A live query is served over the streaming transports, where a page's first answer is this same query's.
+  const queries = loadOperations().filter((o) => o.type === 'query' && !o.body.includes('@live')).map((o) => o.name);
   const mutations = loadOperations().filter((o) => o.type === 'mutation').map((o) => o.name);
 
   it('covers every page operation in schema/operations', () => {

@@ -24,6 +24,7 @@ import type { ReadPath } from '../datasource/readPath.js';
 import type { Logger } from '../logger.js';
 import { boolean, choice, type SettingGroup } from '../settings.js';
 import { answerInBytes, gatewayRequestOf } from '../request.js';
+import { withLiveDirective } from '../validation/directiveRules.js';
 import { annotateSpan, inInternalSpan } from '../telemetry/tracing.js';
 import { decideConditions, prepareDefer, runDeferred, type PartAnswer, type PartSelection, type PreparedDefer } from './deferredRun.js';
 import { gatewayInternals, loadDataRewrites, loadedApiSchema, type GatewayInternals } from './gatewayInternals.js';
@@ -73,7 +74,7 @@ export function withExecutor(gateway: ApolloGateway, options: { executor: Execut
       const loaded = await gateway.load(loadOptions);
       const stock = loaded.executor && (options.defer ? withoutDefer(loaded.executor) : loaded.executor);
       if (!stock) return loaded;
-      const schema = options.defer ? schemaWithDefer(gateway, loaded.schema) : loaded.schema;
+      const schema = withLiveDirective(options.defer ? schemaWithDefer(gateway, loaded.schema) : loaded.schema);
       if (options.executor === 'stock') return { schema, executor: reportingStale(stock) };
       const rewrites = await loadDataRewrites();
       const internals = gatewayInternals(gateway, rewrites);
@@ -89,7 +90,7 @@ export function withExecutor(gateway: ApolloGateway, options: { executor: Execut
       });
       return { schema, executor: reportingStale(compiledExecutor(() => current, readPath, stock, clock, logger)) };
     },
-    onSchemaLoadOrUpdate: (callback) => gateway.onSchemaLoadOrUpdate((update) => callback(options.defer ? { ...update, apiSchema: schemaWithDefer(gateway, update.apiSchema) } : update)),
+    onSchemaLoadOrUpdate: (callback) => gateway.onSchemaLoadOrUpdate((update) => callback({ ...update, apiSchema: withLiveDirective(options.defer ? schemaWithDefer(gateway, update.apiSchema) : update.apiSchema) })),
     stop: () => gateway.stop(),
   };
 }

@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Schema } from '@apollo/federation-internals';
 import {
-  DirectiveLocation, GraphQLDirective, GraphQLError, GraphQLSchema, getOperationAST, getVariableValues, parse, print, validate, visit,
+  GraphQLError, GraphQLSchema, getOperationAST, getVariableValues, parse, print, validate, visit,
   type DocumentNode, type OperationDefinitionNode,
 } from 'graphql';
 import type { Clock } from '../clock.js';
@@ -26,6 +26,7 @@ import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics/registry.js';
 import type { PersistedQueryGate } from '../persisted/persistedQueries.js';
 import { GatewayRequest, type Caller } from '../request.js';
+import { withLiveDirective } from '../validation/directiveRules.js';
 import { LiveQueries, type LiveAnswer } from './liveQueries.js';
 import { SharedStreams, type PushIterator, type StartSource } from './sharedStreams.js';
 import { prepareSubscription, resolveEvent, shaperFor, upstreamVariables, type PreparedSubscription } from './subscriptionPlan.js';
@@ -77,12 +78,7 @@ export interface OperationStreamsDeps {
   runQuery(params: { query: string; operationName?: string; variables: Record<string, unknown>; extensions?: Record<string, unknown> }, caller: Caller | null): Promise<LiveAnswer>;
 }
 
-/** `@live` on a query operation, as the streaming transports accept it. */
-export const LIVE_DIRECTIVE = new GraphQLDirective({
-  name: 'live',
-  locations: [DirectiveLocation.QUERY],
-  description: 'Over a streaming transport (graphql-ws, SSE): answer now, then again each time the answer changes, until the client stops.',
-});
+export { LIVE_DIRECTIVE } from '../validation/directiveRules.js';
 
 interface Loaded {
   internals: GatewayInternals;
@@ -116,8 +112,7 @@ export class OperationStreams {
   /** The supergraph loaded now (and each one after it). */
   supergraphLoaded(internals: GatewayInternals, apiSchema: Schema): void {
     const base = apiSchema.toGraphQLJSSchema({ includeDefer: true });
-    const schema = new GraphQLSchema({ ...base.toConfig(), directives: [...base.getDirectives(), LIVE_DIRECTIVE] });
-    this.loaded = { internals, schema, subscriptions: new Map() };
+    this.loaded = { internals, schema: withLiveDirective(base), subscriptions: new Map() };
   }
 
   /** Streams open now. */

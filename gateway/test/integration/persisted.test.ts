@@ -106,8 +106,12 @@ describe('persisted queries in development (PERSISTED_QUERIES=manifest+apq, the 
   });
 
   it('runs each page query by its manifest id over POST and over GET, with the same data as its text', async () => {
-    const queries = manifest.operations.filter((o) => o.type === 'query');
+    const queries = manifest.operations.filter((o) => o.type === 'query' && o.name !== 'GigPageLive');
     expect(queries.map((q) => q.name).sort()).toEqual(['GigPage', 'MyTopClients', 'SearchResults', 'UserPage']);
+    // The live gig page is live over WebSocket or SSE; over plain HTTP it is refused with where to send it.
+    const live = await get(gateway, { operationName: 'GigPageLive', variables: variables.GigPage, extensions: persisted(entry('GigPageLive').id) }, PREFLIGHT);
+    expect(live.status).toBe(400);
+    expect(live.body.errors).toEqual([expect.objectContaining({ message: expect.stringContaining('@live queries are served over WebSocket (graphql-ws) or Server-Sent Events'), extensions: expect.objectContaining({ code: 'GRAPHQL_VALIDATION_FAILED' }) })]);
     const identity = { 'x-seller-id': seller.id };
     for (const op of queries) {
       const byText = await post(gateway, { query: op.body, operationName: op.name, variables: variables[op.name] }, identity);

@@ -1,12 +1,39 @@
 /**
- * The rules the incremental delivery RFC adds to validation, which graphql-js 16 does not have, run by Apollo
- * Server with its own (a broken rule is a 400 GRAPHQL_VALIDATION_FAILED naming it):
+ * The directives the gateway adds to the API schema, and the rules that go with them, run by Apollo Server with its
+ * own (a broken rule is a 400 GRAPHQL_VALIDATION_FAILED naming it).
+ *
+ * `@live` (subscriptions/liveQueries.ts) is declared so that it means one thing everywhere: over the streaming
+ * transports it makes a query live; over plain HTTP, which answers once, it is refused with where to send it.
+ *
+ * The rules the incremental delivery RFC adds to validation, which graphql-js 16 does not have (only with DEFER):
  * - `@defer` is not used on the root of a mutation (its fields run one after the other) or of a subscription;
  * - a `@defer` label is a string written in the operation, not a variable, and no two are the same;
  * - `@stream` is refused by name: this gateway delivers lists whole.
  * A non-boolean `if` is refused by graphql-js's own rules, since `@defer` is declared with `if: Boolean! = true`.
  */
-import { GraphQLError, Kind, type ASTVisitor, type DirectiveNode, type ValidationContext, type ValidationRule } from 'graphql';
+import { DirectiveLocation, GraphQLDirective, GraphQLError, GraphQLSchema, Kind, type ASTVisitor, type DirectiveNode, type ValidationContext, type ValidationRule } from 'graphql';
+
+/** `@live` on a query operation. */
+export const LIVE_DIRECTIVE = new GraphQLDirective({
+  name: 'live',
+  locations: [DirectiveLocation.QUERY],
+  description: 'Over a streaming transport (graphql-ws, SSE): answer now, then again each time the answer changes, until the client stops.',
+});
+
+/** The schema with `@live` declared. */
+export function withLiveDirective(schema: GraphQLSchema): GraphQLSchema {
+  return new GraphQLSchema({ ...schema.toConfig(), directives: [...schema.getDirectives(), LIVE_DIRECTIVE] });
+}
+
+/** Over plain HTTP a query is answered once: a live one is sent where it can stay live. */
+export const liveOverHttp: ValidationRule = (context) => ({
+  OperationDefinition(node) {
+    const live = node.directives?.find((directive) => directive.name.value === 'live');
+    if (live) {
+      context.reportError(new GraphQLError('@live queries are served over WebSocket (graphql-ws) or Server-Sent Events (Accept: text/event-stream) at /graphql; over plain HTTP, send the query without @live.', { nodes: live }));
+    }
+  },
+});
 
 const onRootOfMutationOrSubscription: ValidationRule = (context) => {
   const schema = context.getSchema();
