@@ -23,6 +23,10 @@ export const GATEWAY_ERROR_CODES = {
   CORS_ORIGIN_NOT_ALLOWED: 'The browser origin is not in CORS_ORIGINS.',
   UNAUTHENTICATED: 'The request carries a token that does not verify (forged, expired, not yet valid, wrong issuer or audience, unaccepted algorithm, malformed) or a malformed Authorization header; nothing ran. WWW-Authenticate says why.',
   INTERNAL_SERVER_ERROR: 'Something failed inside the gateway; details are in its log, never in the response.',
+  TOO_MANY_STREAMS: 'A subscription or live query over one of the limits on streams (STREAMS_MAX, STREAMS_MAX_PER_CALLER, STREAMS_MAX_PER_CONNECTION); only that operation is refused, the others on its connection carry on.',
+  LIVE_QUERIES_UNAVAILABLE: 'A query with @live on a gateway whose entity cache is off (ENTITY_CACHE=false): there are no evictions to follow.',
+  SHUTTING_DOWN: 'The gateway is stopping: the stream was ended; subscribe again, to another replica or to this one when it is back.',
+  STREAM_ENDED: 'A stream was ended early by the gateway (its client left more than STREAMS_MAX_QUEUED results unread); subscribe again.',
 } as const;
 
 export type GatewayErrorCode = keyof typeof GATEWAY_ERROR_CODES;
@@ -48,6 +52,11 @@ export const GATEWAY_ERROR_STATUS: Readonly<Record<GatewayErrorCode, number>> = 
   CORS_ORIGIN_NOT_ALLOWED: 403,
   UNAUTHENTICATED: 401,
   INTERNAL_SERVER_ERROR: 500,
+  // Sent within a stream (a WebSocket message, a server-sent event) that opened with 101 or 200.
+  TOO_MANY_STREAMS: 200,
+  LIVE_QUERIES_UNAVAILABLE: 200,
+  SHUTTING_DOWN: 200,
+  STREAM_ENDED: 200,
 };
 
 /** The failure codes a subgraph fetch can end with; each nulls exactly the fields that fetch would have filled. */

@@ -163,6 +163,7 @@ export class OperationStreams {
       return this.stream('subscription', transport, caller, { document, operationName, variables }, this.subscribe(loaded.internals, subscription, key, variables, caller));
     }
     if (isLive(definition)) {
+      if (!this.deps.readPath.cache) return refused('Live queries follow the evictions of the entity cache, which is off here (ENTITY_CACHE=false)', 'LIVE_QUERIES_UNAVAILABLE');
       const query = print(withoutLive(document));
       const key = `${query}\u0000${operationName ?? ''}\u0000${stableJson(variables)}\u0000${caller?.identity ?? ''}`;
       const run = () => this.deps.runQuery({ query, variables, ...(operationName ? { operationName } : {}), ...(extensions ? { extensions } : {}) }, caller);

@@ -13,6 +13,8 @@ export type StartSource<T> = (emit: (value: T) => void, end: (error?: Error) => 
 
 export class SlowConsumer extends Error {
   override name = 'SlowConsumer';
+  /** What the client is told (a transport turns the error into a GraphQL error with these extensions). */
+  readonly extensions = { code: 'STREAM_ENDED' };
 }
 
 interface Group<T> {

@@ -110,6 +110,14 @@ describe('a live query', () => {
   });
 });
 
+describe('a live query without the entity cache', () => {
+  it('is refused with why: there are no evictions to follow', async () => {
+    const f = await start({ ENTITY_CACHE: 'false' });
+    const results = f.client().iterate({ query: LIVE_LATEST, variables: { brandId: 'b1' } });
+    await expect(results.next()).rejects.toEqual([{ message: 'Live queries follow the evictions of the entity cache, which is off here (ENTITY_CACHE=false)', extensions: { code: 'LIVE_QUERIES_UNAVAILABLE' } }]);
+  });
+});
+
 describe.skipIf(!redisAvailable)('a live query across replicas (Redis)', () => {
   it('an eviction on another replica reaches it over Redis', async () => {
     const prefix = uniqueKeyPrefix('live');
