@@ -15,6 +15,7 @@
 import { createClient, type Client, type ExecutionResult } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
+import { metricValue, serverSentEvents } from '../../gateway/test/support/serverSentEvents.js';
 import { operation } from '../../schema/operations.js';
 import { signedBy } from '../support/gatewayTrust.js';
 import { graphqlRequest } from '../support/graphqlRequest.js';
@@ -56,11 +57,7 @@ describe('subscriptions through the gateway, with real processes', () => {
     clients.push(made);
     return made;
   };
-  const metric = async (line: string) => {
-    const text = await (await fetch(gateway.url.replace('/graphql', '/metrics'))).text();
-    const found = text.split('\n').find((l) => l.startsWith(`${line} `));
-    return found ? Number(found.slice(line.length + 1)) : 0;
-  };
+  const metric = (line: string) => metricValue(gateway.url, line);
   const gigsSubscribers = async () => ((await (await fetch(`${system.subgraphs.gigs.baseUrl}/subscriptions/status`)).json()) as { subscribers: number }).subscribers;
   /** A seller no earlier test changed (each test takes the next), with a gig and a few top clients. */
   let sellersTaken = 0;
@@ -87,7 +84,7 @@ describe('subscriptions through the gateway, with real processes', () => {
       body: JSON.stringify({ query: GIG_PAGES_UPDATED, variables: { sellerId } }),
       signal: abort.signal,
     });
-    const sseUpdate = firstSseEvent(sse).finally(() => abort.abort());
+    const sseUpdate = (serverSentEvents(sse).nextResult() as Promise<ExecutionResult<{ gigPagesUpdated: Update }>>).finally(() => abort.abort());
     await vi.waitFor(async () => expect(await metric('gateway_streams_open{transport="ws",kind="subscription"}') + await metric('gateway_streams_open{transport="sse",kind="subscription"}')).toBe(21), WAIT);
     await vi.waitFor(async () => expect(await gigsSubscribers()).toBe(1), WAIT);
     const entityCallsBefore = await metric('gateway_subgraph_requests_total{subgraph="topclients",kind="entities",outcome="ok"}');
@@ -168,21 +165,3 @@ describe('subscriptions through the gateway, with real processes', () => {
     await results.return?.();
   });
 });
-
-/** The first `next` event of a server-sent event stream. */
-async function firstSseEvent(response: Response): Promise<ExecutionResult<{ gigPagesUpdated: Update }>> {
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  let buffered = '';
-  for (;;) {
-    let end: number;
-    while ((end = buffered.indexOf('\n\n')) !== -1) {
-      const block = buffered.slice(0, end);
-      buffered = buffered.slice(end + 2);
-      if (/^event: next$/m.test(block)) return JSON.parse(/^data: (.*)$/m.exec(block)![1]!);
-    }
-    const { value, done } = await reader.read();
-    if (done) throw new Error('the event stream ended');
-    buffered += decoder.decode(value, { stream: true });
-  }
-}

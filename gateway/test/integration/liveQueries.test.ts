@@ -14,6 +14,7 @@ import { loadConfig } from '../../src/config.js';
 import { jsonLogger } from '../../src/logger.js';
 import { deleteKeys, REDIS_URL, redisAvailable, uniqueKeyPrefix } from '../../../test/support/redis.js';
 import { ManualClock } from '../support/manualClock.js';
+import { metricValue, serverSentEvents } from '../support/serverSentEvents.js';
 import { DEVELOPMENT_IDENTITY_ENV } from '../support/signedIdentity.js';
 import { LIVE_LATEST, REVIEW_ADDED, startSubscriptionFixture, take, type SubscriptionFixture } from '../support/subscriptionFixture.js';
 import { startTestIssuer, type TestIssuer } from '../support/testIssuer.js';
@@ -94,12 +95,12 @@ describe('a live query', () => {
     const abort = new AbortController();
     const search = new URLSearchParams({ variables: JSON.stringify({ brandId: 'b1' }), extensions: JSON.stringify({ persistedQuery: { version: 1, sha256Hash: manifest.operations[0]!.id } }) });
     const response = await fetch(`${f.gateway.url}?${search}`, { headers: { accept: 'text/event-stream' }, signal: abort.signal });
-    const reader = events(response);
-    expect(await reader.next()).toEqual(latest('good', 'Brand One'));
+    const reader = serverSentEvents(response);
+    expect(await reader.nextResult()).toEqual(latest('good', 'Brand One'));
     f.latest.set('b1', review('r2', 'better'));
     f.brandNames.set('b1', 'Brand Uno');
     f.gateway.invalidateEntity('Brand', { id: 'b1' });
-    expect(await reader.next()).toEqual(latest('better', 'Brand Uno'));
+    expect(await reader.nextResult()).toEqual(latest('better', 'Brand Uno'));
     abort.abort();
     // Over graphql-ws by its id: the protocol wants a query text, and an empty one stands for none.
     const byId = f.client().iterate({ query: '', variables: { brandId: 'b1' }, extensions: { persistedQuery: { version: 1, sha256Hash: manifest.operations[0]!.id } } });
@@ -251,30 +252,4 @@ describe('limits', () => {
   });
 });
 
-/** The `next` events' payloads of a server-sent event stream, one at a time. */
-function events(response: Response): { next(): Promise<unknown> } {
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  let buffered = '';
-  return {
-    async next() {
-      for (;;) {
-        let end: number;
-        while ((end = buffered.indexOf('\n\n')) !== -1) {
-          const block = buffered.slice(0, end);
-          buffered = buffered.slice(end + 2);
-          if (/^event: next$/m.test(block)) return JSON.parse(/^data: (.*)$/m.exec(block)![1]!);
-        }
-        const { value, done } = await reader.read();
-        if (done) throw new Error('the stream ended');
-        buffered += decoder.decode(value, { stream: true });
-      }
-    },
-  };
-}
-
-async function metric(f: SubscriptionFixture, line: string): Promise<number> {
-  const text = await (await fetch(f.gateway.url.replace('/graphql', '/metrics'))).text();
-  const found = text.split('\n').find((l) => l.startsWith(`${line} `));
-  return found ? Number(found.slice(line.length + 1)) : Number.NaN;
-}
+const metric = (f: SubscriptionFixture, line: string) => metricValue(f.gateway.url, line);

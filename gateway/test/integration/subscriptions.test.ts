@@ -9,6 +9,7 @@ import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { createClient } from 'graphql-ws';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
+import { metricValue, serverSentEvents, type ServerSentEvent } from '../support/serverSentEvents.js';
 import { REVIEW_ADDED, startSubscriptionFixture, take, type SubscriptionFixture } from '../support/subscriptionFixture.js';
 
 let fixture: SubscriptionFixture | undefined;
@@ -21,30 +22,17 @@ const start = async (env: Record<string, string> = {}) => (fixture = await start
 /** Resolves once the reviews subgraph has `count` subscribers of the brand (the gateway's subscriptions are made). */
 const subscribedUpstream = (f: SubscriptionFixture, brandId: string, count = 1) => vi.waitFor(() => expect(f.listeners(brandId)).toBe(count), { timeout: 10_000, interval: 5 });
 
-/** Reads server-sent events from a response until `count` `next` events came, then hangs up. */
-async function sseEvents(response: Response, count: number, abort: AbortController): Promise<{ event: string; data: any }[]> {
-  const events: { event: string; data: any }[] = [];
-  const decoder = new TextDecoder();
-  let buffered = '';
-  const reader = response.body!.getReader();
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return events;
-    buffered += decoder.decode(value, { stream: true });
-    let end: number;
-    while ((end = buffered.indexOf('\n\n')) !== -1) {
-      const block = buffered.slice(0, end);
-      buffered = buffered.slice(end + 2);
-      const event = /^event: (.*)$/m.exec(block)?.[1];
-      const data = /^data: (.*)$/m.exec(block)?.[1];
-      if (event) events.push({ event, data: data && data !== 'null' ? JSON.parse(data) : null });
-      if (events.filter((e) => e.event === 'next').length >= count || event === 'complete') {
-        reader.releaseLock();
-        abort.abort();
-        return events;
-      }
-    }
+/** Reads server-sent events until `count` `next` events (or `complete`) came, then hangs up. */
+async function sseEvents(response: Response, count: number, abort: AbortController): Promise<ServerSentEvent[]> {
+  const reader = serverSentEvents(response);
+  const events: ServerSentEvent[] = [];
+  for (let event = await reader.next(); event; event = await reader.next()) {
+    events.push(event);
+    if (events.filter((e) => e.event === 'next').length >= count || event.event === 'complete') break;
   }
+  reader.release();
+  abort.abort();
+  return events;
 }
 
 describe('a subscription through the gateway', () => {
@@ -150,148 +138,4 @@ describe('a subscription through the gateway', () => {
   });
 });
 
-async function metric(f: SubscriptionFixture, line: string): Promise<number> {
-  const text = await (await fetch(f.gateway.url.replace('/graphql', '/metrics'))).text();
-  const found = text.split('\n').find((l) => l.startsWith(`${line} `));
-  return found ? Number(found.slice(line.length + 1)) : Number.NaN;
-}
-
-describe('bad input gets the protocol\'s error for that operation; the others carry on', () => {
-  it('a mutation, an unknown field, a missing variable and one operation too many are refused; the good one still gets its event', async () => {
-    const f = await start({ STREAMS_MAX_PER_CONNECTION: '2' });
-    const client = f.client();
-    const good = client.iterate({ query: REVIEW_ADDED, variables: { brandId: 'b1' } });
-    const next = take(good, 1);
-    await subscribedUpstream(f, 'b1');
-    const refusal = async (payload: { query: string; variables?: Record<string, unknown> }) => {
-      try {
-        for await (const result of client.iterate(payload)) return result;
-      } catch (errors) {
-        return errors;
-      }
-      return 'completed';
-    };
-    expect(await refusal({ query: 'mutation { nothing }' })).toEqual([{ message: 'Mutations are sent over HTTP (POST /graphql), not over a streaming transport', extensions: { code: 'BAD_REQUEST' } }]);
-    expect(await refusal({ query: 'subscription { nope }' })).toEqual([expect.objectContaining({ message: 'Cannot query field "nope" on type "Subscription".' })]);
-    expect(await refusal({ query: REVIEW_ADDED })).toEqual([expect.objectContaining({ message: expect.stringContaining('"$brandId" of required type "ID!" was not provided') })]);
-    expect(await refusal({ query: '{ latestReview(brandId: "b1") { body } }' })).toEqual({ data: { latestReview: null } });
-    // A second subscription is the connection's limit of 2 (with the good one); a third is refused.
-    const second = client.iterate({ query: REVIEW_ADDED, variables: { brandId: 'b2' } });
-    const secondNext = take(second, 1);
-    await subscribedUpstream(f, 'b2');
-    expect(await refusal({ query: REVIEW_ADDED, variables: { brandId: 'b1' } })).toEqual([expect.objectContaining({ message: expect.stringContaining('at most 2 subscriptions'), extensions: { code: 'TOO_MANY_STREAMS' } })]);
-    f.publish({ id: 'r1', body: 'still here', brand: { id: 'b1' } });
-    f.publish({ id: 'r2', body: 'and here', brand: { id: 'b2' } });
-    expect((await next)[0]!.data).toEqual({ reviewAdded: { id: 'r1', body: 'still here', brand: { id: 'b1', name: 'Brand One' } } });
-    expect((await secondNext)[0]!.data).toEqual({ reviewAdded: { id: 'r2', body: 'and here', brand: { id: 'b2', name: 'Brand Two' } } });
-  });
-
-  it('over SSE, a refusal is the stream\'s one event: @defer is served over HTTP only', async () => {
-    const f = await start();
-    const abort = new AbortController();
-    const response = await fetch(f.gateway.url, {
-      method: 'POST',
-      headers: { accept: 'text/event-stream', 'content-type': 'application/json' },
-      body: JSON.stringify({ query: 'query Q @live { latestReview(brandId: "b1") { body ... @defer { id: body } } }' }),
-      signal: abort.signal,
-    });
-    const events = await sseEvents(response, 1, abort);
-    expect(events[0]).toEqual({ event: 'next', data: { errors: [{ message: '@defer is served over HTTP (Accept: multipart/mixed), not over a streaming transport', extensions: { code: 'BAD_REQUEST' } }] } });
-  });
-
-  it('a subscription over plain HTTP is refused with 400 and where to send it', async () => {
-    const f = await start();
-    const response = await fetch(f.gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: REVIEW_ADDED, variables: { brandId: 'b1' } }) });
-    expect(response.status).toBe(400);
-    expect(((await response.json()) as { errors: unknown[] }).errors).toEqual([expect.objectContaining({
-      message: 'Subscriptions are served over WebSocket (graphql-ws) or Server-Sent Events (Accept: text/event-stream) at /graphql, not over plain HTTP.',
-      extensions: expect.objectContaining({ code: 'BAD_REQUEST' }),
-    })]);
-    expect(f.listeners('b1')).toBe(0);
-  });
-
-  it('a malformed protocol message closes that connection with 4400; other connections carry on', async () => {
-    const f = await start();
-    const other = f.client().iterate({ query: REVIEW_ADDED, variables: { brandId: 'b1' } });
-    const next = take(other, 1);
-    await subscribedUpstream(f, 'b1');
-    const { WebSocket } = await import('ws');
-    const raw = new WebSocket(f.wsUrl, 'graphql-transport-ws');
-    await new Promise((resolve) => raw.once('open', resolve));
-    raw.send(JSON.stringify({ type: 'connection_init' }));
-    await new Promise((resolve) => raw.once('message', resolve));
-    const closed = new Promise<number>((resolve) => raw.once('close', (code) => resolve(code)));
-    raw.send('{"type":"subscribe","id":1,"payload":"not an object"}');
-    expect(await closed).toBe(4400);
-    f.publish({ id: 'r1', body: 'x', brand: { id: 'b1' } });
-    expect((await next)[0]!.data).toEqual({ reviewAdded: { id: 'r1', body: 'x', brand: { id: 'b1', name: 'Brand One' } } });
-  });
-
-  it('a WebSocket that does not send connection_init in time is closed with 4408', async () => {
-    const f = await start({ STREAMS_INIT_TIMEOUT_MS: '200' });
-    const { WebSocket } = await import('ws');
-    const raw = new WebSocket(f.wsUrl, 'graphql-transport-ws');
-    const [code] = await new Promise<[number, string]>((resolve) => raw.once('close', (c, reason) => resolve([c, String(reason)])));
-    expect(code).toBe(4408);
-  });
-});
-
-describe('resilience', () => {
-  it('a subgraph whose stream drops is subscribed to again, and events flow again', async () => {
-    const f = await start({ SUBSCRIPTION_UPSTREAM_RETRY_MS: '10' });
-    const results = f.client().iterate({ query: REVIEW_ADDED, variables: { brandId: 'b1' } });
-    const before = take(results, 1);
-    await subscribedUpstream(f, 'b1');
-    f.publish({ id: 'r1', body: 'before', brand: { id: 'b1' } });
-    expect((await before)[0]!.data?.reviewAdded).toEqual({ id: 'r1', body: 'before', brand: { id: 'b1', name: 'Brand One' } });
-    f.reviews.dropSockets();
-    await vi.waitFor(() => expect(f.reviews.subscriptions).toHaveLength(2), { timeout: 10_000, interval: 5 });
-    await subscribedUpstream(f, 'b1');
-    const after = take(results, 1);
-    f.publish({ id: 'r2', body: 'after', brand: { id: 'b1' } });
-    expect((await after)[0]!.data?.reviewAdded).toEqual({ id: 'r2', body: 'after', brand: { id: 'b1', name: 'Brand One' } });
-  });
-
-  it('a subgraph that stays away: the client is told, with SUBGRAPH_UNAVAILABLE', async () => {
-    const f = await start({ SUBSCRIPTION_UPSTREAM_RETRIES: '1', SUBSCRIPTION_UPSTREAM_RETRY_MS: '10' });
-    const results = f.client().iterate({ query: REVIEW_ADDED, variables: { brandId: 'b1' } });
-    const ended = results.next().then(() => 'no error', (errors: unknown) => errors);
-    await subscribedUpstream(f, 'b1');
-    await f.reviews.stop();
-    expect(await ended).toEqual([expect.objectContaining({ message: expect.stringContaining('the subscription to subgraph reviews was lost'), extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'reviews' } })]);
-  });
-
-  it('a gateway restart: the client is told "going away" (1001), connects again and its subscription goes on', async () => {
-    const f = await start();
-    const closes: number[] = [];
-    const results = f.client({ retryAttempts: 100, onClosed: (event) => closes.push((event as { code: number }).code) }).iterate({ query: REVIEW_ADDED, variables: { brandId: 'b1' } });
-    const before = take(results, 1);
-    await subscribedUpstream(f, 'b1');
-    f.publish({ id: 'r1', body: 'before', brand: { id: 'b1' } });
-    expect((await before)[0]!.data?.reviewAdded).toMatchObject({ body: 'before' });
-    await f.restartGateway();
-    await subscribedUpstream(f, 'b1');
-    const after = take(results, 1);
-    f.publish({ id: 'r2', body: 'after', brand: { id: 'b1' } });
-    expect((await after)[0]!.data?.reviewAdded).toMatchObject({ body: 'after' });
-    expect(closes[0]).toBe(1001);
-  });
-
-  it('SSE streams end with SHUTTING_DOWN when the gateway stops', async () => {
-    const f = await start();
-    const abort = new AbortController();
-    const response = await fetch(f.gateway.url, {
-      method: 'POST',
-      headers: { accept: 'text/event-stream', 'content-type': 'application/json' },
-      body: JSON.stringify({ query: REVIEW_ADDED, variables: { brandId: 'b1' } }),
-      signal: abort.signal,
-    });
-    const events = sseEvents(response, 1, abort);
-    await subscribedUpstream(f, 'b1');
-    const stopped = f.gateway.stop();
-    expect((await events)[0]).toEqual({ event: 'next', data: { errors: [expect.objectContaining({ extensions: { code: 'SHUTTING_DOWN' } })] } });
-    await stopped;
-    fixture = undefined;
-    await Promise.all([f.reviews.stop(), f.brands.stop()]);
-  });
-});
+const metric = (f: SubscriptionFixture, line: string) => metricValue(f.gateway.url, line);
