@@ -18,7 +18,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CloseCode, type ConnectionInitMessage, type OperationResult } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { WebSocketServer } from 'ws';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Clock, Timer } from '../clock.js';
@@ -105,6 +105,9 @@ export function webSocketTransport(options: {
     // Results are JSON already (errors formatted): what graphql-ws sends as they are.
     execute: (args) => (args.contextValue as PreparedStream).run() as OperationResult,
     subscribe: (args) => (args.contextValue as PreparedStream).run() as OperationResult,
+    // graphql-ws formats errors by calling their toJSON(); a live or one-off query's answer comes from Apollo Server
+    // already formatted (plain objects), a subscription event's errors are GraphQLErrors: both are sent formatted.
+    onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: result.errors.map(formatted) } : undefined),
     onComplete(ctx) {
       const connection = connections.get(ctx.extra.socket);
       if (connection) watchIdle(ctx.extra.socket, connection, () => Object.keys(ctx.subscriptions).length);
@@ -141,4 +144,8 @@ function credentialsIn(payload: unknown): Record<string, string> {
   for (const [name, value] of Object.entries(fromHeaders)) if (typeof value === 'string') found[name.toLowerCase()] = value;
   if (typeof authorization === 'string') found.authorization = authorization;
   return found;
+}
+
+function formatted(error: unknown): GraphQLFormattedError {
+  return error instanceof GraphQLError ? error.toJSON() : (error as GraphQLFormattedError);
 }

@@ -54,6 +54,26 @@ describe('a live query', () => {
     expect(await metric(f, 'gateway_stream_events_total{source="live"}')).toBe(3);
   });
 
+  it('an answer with errors is pushed as it is (fields nulled, the errors beside), and the query stays live', async () => {
+    const f = await start({ LIVE_QUERY_MIN_INTERVAL_MS: '0' });
+    f.latest.set('b2', review('r1', 'fine', 'b2'));
+    await f.brands.stop();
+    const results = f.client().iterate({ query: LIVE_LATEST, variables: { brandId: 'b2' } });
+    const [first] = await take(results, 1);
+    expect(first!.data).toEqual({ latestReview: { body: 'fine', brand: null } });
+    expect(first!.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'brands' }) })]);
+    // What failed carries no tag of its own: an eviction by subgraph (or type) re-runs every live query.
+    f.latest.set('b2', review('r2', 'better', 'b2'));
+    const evicted = await fetch(f.gateway.url.replace('/graphql', '/invalidation'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'a-long-invalidation-secret' },
+      body: JSON.stringify({ kind: 'subgraph', subgraph: 'reviews' }),
+    });
+    expect(evicted.status).toBe(200);
+    const [second] = await take(results, 1);
+    expect(second!.data).toEqual({ latestReview: { body: 'better', brand: null } });
+  });
+
   it('ten viewers: one run per change for all of them, one _entities call', async () => {
     const f = await start({ LIVE_QUERY_MIN_INTERVAL_MS: '0' });
     f.latest.set('b2', review('r1', 'fine', 'b2'));
