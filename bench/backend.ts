@@ -80,7 +80,7 @@ for (const name of names) await startSubgraph(name);
 /** What a restarted subgraph's proxy had counted since the last reset, added to what its new one counts. */
 const carried: Partial<Record<ServiceName, ProxyCounts>> = {};
 const sum = (a: ProxyCounts, b: ProxyCounts | undefined): ProxyCounts =>
-  (b ? { requests: a.requests + b.requests, entityRequests: a.entityRequests + b.entityRequests, refused: a.refused + b.refused } : a);
+  (b ? { requests: a.requests + b.requests, entityRequests: a.entityRequests + b.entityRequests, refused: a.refused + b.refused, webSockets: a.webSockets + b.webSockets } : a);
 
 /**
  * Kills the subgraph (SIGKILL: no goodbye, connections cut mid-request) and starts it again on the same folder and

@@ -14,13 +14,18 @@
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import type { DeferResult } from './deferLoad.js';
+import type { LiveOptions, LiveResult } from './liveLoad.js';
 import { GIG_PAGE, GIGS_ONLY, UPDATE_CLIENT } from './operations.js';
 import { OVERHEAD_QUERY } from './overheadSubgraphs.js';
 import { percentiles, type Percentiles } from './stats.js';
 import { zipfSampler } from './zipf.js';
 
-/** `deferredPage`, `noClientDetailsPage` and both at once (`mixedPages`) are read part by part, by bench/deferLoad.ts. */
-export type LoadKind = 'gigPage' | 'gigsOnly' | 'overhead' | 'gatewayCost' | 'deferredPage' | 'noClientDetailsPage' | 'mixedPages';
+/**
+ * `deferredPage`, `noClientDetailsPage` and both at once (`mixedPages`) are read part by part, by bench/deferLoad.ts;
+ * `livePages` (live gig pages and subscriptions over graphql-ws) and `polledPages` (the same pages polled) are
+ * scenario 8's, bench/liveLoad.ts.
+ */
+export type LoadKind = 'gigPage' | 'gigsOnly' | 'overhead' | 'gatewayCost' | 'deferredPage' | 'noClientDetailsPage' | 'mixedPages' | 'livePages' | 'polledPages';
 
 export interface LoadOptions {
   url: string;
@@ -51,6 +56,8 @@ export interface LoadOptions {
    * when it was due, so a gateway that falls behind is not excused the wait.
    */
   pagesPerSecond?: number;
+  /** Scenario 8 (bench/liveLoad.ts): viewers, editor, and where to read counts and the gateway's CPU. */
+  live?: LiveOptions;
 }
 
 export interface LoadResult {
@@ -74,6 +81,11 @@ export interface LoadResult {
   prewarm?: { pages: number; failed: number; seconds: number };
   /** Pages read part by part (bench/deferLoad.ts): there `latencyMs` is the time to the last part. */
   defer?: DeferResult;
+  /**
+   * Scenario 8 (bench/liveLoad.ts): there `requests` are the pushes delivered (or the polls answered), `latencyMs`
+   * edit-to-push (or edit-to-visible).
+   */
+  live?: LiveResult;
 }
 
 /** Scenario 7's classes of answers: every measured request lands in exactly one of complete, shed or degraded. */
@@ -117,6 +129,7 @@ const nextRank = zipfSampler(options.gigIdsByRank.length, options.zipfExponent, 
 let requestSeq = 0;
 
 if (options.kind === 'deferredPage' || options.kind === 'noClientDetailsPage' || options.kind === 'mixedPages') throw new Error(`${options.kind} is read part by part: bench/deferLoad.ts`);
+if (options.kind === 'livePages' || options.kind === 'polledPages') throw new Error(`${options.kind} is scenario 8's: bench/liveLoad.ts`);
 const query = options.kind === 'gigPage' ? GIG_PAGE : options.kind === 'gigsOnly' ? GIGS_ONLY : OVERHEAD_QUERY;
 function nextBody(): string {
   if (options.kind === 'overhead' || options.kind === 'gatewayCost') return JSON.stringify({ query });

@@ -1,6 +1,8 @@
 /** The operations the benchmark sends: the real gig page and editor mutation, and a gig page that needs only gigs. */
+import { readFileSync } from 'node:fs';
 import { parse, print, visit } from 'graphql';
 import { operation } from '../schema/operations.js';
+import { MANIFEST_FILE } from '../schema/referenceGateway.js';
 
 /**
  * The pages' gig page, whole: without the `@defer` on its top clients, which stock @apollo/gateway and Hive Gateway
@@ -52,3 +54,30 @@ export const NO_CLIENT_DETAILS_PAGE = `query NoClientDetailsGigPage($id: ID!) {
     seller { id username displayName level country topClients { id } }
   }
 }`;
+
+/**
+ * Scenario 8's live gig page: the manifest's `GigPageLive` when it has one, sent by its id as the pages send
+ * operations (over graphql-ws: `extensions.persistedQuery` and an empty `query`); else issue 26's text, sent as text
+ * (ours runs in development with the manifest, PERSISTED_QUERIES=manifest+apq, which runs ad-hoc operations).
+ */
+export const ISSUE_GIG_PAGE_LIVE = `query GigPageLive($id: ID!) @live {
+  gig(id: $id) { id title seller { id username topClients { id name logoUrl } } }
+}`;
+const manifestLivePage = (JSON.parse(readFileSync(MANIFEST_FILE, 'utf8')) as { operations: { id: string; name: string; body: string }[] })
+  .operations.find((o) => o.name === 'GigPageLive');
+export const LIVE_PAGE: { text: string; id: string | null; source: string } = manifestLivePage
+  ? { text: manifestLivePage.body, id: manifestLivePage.id, source: `the manifest's GigPageLive, by id (${manifestLivePage.id.slice(0, 12)}...)` }
+  : { text: ISSUE_GIG_PAGE_LIVE, id: null, source: 'issue 26\'s text (the manifest has no GigPageLive)' };
+/**
+ * The live page's text without `@live`: every gig page served once before the streams open (scenario 8), and what
+ * stock is polled for (POST, once per second per viewer).
+ */
+export const GIG_PAGE_POLLED = LIVE_PAGE.text.replace(' @live', '');
+/** Scenario 8's propagation subscription (issue 26's selection; gigs' `gigPagesUpdated`, completed at topclients). */
+export const GIG_PAGES_UPDATED = `subscription GigPagesUpdatedBench($sellerId: ID!) {
+  gigPagesUpdated(sellerId: $sellerId) { version appliedAt seller { id topClients { id name } } }
+}`;
+/** The editor's list mutations (the pages' own), signed as the seller, and the list it starts from. */
+export const ADD_TOP_CLIENT = operation('AddTopClient').body;
+export const REMOVE_TOP_CLIENT = operation('RemoveTopClient').body;
+export const MY_TOP_CLIENTS = operation('MyTopClients').body;

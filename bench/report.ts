@@ -6,11 +6,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContenderName } from './contenders.js';
 import { deferBars, deferSection } from './deferReport.js';
+import { liveBars, liveSection } from './liveReport.js';
 import { percentiles } from './stats.js';
 import type { LoadResult } from './load.js';
 import type { ProfileSummary } from './profileSummary.js';
 
-export type ScenarioId = 's1' | 's2' | 's2b' | 's2d' | 's3' | 's3b' | 's4' | 's4d' | 's5' | 's6' | 's7' | 's7b';
+export type ScenarioId = 's1' | 's2' | 's2b' | 's2d' | 's3' | 's3b' | 's4' | 's4d' | 's5' | 's6' | 's7' | 's7b' | 's8' | 's8b';
 
 export interface RunRecord {
   scenario: ScenarioId;
@@ -183,6 +184,10 @@ export function markdown(results: BenchResults): string {
       lines.push(...gatewayCostSection(results, id, runs), '');
       continue;
     }
+    if (runs.some((r) => r.load?.live) || id === 's8' || id === 's8b') {
+      lines.push(...liveSection(runs), '');
+      continue;
+    }
     lines.push(`| contender | req/s | p50 | p95 | p99 | gig ok | page ok | ${subgraphs.map((n) => `${n}/1000`).join(' | ')} | CPU s/1000 | peak RSS MB | loadavg |`);
     lines.push(`| --- | ${'--- | '.repeat(8 + subgraphs.length)}`);
     for (const run of runs) {
@@ -231,7 +236,7 @@ export function markdown(results: BenchResults): string {
   lines.push(forked.length === 0
     ? 'Every gateway ran as one process without children (checked in /proc at the end of each run).'
     : `Gateways of more than one process (workers, or the second replica; CPU and RSS summed over them): ${forked.map((r) => `${r.scenario} ${r.contender} (${r.childProcesses})`).join(', ')}; every other gateway ran as one process.`, '');
-  lines.push('## The issues\' bars (11: read path under load, 12: fresh and fast, 14: scaled out, 23: no change missed, 27: against a Rust gateway, @defer: a page never waits for its slowest source)', '');
+  lines.push('## The issues\' bars (11: read path under load, 12: fresh and fast, 14: scaled out, 23: no change missed, 26: live pages, 27: against a Rust gateway, @defer: a page never waits for its slowest source)', '');
   for (const bar of bars(results)) lines.push(`- ${bar.met === null ? (bar.text.includes('n/a') ? 'not measured' : 'note') : bar.met ? 'MET' : 'MISSED'}: ${bar.text}`);
   lines.push('');
 
@@ -379,6 +384,7 @@ export function bars(results: BenchResults): Bar[] {
   out.push(...gatewayCostBars(results, measured));
   out.push(...rustGatewayBars(results, measured));
   out.push(...deferBars(results));
+  out.push(...liveBars(results.runs));
   // ---- issue 14: two replicas + Redis beside one process (s1 and s7)
   const replicas1 = measured(find(results, 's1', 'ours-2-replicas-redis'));
   check(replicas1 ? replicas1.pageOk === 1 : null,
@@ -497,7 +503,8 @@ function rustGatewayBars(results: BenchResults, measured: Measured): Bar[] {
 const COLOURS: Record<string, string> = { sync: '#888888', ours: '#1f77b4', 'ours-2-replicas-redis': '#9ecae1', 'ours-workers-2': '#3182bd', 'ours-stock-executor': '#6baed6', hive: '#ff7f0e', 'hive-cache': '#ffbb78', 'hive-router': '#d62728', grafbase: '#9467bd', 'grafbase-no-dedup': '#c5b0d5', 'ours-no-dedup': '#17becf', 'gigs-only': '#2ca02c', 'ours-no-client-details': '#98df8a' };
 
 export function chart(results: BenchResults): string {
-  const ids = (Object.keys(results.scenarios) as ScenarioId[]).filter((id) => results.runs.some((r) => r.scenario === id));
+  // Scenario 8 is about pushes and edits, not requests: its table says it.
+  const ids = (Object.keys(results.scenarios) as ScenarioId[]).filter((id) => results.runs.some((r) => r.scenario === id && !r.load?.live) && id !== 's8' && id !== 's8b');
   const panelW = 190;
   const panelH = 170;
   const top = 60;

@@ -10,6 +10,8 @@
  *                                 its topclients restart s3b, s4 the deferred page's s4d, s7 its 200-connection variant s7b)
  *   npm run bench -- --contenders=sync,ours  only these contenders, for comparing two builds of ours; results under
  *                                 bench/results/partial/ (not committed: the issue's bars need every contender)
+ *   npm run bench -- --only=s8    scenario 8 only: live gig pages and propagation subscriptions on ours, the same pages
+ *                                 polled on stock (and again with fewer viewers, s8b)
  *   BENCH_OURS_BEFORE=<checkout> npm run bench -- --only=s1,s7 --contenders=ours,ours-before
  *                                 that checkout's gateway as `ours-before` beside `ours`, in the same run
  *
@@ -18,7 +20,9 @@
  * (1500, plus up to BENCH_SLOW_JITTER_MS 1000), BENCH_TOPCLIENTS_TIMEOUT_MS (300: ours' entity timeout and page budget for
  * topclients), BENCH_EDITS_PER_SECOND (5), BENCH_S7_CONNECTIONS (50), BENCH_S7B_CONNECTIONS (200), BENCH_COLD_BURST
  * (100: the concurrent pages of scenarios 2b and 2d on a fresh gateway), BENCH_DEFER_RATE (600: the pages per second
- * scenario 4d sends to each contender, at a steady rate).
+ * scenario 4d sends to each contender, at a steady rate), BENCH_S8_VIEWERS (1000: scenario 8's live pages, and as many
+ * subscriptions; stock's pollers), BENCH_S8_SMALL_VIEWERS (100: s8b), BENCH_S8_EDITS (30: measured edits, one a
+ * second), BENCH_S8_SELLERS (6: the edited sellers, edited in turn).
  *
  * The first run installs the bench's own packages (bench/package.json: Hive Gateway, its router runtime, Grafbase's
  * CLI, autocannon).
@@ -74,6 +78,12 @@ const settings = {
   overloadConnections: num('BENCH_S7B_CONNECTIONS', 200),
   coldBurstPages: num('BENCH_COLD_BURST', 100),
   deferredPagesPerSecond: num('BENCH_DEFER_RATE', quick ? 200 : 600),
+  liveViewers: num('BENCH_S8_VIEWERS', quick ? 100 : 1000),
+  liveViewersSmall: num('BENCH_S8_SMALL_VIEWERS', quick ? 20 : 100),
+  // Every edit adds a client (a warm-up add per seller, then one per turn): a seller is edited only if its list has
+  // room for 1 + edits / sellers more (6 of the 10 at full size); they are removed again after the measurement.
+  liveEdits: num('BENCH_S8_EDITS', quick ? 6 : 30),
+  liveEditedSellers: Math.max(1, num('BENCH_S8_SELLERS', quick ? 2 : 6)),
 };
 /**
  * The secret the reference subgraphs believe (GATEWAY_SUBGRAPH_SECRET), fresh per run as npm start makes it: ours
@@ -105,6 +115,11 @@ interface Scenario {
   parts?: boolean;
   /** Pages sent at this steady rate (bench/deferLoad.ts) instead of by `connections` asking in turn. */
   pagesPerSecond?: number;
+  /**
+   * Scenario 8 (bench/liveLoad.ts): this many live pages and as many subscriptions on ours, as many pollers on stock,
+   * while an editor changes the edited sellers' lists once a second.
+   */
+  live?: { viewers: number };
 }
 
 const MAIN: ContenderName[] = ['sync', 'ours', 'hive', 'hive-cache'];
@@ -122,6 +137,8 @@ const AGAINST_RUST: ContenderName[] = ['ours-no-dedup', 'grafbase', 'grafbase-no
  */
 const S7_BAR_TRIO: ContenderName[] = ['sync', 'ours-no-dedup', 'grafbase-no-dedup'];
 const s7Rounds = Array.from({ length: Math.max(0, settings.gatewayCostRounds - 1) }, (_, i) => (i % 2 === 0 ? [...S7_BAR_TRIO].reverse() : S7_BAR_TRIO)).flat();
+/** Scenario 8: ours serves live pages and subscriptions; stock (sync) is polled for the same pages. */
+const LIVE: ContenderName[] = ['ours', 'sync'];
 const SCENARIOS: Scenario[] = [
   { id: 's1', title: 'Gig page, warm (every gig served once first, then Zipf ids)', supergraph: 'reference', load: 'gigPage', warmup: true, prewarm: true, contenders: [...MAIN, ...BEFORE, 'ours-2-replicas-redis', 'gigs-only'], topclients: {} },
   { id: 's2', title: 'Cold start (first seconds, cache empty)', supergraph: 'reference', load: 'gigPage', warmup: false, contenders: MAIN, topclients: {} },
@@ -145,10 +162,12 @@ const SCENARIOS: Scenario[] = [
   { id: 's7b', title: `Gateway cost under overload (as s7, ${settings.overloadConnections} connections)`, supergraph: 'gatewayCost', load: 'gatewayCost', warmup: true, contenders: GATEWAY_COST, topclients: {}, connections: settings.overloadConnections,
     // At 200 connections one round of answers takes seconds: a longer warm-up and run reach a steady state.
     seconds: quick ? 6 : Math.max(15, settings.seconds), warmupSeconds: quick ? 3 : Math.max(5, settings.warmupSeconds) },
+  { id: 's8', title: `Live gig pages (${settings.liveViewers} live pages and ${settings.liveViewers} propagation subscriptions over graphql-ws on ours, one list edit a second for ${settings.liveEdits} s; beside it, the same pages polled every second on stock)`, supergraph: 'reference', load: 'livePages', warmup: true, contenders: LIVE, topclients: {}, live: { viewers: settings.liveViewers } },
+  { id: 's8b', title: `Live gig pages with fewer viewers (as s8, ${settings.liveViewersSmall} pages and ${settings.liveViewersSmall} subscriptions; stock polled by ${settings.liveViewersSmall})`, supergraph: 'reference', load: 'livePages', warmup: true, contenders: LIVE, topclients: {}, live: { viewers: settings.liveViewersSmall } },
 ];
 /**
  * --only=s7 also runs its variant s7b (and --only=s2 its cold burst s2b and the deferred page's s2d, --only=s3 its
- * restart s3b, --only=s4 the deferred page's s4d).
+ * restart s3b, --only=s4 the deferred page's s4d, --only=s8 its smaller viewer count s8b).
  */
 const selected = (id: ScenarioId) => !only || only.includes(id) || only.includes(id.replace(/[bd]$/, ''));
 
@@ -222,10 +241,10 @@ async function control(backendUrl: string, path: string, body?: unknown): Promis
   return response.json();
 }
 
-async function runLoad(options: LoadOptions, name: string, onMeasure: () => Promise<void>, parts = false): Promise<LoadResult> {
+async function runLoad(options: LoadOptions, name: string, onMeasure: () => Promise<void>, script = 'bench/load.ts'): Promise<LoadResult> {
   const file = join(workDir, `load-${name}.json`);
   writeFileSync(file, JSON.stringify(options));
-  const child = startChild(`load ${name}`, ['--import', 'tsx', parts ? 'bench/deferLoad.ts' : 'bench/load.ts', file], {}, root);
+  const child = startChild(`load ${name}`, ['--import', 'tsx', script, file], {}, root);
   children.push(child);
   const measuring = waitForLine(child, 'MEASURE', 600_000).then(onMeasure).catch((error: unknown) => {
     console.error(`bench: could not reset counts at the start of the measured part: ${String(error)}`);
@@ -325,7 +344,7 @@ try {
         const cpuOf = () => gateways.reduce((sum, pid) => sum + groupCpuSeconds(pid), 0);
         const loadOptions: LoadOptions = {
           url: started.url,
-          kind: CONTENDER_PAGES[contender] ?? scenario.load,
+          kind: scenario.live ? (contender === 'sync' ? 'polledPages' : 'livePages') : CONTENDER_PAGES[contender] ?? scenario.load,
           connections: scenario.connections ?? settings.connections,
           warmupSeconds: scenario.warmup ? scenario.warmupSeconds ?? settings.warmupSeconds : 0,
           durationSeconds: scenario.seconds ?? settings.seconds,
@@ -337,6 +356,28 @@ try {
           ...(scenario.burst ? { burst: scenario.burst } : {}),
           ...(scenario.prewarm ? { prewarm: true } : {}),
           ...(scenario.pagesPerSecond ? { pagesPerSecond: scenario.pagesPerSecond } : {}),
+          ...(scenario.live ? {
+            live: {
+              mode: contender === 'sync' ? 'poll' as const : 'stream' as const,
+              viewers: scenario.live.viewers,
+              subscriptions: contender === 'sync' ? 0 : scenario.live.viewers,
+              streamsPerSocket: 10,
+              editedSellers: settings.liveEditedSellers,
+              edits: settings.liveEdits,
+              editIntervalMs: 1000,
+              pollIntervalMs: 1000,
+              pollConnections: 100,
+              // Stock's pollers may fall far behind once a second (its answers/s bound them): time enough to see the last edit.
+              graceMs: contender === 'sync' ? 20_000 : 3_000,
+              onEditedShare: 0.5,
+              scale: settings.scale,
+              backendUrl,
+              gatewayPids: gateways,
+              // Every page's first answer before the first edit; stock, polled by more pages than it answers a second,
+              // gets them within a minute (pollers not yet answered then still count as viewers who must see each edit).
+              setupTimeoutMs: contender === 'sync' ? 60_000 : 180_000,
+            },
+          } : {}),
         };
         // Counts and CPU cover the measured part only: the load process prints MEASURE after its warm-up and pauses
         // briefly before measuring, while we reset the counts and read the CPU clock. CPU and RSS are summed over the
@@ -354,10 +395,12 @@ try {
               .then(() => control(backendUrl, '/restart', { name: 'topclients' }) as Promise<{ downMs: number }>)
               .then(({ downMs }) => ({ afterSeconds, downMs }));
           }
-        }, scenario.parts);
+        }, scenario.live ? 'bench/liveLoad.ts' : scenario.parts ? 'bench/deferLoad.ts' : 'bench/load.ts');
         const restart = await restarted;
-        const cpu = cpuOf() - cpuBefore;
-        const rss = gateways.reduce((sum, pid) => sum + groupPeakRssMb(pid), 0);
+        // Scenario 8's load reads the gateway's CPU, its RSS and the subgraph counts itself, at the ends of the edits'
+        // window: streams set up before it and closed after it are not counted.
+        const cpu = load.live ? load.live.gateway.cpuSeconds : cpuOf() - cpuBefore;
+        const rss = load.live ? load.live.gateway.peakRssMb : gateways.reduce((sum, pid) => sum + groupPeakRssMb(pid), 0);
         // Processes beyond the first one measured: workers, and the second replica.
         const childProcesses = gateways.reduce((sum, pid) => sum + childProcessCount(pid), 0) + gateways.length - 1;
         const counts = (await control(backendUrl, '/counts')) as {
@@ -365,10 +408,10 @@ try {
           overhead: Record<string, number>;
           gatewayCost: Record<string, number>;
         };
-        const subgraphRequests: Record<string, number> = scenario.supergraph === 'reference'
+        const subgraphRequests: Record<string, number> = load.live ? load.live.window.subgraphRequests : scenario.supergraph === 'reference'
           ? Object.fromEntries(Object.entries(counts.reference).map(([n, c]) => [n, c.requests + c.refused]))
           : counts[scenario.supergraph];
-        const entityRequests = scenario.supergraph === 'reference'
+        const entityRequests = load.live ? load.live.window.entityRequests : scenario.supergraph === 'reference'
           ? Object.fromEntries(Object.entries(counts.reference).map(([n, c]) => [n, c.entityRequests]))
           : undefined;
         runs.push({
@@ -388,7 +431,12 @@ try {
         const ms = (v: number | null) => (typeof v === 'number' ? v.toFixed(1) : 'n/a');
         const share = (n: number) => `${(100 * n / Math.max(1, load.requests)).toFixed(1)}%`;
         const defer = load.defer;
-        const verdict = defer
+        const lv = load.live;
+        const verdict = lv
+          ? lv.mode === 'stream'
+            ? `edit-to-push p50 ${ms(lv.editToPushMs.p50)} p99 ${ms(lv.editToPushMs.p99)} max ${ms(lv.editToPushMs.max)} ms  pushes ${lv.delivered}/${lv.expected}  topclients calls/edit ${lv.topclientsCallsPerEdit.mean.toFixed(2)} (max ${lv.topclientsCallsPerEdit.max})  edits ${lv.edits.acknowledged}/${lv.edits.sent}  CPU ${cpu.toFixed(2)} s  RSS ${rss.toFixed(0)} MB`
+            : `polls ${lv.polls!.perSecond.toFixed(0)}/s of ${lv.polls!.askedPerSecond.toFixed(0)} asked  edit-to-visible p50 ${ms(lv.editToPushMs.p50)} p99 ${ms(lv.editToPushMs.p99)} ms  seen ${lv.delivered}/${lv.expected}  gigs ${(subgraphRequests.gigs ?? 0) / lv.window.seconds | 0}/s  CPU ${cpu.toFixed(2)} s  RSS ${rss.toFixed(0)} MB`
+          : defer
           ? `first payload p50 ${ms(defer.firstPayloadMs.p50)} p99 ${ms(defer.firstPayloadMs.p99)} (delimited p99 ${ms(defer.firstDelimitedMs.p99)}) ms  reader lag p99 ${ms(defer.readerLagMs?.p99 ?? NaN)} ms  served ${share(defer.served)}`
             + `${defer.besideFirstPayloadMs ? `  beside it, the page without the top clients' details p99 ${ms(defer.besideFirstPayloadMs.p99)} ms` : ''}`
             + `${loadOptions.kind !== 'noClientDetailsPage' ? `  top clients delivered ${defer.topClients.delivered} none ${defer.topClients.none} failed ${defer.topClients.failed} missing ${defer.topClients.missing}` : ''}`
