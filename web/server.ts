@@ -1,13 +1,16 @@
 /**
  * Serves the built pages (web/dist) and proxies `/graphql` to the gateway, so the pages and the graph share one
- * origin and a browser never sends a CORS preflight. Also answers `/logos/<id>.svg` with generated placeholders.
+ * origin and a browser never sends a CORS preflight: requests, and WebSocket upgrades (the live gig page and the
+ * editor's note hear the gateway's graphql-ws there). Also answers `/logos/<id>.svg` with generated placeholders.
  * Unknown paths without a file extension get index.html: the page picks its view from the path.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { proxyUpgrade } from '../scripts/upgradeProxy.js';
 import { logoSvg } from './logo.js';
 
 export const DEFAULT_DIST_DIR = fileURLToPath(new URL('./dist', import.meta.url));
@@ -65,6 +68,15 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://web');
+    // Node no longer watches an upgraded socket: a reset with no listener would take the process down.
+    socket.on('error', () => socket.destroy());
+    if (url.pathname !== '/graphql') return void socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    // To the gateway's own path, as requests are (proxyUpgrade sends the request's path on).
+    req.url = `${gateway.pathname}${url.search}`;
+    proxyUpgrade(req, socket, head, gateway, { 'x-forwarded-host': req.headers.host ?? '' });
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kind, parse, type FragmentDefinitionNode } from 'graphql';
+import { Kind, parse, print, visit, type FragmentDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { ManifestError, readManifestFile } from '../../gateway/src/persisted/manifest.js';
 import { MANIFEST_FILE, persistedQueryManifestText } from '../manifest.js';
@@ -42,6 +42,17 @@ describe('the committed persisted query manifest', () => {
     expect(read('docs/PERSISTED-QUERIES.md')).toContain(`"sha256Hash":"${ids.SearchResults}"`);
   });
 
+  it('the live gig page selects exactly what the gig page does, marked @live and with nothing deferred', () => {
+    const bodies = Object.fromEntries(committed().operations.map((o: any) => [o.name, o.body as string]));
+    expect(committed().operations.filter((o: any) => /@live\b/.test(o.body)).map((o: any) => [o.name, o.type])).toEqual([['GigPageLive', 'query']]);
+    // GigPage without its @defer, and GigPageLive without its @live, under one name: the same document.
+    const without = (body: string, directive: string, name: string) => print(visit(parse(body), {
+      Directive: (node) => (node.name.value === directive ? null : undefined),
+      OperationDefinition: (node) => ({ ...node, name: { ...node.name!, value: name } }),
+    }));
+    expect(without(bodies.GigPageLive!, 'live', 'Page')).toBe(without(bodies.GigPage!, 'defer', 'Page'));
+  });
+
   it('drift is detected: an edited operation changes the generated manifest and its id', () => {
     const dir = mkdtempSync(join(tmpdir(), 'operations-'));
     try {
@@ -65,7 +76,7 @@ describe('the committed persisted query manifest', () => {
     for (const name of ['UserPage', 'MyTopClients', 'AddTopClient', 'RemoveTopClient', 'ReorderTopClients', 'UpdateClient']) {
       expect(fragmentNames(bodies[name]!), name).toEqual(['ClientDetails', 'ClientSummary']);
     }
-    for (const name of ['GigPage', 'GigPagesUpdated', 'MyTopClientsChanged']) expect(fragmentNames(bodies[name]!), name).toEqual(['ClientSummary']);
+    for (const name of ['GigPage', 'GigPageLive', 'GigPagesUpdated', 'MyTopClientsChanged']) expect(fragmentNames(bodies[name]!), name).toEqual(['ClientSummary']);
     expect(fragmentNames(bodies.SearchResults!)).toEqual([]);
     // The selection is written once: no operation file spells the client's fields out itself.
     for (const file of readdirSync(OPERATIONS_DIR).filter((f) => f.endsWith('.graphql'))) {

@@ -6,10 +6,19 @@ import { composeSupergraph } from '../compose.js';
 import { loadOperations } from '../operations.js';
 import { SUBGRAPHS, SUPERGRAPH_FILE, defaultRoutingUrl } from '../subgraphs.js';
 import { Supergraph } from '@apollo/federation-internals';
-import { buildSchema, parse, specifiedRules, validate } from 'graphql';
-import { DEFER_VALIDATION_RULES } from '../../gateway/src/validation/deferRules.js';
+import { buildSchema, parse, specifiedRules, validate, type GraphQLSchema } from 'graphql';
+import { DEFER_VALIDATION_RULES, withLiveDirective } from '../../gateway/src/validation/directiveRules.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * The API schema as the gateway validates the pages' operations: with @defer declared (DEFER on, the default), as the
+ * planner's `includeDefer` prints it, and with @live on queries (the live gig page's operation), as the gateway
+ * declares it; over plain HTTP a rule then refuses it, over its streaming transports it makes the query live.
+ */
+function servedSchema(): GraphQLSchema {
+  return withLiveDirective(Supergraph.build(readFileSync(SUPERGRAPH_FILE, 'utf8')).apiSchema().toGraphQLJSSchema({ includeDefer: true }));
+}
 
 describe('the committed supergraph', () => {
   it('equals what composing the subgraph SDL files yields now (run `npm run compose` after a schema change)', () => {
@@ -28,14 +37,21 @@ describe('the committed supergraph', () => {
   });
 
   it('every page operation validates against the API schema the gateway serves', () => {
-    // With DEFER on (the default, which the pages' deferred top clients need) the gateway serves the API schema with
-    // @defer declared, as the planner's `includeDefer` prints it, and validates with the RFC's rules besides graphql-js's.
-    const schema = Supergraph.build(readFileSync(SUPERGRAPH_FILE, 'utf8')).apiSchema().toGraphQLJSSchema({ includeDefer: true });
+    // The pages' deferred top clients need DEFER on (the default); the gateway checks @defer with the RFC's rules too.
+    const schema = servedSchema();
     const operations = loadOperations();
-    expect(operations.map((o) => o.name)).toEqual(expect.arrayContaining(['GigPage', 'UserPage', 'SearchResults', 'MyTopClients']));
+    expect(operations.map((o) => o.name)).toEqual(expect.arrayContaining(['GigPage', 'GigPageLive', 'UserPage', 'SearchResults', 'MyTopClients']));
     for (const op of operations) {
       expect(validate(schema, parse(op.body), [...specifiedRules, ...DEFER_VALIDATION_RULES]).map((e) => `${op.name}: ${e.message}`)).toEqual([]);
     }
+  });
+
+  it('@live is declared on a query and on nothing else, as the gateway declares it', () => {
+    const schema = servedSchema();
+    const messages = (text: string) => validate(schema, parse(text)).map((e) => e.message);
+    expect(messages('query Q @live { gig(id: "g1") { title } }')).toEqual([]);
+    expect(messages('subscription S($s: ID!) @live { gigPagesUpdated(sellerId: $s) { version } }')).toEqual(['Directive "@live" may not be used on SUBSCRIPTION.']);
+    expect(messages('query Q { gig(id: "g1") @live { title } }')).toEqual(['Directive "@live" may not be used on FIELD.']);
   });
 
   it('fields filled by another service on demand are nullable, so a failure nulls them and not the page', () => {

@@ -11,7 +11,7 @@
  */
 import { multipartBoundary, multipartJsonParts } from './multipart.js';
 import { persistedOperation, type OperationName } from './operations.js';
-import { sessionToken } from './session.js';
+import { identityHeaders } from './session.js';
 
 export interface GraphQLError {
   message: string;
@@ -102,10 +102,7 @@ function persistedQueryExtension(sha256Hash: string) {
 
 function headersFor(options: RequestOptions, accept: string): Record<string, string> {
   // Apollo Server's CSRF prevention accepts a GET only with a header a simple cross-site form cannot send.
-  const headers: Record<string, string> = { 'apollo-require-preflight': 'true', accept };
-  const token = options.sellerId ? sessionToken() : null;
-  if (token) headers.authorization = `Bearer ${token}`;
-  else if (options.sellerId) headers['x-seller-id'] = options.sellerId;
+  const headers: Record<string, string> = { 'apollo-require-preflight': 'true', accept, ...(options.sellerId ? identityHeaders(options.sellerId) : {}) };
   if (options.noCache) headers['cache-control'] = 'no-cache';
   return headers;
 }

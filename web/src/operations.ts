@@ -6,7 +6,9 @@ import manifest from '../../schema/persisted-query-manifest.json';
 
 export type OperationName =
   | 'GigPage' | 'UserPage' | 'SearchResults' | 'MyTopClients'
-  | 'AddTopClient' | 'RemoveTopClient' | 'ReorderTopClients' | 'UpdateClient';
+  | 'AddTopClient' | 'RemoveTopClient' | 'ReorderTopClients' | 'UpdateClient'
+  // Over graphql-ws (liveUpdates.ts): the live gig page, and what gigs applied (the editor's note).
+  | 'GigPageLive' | 'GigPagesUpdated';
 
 export interface PersistedOperation {
   id: string;

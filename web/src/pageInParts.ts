@@ -18,7 +18,8 @@ export interface PageInParts<T, S> {
   show(root: HTMLElement, subject: S, clients: HTMLElement): void;
 }
 
-export async function renderInParts<T, S>(root: HTMLElement, operation: OperationName, variables: Record<string, unknown>, page: PageInParts<T, S>): Promise<void> {
+/** Resolves when the answer is whole: true when it showed the page, false when it showed a problem instead. */
+export async function renderInParts<T, S>(root: HTMLElement, operation: OperationName, variables: Record<string, unknown>, page: PageInParts<T, S>): Promise<boolean> {
   showLoading(root);
   /** The top clients section as shown now; null until the page is. */
   let shown: HTMLElement | null = null;
@@ -32,9 +33,9 @@ export async function renderInParts<T, S>(root: HTMLElement, operation: Operatio
       }
       const subject = page.subject(result.data);
       if (!subject) {
-        return result.errors?.length
-          ? showProblem(root, page.unavailable, 'Please try again in a moment.')
-          : showProblem(root, page.notFound.title, page.notFound.detail);
+        if (result.errors?.length) showProblem(root, page.unavailable, 'Please try again in a moment.');
+        else showProblem(root, page.notFound.title, page.notFound.detail);
+        return false;
       }
       shown = page.clients(result);
       page.show(root, subject, shown);
@@ -43,5 +44,7 @@ export async function renderInParts<T, S>(root: HTMLElement, operation: Operatio
     // Only before the first part: a later part that breaks off ends the results (queryInParts).
     if (!(error instanceof RequestFailed)) throw error;
     showProblem(root, page.unavailable, 'Please try again in a moment.');
+    return false;
   }
+  return shown !== null;
 }

@@ -4,6 +4,7 @@
  * it as `Authorization: Bearer <token>`, which the gateway verifies like any real token. Without that endpoint
  * (a web server started without development tokens) the seller id alone is kept and sent as the development
  * `x-seller-id` header, which only a development gateway accepts. Kept in localStorage so a reload stays signed in.
+ * A WebSocket cannot carry headers from a browser: over graphql-ws the same headers go in `connection_init`.
  */
 const SELLER_KEY = 'gigs.sellerId';
 const TOKEN_KEY = 'gigs.token';
@@ -13,8 +14,14 @@ export function signedInSeller(): string | null {
 }
 
 /** The signed-in seller's token, or null when the deployment issues none. */
-export function sessionToken(): string | null {
+function sessionToken(): string | null {
   return localStorage.getItem(TOKEN_KEY);
+}
+
+/** Who a request acts as, as the headers that say it: the token, or in development the bare seller id. */
+export function identityHeaders(sellerId: string): Record<string, string> {
+  const token = sessionToken();
+  return token ? { authorization: `Bearer ${token}` } : { 'x-seller-id': sellerId };
 }
 
 export async function signIn(sellerId: string): Promise<void> {

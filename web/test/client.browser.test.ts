@@ -1,8 +1,9 @@
 /**
  * The pages' GraphQL client and rendering rules in headless Chromium, against a stand-in gateway (a real
  * node:http server on port 0) that answers exactly what each case needs: an id it does not know (the APQ
- * fallback), a null `topClients` with an error, stale data, a missing gig, and answers in parts (`@defer`,
- * multipart/mixed) whose later parts it sends only when the test lets them go.
+ * fallback), a null `topClients` with an error, stale data, a missing gig, answers in parts (`@defer`,
+ * multipart/mixed) whose later parts it sends only when the test lets them go, and, over graphql-ws, the live gig
+ * page's answers when the test pushes them.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
@@ -15,6 +16,7 @@ import manifest from '../../schema/persisted-query-manifest.json' with { type: '
 import { buildPages } from '../build.js';
 import { startWebServer, type RunningWebServer } from '../server.js';
 import { closeChromium, launchChromium, newVisitorPage } from './chromium.js';
+import { serveGraphQLWs, type GraphQLWsStandIn } from './graphqlWsStandIn.js';
 
 interface Seen { method: string; params: URLSearchParams; headers: IncomingHttpHeaders; body: any }
 type Answer = (request: Seen) => unknown;
@@ -69,6 +71,7 @@ const clients = [
 
 let distDir: string;
 let upstream: Server;
+let streams: GraphQLWsStandIn;
 let web: RunningWebServer;
 let browser: Browser;
 let answer: Answer = () => ({ data: null });
@@ -86,6 +89,7 @@ beforeAll(async () => {
     if (answered instanceof InParts) return writeInParts(res, answered);
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(answered));
   });
+  streams = serveGraphQLWs(upstream);
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   await built;
   web = await startWebServer({ gatewayUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/graphql`, port: 0, distDir });
@@ -95,6 +99,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await closeChromium(browser);
   await web?.stop();
+  await streams?.close();
   await new Promise((resolve) => upstream?.close(resolve));
   if (distDir) await rm(distDir, { recursive: true, force: true });
 });
@@ -105,6 +110,17 @@ async function open(path: string): Promise<Page> {
   await page.goto(`${web.url}${path}`);
   await page.locator('main > :not(.loading)').first().waitFor();
   return page;
+}
+
+/** A page that records what the browser reports as an error: none is expected on these pages. */
+async function openRecordingErrors(path: string): Promise<{ page: Page; errors: string[] }> {
+  seen.length = 0;
+  const page = await newVisitorPage(browser);
+  const errors: string[] = [];
+  page.on('console', (message) => void (message.type() === 'error' && errors.push(message.text())));
+  page.on('pageerror', (error) => void errors.push(error.message));
+  await page.goto(`${web.url}${path}`);
+  return { page, errors };
 }
 
 describe('the pages\' GraphQL client', () => {
@@ -191,17 +207,6 @@ describe('an answer in parts (@defer)', () => {
     hasNext: false,
   });
   const clientNames = async (page: Page) => (await page.locator('[data-testid=top-clients] .client-name').allTextContents()).map((t) => t.replace('✓', '').trim());
-
-  /** A page that records what the browser reports as an error: none is expected on these pages. */
-  async function openRecordingErrors(path: string): Promise<{ page: Page; errors: string[] }> {
-    seen.length = 0;
-    const page = await newVisitorPage(browser);
-    const errors: string[] = [];
-    page.on('console', (message) => void (message.type() === 'error' && errors.push(message.text())));
-    page.on('pageerror', (error) => void errors.push(error.message));
-    await page.goto(`${web.url}${path}`);
-    return { page, errors };
-  }
 
   for (const framing of ['delimited-after', 'delimited-before'] as const) {
     it(`shows the gig at once, the top clients as loading, and the clients when their part comes (${framing})`, async () => {
@@ -305,5 +310,130 @@ describe('an answer in parts (@defer)', () => {
     ]);
     expect(errors).toEqual([]);
     await page.close();
+  });
+});
+
+describe('the live gig page (GigPageLive over graphql-ws)', () => {
+  const gigPageLive = manifest.operations.find((o) => o.name === 'GigPageLive')!;
+  const initech = { id: 'c3', name: 'Initech', logoUrl: '/logos/c3.svg', verified: false, version: 1 };
+  const clientNames = async (page: Page) => (await page.locator('[data-testid=top-clients] .client-name').allTextContents()).map((t) => t.replace('✓', '').trim());
+
+  /** Every distinct state of the gig page's title and top clients, recorded by the page itself as its DOM changes. */
+  async function recordStates(page: Page): Promise<() => Promise<{ title: string | null; clients: string[] }[]>> {
+    await page.addInitScript(() => {
+      // The browser's own globals (this project's Node typings have no DOM).
+      type Found = { textContent: string | null };
+      const { document, MutationObserver } = globalThis as unknown as {
+        document: { querySelector(selector: string): Found | null; querySelectorAll(selector: string): Iterable<Found> };
+        MutationObserver: new (callback: () => void) => { observe(target: unknown, options: Record<string, boolean>): void };
+      };
+      const states: unknown[] = [];
+      (globalThis as unknown as { shownStates: unknown[] }).shownStates = states;
+      let last = '';
+      new MutationObserver(() => {
+        const title = document.querySelector('[data-testid=gig-title]')?.textContent ?? null;
+        if (title === null) return;
+        const clients = [...document.querySelectorAll('[data-testid=top-clients] .client-name')].map((n) => (n.textContent ?? '').replace('✓', '').trim());
+        const key = JSON.stringify({ title, clients });
+        if (key !== last) states.push({ title, clients });
+        last = key;
+      }).observe(document, { childList: true, subtree: true, characterData: true });
+    });
+    return () => page.evaluate(() => (globalThis as unknown as { shownStates: { title: string | null; clients: string[] }[] }).shownStates);
+  }
+
+  /** Marks what is on screen now; `kept` then tells whether it is still the very same node (it did not flicker). */
+  const mark = (page: Page, selector: string) => page.locator(selector).evaluate((node) => void ((node as unknown as { kept: boolean }).kept = true));
+  const kept = (page: Page, selector: string) => page.locator(selector).evaluate((node) => (node as unknown as { kept?: boolean }).kept === true);
+
+  it('once shown, follows its live query on the page\'s own origin, by id, and draws each answer in place: only what changed changes', async () => {
+    answer = () => ({ data: { gig: gig(clients) } });
+    const live = streams.nextOperation();
+    const page = await newVisitorPage(browser);
+    const errors: string[] = [];
+    page.on('console', (message) => void (message.type() === 'error' && errors.push(message.text())));
+    page.on('pageerror', (error) => void errors.push(error.message));
+    const states = await recordStates(page);
+    seen.length = 0;
+    await page.goto(`${web.url}/gigs/g7`);
+    const operation = await live;
+    expect(operation.payload).toEqual({ operationName: 'GigPageLive', query: '', variables: { id: 'g7' }, extensions: { persistedQuery: { version: 1, sha256Hash: gigPageLive.id } } });
+    // An anonymous visitor: nothing in connection_init. Through the web server, to the gateway's /graphql.
+    expect(operation.init).toBeUndefined();
+    expect(operation.url).toBe('/graphql');
+    expect(seen.map((r) => [r.method, r.params.get('operationName')])).toEqual([['GET', 'GigPage']]);
+
+    for (const selector of ['[data-testid=gig-title]', '[data-testid=seller] .seller-name', '[data-client-id=c1] img.logo', '[data-client-id=c2]']) await mark(page, selector);
+    // Initech joins at the top, Globex is renamed; the gig, the seller and Acme stay as they were.
+    operation.push({ data: { gig: gig([initech, clients[0], { ...clients[1], name: 'Globex Corp' }]) } });
+    await page.locator('[data-client-id=c3] .client-name').waitFor();
+    expect(await clientNames(page)).toEqual(['Initech', 'Acme Paints', 'Globex Corp']);
+    expect(await page.getAttribute('[data-client-id=c3] img.logo', 'src')).toBe('/logos/c3.svg');
+    expect(await kept(page, '[data-testid=gig-title]')).toBe(true);
+    expect(await kept(page, '[data-testid=seller] .seller-name')).toBe(true);
+    expect(await kept(page, '[data-client-id=c1] img.logo')).toBe(true);
+    // Renamed, moved, but the same item: only its name changed.
+    expect(await kept(page, '[data-client-id=c2]')).toBe(true);
+
+    operation.push({ data: { gig: { ...gig([initech, ...clients]), title: 'I will paint your fence, and the gate' } } });
+    await page.getByText('I will paint your fence, and the gate').waitFor();
+    expect(await page.title()).toBe('I will paint your fence, and the gate · gigs');
+    expect(await kept(page, '[data-testid=gig-title]')).toBe(true);
+    expect(await kept(page, '[data-client-id=c1] img.logo')).toBe(true);
+    expect(await clientNames(page)).toEqual(['Initech', 'Acme Paints', 'Globex']);
+
+    // As the page showed it: the gig, then each answer whole, with nothing in between (no reload, no empty list).
+    expect(await states()).toEqual([
+      { title: 'I will paint your fence', clients: ['Acme Paints', 'Globex'] },
+      { title: 'I will paint your fence', clients: ['Initech', 'Acme Paints', 'Globex Corp'] },
+      { title: 'I will paint your fence, and the gate', clients: ['Initech', 'Acme Paints', 'Globex'] },
+    ]);
+    expect(seen).toHaveLength(1);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('an answer without the gig changes nothing and shows no error; leaving the page closes its socket', async () => {
+    answer = () => ({ data: { gig: gig(clients) } });
+    const live = streams.nextOperation();
+    const { page, errors } = await openRecordingErrors('/gigs/g7');
+    const operation = await live;
+    await page.locator('[data-testid=top-clients] .client-name').first().waitFor();
+    operation.push({ data: { gig: null }, errors: [{ message: 'topclients and gigs are down' }] });
+    operation.push({ data: { gig: { ...gig(clients), title: 'Still here' } } });
+    // The answer after it shows: the one before it was passed over.
+    await page.getByText('Still here').waitFor();
+    expect(await clientNames(page)).toEqual(['Acme Paints', 'Globex']);
+    expect(await page.locator('[data-testid=problem], [data-testid=top-clients-unavailable]').count()).toBe(0);
+    expect(await page.textContent('body')).not.toContain('down');
+
+    await page.goto(`${web.url}/users/brave_otter3`);
+    await operation.stopped;
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('a gateway that takes no WebSocket: the page stays as it was shown, with no error', async () => {
+    // A gateway that answers HTTP only: the upgrade gets a plain 200, and the browser gives the socket up.
+    const httpOnly = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: { gig: gig(clients) } })));
+    await new Promise<void>((resolve) => httpOnly.listen(0, '127.0.0.1', resolve));
+    const plainWeb = await startWebServer({ gatewayUrl: `http://127.0.0.1:${(httpOnly.address() as AddressInfo).port}/graphql`, port: 0, distDir });
+    try {
+      const page = await newVisitorPage(browser);
+      const uncaught: string[] = [];
+      page.on('pageerror', (error) => void uncaught.push(error.message));
+      const socket = page.waitForEvent('websocket');
+      await page.goto(`${plainWeb.url}/gigs/g7`);
+      await (await socket).waitForEvent('socketerror');
+      expect(await page.textContent('[data-testid=gig-title]')).toBe('I will paint your fence');
+      expect(await clientNames(page)).toEqual(['Acme Paints', 'Globex']);
+      expect(await page.locator('[data-testid=problem], [data-testid=top-clients-unavailable]').count()).toBe(0);
+      // The browser reports the refused handshake in its console; the page itself throws nothing.
+      expect(uncaught).toEqual([]);
+      await page.close();
+    } finally {
+      await plainWeb.stop();
+      await new Promise((resolve) => httpOnly.close(resolve));
+    }
   });
 });

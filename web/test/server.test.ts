@@ -1,20 +1,24 @@
 /**
- * The web server on its own: pages, hashed assets, generated logos and the /graphql proxy, against a real
- * stand-in gateway (a node:http server on port 0 that records what reaches it).
+ * The web server on its own: pages, hashed assets, generated logos and the /graphql proxy (requests and WebSockets),
+ * against a real stand-in gateway (a node:http server on port 0 that records what reaches it, and speaks graphql-ws).
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { startWebServer, type RunningWebServer } from '../server.js';
+import { serveGraphQLWs, type GraphQLWsStandIn } from './graphqlWsStandIn.js';
 
 interface Seen { method: string; url: string; headers: IncomingHttpHeaders; body: string }
 
 let base: string;
 let dist: string;
 let upstream: Server;
+let streams: GraphQLWsStandIn;
 let web: RunningWebServer;
 const seen: Seen[] = [];
 
@@ -32,12 +36,14 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=60, public', etag: '"v1"' });
     res.end(JSON.stringify({ data: { echo: req.url } }));
   });
+  streams = serveGraphQLWs(upstream);
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   web = await startWebServer({ gatewayUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/graphql`, port: 0, distDir: dist });
 });
 
 afterAll(async () => {
   await web?.stop();
+  await streams?.close();
   await new Promise((resolve) => upstream?.close(resolve));
   await rm(base, { recursive: true, force: true });
 });
@@ -93,6 +99,53 @@ describe('the web server', () => {
     await fetch(`${web.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-seller-id': 's1' }, body });
     expect(seen).toEqual([expect.objectContaining({ method: 'POST', body, url: '/graphql' })]);
     expect(seen[0]!.headers['content-type']).toBe('application/json');
+  });
+
+  it('passes a WebSocket at /graphql through to the gateway: graphql-ws both ways, on the pages\' own origin', async () => {
+    const client = createClient({
+      url: `${web.url.replace('http:', 'ws:')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { headers: { 'x-seller-id': 's7' } },
+      retryAttempts: 0,
+    });
+    try {
+      const arrived = streams.nextOperation();
+      const results = client.iterate({ query: '', variables: { id: 'g1' }, extensions: { persistedQuery: { version: 1, sha256Hash: 'abc' } } });
+      const operation = await arrived;
+      expect(operation.payload).toEqual({ query: '', variables: { id: 'g1' }, extensions: { persistedQuery: { version: 1, sha256Hash: 'abc' } } });
+      expect(operation.init).toEqual({ headers: { 'x-seller-id': 's7' } });
+      expect(operation.url).toBe('/graphql');
+      expect(operation.headers['sec-websocket-protocol']).toBe('graphql-transport-ws');
+      expect(operation.headers['x-forwarded-host']).toBe(new URL(web.url).host);
+      // Pushed by the gateway whenever it likes, each arrives as it is sent.
+      operation.push({ data: { gig: { title: 'first' } } });
+      expect((await results.next()).value).toEqual({ data: { gig: { title: 'first' } } });
+      operation.push({ data: { gig: { title: 'second' } } });
+      expect((await results.next()).value).toEqual({ data: { gig: { title: 'second' } } });
+      // Stopping on the client's side stops the operation at the gateway.
+      await results.return?.();
+      await operation.stopped;
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('answers 404 to an upgrade anywhere but /graphql, and 502 to one the gateway cannot take', async () => {
+    const refusal = (url: string) => new Promise<number>((resolve, reject) => {
+      const socket = new WebSocket(url, 'graphql-transport-ws');
+      socket.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      socket.on('open', () => reject(new Error(`${url} was opened`)));
+      socket.on('error', () => {});
+    });
+    const ws = web.url.replace('http:', 'ws:');
+    expect(await refusal(`${ws}/`)).toBe(404);
+    expect(await refusal(`${ws}/gigs/g1`)).toBe(404);
+    const down = await startWebServer({ gatewayUrl: 'http://127.0.0.1:1/graphql', port: 0, distDir: dist });
+    try {
+      expect(await refusal(`${down.url.replace('http:', 'ws:')}/graphql`)).toBe(502);
+    } finally {
+      await down.stop();
+    }
   });
 
   it('answers a GraphQL error with a stable code when the gateway cannot be reached', async () => {

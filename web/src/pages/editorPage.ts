@@ -1,13 +1,22 @@
 /**
  * The seller's own top-clients editor, `/me/top-clients`: add, remove, reorder and edit clients. Reads go to the
  * source of truth with `Cache-Control: no-cache`; every mutation answers with the new state, which is shown at once.
+ * A note then follows each change of the list to the seller's gig pages (gigPagesVisibility.ts): it hears every list
+ * gigs applies for the seller, subscribed over graphql-ws from the moment the editor opens.
  */
 import { el } from '../element.js';
 import { mutate, query, RequestFailed, type GraphQLResult } from '../graphql.js';
+import { GigPagesVisibility, type GigPagesNote } from '../gigPagesVisibility.js';
+import { liveUpdates } from '../liveUpdates.js';
 import type { Client } from '../model.js';
 import type { OperationName } from '../operations.js';
 import { signIn, signOut, signedInSeller } from '../session.js';
 import { clientLogo } from '../topClientsSection.js';
+
+/** A list gigs applied, as GigPagesUpdated reports it (the client IDs are all the note needs). */
+interface GigPagesUpdatedData {
+  gigPagesUpdated: { appliedAt: string; seller: { topClients: { id: string }[] | null } };
+}
 
 const SELLER_ID = /^s\d+$/;
 
@@ -41,10 +50,32 @@ class TopClientsEditor {
   private clients: Client[] = [];
   private editing: string | null = null;
   private message: { text: string; kind: 'error' | 'info' } | null = null;
+  private readonly gigPages = new GigPagesVisibility();
+  /** Updated in place, so a report from gigs does not redraw the editor under the seller's hands. */
+  private readonly gigPagesNote = el('p', { class: 'form-info', role: 'status', 'data-testid': 'gig-pages-note', hidden: true });
+  private stopWatching = () => {};
 
   constructor(private readonly root: HTMLElement, private readonly sellerId: string) {}
 
   async load(): Promise<void> {
+    // Once, before any change can be made: a list gigs applies between a change and a later subscription would be missed.
+    this.stopWatching = liveUpdates<GigPagesUpdatedData>('GigPagesUpdated', { sellerId: this.sellerId }, {
+      sellerId: this.sellerId,
+      onResult: (result) => {
+        const applied = result.data?.gigPagesUpdated;
+        if (!applied) return;
+        this.gigPages.applied({ ids: applied.seller.topClients?.map((c) => c.id) ?? null, appliedAt: applied.appliedAt });
+        this.showGigPagesNote();
+      },
+      onInterrupted: () => {
+        this.gigPages.interrupted();
+        this.showGigPagesNote();
+      },
+      onEnded: () => {
+        this.gigPages.end();
+        this.showGigPagesNote();
+      },
+    });
     this.root.replaceChildren(el('p', { class: 'quiet loading' }, 'Loading…'));
     const result = await this.run(() => query<{ myTopClients: Client[] }>('MyTopClients', {}, { sellerId: this.sellerId, noCache: true }));
     if (result?.data?.myTopClients) this.clients = result.data.myTopClients;
@@ -53,11 +84,15 @@ class TopClientsEditor {
   }
 
   private async change(name: OperationName, field: string, variables: Record<string, unknown>): Promise<void> {
+    const before = this.clients.map((c) => c.id);
+    const mark = this.gigPages.sending();
     const result = await this.run(() => mutate<Record<string, Client[]>>(name, variables, { sellerId: this.sellerId }));
     const list = result?.data?.[field];
     if (list) {
       this.clients = list;
       this.message = null;
+      this.gigPages.saved(mark, before, list.map((c) => c.id));
+      this.showGigPagesNote();
     }
     this.render();
   }
@@ -68,7 +103,8 @@ class TopClientsEditor {
     if (updated) {
       this.clients = this.clients.map((c) => (c.id === updated.id ? updated : c));
       this.editing = null;
-      this.message = { text: `Saved ${updated.name}.`, kind: 'info' };
+      // Not a change of the list: gigs copies only IDs, and the pages read a client's details from topclients itself.
+      this.message = { text: `Saved ${updated.name}. Your gig pages read it from here: open ones update by themselves.`, kind: 'info' };
     }
     this.render();
   }
@@ -87,14 +123,21 @@ class TopClientsEditor {
     }
   }
 
+  private showGigPagesNote(): void {
+    const note = this.gigPages.note;
+    this.gigPagesNote.hidden = note.kind === 'none';
+    this.gigPagesNote.replaceChildren(...gigPagesNoteText(note));
+  }
+
   private render(): void {
     const addInput = el('input', { name: 'clientId', placeholder: 'c12', required: true, 'aria-label': 'Client id to add' });
     this.root.replaceChildren(el('section', { class: 'editor', 'data-testid': 'editor' },
       el('div', { class: 'editor-head' },
         el('h1', {}, 'My top clients'),
         el('p', { class: 'quiet' }, `Signed in as seller ${this.sellerId} `,
-          el('button', { type: 'button', class: 'link', onclick: () => { signOut(); renderSignIn(this.root); } }, 'Sign out'))),
+          el('button', { type: 'button', class: 'link', onclick: () => { this.stopWatching(); signOut(); renderSignIn(this.root); } }, 'Sign out'))),
       this.message ? el('p', { class: this.message.kind === 'error' ? 'form-error' : 'form-info', role: 'status', 'data-testid': 'editor-message' }, this.message.text) : null,
+      this.gigPagesNote,
       this.clients.length === 0
         ? el('p', { class: 'quiet' }, 'Your list is empty. Add a client below.')
         : el('ol', { class: 'editor-list', 'data-testid': 'editor-list' }, this.clients.map((client, index) => this.row(client, index))),
@@ -154,5 +197,14 @@ class TopClientsEditor {
       el('button', { type: 'submit' }, 'Save'),
       el('button', { type: 'button', onclick: () => { this.editing = null; this.render(); } }, 'Cancel')));
     return el('li', { class: 'editor-row editing', 'data-client-id': client.id }, clientLogo(client), form);
+  }
+}
+
+function gigPagesNoteText(note: GigPagesNote): (string | HTMLElement)[] {
+  switch (note.kind) {
+    case 'none': return [];
+    case 'updating': return ['Saved — updating your gig pages…'];
+    case 'visible': return ['Visible on your gig pages since ', el('time', { datetime: note.appliedAt }, new Date(note.appliedAt).toLocaleTimeString())];
+    case 'unknown': return ['Saved. Whether your gig pages show it yet cannot be told right now.'];
   }
 }

@@ -18,8 +18,8 @@ interface UserPageData {
   } | null;
 }
 
-export function renderUserPage(root: HTMLElement, username: string): Promise<void> {
-  return renderInParts<UserPageData, NonNullable<UserPageData['seller']>>(root, 'UserPage', { username }, {
+export async function renderUserPage(root: HTMLElement, username: string): Promise<void> {
+  await renderInParts<UserPageData, NonNullable<UserPageData['seller']>>(root, 'UserPage', { username }, {
     subject: (data) => data?.seller,
     unavailable: 'This profile cannot be shown right now',
     notFound: { title: 'Seller not found', detail: `There is no seller @${username}.` },
