@@ -290,7 +290,15 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
   }
 
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const handler = upgrades.get(new URL(req.url ?? '/', 'http://gateway').pathname);
+    // A client that goes away mid-handshake must not take the process with it.
+    socket.on('error', () => socket.destroy());
+    let pathname: string;
+    try {
+      pathname = new URL(req.url ?? '/', 'http://gateway').pathname;
+    } catch {
+      pathname = '';
+    }
+    const handler = upgrades.get(pathname);
     if (!handler || !supergraphLoaded || draining) {
       const status = handler ? '503 Service Unavailable' : '404 Not Found';
       socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
