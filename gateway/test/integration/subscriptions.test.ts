@@ -139,3 +139,143 @@ describe('a subscription through the gateway', () => {
 });
 
 const metric = (f: SubscriptionFixture, line: string) => metricValue(f.gateway.url, line);
+
+describe('bad input gets the protocol\'s error for that operation; the others carry on', () => {
+  it('a mutation, an unknown field, a missing variable and one operation too many are refused; the good one still gets its event', async () => {
+    const f = await start({ STREAMS_MAX_PER_CONNECTION: '2' });
+    const client = f.client();
+    const good = client.iterate({ query: REVIEW_ADDED, variables: { brandId: 'b1' } });
+    const next = take(good, 1);
+    await subscribedUpstream(f, 'b1');
+    const refusal = async (payload: { query: string; variables?: Record<string, unknown> }) => {
+      try {
+        for await (const result of client.iterate(payload)) return result;
+      } catch (errors) {
+        return errors;
+      }
+      return 'completed';
+    };
+    expect(await refusal({ query: 'mutation { nothing }' })).toEqual([{ message: 'Mutations are sent over HTTP (POST /graphql), not over a streaming transport', extensions: { code: 'BAD_REQUEST' } }]);
+    expect(await refusal({ query: 'subscription { nope }' })).toEqual([expect.objectContaining({ message: 'Cannot query field "nope" on type "Subscription".' })]);
+    expect(await refusal({ query: REVIEW_ADDED })).toEqual([expect.objectContaining({ message: expect.stringContaining('"$brandId" of required type "ID!" was not provided') })]);
+    expect(await refusal({ query: '{ latestReview(brandId: "b1") { body } }' })).toEqual({ data: { latestReview: null } });
+    // A second subscription is the connection's limit of 2 (with the good one); a third is refused.
+    const second = client.iterate({ query: REVIEW_ADDED, variables: { brandId: 'b2' } });
+    const secondNext = take(second, 1);
+    await subscribedUpstream(f, 'b2');
+    expect(await refusal({ query: REVIEW_ADDED, variables: { brandId: 'b1' } })).toEqual([expect.objectContaining({ message: expect.stringContaining('at most 2 subscriptions'), extensions: { code: 'TOO_MANY_STREAMS' } })]);
+    f.publish({ id: 'r1', body: 'still here', brand: { id: 'b1' } });
+    f.publish({ id: 'r2', body: 'and here', brand: { id: 'b2' } });
+    expect((await next)[0]!.data).toEqual({ reviewAdded: { id: 'r1', body: 'still here', brand: { id: 'b1', name: 'Brand One' } } });
+    expect((await secondNext)[0]!.data).toEqual({ reviewAdded: { id: 'r2', body: 'and here', brand: { id: 'b2', name: 'Brand Two' } } });
+  });
+
+  it('over SSE, a refusal is the stream\'s one event: @defer is served over HTTP only', async () => {
+    const f = await start();
+    const abort = new AbortController();
+    const response = await fetch(f.gateway.url, {
+      method: 'POST',
+      headers: { accept: 'text/event-stream', 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'query Q @live { latestReview(brandId: "b1") { body ... @defer { id: body } } }' }),
+      signal: abort.signal,
+    });
+    const events = await sseEvents(response, 1, abort);
+    expect(events[0]).toEqual({ event: 'next', data: { errors: [{ message: '@defer is served over HTTP (Accept: multipart/mixed), not over a streaming transport', extensions: { code: 'BAD_REQUEST' } }] } });
+  });
+
+  it('a subscription over plain HTTP is refused with 400 and where to send it', async () => {
+    const f = await start();
+    const response = await fetch(f.gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: REVIEW_ADDED, variables: { brandId: 'b1' } }) });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { errors: unknown[] }).errors).toEqual([expect.objectContaining({
+      message: 'Subscriptions are served over WebSocket (graphql-ws) or Server-Sent Events (Accept: text/event-stream) at /graphql, not over plain HTTP.',
+      extensions: expect.objectContaining({ code: 'BAD_REQUEST' }),
+    })]);
+    expect(f.listeners('b1')).toBe(0);
+  });
+
+  it('a malformed protocol message closes that connection with 4400; other connections carry on', async () => {
+    const f = await start();
+    const other = f.client().iterate({ query: REVIEW_ADDED, variables: { brandId: 'b1' } });
+    const next = take(other, 1);
+    await subscribedUpstream(f, 'b1');
+    const { WebSocket } = await import('ws');
+    const raw = new WebSocket(f.wsUrl, 'graphql-transport-ws');
+    await new Promise((resolve) => raw.once('open', resolve));
+    raw.send(JSON.stringify({ type: 'connection_init' }));
+    await new Promise((resolve) => raw.once('message', resolve));
+    const closed = new Promise<number>((resolve) => raw.once('close', (code) => resolve(code)));
+    raw.send('{"type":"subscribe","id":1,"payload":"not an object"}');
+    expect(await closed).toBe(4400);
+    f.publish({ id: 'r1', body: 'x', brand: { id: 'b1' } });
+    expect((await next)[0]!.data).toEqual({ reviewAdded: { id: 'r1', body: 'x', brand: { id: 'b1', name: 'Brand One' } } });
+  });
+
+  it('a WebSocket that does not send connection_init in time is closed with 4408', async () => {
+    const f = await start({ STREAMS_INIT_TIMEOUT_MS: '200' });
+    const { WebSocket } = await import('ws');
+    const raw = new WebSocket(f.wsUrl, 'graphql-transport-ws');
+    const [code] = await new Promise<[number, string]>((resolve) => raw.once('close', (c, reason) => resolve([c, String(reason)])));
+    expect(code).toBe(4408);
+  });
+});
+
+describe('resilience', () => {
+  it('a subgraph whose stream drops is subscribed to again, and events flow again', async () => {
+    const f = await start({ SUBSCRIPTION_UPSTREAM_RETRY_MS: '10' });
+    const results = f.client().iterate({ query: REVIEW_ADDED, variables: { brandId: 'b1' } });
+    const before = take(results, 1);
+    await subscribedUpstream(f, 'b1');
+    f.publish({ id: 'r1', body: 'before', brand: { id: 'b1' } });
+    expect((await before)[0]!.data?.reviewAdded).toEqual({ id: 'r1', body: 'before', brand: { id: 'b1', name: 'Brand One' } });
+    f.reviews.dropSockets();
+    await vi.waitFor(() => expect(f.reviews.subscriptions).toHaveLength(2), { timeout: 10_000, interval: 5 });
+    await subscribedUpstream(f, 'b1');
+    const after = take(results, 1);
+    f.publish({ id: 'r2', body: 'after', brand: { id: 'b1' } });
+    expect((await after)[0]!.data?.reviewAdded).toEqual({ id: 'r2', body: 'after', brand: { id: 'b1', name: 'Brand One' } });
+  });
+
+  it('a subgraph that stays away: the client is told, with SUBGRAPH_UNAVAILABLE', async () => {
+    const f = await start({ SUBSCRIPTION_UPSTREAM_RETRIES: '1', SUBSCRIPTION_UPSTREAM_RETRY_MS: '10' });
+    const results = f.client().iterate({ query: REVIEW_ADDED, variables: { brandId: 'b1' } });
+    const ended = results.next().then(() => 'no error', (errors: unknown) => errors);
+    await subscribedUpstream(f, 'b1');
+    await f.reviews.stop();
+    expect(await ended).toEqual([expect.objectContaining({ message: expect.stringContaining('the subscription to subgraph reviews was lost'), extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'reviews' } })]);
+  });
+
+  it('a gateway restart: the client is told "going away" (1001), connects again and its subscription goes on', async () => {
+    const f = await start();
+    const closes: number[] = [];
+    const results = f.client({ retryAttempts: 100, onClosed: (event) => closes.push((event as { code: number }).code) }).iterate({ query: REVIEW_ADDED, variables: { brandId: 'b1' } });
+    const before = take(results, 1);
+    await subscribedUpstream(f, 'b1');
+    f.publish({ id: 'r1', body: 'before', brand: { id: 'b1' } });
+    expect((await before)[0]!.data?.reviewAdded).toMatchObject({ body: 'before' });
+    await f.restartGateway();
+    await subscribedUpstream(f, 'b1');
+    const after = take(results, 1);
+    f.publish({ id: 'r2', body: 'after', brand: { id: 'b1' } });
+    expect((await after)[0]!.data?.reviewAdded).toMatchObject({ body: 'after' });
+    expect(closes[0]).toBe(1001);
+  });
+
+  it('SSE streams end with SHUTTING_DOWN when the gateway stops', async () => {
+    const f = await start();
+    const abort = new AbortController();
+    const response = await fetch(f.gateway.url, {
+      method: 'POST',
+      headers: { accept: 'text/event-stream', 'content-type': 'application/json' },
+      body: JSON.stringify({ query: REVIEW_ADDED, variables: { brandId: 'b1' } }),
+      signal: abort.signal,
+    });
+    const events = sseEvents(response, 1, abort);
+    await subscribedUpstream(f, 'b1');
+    const stopped = f.gateway.stop();
+    expect((await events)[0]).toEqual({ event: 'next', data: { errors: [expect.objectContaining({ extensions: { code: 'SHUTTING_DOWN' } })] } });
+    await stopped;
+    fixture = undefined;
+    await Promise.all([f.reviews.stop(), f.brands.stop()]);
+  });
+});
