@@ -74,7 +74,9 @@ export function withExecutor(gateway: ApolloGateway, options: { executor: Execut
       const loaded = await gateway.load(loadOptions);
       const stock = loaded.executor && (options.defer ? withoutDefer(loaded.executor) : loaded.executor);
       if (!stock) return loaded;
-      const schema = withLiveDirective(options.defer ? schemaWithDefer(gateway, loaded.schema) : loaded.schema);
+      const served = options.defer ? schemaWithDefer(gateway, loaded.schema) : loaded.schema;
+      // Without a schema (a gateway that loaded nothing) there is nothing to declare `@live` in.
+      const schema = served && withLiveDirective(served);
       if (options.executor === 'stock') return { schema, executor: reportingStale(stock) };
       const rewrites = await loadDataRewrites();
       const internals = gatewayInternals(gateway, rewrites);
