@@ -35,6 +35,8 @@ describe('subscriptions through the gateway, with real processes', () => {
   let gate: TcpProxy;
   let gateway: RunningGatewayProcess;
   const clients: Client[] = [];
+  /** A client that lost its connection tries again once the gateway serves (again): awaited, not timed. */
+  let gatewayServing: Promise<void> = Promise.resolve();
 
   beforeAll(async () => {
     system = await processSystem();
@@ -53,7 +55,7 @@ describe('subscriptions through the gateway, with real processes', () => {
   });
 
   const client = (retryAttempts = 0) => {
-    const made = createClient({ url: gateway.url.replace('http:', 'ws:'), webSocketImpl: WebSocket, retryAttempts, retryWait: () => new Promise((resolve) => setTimeout(resolve, 100)), shouldRetry: () => true });
+    const made = createClient({ url: gateway.url.replace('http:', 'ws:'), webSocketImpl: WebSocket, retryAttempts, retryWait: () => gatewayServing, shouldRetry: () => true });
     clients.push(made);
     return made;
   };
@@ -150,14 +152,18 @@ describe('subscriptions through the gateway, with real processes', () => {
     const results = client(300).iterate({ query: GIG_PAGES_UPDATED, variables: { sellerId } });
     await vi.waitFor(async () => expect(await gigsSubscribers()).toBe(1), WAIT);
     const port = new URL(gateway.url).port;
+    let back!: () => void;
+    gatewayServing = new Promise((resolve) => (back = resolve));
     const exited = gateway.exited;
     gateway.child.kill('SIGTERM');
     await exited;
-    gateway = await system.startGateway({
+    const restarted = system.startGateway({
       PORT: port,
       SUBGRAPH_TOPCLIENTS_URL: `http://127.0.0.1:${gate.port}/graphql`,
       INVALIDATION_FEED_URL: ['topclients', 'gigs', 'users'].map((name) => system.feedUrl(name as 'gigs')).join(','),
     });
+    gateway = await restarted;
+    back();
     await vi.waitFor(async () => expect(await gigsSubscribers()).toBe(1), WAIT);
     const update = nextUpdate(results);
     const added = await gateway.run('AddTopClient', { clientId: unlisted(sellerId) }, sellerId);

@@ -92,6 +92,7 @@ export async function startSubscriptionFixture(options: { env?: Record<string, s
     ...(options.clock ? { clock: options.clock } : {}),
   });
   const clients: Client[] = [];
+  let serving: Promise<void> = Promise.resolve();
   const fixture: SubscriptionFixture = {
     gateway: await start(),
     reviews,
@@ -112,7 +113,8 @@ export async function startSubscriptionFixture(options: { env?: Record<string, s
         url: fixture.wsUrl,
         webSocketImpl: WebSocket,
         retryAttempts,
-        retryWait: () => new Promise((resolve) => setTimeout(resolve, 50)),
+        // A client that lost its connection tries again once the gateway serves (again): awaited, not timed.
+        retryWait: () => serving,
         shouldRetry: () => true,
         ...(connectionParams ? { connectionParams } : {}),
         ...(onClosed ? { on: { closed: onClosed } } : {}),
@@ -123,8 +125,10 @@ export async function startSubscriptionFixture(options: { env?: Record<string, s
     /** Stops the gateway and starts it again on the same port. */
     async restartGateway() {
       const { port } = fixture.gateway;
-      await fixture.gateway.stop();
-      fixture.gateway = await start(port);
+      const stopped = fixture.gateway.stop();
+      const restarted = stopped.then(() => start(port));
+      serving = restarted.then(() => undefined);
+      fixture.gateway = await restarted;
     },
     supergraphFile,
     async stop() {
