@@ -17,6 +17,7 @@ import { parseRequestDirectives } from './cache/cacheHints.js';
 import type { IncrementalAnswer } from './execution/incrementalDelivery.js';
 import type { IncrementalFormat } from './http.js';
 import { jsonBytes } from './jsonValues.js';
+import type { StreamSelectionSet } from './datasource/streamSelections.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
@@ -63,6 +64,8 @@ export interface GatewayRequestInit {
   incremental?: IncrementalFormat | null;
   /** One of a batch's operations: its answer is joined with the others' as text. */
   inBatch?: boolean;
+  /** A stream's run (a subscription's event, a live query's re-run): its entity fetches may be widened for others. */
+  streamSelections?: StreamSelectionSet | null;
 }
 
 export class GatewayRequest {
@@ -95,6 +98,8 @@ export class GatewayRequest {
   answerBytes: Buffer | null = null;
   /** The answer is this request's whole body, in one piece (no batch, no parts): it may be written as bytes. */
   readonly answersAlone: boolean;
+  /** Set when the request is a stream's run: its entity fetches ask for what every open stream selects (streamSelections.ts). */
+  readonly streamSelections: StreamSelectionSet | null;
   private readonly init: GatewayRequestInit;
 
   constructor(init: GatewayRequestInit, whole?: GatewayRequest) {
@@ -107,6 +112,7 @@ export class GatewayRequest {
     this.incremental = init.incremental ?? null;
     this.answersAlone = this.incremental === null && !init.inBatch && whole === undefined;
     this.pageWaits = whole === undefined;
+    this.streamSelections = init.streamSelections ?? null;
     if (whole) this.cacheTags = whole.cacheTags;
     this.noCache = whole?.noCache ?? asksNoCache(init.headers);
   }

@@ -25,6 +25,7 @@ import { SharedEntityCache, applyEviction, sharedInvalidator } from './cache/sha
 import { systemClock, type Clock } from './clock.js';
 import type { GatewayConfig } from './config.js';
 import { createReadPath } from './datasource/readPath.js';
+import type { StreamSelectionSet } from './datasource/streamSelections.js';
 import type { Answered, GatewayFeature, IncomingOperation, RouteHandler, UpgradeHandler } from './feature.js';
 import { ChangeCoverage } from './events/changeCoverage.js';
 import { useChangeEvents } from './events/invalidationListener.js';
@@ -124,7 +125,7 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     authenticator,
     operationBudgetMs: config.readPath.operationBudgetMs,
     maxBodyBytes: config.maxBodyBytes,
-    runQuery: (params, caller) => runStreamedQuery(params, caller),
+    runQuery: (params, caller, selections) => runStreamedQuery(params, caller, selections),
   }) : null;
 
   const features: GatewayFeature[] = [
@@ -311,7 +312,7 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
    * A query a streaming transport runs (once, or again for a live query): through Apollo Server and the executor
    * as over HTTP, as a request of its own for `caller`; with the cache tags of what its answer showed.
    */
-  async function runStreamedQuery(params: { query: string; operationName?: string; variables: Record<string, unknown>; extensions?: Record<string, unknown> }, caller: Caller | null): Promise<LiveAnswer> {
+  async function runStreamedQuery(params: { query: string; operationName?: string; variables: Record<string, unknown>; extensions?: Record<string, unknown> }, caller: Caller | null, streamSelections?: StreamSelectionSet): Promise<LiveAnswer> {
     const request = new GatewayRequest({
       id: randomUUID(),
       admittedAtMs: clock.now(),
@@ -321,6 +322,7 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
       headers: {},
       // Never written as bytes: the transport sends the result as JSON text.
       inBatch: true,
+      streamSelections: streamSelections ?? null,
     });
     const response = await apollo.executeOperation(params, { contextValue: { gatewayRequest: request } });
     const body = response.body;

@@ -21,6 +21,7 @@ import {
 import type { Clock } from '../clock.js';
 import { stableJson } from '../cache/entityCache.js';
 import type { ReadPath } from '../datasource/readPath.js';
+import { StreamSelections, type StreamSelectionSet } from '../datasource/streamSelections.js';
 import type { GatewayInternals } from '../execution/gatewayInternals.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics/registry.js';
@@ -74,8 +75,11 @@ export interface OperationStreamsDeps {
   limits: StreamLimits;
   operationBudgetMs: number;
   upstream: { retries: number; retryBaseMs: number };
-  /** Runs a query as HTTP would (Apollo Server, the executor, the read path), and says what its answer showed. */
-  runQuery(params: { query: string; operationName?: string; variables: Record<string, unknown>; extensions?: Record<string, unknown> }, caller: Caller | null): Promise<LiveAnswer>;
+  /**
+   * Runs a query as HTTP would (Apollo Server, the executor, the read path), and says what its answer showed; a live
+   * query's run brings its stream's selections.
+   */
+  runQuery(params: { query: string; operationName?: string; variables: Record<string, unknown>; extensions?: Record<string, unknown> }, caller: Caller | null, selections?: StreamSelectionSet): Promise<LiveAnswer>;
 }
 
 export { LIVE_DIRECTIVE } from '../validation/directiveRules.js';
@@ -97,6 +101,8 @@ export class OperationStreams {
   private readonly subscriptionGroups: SharedStreams<StreamResult>;
   private readonly liveGroups: SharedStreams<StreamResult>;
   private readonly perCaller = new Map<string, number>();
+  /** What the open streams select of each entity: a change they all show costs one subgraph call. */
+  private readonly selections = new StreamSelections();
   private open = 0;
 
   constructor(private readonly deps: OperationStreamsDeps) {
@@ -166,8 +172,9 @@ export class OperationStreams {
       if (!this.deps.readPath.cache) return refused('Live queries follow the evictions of the entity cache, which is off here (ENTITY_CACHE=false)', 'LIVE_QUERIES_UNAVAILABLE');
       const query = print(withoutLive(document));
       const key = `${query}\u0000${operationName ?? ''}\u0000${stableJson(variables)}\u0000${caller?.identity ?? ''}`;
-      const run = () => this.deps.runQuery({ query, variables, ...(operationName ? { operationName } : {}), ...(extensions ? { extensions } : {}) }, caller);
-      return this.stream('live', transport, caller, { document, operationName, variables }, (onLeave) => this.liveGroups.join(key, this.live.source(run), { replayLast: true, onLeave }));
+      const source = this.withSelections((selections) => this.live.source(() =>
+        this.deps.runQuery({ query, variables, ...(operationName ? { operationName } : {}), ...(extensions ? { extensions } : {}) }, caller, selections)));
+      return this.stream('live', transport, caller, { document, operationName, variables }, (onLeave) => this.liveGroups.join(key, source, { replayLast: true, onLeave }));
     }
     return {
       kind: 'query',
@@ -224,11 +231,24 @@ export class OperationStreams {
   /** Joins (or starts) the group of identical subscriptions. */
   private subscribe(internals: GatewayInternals, prepared: PreparedSubscription, operationKey: string, variables: Record<string, unknown>, caller: Caller | null): (onLeave: () => void) => PushIterator<StreamResult> {
     const key = `${operationKey}\u0000${stableJson(variables)}\u0000${caller?.identity ?? ''}`;
-    return (onLeave) => this.subscriptionGroups.join(key, this.subscriptionSource(internals, prepared, variables, caller), { replayLast: false, onLeave });
+    const source = this.withSelections((selections) => this.subscriptionSource(internals, prepared, variables, caller, selections));
+    return (onLeave) => this.subscriptionGroups.join(key, source, { replayLast: false, onLeave });
+  }
+
+  /** A group's source, with the selections of its stream open from when it starts until it stops. */
+  private withSelections<T>(source: (selections: StreamSelectionSet) => StartSource<T>): StartSource<T> {
+    return (emit, end) => {
+      const selections = this.selections.open();
+      const stop = source(selections)(emit, end);
+      return () => {
+        stop();
+        selections.close();
+      };
+    };
   }
 
   /** One subscription to the subgraph; each event completed once for every subscriber of the group, in order. */
-  private subscriptionSource(internals: GatewayInternals, prepared: PreparedSubscription, variables: Record<string, unknown>, caller: Caller | null): StartSource<StreamResult> {
+  private subscriptionSource(internals: GatewayInternals, prepared: PreparedSubscription, variables: Record<string, unknown>, caller: Caller | null, selections: StreamSelectionSet): StartSource<StreamResult> {
     const { clock, metrics, readPath, operationBudgetMs, logger } = this.deps;
     return (emit, end) => {
       const stopped = new AbortController();
@@ -238,7 +258,7 @@ export class OperationStreams {
       const unsubscribe = this.upstream.open(prepared.subgraph, { query: prepared.upstream.query, ...(prepared.upstream.operationName ? { operationName: prepared.upstream.operationName } : {}), variables: upstreamVariables(prepared, variables) }, caller, {
         next: (event) => {
           metrics.streamEvents.inc({ source: prepared.subgraph });
-          const request = new GatewayRequest({ id: randomUUID(), admittedAtMs: clock.now(), operationBudgetMs, signal: stopped.signal, caller, headers: {} });
+          const request = new GatewayRequest({ id: randomUUID(), admittedAtMs: clock.now(), operationBudgetMs, signal: stopped.signal, caller, headers: {}, streamSelections: selections });
           const completed = resolveEvent(prepared, event, { internals, readPath, request, variables, shaper }).catch((error: unknown): StreamResult => {
             logger.error('a subscription event could not be completed', { subgraph: prepared.subgraph, error: String((error as Error)?.message ?? error) });
             return { errors: [new GraphQLError('The event could not be completed', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })] };

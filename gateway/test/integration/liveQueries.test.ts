@@ -29,6 +29,8 @@ afterEach(async () => {
 const start = async (env: Record<string, string> = {}, clock?: ManualClock) => (fixture = await startSubscriptionFixture({ env, ...(clock ? { clock } : {}) }));
 const review = (id: string, body: string, brandId = 'b1') => ({ id, body, brand: { id: brandId } });
 const latest = (body: string, name: string) => ({ data: { latestReview: { body, brand: { name } } } });
+const LIVE_WITH_LOGO = 'query LatestWithLogo($brandId: ID!) @live { latestReview(brandId: $brandId) { body brand { name logoUrl } } }';
+const withLogo = (body: string, name: string) => ({ data: { latestReview: { body, brand: { name, logoUrl: '/logos/b1.png' } } } });
 
 describe('a live query', () => {
   it('is answered at once, then again when an entity it showed is evicted, and only when its answer changed', async () => {
@@ -85,6 +87,35 @@ describe('a live query', () => {
     for (const viewer of viewers) expect(await take(viewer, 1)).toEqual([latest('fine', 'Brand Deux')]);
     expect(f.entityCalls().length).toBe(calls + 1);
     expect(f.reviews.received.filter((r) => r.query.includes('latestReview'))).toHaveLength(2);
+  });
+
+  it('beside a subscription that shows the same entity with another selection: one _entities call per change for both', async () => {
+    const f = await start({ LIVE_QUERY_MIN_INTERVAL_MS: '0' });
+    f.latest.set('b1', review('r1', 'good'));
+    const page = f.client().iterate({ query: LIVE_WITH_LOGO, variables: { brandId: 'b1' } });
+    expect(await take(page, 1)).toEqual([withLogo('good', 'Brand One')]);
+    const events = f.client().iterate({ query: REVIEW_ADDED, variables: { brandId: 'b1' } });
+    await vi.waitFor(() => expect(f.listeners('b1')).toBe(1), { timeout: 10_000, interval: 5 });
+    f.publish(review('r2', 'fine'));
+    expect(await take(events, 1)).toEqual([{ data: { reviewAdded: { id: 'r2', body: 'fine', brand: { id: 'b1', name: 'Brand One' } } } }]);
+    const calls = f.entityCalls().length;
+
+    // One change both show: the live query's run and the subscription's event ask for b1 with one united selection.
+    f.brandNames.set('b1', 'Brand Uno');
+    f.gateway.invalidateEntity('Brand', { id: 'b1' });
+    f.publish(review('r3', 'better'));
+    expect(await take(page, 1)).toEqual([withLogo('better', 'Brand Uno')]);
+    expect(await take(events, 1)).toEqual([{ data: { reviewAdded: { id: 'r3', body: 'better', brand: { id: 'b1', name: 'Brand Uno' } } } }]);
+    expect(f.entityCalls().slice(calls)).toEqual([['b1']]);
+    const united = f.brands.received.filter((r) => r.query.includes('_entities')).at(-1)!.query;
+    expect(united).toMatch(/name/);
+    expect(united).toMatch(/logoUrl/);
+
+    // A page over HTTP is never widened: it asks for what it selects.
+    f.gateway.invalidateEntity('Brand', { id: 'b1' });
+    const response = await fetch(f.gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ latestReview(brandId: "b1") { brand { name } } }' }) });
+    expect(await response.json()).toEqual({ data: { latestReview: { brand: { name: 'Brand Uno' } } } });
+    expect(f.brands.received.filter((r) => r.query.includes('_entities')).at(-1)!.query).not.toMatch(/logoUrl/);
   });
 
   it('changes within LIVE_QUERY_MIN_INTERVAL_MS make one run, when the interval ends', async () => {

@@ -1,7 +1,7 @@
 /**
  * A small supergraph with a subscription, for the subscription and live-query tests: `reviews` owns the
  * subscription `reviewAdded(brandId)` (its events are published by the test) and `latestReview`, and knows brands by
- * id only; `brands` owns Brand names (entities, max-age 60), so every event needs an `_entities` call to brands,
+ * id only; `brands` owns Brand names and logos (entities, max-age 60), so every event needs an `_entities` call to brands,
  * which the gateway makes through its read path. Both are real HTTP + graphql-ws servers on port 0.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -29,7 +29,7 @@ const REVIEWS = `extend schema @link(url: "https://specs.apollo.dev/federation/v
 
 const BRANDS = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
   ${CACHE_CONTROL}
-  type Brand @key(fields: "id") @cacheControl(maxAge: 60) { id: ID! name: String! }`;
+  type Brand @key(fields: "id") @cacheControl(maxAge: 60) { id: ID! name: String! logoUrl: String! }`;
 
 export const REVIEW_ADDED = `subscription ReviewAdded($brandId: ID!) { reviewAdded(brandId: $brandId) { id body brand { id name } } }`;
 export const LIVE_LATEST = `query Latest($brandId: ID!) @live { latestReview(brandId: $brandId) { body brand { name } } }`;
@@ -82,7 +82,7 @@ export async function startSubscriptionFixture(options: { env?: Record<string, s
     },
   });
   const brands = await startTestSubgraph('brands', BRANDS, {
-    Brand: { __resolveReference: (ref: { id: string }) => (brandNames.has(ref.id) ? { id: ref.id, name: brandNames.get(ref.id) } : null) },
+    Brand: { __resolveReference: (ref: { id: string }) => (brandNames.has(ref.id) ? { id: ref.id, name: brandNames.get(ref.id), logoUrl: `/logos/${ref.id}.png` } : null) },
   });
   const dir = await mkdtemp(join(tmpdir(), 'subscriptions-'));
   const supergraphFile = join(dir, 'supergraph.graphql');

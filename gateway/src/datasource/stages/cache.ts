@@ -13,6 +13,8 @@
  * (late ones too), tagged with the entities they show (entityTags.ts), errors never.
  * A failure becomes errors on exactly the fields that fetch would have filled (fieldErrors.ts), unless a stale
  * copy may stand in (stale-if-error, reported in `extensions.staleServed`).
+ * A stream's entity misses are sent as the union of what the open streams select of that entity
+ * (streamSelections.ts): each request gets its own part, and every united operation's part is stored.
  */
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import type { GraphQLFormattedError } from 'graphql';
@@ -36,6 +38,8 @@ import { REQUEST_ID_HEADER, type GatewayRequest } from '../../request.js';
 import type { EntityGroup, EntityLoad, EntityLoader } from './merge.js';
 import type { TransportResponse } from './transport.js';
 import { countOnSpan } from '../../telemetry/tracing.js';
+import type { EntityOperationUnion, EntityPart } from '../entityOperationUnion.js';
+import { entityKindOf } from '../streamSelections.js';
 
 export type RootFetchCacheMode = 'tagged' | 'revalidate' | 'max-age' | 'off';
 export type Scope = 'public' | 'private';
@@ -111,6 +115,15 @@ interface PendingEntity {
   keyOf: EntityKeyOf;
   identity: string | null;
   load: EntityLoad;
+  /** Sent as part of a united operation (a stream's fetch): this operation's part, and the others' to store. */
+  united: UnitedLoad | null;
+}
+
+/** A load sent as one part of a united operation (streamSelections.ts). */
+interface UnitedLoad {
+  own: EntityPart;
+  /** The other operations of the union: where their parts of the answer are stored. */
+  others: { part: EntityPart; keyOf: EntityKeyOf }[];
 }
 
 type EntityKeyOf = (representation: Record<string, unknown>, scope: string | null) => string;
@@ -266,14 +279,6 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
       const query = call.fetch.operation;
       const directives = directivesOf(call);
       const representations = call.representations ?? [];
-      const group: EntityGroup = {
-        key: `${query}\u0000${stableJson(variables)}\u0000${call.sharingKey}`,
-        query,
-        operationName: call.fetch.operationName,
-        variables,
-        headers: call.headers,
-        mayFinishLate: state.identity === null,
-      };
       const startedAtMs = clock.now();
       const errors: GraphQLFormattedError[] = [];
       const freshness = new PolicyAccumulator();
@@ -285,6 +290,23 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
       metrics.entity(serviceName, 'deduplicated', representations.length - distinct.length);
 
       const keyOf: EntityKeyOf = (representation, scope) => entityCacheKey({ subgraph: serviceName, operation: query, variables, representation, scope });
+      const union = unionFor(call, distinct);
+      const sent = union?.operation ?? query;
+      const group: EntityGroup = {
+        key: `${sent}\u0000${stableJson(variables)}\u0000${call.sharingKey}`,
+        query: sent,
+        operationName: union ? union.operationName : call.fetch.operationName,
+        variables,
+        headers: call.headers,
+        mayFinishLate: state.identity === null,
+      };
+      const united: UnitedLoad | null = union && {
+        own: union.parts.get(query)!,
+        others: [...union.parts].filter(([operation]) => operation !== query).map(([operation, part]) => ({
+          part,
+          keyOf: (representation, scope) => entityCacheKey({ subgraph: serviceName, operation, variables, representation, scope }),
+        })),
+      };
       // Where nothing is looked up (no cache, or answers never worth keeping), every entity is a miss at no cost.
       const firstLevel = lookups ? distinct.map(({ representation }) =>
         cache.get(keyOf(representation, null)) ?? (state.identity ? cache.get(keyOf(representation, state.identity)) : undefined)) : [];
@@ -306,11 +328,11 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
           state.addCacheTags(entry.tags);
           metrics.entity(serviceName, 'cache_hit', distinct[index]!.places);
           if (decision.kind === 'staleWhileRevalidate') {
-            refreshEntityInBackground(group, { query, index, entry, keyOf, identity: state.identity, load: loadOf(representation, json, decision.etag) }, call.budget, state.id);
+            refreshEntityInBackground(group, { query, index, entry, keyOf, identity: state.identity, load: loadOf(representation, json, decision.etag), united }, call.budget, state.id);
           }
           return;
         }
-        pending.push({ query, index, entry, keyOf, identity: state.identity, load: loadOf(representation, json, decision.kind === 'revalidate' ? decision.etag : null) });
+        pending.push({ query, index, entry, keyOf, identity: state.identity, load: loadOf(representation, json, decision.kind === 'revalidate' ? decision.etag : null), united });
       });
 
       // Every entity served from memory: nothing to send, so nothing below is entered.
@@ -339,7 +361,9 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
           freshness.add(entityMaxAge(result), entry.scope);
           return;
         }
-        outcomes[index] = { kind: 'value', value: result.value && (--result.consumers > 0 ? ownCopy(result.value) : result.value), globalErrors: result.globalErrors, errors: result.errors };
+        outcomes[index] = p.united
+          ? { kind: 'value', value: result.value && (--result.consumers, p.united.own.cut(result.value)), globalErrors: result.globalErrors, errors: result.errors.filter(({ rest }) => rest.length === 0 || p.united!.own.selects(String(rest[0]))) }
+          : { kind: 'value', value: result.value && (--result.consumers > 0 ? ownCopy(result.value) : result.value), globalErrors: result.globalErrors, errors: result.errors };
         freshness.add(entityMaxAge(result), result.hint.scope);
       });
 
@@ -422,13 +446,27 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
       neverCached.delete(p.query);
       if (result.hint.scope === 'private' && !p.identity) return undefined;
       const representation = p.load.representation;
-      const keys = options.entityKeys();
-      const tags = tagsIn(keys, result.value);
-      tags.add(entityTag(keys, representation) ?? entityIdentity(typenameOf(representation) ?? '', keyFieldsOf(representation)));
-      for (const tag of result.subgraphTags) tags.add(tag);
-      const stored = makeEntry(ownCopy(result.value), result.hint, result.etag, maxAgeSeconds, result.hint.scope, [...tags]);
+      const scope = result.hint.scope === 'private' ? p.identity : null;
+      const entryOf = (value: Record<string, unknown>): CacheEntry => {
+        const keys = options.entityKeys();
+        const tags = tagsIn(keys, value);
+        tags.add(entityTag(keys, representation) ?? entityIdentity(typenameOf(representation) ?? '', keyFieldsOf(representation)));
+        for (const tag of result.subgraphTags) tags.add(tag);
+        return makeEntry(value, result.hint, result.etag, maxAgeSeconds, result.hint.scope, [...tags]);
+      };
       result.stored = true;
-      return store(p.keyOf(representation, result.hint.scope === 'private' ? p.identity : null), stored, startedAtMs) ? stored : undefined;
+      // A united answer is stored as each of its operations would have been answered, for every one of them.
+      for (const other of p.united?.others ?? []) store(other.keyOf(representation, scope), entryOf(other.part.cut(result.value)), startedAtMs);
+      const stored = entryOf(p.united ? p.united.own.cut(result.value) : ownCopy(result.value));
+      return store(p.keyOf(representation, scope), stored, startedAtMs) ? stored : undefined;
+    };
+
+    /** A stream's fetch of one kind of entity asks for what every open stream selects of it (streamSelections.ts). */
+    const unionFor = (call: FetchCall, distinct: readonly DistinctRepresentation[]): EntityOperationUnion | null => {
+      const selections = call.request.streamSelections;
+      if (!selections || Object.keys(call.variables).length > 0) return null;
+      const representation = entityKindOf(distinct);
+      return representation ? selections.widen(options.serviceName, call.fetch.operation, representation) : null;
     };
 
     /**
