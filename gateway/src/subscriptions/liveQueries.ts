@@ -9,6 +9,10 @@
  * LIVE_QUERY_MIN_INTERVAL_MS after its last run (changes meanwhile make one run); the new answer is pushed only when
  * its bytes differ from the last one pushed.
  *
+ * A part that failed at its subgraph (timed out, refused, a bad answer, the breaker open) shows nothing an eviction
+ * would name, so an answer with such a part is also run again after `retryMs`, doubling while it keeps failing (up
+ * to a minute), until an answer has none: the page fills in by itself once the subgraph is back.
+ *
  * One live query (the same text, variables and caller) is run once for all its viewers (sharedStreams.ts).
  */
 import { createHash } from 'node:crypto';
@@ -24,6 +28,11 @@ export interface LiveAnswer {
 
 type Result = LiveAnswer['result'];
 
+/** The codes of a part that failed at its subgraph (errors.ts). */
+const FAILED_AT_SUBGRAPH = new Set(['SUBGRAPH_TIMEOUT', 'SUBGRAPH_UNAVAILABLE', 'SUBGRAPH_BAD_RESPONSE', 'SUBGRAPH_CIRCUIT_OPEN']);
+/** The longest wait before running an answer with a failed part again. */
+const MAX_RETRY_MS = 60_000;
+
 interface Watch {
   tags: ReadonlySet<string>;
   changed(): void;
@@ -33,7 +42,7 @@ export class LiveQueries {
   private readonly byTag = new Map<string, Set<Watch>>();
   private readonly watches = new Set<Watch>();
 
-  constructor(private readonly options: { clock: Clock; minIntervalMs: number; metrics: GatewayMetrics }) {}
+  constructor(private readonly options: { clock: Clock; minIntervalMs: number; retryMs: number; metrics: GatewayMetrics }) {}
 
   /** Live queries running now. */
   get size(): number {
@@ -54,13 +63,16 @@ export class LiveQueries {
   /** The source of one live query's group: `run` answers it once, with the answer's tags. */
   source(run: () => Promise<LiveAnswer>): StartSource<Result> {
     return (emit, end) => {
-      const { clock, minIntervalMs, metrics } = this.options;
+      const { clock, minIntervalMs, retryMs, metrics } = this.options;
       let lastDigest: string | null = null;
       let lastRunAtMs = Number.NEGATIVE_INFINITY;
       let running = false;
       let changedSinceRun = false;
       let timer: Timer | null = null;
       let stopped = false;
+      /** Answers in a row with a failed part, and the run after the last of them. */
+      let failedRuns = 0;
+      let retry: Timer | null = null;
       const watch: Watch = {
         tags: new Set(),
         changed: () => {
@@ -91,6 +103,15 @@ export class LiveQueries {
         running = false;
         if (stopped) return;
         this.retag(watch, answer.tags);
+        retry?.cancel();
+        retry = null;
+        failedRuns = hasFailedPart(answer.result) ? failedRuns + 1 : 0;
+        if (failedRuns > 0) {
+          retry = clock.setTimer(Math.min(MAX_RETRY_MS, retryMs * 2 ** (failedRuns - 1)), () => {
+            retry = null;
+            watch.changed();
+          });
+        }
         const digest = createHash('sha256').update(JSON.stringify(answer.result)).digest('base64url');
         if (digest !== lastDigest) {
           lastDigest = digest;
@@ -103,6 +124,7 @@ export class LiveQueries {
       return () => {
         stopped = true;
         timer?.cancel();
+        retry?.cancel();
         this.watches.delete(watch);
         this.retag(watch, new Set());
       };
@@ -123,4 +145,8 @@ export class LiveQueries {
       watching.add(watch);
     }
   }
+}
+
+function hasFailedPart(result: Result): boolean {
+  return (result.errors ?? []).some((error) => FAILED_AT_SUBGRAPH.has(String((error as { extensions?: { code?: unknown } }).extensions?.code)));
 }

@@ -64,6 +64,8 @@ export interface StreamLimits {
   maxQueued: number;
   /** The shortest time between two runs of one live query. */
   liveMinIntervalMs: number;
+  /** The first wait before running again a live answer with a part that failed at its subgraph. */
+  liveRetryMs: number;
 }
 
 export interface OperationStreamsDeps {
@@ -108,7 +110,7 @@ export class OperationStreams {
   constructor(private readonly deps: OperationStreamsDeps) {
     const { metrics, clock, logger, limits, readPath } = deps;
     this.upstream = new UpstreamSubscriptions({ urlOf: (name) => readPath.subgraphUrl(name), clock, logger, ...deps.upstream });
-    this.live = new LiveQueries({ clock, minIntervalMs: limits.liveMinIntervalMs, metrics });
+    this.live = new LiveQueries({ clock, minIntervalMs: limits.liveMinIntervalMs, retryMs: limits.liveRetryMs, metrics });
     const onSlowConsumer = () => metrics.streamDrops.inc({ reason: 'slow_consumer' });
     this.subscriptionGroups = new SharedStreams({ maxQueued: limits.maxQueued, onSlowConsumer, onDelivered: (n) => metrics.streamPushes.inc({ kind: 'subscription' }, n) });
     this.liveGroups = new SharedStreams({ maxQueued: limits.maxQueued, onSlowConsumer, onDelivered: (n) => metrics.streamPushes.inc({ kind: 'live' }, n) });

@@ -27,7 +27,7 @@ export function useSubscriptions(config: StreamsConfig, deps: Omit<OperationStre
   const { authenticator, clock, logger, metrics, maxBodyBytes } = deps;
   const streams = new OperationStreams({
     ...deps,
-    limits: { perCaller: config.maxPerCaller, total: config.maxStreams, maxQueued: config.maxQueued, liveMinIntervalMs: config.liveMinIntervalMs },
+    limits: { perCaller: config.maxPerCaller, total: config.maxStreams, maxQueued: config.maxQueued, liveMinIntervalMs: config.liveMinIntervalMs, liveRetryMs: config.liveRetryMs },
     upstream: { retries: config.upstreamRetries, retryBaseMs: config.upstreamRetryMs },
   });
   const webSocket = webSocketTransport({
@@ -74,6 +74,7 @@ export const STREAM_SETTINGS = {
   idleTimeoutMs: integer('STREAMS_IDLE_TIMEOUT_MS', { default: 300_000, min: 1_000, max: 86_400_000, unit: 'ms', doc: 'a WebSocket that carries no operation that long is closed (1000)' }),
   keepAliveMs: integer('STREAMS_KEEPALIVE_MS', { default: 12_000, min: 1_000, max: 600_000, unit: 'ms', doc: 'a WebSocket ping this often; a peer that does not answer in as long is cut' }),
   liveMinIntervalMs: integer('LIVE_QUERY_MIN_INTERVAL_MS', { default: 250, min: 0, max: 3_600_000, unit: 'ms', doc: 'the shortest time between two runs of one live query: changes meanwhile make one run' }),
+  liveRetryMs: integer('LIVE_QUERY_RETRY_MS', { default: 2_000, min: 100, max: 60_000, unit: 'ms', doc: 'a live answer with a part that failed at its subgraph is run again after this long, doubling while it keeps failing (up to 60 s), so it fills in once the subgraph is back' }),
   upstreamRetries: integer('SUBSCRIPTION_UPSTREAM_RETRIES', { default: 10, min: 0, max: 1_000, doc: 'times a dropped WebSocket to a subgraph is re-opened (with backoff) before its subscriptions end with SUBGRAPH_UNAVAILABLE' }),
   upstreamRetryMs: integer('SUBSCRIPTION_UPSTREAM_RETRY_MS', { default: 250, min: 10, max: 60_000, unit: 'ms', doc: 'the first wait before re-opening a subgraph\'s WebSocket; it doubles each time, up to 30 s' }),
 } satisfies SettingGroup;

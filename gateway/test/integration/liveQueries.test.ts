@@ -76,6 +76,35 @@ describe('a live query', () => {
     expect(second!.data).toEqual({ latestReview: { body: 'better', brand: null } });
   });
 
+  it('an answer with a part that failed at its subgraph is run again after LIVE_QUERY_RETRY_MS, doubling, until the subgraph is back', async () => {
+    const clock = new ManualClock();
+    const f = (fixture = await startSubscriptionFixture({ env: { LIVE_QUERY_MIN_INTERVAL_MS: '0', LIVE_QUERY_RETRY_MS: '1000' }, clock, brandsProxy: true }));
+    const brands = f.brandsProxy!;
+    brands.fault = { kind: 'status', status: 503 };
+    f.latest.set('b1', review('r1', 'good'));
+    const results = f.client().iterate({ query: LIVE_LATEST, variables: { brandId: 'b1' } });
+    const unavailable = [expect.objectContaining({ extensions: expect.objectContaining({ code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'brands' }) })];
+    expect(await take(results, 1)).toEqual([{ data: { latestReview: { body: 'good', brand: null } }, errors: unavailable }]);
+    expect(brands.requests).toHaveLength(1);
+
+    f.latest.set('b1', review('r1', 'still good'));
+    clock.advance(999);
+    expect(await metric(f, 'gateway_stream_events_total{source="live"}')).toBe(0);
+    clock.advance(1);
+    expect(await take(results, 1)).toEqual([{ data: { latestReview: { body: 'still good', brand: null } }, errors: unavailable }]);
+    expect(brands.requests).toHaveLength(2);
+
+    // Failed again: the next run waits twice as long. The subgraph is back meanwhile; the page fills in.
+    brands.fault = { kind: 'none' };
+    clock.advance(1999);
+    expect(await metric(f, 'gateway_stream_events_total{source="live"}')).toBe(1);
+    clock.advance(1);
+    expect(await take(results, 1)).toEqual([latest('still good', 'Brand One')]);
+    // A whole answer is not run again by time.
+    clock.advance(120_000);
+    expect(await metric(f, 'gateway_stream_events_total{source="live"}')).toBe(2);
+  });
+
   it('ten viewers: one run per change for all of them, one _entities call', async () => {
     const f = await start({ LIVE_QUERY_MIN_INTERVAL_MS: '0' });
     f.latest.set('b2', review('r1', 'fine', 'b2'));

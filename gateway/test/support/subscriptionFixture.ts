@@ -14,6 +14,7 @@ import type { Clock } from '../../src/clock.js';
 import { jsonLogger, type Logger } from '../../src/logger.js';
 import { startGateway, type RunningGateway } from '../../src/server.js';
 import { PushIterator } from '../../src/subscriptions/sharedStreams.js';
+import { startFaultProxy, type FaultProxy } from './faultProxy.js';
 import { DEVELOPMENT_IDENTITY_ENV, signedCaller } from './signedIdentity.js';
 import { composeTestSupergraph, startTestSubgraph, type TestSubgraph } from './testSubgraph.js';
 
@@ -44,6 +45,8 @@ export interface SubscriptionFixture {
   gateway: RunningGateway;
   reviews: TestSubgraph;
   brands: TestSubgraph;
+  /** With `brandsProxy`: the fault proxy the gateway reaches brands through. */
+  brandsProxy: FaultProxy | null;
   brandNames: Map<string, string>;
   latest: Map<string, Review>;
   /** Sends a review to every subscriber of its brand at the reviews subgraph. */
@@ -61,7 +64,7 @@ export interface SubscriptionFixture {
   stop(): Promise<void>;
 }
 
-export async function startSubscriptionFixture(options: { env?: Record<string, string>; clock?: Clock; logger?: Logger } = {}): Promise<SubscriptionFixture> {
+export async function startSubscriptionFixture(options: { env?: Record<string, string>; clock?: Clock; logger?: Logger; brandsProxy?: boolean } = {}): Promise<SubscriptionFixture> {
   const brandNames = new Map([['b1', 'Brand One'], ['b2', 'Brand Two']]);
   const latest = new Map<string, Review>();
   const listeners = new Map<string, Set<PushIterator<Review>>>();
@@ -84,10 +87,11 @@ export async function startSubscriptionFixture(options: { env?: Record<string, s
   const brands = await startTestSubgraph('brands', BRANDS, {
     Brand: { __resolveReference: (ref: { id: string }) => (brandNames.has(ref.id) ? { id: ref.id, name: brandNames.get(ref.id), logoUrl: `/logos/${ref.id}.png` } : null) },
   });
+  const brandsProxy = options.brandsProxy ? await startFaultProxy(brands.url) : null;
   const dir = await mkdtemp(join(tmpdir(), 'subscriptions-'));
   const supergraphFile = join(dir, 'supergraph.graphql');
   await writeFile(supergraphFile, composeTestSupergraph([reviews, brands]));
-  const start = (port = 0) => startGateway(loadConfig({ PORT: String(port), SUPERGRAPH: supergraphFile, INVALIDATION_SECRET: 'a-long-invalidation-secret', ...DEVELOPMENT_IDENTITY_ENV, ...options.env }), {
+  const start = (port = 0) => startGateway(loadConfig({ PORT: String(port), SUPERGRAPH: supergraphFile, INVALIDATION_SECRET: 'a-long-invalidation-secret', ...DEVELOPMENT_IDENTITY_ENV, ...(brandsProxy ? { SUBGRAPH_BRANDS_URL: brandsProxy.url } : {}), ...options.env }), {
     logger: options.logger ?? jsonLogger('silent'),
     ...(options.clock ? { clock: options.clock } : {}),
   });
@@ -97,6 +101,7 @@ export async function startSubscriptionFixture(options: { env?: Record<string, s
     gateway: await start(),
     reviews,
     brands,
+    brandsProxy,
     brandNames,
     latest,
     publish(review) {
@@ -134,7 +139,7 @@ export async function startSubscriptionFixture(options: { env?: Record<string, s
     async stop() {
       await Promise.all(clients.map((client) => client.dispose()));
       await fixture.gateway.stop();
-      await Promise.all([reviews.stop(), brands.stop()]);
+      await Promise.all([reviews.stop(), brands.stop(), brandsProxy?.stop()]);
       await rm(dir, { recursive: true, force: true });
     },
   };
