@@ -1,6 +1,7 @@
 /**
  * The graphql-ws protocol (WebSocket subprotocol `graphql-transport-ws`) at /graphql, as Apollo Client's
- * `GraphQLWsLink` and graphql-ws's client speak it; the protocol itself is the `graphql-ws` library's.
+ * `GraphQLWsLink` and graphql-ws's client speak it; the protocol itself is the `graphql-ws` library's, on the
+ * gateway's sockets, logger and clock (webSocketServer.ts).
  *
  * Trust: the caller is authenticated once, at `connection_init`, from its payload (`{ "authorization": "Bearer
  * <token>" }`, or `{ "headers": { "authorization": ... } }`) or else the upgrade request's headers, exactly as an
@@ -17,7 +18,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CloseCode, type ConnectionInitMessage, type OperationResult } from 'graphql-ws';
-import { useServer, type Extra } from 'graphql-ws/use/ws';
+import type { Extra } from 'graphql-ws/use/ws';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { WebSocketServer } from 'ws';
 import type { Authenticator } from '../auth/authenticator.js';
@@ -26,6 +27,7 @@ import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics/registry.js';
 import type { Caller } from '../request.js';
 import type { OperationStreams, PreparedStream } from './operationStreams.js';
+import { serveGraphQLWs } from './webSocketServer.js';
 
 export interface WebSocketLimits {
   initTimeoutMs: number;
@@ -68,7 +70,7 @@ export function webSocketTransport(options: {
     });
   };
 
-  useServer<ConnectionInitMessage['payload'], { connection: Connection }>({
+  serveGraphQLWs<ConnectionInitMessage['payload']>({
     connectionInitWaitTimeout: limits.initTimeoutMs,
     async onConnect(ctx) {
       const headers = { ...ctx.extra.request.headers, ...credentialsIn(ctx.connectionParams) };
@@ -117,7 +119,7 @@ export function webSocketTransport(options: {
       connection?.expiry?.cancel();
       connection?.idle?.cancel();
     },
-  }, server, limits.keepAliveMs);
+  }, server, { keepAliveMs: limits.keepAliveMs, logger: options.logger });
 
   return {
     upgrade(req, socket, head) {
