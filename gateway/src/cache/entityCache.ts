@@ -125,7 +125,7 @@ export class EntityCache {
   private readonly evictedAtMs = new LRUCache<string, number>({ max: REMEMBERED_EVICTIONS });
   private readonly now: () => number;
   private readonly evictionListeners: ((key: string, reason: EvictionReason) => void)[] = [];
-  private readonly invalidationListeners: ((tags: readonly string[] | null) => void)[] = [];
+  private readonly changeListeners: ((tags: readonly string[] | null) => void)[] = [];
 
   constructor(options: EntityCacheOptions) {
     if (!Number.isInteger(options.maxEntries) || options.maxEntries < 1) {
@@ -195,7 +195,7 @@ export class EntityCache {
       this.evictedAtMs.set(tag, at);
       for (const key of [...(this.byTag.get(tag) ?? [])]) evicted += this.drop(key, 'tag');
     }
-    this.invalidated(named);
+    this.changed(named);
     return evicted;
   }
 
@@ -210,27 +210,33 @@ export class EntityCache {
       const [keySubgraph, keyType] = key.split(':', 2);
       return keyType === typename && (subgraph === undefined || keySubgraph === subgraph);
     }, 'type');
-    this.invalidated(null);
+    this.changed(null);
     return evicted;
   }
 
   /** Drops every entry of one subgraph. */
   evictSubgraph(subgraph: string): number {
     const evicted = this.evictWhere((key) => key.startsWith(`${subgraph}:`), 'subgraph');
-    this.invalidated(null);
+    this.changed(null);
     return evicted;
   }
 
   /**
-   * Called on every invalidation, whether or not it dropped an entry here, with the tags it named, or null for one
-   * by type or subgraph (it names no tags): what an answer showed may have changed (live queries re-run on it).
+   * Called when what an answer showed may have changed (live queries re-run on it): on every invalidation, whether
+   * or not it dropped an entry here, with the tags it named, or null for one by type or subgraph (it names no tags);
+   * and when an entity that a fetch failed to bring arrived late and was stored, with its tags (`arrived`).
    */
-  onInvalidation(listener: (tags: readonly string[] | null) => void): void {
-    this.invalidationListeners.push(listener);
+  onChange(listener: (tags: readonly string[] | null) => void): void {
+    this.changeListeners.push(listener);
   }
 
-  private invalidated(tags: readonly string[] | null): void {
-    for (const listener of this.invalidationListeners) listener(tags);
+  /** An entity a fetch gave up on came later and was stored: answers that lack it can be completed now. */
+  arrived(tags: readonly string[]): void {
+    this.changed(tags);
+  }
+
+  private changed(tags: readonly string[] | null): void {
+    for (const listener of this.changeListeners) listener(tags);
   }
 
   /** Called for each entry an invalidation drops (not for LRU pressure), with the entry's key. */

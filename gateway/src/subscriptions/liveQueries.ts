@@ -49,8 +49,11 @@ export class LiveQueries {
     return this.watches.size;
   }
 
-  /** An invalidation happened: with the tags it named, or null (by type or subgraph) for every live query. */
-  invalidated(tags: readonly string[] | null): void {
+  /**
+   * What answers showed may have changed: an invalidation with the tags it named, or null (by type or subgraph) for
+   * every live query; or an entity a run failed to bring arrived late, with its tags.
+   */
+  changed(tags: readonly string[] | null): void {
     if (tags === null) {
       for (const watch of [...this.watches]) watch.changed();
       return;
@@ -80,12 +83,15 @@ export class LiveQueries {
           schedule();
         },
       };
+      const fire = () => {
+        timer = null;
+        void runOnce();
+      };
       const schedule = () => {
         if (stopped || running || timer) return;
-        timer = clock.setTimer(Math.max(0, lastRunAtMs + minIntervalMs - clock.now()), () => {
-          timer = null;
-          void runOnce();
-        });
+        const waitMs = lastRunAtMs + minIntervalMs - clock.now();
+        // Due already: at the end of this turn, so that the changes heard in one turn make one run.
+        timer = waitMs > 0 ? clock.setTimer(waitMs, fire) : endOfTurn(fire);
       };
       const runOnce = async () => {
         running = true;
@@ -149,4 +155,12 @@ export class LiveQueries {
 
 function hasFailedPart(result: Result): boolean {
   return (result.errors ?? []).some((error) => FAILED_AT_SUBGRAPH.has(String((error as { extensions?: { code?: unknown } }).extensions?.code)));
+}
+
+function endOfTurn(run: () => void): Timer {
+  let cancelled = false;
+  queueMicrotask(() => {
+    if (!cancelled) run();
+  });
+  return { cancel: () => void (cancelled = true) };
 }

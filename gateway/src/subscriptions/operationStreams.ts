@@ -114,7 +114,7 @@ export class OperationStreams {
     const onSlowConsumer = () => metrics.streamDrops.inc({ reason: 'slow_consumer' });
     this.subscriptionGroups = new SharedStreams({ maxQueued: limits.maxQueued, onSlowConsumer, onDelivered: (n) => metrics.streamPushes.inc({ kind: 'subscription' }, n) });
     this.liveGroups = new SharedStreams({ maxQueued: limits.maxQueued, onSlowConsumer, onDelivered: (n) => metrics.streamPushes.inc({ kind: 'live' }, n) });
-    readPath.cache?.onInvalidation((tags) => this.live.invalidated(tags));
+    readPath.cache?.onChange((tags) => this.live.changed(tags));
   }
 
   /** The supergraph loaded now (and each one after it). */

@@ -105,6 +105,29 @@ describe('a live query', () => {
     expect(await metric(f, 'gateway_stream_events_total{source="live"}')).toBe(2);
   });
 
+  it('a part the page budget gave up on is filled in as soon as its late answer arrives', async () => {
+    const clock = new ManualClock();
+    const f = (fixture = await startSubscriptionFixture({
+      env: { LIVE_QUERY_MIN_INTERVAL_MS: '0', LIVE_QUERY_RETRY_MS: '60000', ENTITY_PAGE_BUDGET_MS: '100', ENTITY_TIMEOUT_MS: '5000' },
+      clock,
+      brandsProxy: true,
+    }));
+    const brands = f.brandsProxy!;
+    brands.fault = { kind: 'hold' };
+    f.latest.set('b1', review('r1', 'good'));
+    const results = f.client().iterate({ query: LIVE_LATEST, variables: { brandId: 'b1' } });
+    await brands.waitForRequests(1);
+    clock.advance(100);
+    const [first] = await take(results, 1);
+    expect(first).toEqual({ data: { latestReview: { body: 'good', brand: null } }, errors: [expect.objectContaining({ extensions: expect.objectContaining({ code: 'SUBGRAPH_TIMEOUT', serviceName: 'brands' }) })] });
+
+    // The call ran on; its answer fills the cache and completes the live answer, long before any retry.
+    brands.fault = { kind: 'none' };
+    brands.releaseHeld();
+    expect(await take(results, 1)).toEqual([latest('good', 'Brand One')]);
+    expect(brands.requests).toHaveLength(1);
+  });
+
   it('ten viewers: one run per change for all of them, one _entities call', async () => {
     const f = await start({ LIVE_QUERY_MIN_INTERVAL_MS: '0' });
     f.latest.set('b2', review('r1', 'fine', 'b2'));

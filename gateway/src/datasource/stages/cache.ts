@@ -352,6 +352,8 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
           outcomes[index] = entry && canServeStaleOnError(entry, now, directives)
             ? { kind: 'stale', value: ownCopy(entry.value), ageSeconds: ageSeconds(entry, now) }
             : { kind: 'failed', failure: result.failure };
+          // What failed shows nothing an eviction would name: its own tag lets its late arrival complete the answer.
+          if (outcomes[index].kind === 'failed') state.addCacheTags([ownTag(p.load.representation)]);
           // Counted for every place at once, as cache hits are: one increment per entity, not one per place.
           metrics.entity(serviceName, outcomes[index].kind === 'stale' ? 'stale_served' : 'failed', distinct[index]!.places);
           return;
@@ -423,7 +425,9 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
       const { cache, serviceName, metrics } = options;
       if (!cache) return undefined;
       if (result.kind === 'failed') {
-        void result.late?.then((late) => remember(p, late, startedAtMs));
+        void result.late?.then((late) => {
+          if (remember(p, late, startedAtMs)) cache.arrived([ownTag(p.load.representation)]);
+        });
         return undefined;
       }
       if (result.stored) return undefined;
@@ -450,7 +454,7 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
       const entryOf = (value: Record<string, unknown>): CacheEntry => {
         const keys = options.entityKeys();
         const tags = tagsIn(keys, value);
-        tags.add(entityTag(keys, representation) ?? entityIdentity(typenameOf(representation) ?? '', keyFieldsOf(representation)));
+        tags.add(ownTag(representation));
         for (const tag of result.subgraphTags) tags.add(tag);
         return makeEntry(value, result.hint, result.etag, maxAgeSeconds, result.hint.scope, [...tags]);
       };
@@ -460,6 +464,10 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
       const stored = entryOf(p.united ? p.united.own.cut(result.value) : ownCopy(result.value));
       return store(p.keyOf(representation, scope), stored, startedAtMs) ? stored : undefined;
     };
+
+    /** The tag naming the entity a representation stands for. */
+    const ownTag = (representation: Record<string, unknown>): string =>
+      entityTag(options.entityKeys(), representation) ?? entityIdentity(typenameOf(representation) ?? '', keyFieldsOf(representation));
 
     /** A stream's fetch of one kind of entity asks for what every open stream selects of it (streamSelections.ts). */
     const unionFor = (call: FetchCall, distinct: readonly DistinctRepresentation[]): EntityOperationUnion | null => {
