@@ -93,6 +93,20 @@ interface Loaded {
   subscriptions: Map<string, PreparedSubscription | GraphQLError>;
 }
 
+/** The errors an operation is refused with, for it alone. */
+type Refusal = { errors: readonly GraphQLError[] };
+
+/** An operation that passed every check, with what running it needs. */
+interface CheckedOperation {
+  document: DocumentNode;
+  definition: OperationDefinitionNode;
+  operationName: string | undefined;
+  variables: Record<string, unknown>;
+  /** The text to run (a persisted query's, when sent by id). */
+  query: string;
+  extensions: Record<string, unknown> | undefined;
+}
+
 /** Subscriptions prepared per supergraph; past this, the oldest is prepared again when asked. */
 const PREPARED_SUBSCRIPTIONS = 1_000;
 
@@ -129,18 +143,32 @@ export class OperationStreams {
   }
 
   /** Checks one operation; errors for it alone, or the operation ready to run. */
-  prepare(params: StreamParams, caller: Caller | null, transport: StreamTransport): { errors: readonly GraphQLError[] } | PreparedStream {
+  prepare(params: StreamParams, caller: Caller | null, transport: StreamTransport): Refusal | PreparedStream {
     const loaded = this.loaded;
     if (!loaded) return refused('The gateway is still loading its supergraph', 'GATEWAY_NOT_READY');
+    const checked = this.check(params, loaded);
+    if ('errors' in checked) return checked;
+    if (checked.definition.operation === 'subscription') return this.prepareSubscription(loaded, checked, caller, transport);
+    if (isLive(checked.definition)) return this.prepareLive(checked, caller, transport);
+    const { document, operationName, variables, query, extensions } = checked;
+    return {
+      kind: 'query',
+      document,
+      operationName,
+      variables,
+      run: async () => (await this.deps.runQuery({ query, variables, ...(operationName ? { operationName } : {}), ...(extensions ? { extensions } : {}) }, caller)).result,
+    };
+  }
+
+  /** What HTTP checks, in the same order: the persisted-query gate, the text, the schema, the operation, its variables. */
+  private check(params: StreamParams, loaded: Loaded): Refusal | CheckedOperation {
     // graphql-ws's subscribe message must carry a query text: an empty one beside a persisted query id stands for none.
     const sent: StreamParams = params.query === '' && isObject(params.extensions) && 'persistedQuery' in params.extensions ? { ...params, query: undefined } : params;
     const gated = this.deps.gate.prepare({ method: 'POST', search: '', body: { ...sent } });
     if (gated.kind === 'refuse') return refused(gated.refusal.message, gated.refusal.code);
     const body = gated.body as Record<string, unknown>;
     if (typeof body.query !== 'string') return refused('The operation has no query text (send `query`, or a persisted query id)', 'BAD_REQUEST');
-    if (body.variables !== undefined && body.variables !== null && (typeof body.variables !== 'object' || Array.isArray(body.variables))) {
-      return refused('`variables` must be an object', 'BAD_REQUEST');
-    }
+    if (body.variables !== undefined && body.variables !== null && !isObject(body.variables)) return refused('`variables` must be an object', 'BAD_REQUEST');
     const operationName = typeof body.operationName === 'string' ? body.operationName : undefined;
     let document: DocumentNode;
     try {
@@ -157,34 +185,32 @@ export class OperationStreams {
     const { errors, coerced } = getVariableValues(loaded.internals.schema, definition.variableDefinitions ?? [], (body.variables ?? {}) as Record<string, unknown>);
     if (errors) return { errors: errors.map((error) => withCode(error, 'BAD_USER_INPUT')) };
     const variables = { ...(body.variables as Record<string, unknown> | undefined), ...coerced };
-    const extensions = body.extensions as Record<string, unknown> | undefined;
-    if (definition.operation === 'subscription') {
-      const key = `${print(document)}\u0000${operationName ?? ''}`;
-      let prepared = loaded.subscriptions.get(key);
-      if (!prepared) {
-        prepared = prepareSubscription(loaded.internals, document, operationName);
-        if (loaded.subscriptions.size >= PREPARED_SUBSCRIPTIONS) loaded.subscriptions.delete(loaded.subscriptions.keys().next().value!);
-        loaded.subscriptions.set(key, prepared);
-      }
-      if (prepared instanceof GraphQLError) return { errors: [prepared] };
-      const subscription = prepared;
-      return this.stream('subscription', transport, caller, { document, operationName, variables }, this.subscribe(loaded.internals, subscription, key, variables, caller));
+    return { document, definition, operationName, variables, query: body.query, extensions: body.extensions as Record<string, unknown> | undefined };
+  }
+
+  /** A subscription, planned once per text (and supergraph), joined to its group of identical subscribers. */
+  private prepareSubscription(loaded: Loaded, checked: CheckedOperation, caller: Caller | null, transport: StreamTransport): Refusal | PreparedStream {
+    const { document, operationName, variables } = checked;
+    const key = `${print(document)}\u0000${operationName ?? ''}`;
+    let prepared = loaded.subscriptions.get(key);
+    if (!prepared) {
+      prepared = prepareSubscription(loaded.internals, document, operationName);
+      if (loaded.subscriptions.size >= PREPARED_SUBSCRIPTIONS) loaded.subscriptions.delete(loaded.subscriptions.keys().next().value!);
+      loaded.subscriptions.set(key, prepared);
     }
-    if (isLive(definition)) {
-      if (!this.deps.readPath.cache) return refused('Live queries follow the evictions of the entity cache, which is off here (ENTITY_CACHE=false)', 'LIVE_QUERIES_UNAVAILABLE');
-      const query = print(withoutLive(document));
-      const key = `${query}\u0000${operationName ?? ''}\u0000${stableJson(variables)}\u0000${caller?.identity ?? ''}`;
-      const source = this.withSelections((selections) => this.live.source(() =>
-        this.deps.runQuery({ query, variables, ...(operationName ? { operationName } : {}), ...(extensions ? { extensions } : {}) }, caller, selections)));
-      return this.stream('live', transport, caller, { document, operationName, variables }, (onLeave) => this.liveGroups.join(key, source, { replayLast: true, onLeave }));
-    }
-    return {
-      kind: 'query',
-      document,
-      operationName,
-      variables,
-      run: async () => (await this.deps.runQuery({ query: body.query as string, variables, ...(operationName ? { operationName } : {}), ...(extensions ? { extensions } : {}) }, caller)).result,
-    };
+    if (prepared instanceof GraphQLError) return { errors: [prepared] };
+    return this.stream('subscription', transport, caller, { document, operationName, variables }, this.subscribe(loaded.internals, prepared, key, variables, caller));
+  }
+
+  /** A live query, run once per group of identical viewers (the same text without `@live`, variables and caller). */
+  private prepareLive(checked: CheckedOperation, caller: Caller | null, transport: StreamTransport): Refusal | PreparedStream {
+    if (!this.deps.readPath.cache) return refused('Live queries follow the evictions of the entity cache, which is off here (ENTITY_CACHE=false)', 'LIVE_QUERIES_UNAVAILABLE');
+    const { document, operationName, variables, extensions } = checked;
+    const query = print(withoutLive(document));
+    const key = `${query}\u0000${operationName ?? ''}\u0000${stableJson(variables)}\u0000${caller?.identity ?? ''}`;
+    const source = this.withSelections((selections) => this.live.source(() =>
+      this.deps.runQuery({ query, variables, ...(operationName ? { operationName } : {}), ...(extensions ? { extensions } : {}) }, caller, selections)));
+    return this.stream('live', transport, caller, { document, operationName, variables }, (onLeave) => this.liveGroups.join(key, source, { replayLast: true, onLeave }));
   }
 
   /** Ends every stream with `error` and closes every subgraph subscription (the gateway is stopping). */
@@ -199,7 +225,7 @@ export class OperationStreams {
   }
 
   /** A stream, counted against the limits from when it opens to when it ends, however it ends. */
-  private stream(kind: 'subscription' | 'live', transport: StreamTransport, caller: Caller | null, parts: Pick<PreparedStream, 'document' | 'operationName' | 'variables'>, join: (onLeave: () => void) => PushIterator<StreamResult>): PreparedStream | { errors: readonly GraphQLError[] } {
+  private stream(kind: 'subscription' | 'live', transport: StreamTransport, caller: Caller | null, parts: Pick<PreparedStream, 'document' | 'operationName' | 'variables'>, join: (onLeave: () => void) => PushIterator<StreamResult>): PreparedStream | Refusal {
     const { limits, metrics } = this.deps;
     const identity = caller?.identity ?? null;
     if (this.open >= limits.total) {
@@ -288,7 +314,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-function refused(message: string, code: string): { errors: readonly GraphQLError[] } {
+function refused(message: string, code: string): Refusal {
   return { errors: [new GraphQLError(message, { extensions: { code } })] };
 }
 
