@@ -47,46 +47,74 @@ export function subscriptionUrl(httpUrl: string): string {
   return url.toString();
 }
 
+/** One connection to a subgraph for one caller, and the subscriptions it carries now. */
+interface Connection {
+  client: Client;
+  subscriptions: number;
+}
+
 export class UpstreamSubscriptions {
-  private readonly clients = new Map<string, Client>();
+  private readonly connections = new Map<string, Connection>();
 
   constructor(private readonly options: UpstreamOptions) {}
 
+  /** Connections held now (one per subgraph and caller with a subscription). */
+  get size(): number {
+    return this.connections.size;
+  }
+
   /** Subscribes to `subgraph` as `caller`; returns the unsubscribe. */
   open(subgraph: string, operation: UpstreamOperation, caller: Caller | null, sink: UpstreamSink): () => void {
-    const client = this.clientFor(subgraph, caller);
-    if (!client) {
+    const key = `${subgraph}\u0000${caller?.identity ?? ''}`;
+    const connection = this.connections.get(key) ?? this.connect(key, subgraph, caller);
+    if (!connection) {
       sink.error(new Error(`subgraph ${subgraph} has no URL to subscribe at`));
       return () => undefined;
     }
-    return client.subscribe(operation, {
+    connection.subscriptions += 1;
+    let released = false;
+    // A caller's connection is let go with its last subscription: a gateway seeing many callers holds none of theirs idle.
+    const release = () => {
+      if (released) return;
+      released = true;
+      if (--connection.subscriptions > 0 || this.connections.get(key) !== connection) return;
+      this.connections.delete(key);
+      void connection.client.dispose();
+    };
+    const unsubscribe = connection.client.subscribe(operation, {
       next: (result) => sink.next(result as ExecutionResult),
-      error: (error) => sink.error(describe(subgraph, error)),
-      complete: () => sink.complete(),
+      error: (error) => {
+        release();
+        sink.error(describe(subgraph, error));
+      },
+      complete: () => {
+        release();
+        sink.complete();
+      },
     });
+    return () => {
+      unsubscribe();
+      release();
+    };
   }
 
   /** Closes every connection (their subscriptions end). */
   async close(): Promise<void> {
-    const clients = [...this.clients.values()];
-    this.clients.clear();
-    await Promise.all(clients.map((client) => client.dispose()));
+    const connections = [...this.connections.values()];
+    this.connections.clear();
+    await Promise.all(connections.map(({ client }) => client.dispose()));
   }
 
-  private clientFor(subgraph: string, caller: Caller | null): Client | null {
-    const key = `${subgraph}\u0000${caller?.identity ?? ''}`;
-    let client = this.clients.get(key);
-    if (client) return client;
+  private connect(key: string, subgraph: string, caller: Caller | null): Connection | null {
     const httpUrl = this.options.urlOf(subgraph);
     if (!httpUrl) return null;
     const { clock, logger, retries, retryBaseMs } = this.options;
     let connectedBefore = false;
-    client = createClient({
+    const client = createClient({
       url: subscriptionUrl(httpUrl),
       webSocketImpl: WebSocket,
-      // Connected while it carries a subscription, closed a moment after its last one ends.
+      // Connected when its first subscription is made; disposed of with its last one.
       lazy: true,
-      lazyCloseTimeout: 1_000,
       retryAttempts: retries,
       // A refused connection (the subgraph restarting) is worth another try too, not only a dropped one.
       shouldRetry: () => true,
@@ -108,8 +136,9 @@ export class UpstreamSubscriptions {
         },
       },
     });
-    this.clients.set(key, client);
-    return client;
+    const connection: Connection = { client, subscriptions: 0 };
+    this.connections.set(key, connection);
+    return connection;
   }
 }
 
