@@ -31,7 +31,7 @@ import { withLiveDirective } from '../validation/directiveRules.js';
 import { LiveQueries, type LiveAnswer } from './liveQueries.js';
 import { SharedStreams, type PushIterator, type StartSource } from './sharedStreams.js';
 import { prepareSubscription, resolveEvent, shaperFor, upstreamVariables, type PreparedSubscription } from './subscriptionPlan.js';
-import { UpstreamSubscriptions } from './upstreamSubscriptions.js';
+import { UpstreamSubscriptions, type UpstreamOptions } from './upstreamSubscriptions.js';
 
 export type StreamTransport = 'ws' | 'sse';
 export type StreamResult = LiveAnswer['result'] & { extensions?: Record<string, unknown> };
@@ -76,7 +76,7 @@ export interface OperationStreamsDeps {
   metrics: GatewayMetrics;
   limits: StreamLimits;
   operationBudgetMs: number;
-  upstream: { retries: number; retryBaseMs: number };
+  upstream: Pick<UpstreamOptions, 'retries' | 'retryBaseMs' | 'protocolOf'>;
   /**
    * Runs a query as HTTP would (Apollo Server, the executor, the read path), and says what its answer showed; a live
    * query's run brings its stream's selections.

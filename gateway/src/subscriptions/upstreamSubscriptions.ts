@@ -1,16 +1,18 @@
 /**
- * The gateway's side of a subscription to a subgraph: the graphql-ws protocol (`graphql-transport-ws`) at the
- * subgraph's own URL with a ws: scheme (a routing URL `http://host:4003/graphql` is subscribed to at
- * `ws://host:4003/graphql`).
- *
- * One WebSocket per subgraph and caller carries every subscription made for that caller (graphql-ws multiplexes);
- * the caller's identity is signed for the subgraph in the `connection_init` payload (`{ headers: { <identity
- * header>: <token> } }`), signed anew on every (re)connection, as an HTTP call carries it in its headers. A
- * connection that drops is re-opened with backoff (SUBSCRIPTION_UPSTREAM_RETRIES times) and its subscriptions made
- * again; events the subgraph sent meanwhile are not replayed (subgraphs keep no history for a subscription). When
- * it cannot be re-opened, each of its subscriptions ends with an error.
+ * The gateway's side of a subscription to a subgraph, in the protocol the subgraph speaks (SUBGRAPH_<NAME>_SUBSCRIPTIONS):
+ *  - `ws` (the default): graphql-ws (`graphql-transport-ws`) at the subgraph's own URL with a ws: scheme (a routing
+ *    URL `http://host:4003/graphql` is subscribed to at `ws://host:4003/graphql`). One WebSocket per subgraph and
+ *    caller carries every subscription made for that caller (graphql-ws multiplexes); the caller's identity is
+ *    signed in the `connection_init` payload (`{ headers: { <identity header>: <token> } }`).
+ *  - `sse`: GraphQL over SSE (graphql-sse, distinct connections) at the subgraph's URL, one request per subscription,
+ *    the caller's identity signed in its headers as for a query.
+ * Either way the identity is signed anew on every (re)connection. A connection that drops is re-opened with backoff
+ * (SUBSCRIPTION_UPSTREAM_RETRIES times) and its subscriptions made again; events the subgraph sent meanwhile are not
+ * replayed (subgraphs keep no history for a subscription). When it cannot be re-opened, each of its subscriptions
+ * ends with an error. A caller's client is let go with its last subscription.
  */
-import { createClient, type Client, type ExecutionResult } from 'graphql-ws';
+import { createClient as createSseClient } from 'graphql-sse';
+import { createClient, type ExecutionResult } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
@@ -38,6 +40,16 @@ export interface UpstreamOptions {
   retries: number;
   /** The first wait before re-connecting; it doubles each time, up to 30 s, with jitter. */
   retryBaseMs: number;
+  /** The protocol a subgraph's subscriptions are made in. */
+  protocolOf(subgraph: string): SubscriptionProtocol;
+}
+
+export type SubscriptionProtocol = 'ws' | 'sse';
+
+/** What both protocols' clients offer (graphql-ws's and graphql-sse's have the same shape). */
+interface ProtocolClient {
+  subscribe(operation: UpstreamOperation, sink: { next(value: unknown): void; error(error: unknown): void; complete(): void }): () => void;
+  dispose(): void | Promise<void>;
 }
 
 /** Where a subgraph's subscriptions are made: its URL with the ws(s): scheme. */
@@ -49,7 +61,7 @@ export function subscriptionUrl(httpUrl: string): string {
 
 /** One connection to a subgraph for one caller, and the subscriptions it carries now. */
 interface Connection {
-  client: Client;
+  client: ProtocolClient;
   subscriptions: number;
 }
 
@@ -109,8 +121,23 @@ export class UpstreamSubscriptions {
     const httpUrl = this.options.urlOf(subgraph);
     if (!httpUrl) return null;
     const { clock, logger, retries, retryBaseMs } = this.options;
+    const retryWait = (attempt: number) => new Promise<void>((resolve) => {
+      const ms = Math.min(30_000, retryBaseMs * 2 ** attempt);
+      clock.setTimer(ms / 2 + Math.random() * (ms / 2), () => resolve());
+    });
+    // Signed at each connection, so a re-connection an hour later carries a fresh token.
+    const identityHeaders = () => (caller ? caller.signer.headersFor(caller.identity) : {});
+    const connection: Connection = { client: this.options.protocolOf(subgraph) === 'sse'
+      ? createSseClient({ url: httpUrl, headers: identityHeaders, retryAttempts: retries, retry: retryWait })
+      : this.webSocketClient(subgraph, httpUrl, identityHeaders, retryWait), subscriptions: 0 };
+    this.connections.set(key, connection);
+    return connection;
+  }
+
+  private webSocketClient(subgraph: string, httpUrl: string, identityHeaders: () => Record<string, string>, retryWait: (attempt: number) => Promise<void>): ProtocolClient {
+    const { logger, retries } = this.options;
     let connectedBefore = false;
-    const client = createClient({
+    return createClient({
       url: subscriptionUrl(httpUrl),
       webSocketImpl: WebSocket,
       // Connected when its first subscription is made; disposed of with its last one.
@@ -118,12 +145,8 @@ export class UpstreamSubscriptions {
       retryAttempts: retries,
       // A refused connection (the subgraph restarting) is worth another try too, not only a dropped one.
       shouldRetry: () => true,
-      retryWait: (attempt) => new Promise((resolve) => {
-        const ms = Math.min(30_000, retryBaseMs * 2 ** attempt);
-        clock.setTimer(ms / 2 + Math.random() * (ms / 2), () => resolve());
-      }),
-      // Signed at each connection, so a re-connection an hour later carries a fresh token.
-      connectionParams: () => (caller ? { headers: caller.signer.headersFor(caller.identity) } : {}),
+      retryWait,
+      connectionParams: () => ({ headers: identityHeaders() }),
       on: {
         connected: () => {
           if (connectedBefore) logger.info('subgraph subscriptions re-connected', { subgraph });
@@ -136,9 +159,6 @@ export class UpstreamSubscriptions {
         },
       },
     });
-    const connection: Connection = { client, subscriptions: 0 };
-    this.connections.set(key, connection);
-    return connection;
   }
 }
 

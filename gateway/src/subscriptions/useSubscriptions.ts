@@ -12,7 +12,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { Clock } from '../clock.js';
 import type { GatewayFeature } from '../feature.js';
 import type { Logger } from '../logger.js';
-import { boolean, integer, type SettingGroup, type SettingValues } from '../settings.js';
+import { boolean, choice, family, integer, type SettingGroup, type SettingValues } from '../settings.js';
 import { OperationStreams, type OperationStreamsDeps } from './operationStreams.js';
 import { sseTransport } from './sseTransport.js';
 import { webSocketTransport } from './webSocketTransport.js';
@@ -28,7 +28,7 @@ export function useSubscriptions(config: StreamsConfig, deps: Omit<OperationStre
   const streams = new OperationStreams({
     ...deps,
     limits: { perCaller: config.maxPerCaller, total: config.maxStreams, maxQueued: config.maxQueued, liveMinIntervalMs: config.liveMinIntervalMs, liveRetryMs: config.liveRetryMs },
-    upstream: { retries: config.upstreamRetries, retryBaseMs: config.upstreamRetryMs },
+    upstream: { retries: config.upstreamRetries, retryBaseMs: config.upstreamRetryMs, protocolOf: (subgraph) => config.subgraphProtocols[subgraph.toLowerCase()] ?? 'ws' },
   });
   const webSocket = webSocketTransport({
     streams,
@@ -76,5 +76,6 @@ export const STREAM_SETTINGS = {
   liveMinIntervalMs: integer('LIVE_QUERY_MIN_INTERVAL_MS', { default: 250, min: 0, max: 3_600_000, unit: 'ms', doc: 'the shortest time between two runs of one live query: changes meanwhile make one run' }),
   liveRetryMs: integer('LIVE_QUERY_RETRY_MS', { default: 2_000, min: 100, max: 60_000, unit: 'ms', doc: 'a live answer with a part that failed at its subgraph is run again after this long, doubling while it keeps failing (up to 60 s), so it fills in once the subgraph is back' }),
   upstreamRetries: integer('SUBSCRIPTION_UPSTREAM_RETRIES', { default: 10, min: 0, max: 1_000, doc: 'times a dropped WebSocket to a subgraph is re-opened (with backoff) before its subscriptions end with SUBGRAPH_UNAVAILABLE' }),
+  subgraphProtocols: family('SUBGRAPH_<NAME>_SUBSCRIPTIONS', /^SUBGRAPH_([A-Z0-9_]+?)_SUBSCRIPTIONS$/, choice('SUBGRAPH_<NAME>_SUBSCRIPTIONS', ['ws', 'sse'], { default: 'ws', doc: 'how the gateway subscribes to that subgraph: graphql-ws at its URL with a ws: scheme (ws), or GraphQL over SSE at its URL, one request per subscription (sse, the graphql-sse protocol)' })),
   upstreamRetryMs: integer('SUBSCRIPTION_UPSTREAM_RETRY_MS', { default: 250, min: 10, max: 60_000, unit: 'ms', doc: 'the first wait before re-opening a subgraph\'s WebSocket; it doubles each time, up to 30 s' }),
 } satisfies SettingGroup;

@@ -136,6 +136,23 @@ describe('a subscription through the gateway', () => {
     f.publish({ id: 'r1', body: 'x', brand: { id: 'b1' } });
     expect(await next).toEqual([{ data: { reviewAdded: { id: 'r1', seenBy: 's-42' } } }]);
   });
+
+  it('to a subgraph that speaks GraphQL over SSE (SUBGRAPH_<NAME>_SUBSCRIPTIONS=sse): the same events, the caller signed in its headers', async () => {
+    const f = await start({ SUBGRAPH_REVIEWS_SUBSCRIPTIONS: 'sse' });
+    const results = f.client({ connectionParams: { headers: { 'x-seller-id': 's-42' } } }).iterate({ query: `subscription { reviewAdded(brandId: "b1") { id seenBy brand { name } } }` });
+    const next = take(results, 2);
+    await subscribedUpstream(f, 'b1');
+    f.publish({ id: 'r1', body: 'x', brand: { id: 'b1' } });
+    f.publish({ id: 'r2', body: 'y', brand: { id: 'b1' } });
+    expect(await next).toEqual([
+      { data: { reviewAdded: { id: 'r1', seenBy: 's-42', brand: { name: 'Brand One' } } } },
+      { data: { reviewAdded: { id: 'r2', seenBy: 's-42', brand: { name: 'Brand One' } } } },
+    ]);
+    expect(f.reviews.subscriptions.map((s) => s.transport)).toEqual(['sse']);
+    expect(f.reviews.openSockets()).toBe(0);
+    await results.return?.();
+    await vi.waitFor(() => expect(f.listeners('b1')).toBe(0), { timeout: 10_000, interval: 5 });
+  });
 });
 
 const metric = (f: SubscriptionFixture, line: string) => metricValue(f.gateway.url, line);

@@ -1,7 +1,8 @@
 /**
  * Small real subgraphs for gateway tests, on port 0, independent of the reference deployment: the gateway is a
  * product for any supergraph. Each records the requests it receives, and serves its subscriptions over graphql-ws
- * (recording each subscription made and the `connection_init` payload it came with).
+ * and over GraphQL over SSE (graphql-sse, to a request accepting `text/event-stream`), recording each subscription
+ * made and who it was signed for.
  */
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +12,7 @@ import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/dis
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { parse } from 'graphql';
+import { createHandler as createSseHandler } from 'graphql-sse/lib/use/http';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 
@@ -23,8 +25,12 @@ export interface ReceivedRequest {
 export interface ReceivedSubscription {
   query: string;
   variables: Record<string, any> | undefined;
-  /** The `headers` of the connection's `connection_init` payload (where the gateway signs the caller). */
+  /**
+   * Where the gateway signs the caller: over graphql-ws the `headers` of the connection's `connection_init` payload,
+   * over SSE the request's headers.
+   */
   headers: Record<string, string>;
+  transport: 'ws' | 'sse';
 }
 
 export interface TestSubgraph {
@@ -49,7 +55,17 @@ export async function startTestSubgraph(name: string, sdl: string, resolvers: Gr
   });
   await apollo.start();
   const received: ReceivedRequest[] = [];
+  const subscriptions: ReceivedSubscription[] = [];
+  // GraphQL over SSE (graphql-sse, distinct connections): a request that accepts an event stream.
+  const eventStreams = createSseHandler({
+    schema,
+    context: (req) => ({ headers: req.raw.headers }),
+    onSubscribe: (req, params) => {
+      subscriptions.push({ query: params.query as string, variables: params.variables ?? undefined, headers: stringHeaders(req.raw.headers), transport: 'sse' });
+    },
+  });
   const server = createServer(async (req, res) => {
+    if (req.headers.accept?.includes('text/event-stream')) return eventStreams(req, res);
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : undefined;
@@ -64,14 +80,13 @@ export async function startTestSubgraph(name: string, sdl: string, resolvers: Gr
     res.statusCode = response.status ?? 200;
     res.end(response.body.kind === 'complete' ? response.body.string : '');
   });
-  const subscriptions: ReceivedSubscription[] = [];
   const sockets = new WebSocketServer({ noServer: true });
   const headersOf = (params: unknown) => ((params as { headers?: Record<string, string> } | undefined)?.headers ?? {});
   useServer({
     schema,
     context: (ctx) => ({ headers: headersOf(ctx.connectionParams) }),
     onSubscribe: (ctx, _id, payload) => {
-      subscriptions.push({ query: payload.query, variables: payload.variables ?? undefined, headers: headersOf(ctx.connectionParams) });
+      subscriptions.push({ query: payload.query, variables: payload.variables ?? undefined, headers: headersOf(ctx.connectionParams), transport: 'ws' });
     },
   }, sockets);
   server.on('upgrade', (req, socket, head) => sockets.handleUpgrade(req, socket, head, (ws) => sockets.emit('connection', ws, req)));
@@ -103,4 +118,8 @@ export function composeTestSupergraph(subgraphs: { name: string; url: string; sd
   const result = composeServices(subgraphs.map((s) => ({ name: s.name, url: s.url, typeDefs: parse(s.sdl) })));
   if (result.errors) throw new Error(result.errors.map((e) => e.message).join('\n'));
   return result.supergraphSdl;
+}
+
+function stringHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
 }
