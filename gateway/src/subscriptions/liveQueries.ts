@@ -9,9 +9,10 @@
  * LIVE_QUERY_MIN_INTERVAL_MS after its last run (changes meanwhile make one run); the new answer is pushed only when
  * its bytes differ from the last one pushed.
  *
- * A part that failed at its subgraph (timed out, refused, a bad answer, the breaker open) shows nothing an eviction
- * would name, so an answer with such a part is also run again after `retryMs`, doubling while it keeps failing (up
- * to a minute), until an answer has none: the page fills in by itself once the subgraph is back.
+ * A part that failed at its subgraph fills in by itself. An entity the page budget gave up on is tagged in the
+ * answer, and its late arrival in the cache names that tag (`changed`). Any answer with a failed part (timed out,
+ * refused, a bad answer, the breaker open) is also run again after `retryMs`, doubling while it keeps failing (up
+ * to a minute), until an answer has none.
  *
  * One live query (the same text, variables and caller) is run once for all its viewers (sharedStreams.ts).
  */
@@ -73,8 +74,9 @@ export class LiveQueries {
       let changedSinceRun = false;
       let timer: Timer | null = null;
       let stopped = false;
-      /** Answers in a row with a failed part, and the run after the last of them. */
+      /** Answers in a row with a failed part. */
       let failedRuns = 0;
+      /** The run again after the last of them. */
       let retry: Timer | null = null;
       const watch: Watch = {
         tags: new Set(),

@@ -1,11 +1,12 @@
 /**
  * graphql-ws's protocol server (`makeServer`) on the `ws` package's sockets: what graphql-ws's own `use/ws` adapter
- * does, with the gateway's logger, clock and answers instead of its console output and fixed timers.
+ * does, with the gateway's logger and answers instead of its console output.
  *
  *  - A message a client may not send (`next`, `error`, `connection_ack`, well formed) closes the connection with
  *    4400 and says so, as a malformed one does; graphql-ws would take it for an error of the server (4500) and
  *    print it on the console.
- *  - A socket's error, or a hook's, is one JSON log line, and that connection is closed with 4500; the others carry on.
+ *  - A socket's error (a warning: the peer's doing, as a frame too large) or a hook's (an error) is one JSON log
+ *    line, and that connection is closed with 4500; the others carry on.
  *  - Heartbeats as graphql-ws's: a ping every `keepAliveMs`; a peer that does not answer within as long is cut. They
  *    run on real timers, not the gateway's clock: a pong is network I/O, which a clock moved by hand cannot wait for.
  */
@@ -33,11 +34,11 @@ export function serveGraphQLWs<P extends ConnectionInitMessage['payload']>(
   server.options.handleProtocols = handleProtocols;
   server.on('error', (error) => logger.error('the WebSocket server failed', { error: error.message }));
   server.on('connection', (socket, request: IncomingMessage) => {
-    const failed = (what: string, error: unknown) => {
-      logger.error(what, { error: String((error as Error)?.message ?? error) });
+    const failed = (level: 'warn' | 'error', what: string, error: unknown) => {
+      logger[level](what, { error: String((error as Error)?.message ?? error) });
       socket.close(CloseCode.InternalServerError, 'Internal server error');
     };
-    socket.once('error', (error) => failed('a WebSocket failed', error));
+    socket.once('error', (error) => failed('warn', 'a WebSocket failed', error));
     const stopHeartbeat = heartbeat(socket, keepAliveMs);
     const closed = protocol.opened({
       protocol: socket.protocol,
@@ -56,7 +57,7 @@ export function serveGraphQLWs<P extends ConnectionInitMessage['payload']>(
         try {
           await handle(text);
         } catch (error) {
-          failed('a WebSocket message could not be handled', error);
+          failed('error', 'a WebSocket message could not be handled', error);
         }
       }),
     }, { socket, request });

@@ -363,9 +363,16 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
           freshness.add(entityMaxAge(result), entry.scope);
           return;
         }
-        outcomes[index] = p.united
-          ? { kind: 'value', value: result.value && (--result.consumers, p.united.own.cut(result.value)), globalErrors: result.globalErrors, errors: result.errors.filter(({ rest }) => rest.length === 0 || p.united!.own.selects(String(rest[0]))) }
-          : { kind: 'value', value: result.value && (--result.consumers > 0 ? ownCopy(result.value) : result.value), globalErrors: result.globalErrors, errors: result.errors };
+        if (p.united) {
+          // Its own part is cut from the united answer, which is never handed out itself; it is still taken, so a
+          // request sharing the call unwidened copies it or, as its last taker, takes it.
+          --result.consumers;
+          const { own } = p.united;
+          const errors = result.errors.filter(({ rest }) => rest.length === 0 || own.selects(String(rest[0])));
+          outcomes[index] = { kind: 'value', value: result.value && own.cut(result.value), globalErrors: result.globalErrors, errors };
+        } else {
+          outcomes[index] = { kind: 'value', value: result.value && (--result.consumers > 0 ? ownCopy(result.value) : result.value), globalErrors: result.globalErrors, errors: result.errors };
+        }
         freshness.add(entityMaxAge(result), result.hint.scope);
       });
 
