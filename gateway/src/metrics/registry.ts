@@ -135,7 +135,7 @@ export class GatewayMetrics {
 
   readonly streamEvents = new Counter({
     name: 'gateway_stream_events_total',
-    help: 'What starts a push: an event from a subgraph subscription (subgraph), or an eviction that re-ran a live query (live)',
+    help: 'What starts a push: an event from a subgraph subscription (subgraph), or a re-run of a live query (live: an eviction, a late arrival or a retry)',
     labelNames: ['source'] as const,
     registers: [this.registry],
   });
