@@ -39,7 +39,6 @@ interface Level {
 }
 
 interface Unitable {
-  document: DocumentNode;
   operation: OperationDefinitionNode;
   entities: FieldNode;
   level: Level;
@@ -111,7 +110,7 @@ function readUnitable(text: string): Unitable | null {
   const [entities, ...rest] = operation.selectionSet.selections;
   if (rest.length > 0 || entities?.kind !== Kind.FIELD || entities.name.value !== '_entities' || entities.alias || !entities.selectionSet) return null;
   const level = levelOf(entities.selectionSet.selections);
-  return level ? { document, operation, entities, level } : null;
+  return level ? { operation, entities, level } : null;
 }
 
 /** A field's name, arguments and directives: two fields with one response name must agree on it. */
