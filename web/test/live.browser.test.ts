@@ -13,27 +13,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page, WebSocket } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../gateway/src/config.js';
-import { jsonLogger } from '../../gateway/src/logger.js';
-import { startGateway, type RunningGateway } from '../../gateway/src/server.js';
 import { startTestIssuer, type TestIssuer } from '../../gateway/test/support/testIssuer.js';
-import { invalidationFeedEnv } from '../../schema/referenceGateway.js';
-import { SERVICES } from '../../subgraphs/services.js';
 import { generateDemoData, sizeForScale, type DemoData } from '../../subgraphs/toolkit/demoData.js';
-import type { EventLog } from '../../subgraphs/toolkit/eventLog.js';
-import { startService, type RunningService } from '../../subgraphs/toolkit/service.js';
 import { until } from '../../subgraphs/toolkit/test/subscriptionClient.js';
-import { TEST_SUBGRAPH_SECRET } from '../../test/support/gatewayTrust.js';
-import { gatewayEnvFor, TEST_SCALE } from '../../test/support/system.js';
+import { startPropagatingSystem, type PropagatingSystem } from '../../test/support/propagatingSystem.js';
+import { TEST_SCALE } from '../../test/support/system.js';
 import { buildPages } from '../build.js';
 import { startWebServer, type RunningWebServer } from '../server.js';
 import { closeChromium, launchChromium, newVisitorPage } from './chromium.js';
 
-const silentEvents: EventLog = () => {};
-
 let demo: DemoData;
-let services: { topclients: RunningService; gigs: RunningService; users: RunningService };
-let gateway: RunningGateway;
+let system: PropagatingSystem;
 let web: RunningWebServer;
 let browser: Browser;
 let issuer: TestIssuer;
@@ -44,35 +34,19 @@ beforeAll(async () => {
   const built = buildPages(distDir);
   demo = generateDemoData(sizeForScale(TEST_SCALE));
   issuer = await startTestIssuer();
-  const topclients = await startService(SERVICES.topclients, { demoData: demo, eventLog: silentEvents, gatewaySecret: TEST_SUBGRAPH_SECRET });
-  const events = { transport: 'feed' as const, feedUrl: feedOf(topclients) };
-  const [gigs, users] = await Promise.all([
-    startService(SERVICES.gigs, { demoData: demo, events, eventLog: silentEvents }),
-    startService(SERVICES.users, { demoData: demo, events, eventLog: silentEvents }),
-  ]);
-  services = { topclients, gigs, users };
-  gateway = await startGateway(loadConfig(gatewayEnvFor(services, {
-    PERSISTED_QUERIES: 'safelist',
-    ...invalidationFeedEnv([topclients, gigs, users].map(feedOf)),
-    ...issuer.env,
-  })), { logger: jsonLogger('silent') });
+  system = await startPropagatingSystem('feed', demo, { gatewayEnv: { PERSISTED_QUERIES: 'safelist', ...issuer.env } });
   await built;
-  web = await startWebServer({ gatewayUrl: gateway.url, port: 0, distDir, devTokens: (sellerId) => issuer.token(sellerId) });
+  web = await startWebServer({ gatewayUrl: system.gateway.url, port: 0, distDir, devTokens: (sellerId) => issuer.token(sellerId) });
   browser = await launchChromium();
 }, 90_000);
 
 afterAll(async () => {
   await closeChromium(browser);
   await web?.stop();
-  await gateway?.stop();
-  for (const service of [services?.users, services?.gigs, services?.topclients]) await service?.stop();
+  await system?.stop();
   if (distDir) await rm(distDir, { recursive: true, force: true });
   await issuer?.close();
 });
-
-function feedOf(service: RunningService): string {
-  return service.url.replace(/\/graphql$/, '/events');
-}
 
 const clientName = (id: string) => demo.clients.find((c) => c.id === id)!.name;
 
@@ -152,7 +126,7 @@ describe('a gig page and the editor side by side', { timeout: 60_000 }, () => {
     await editor.click('[data-testid=sign-in] button');
     await editor.locator('[data-testid=editor-list] .client-name').first().waitFor();
     // The editor subscribed as it opened: the gateway's subscription has reached gigs (events are not replayed).
-    await until(services.gigs.outboxSubscriptions, () => services.gigs.outboxSubscriptions.subscriberCount === 1);
+    await until(system.subgraphs.gigs.outboxSubscriptions, () => system.subgraphs.gigs.outboxSubscriptions.subscriberCount === 1);
 
     await editor.fill('.add-client input', added.id);
     await editor.click('.add-client button');
