@@ -16,7 +16,7 @@ export type ScenarioId = 's1' | 's2' | 's2b' | 's2d' | 's3' | 's3b' | 's4' | 's4
 export interface RunRecord {
   scenario: ScenarioId;
   contender: ContenderName;
-  /** Scenario 7's bar contenders run again (BENCH_S7_ROUNDS): the round of this run, from 2; absent on the first. */
+  /** Scenario 7's bar contenders, and 2d's and 4d's separate pages, run again (BENCH_S7_ROUNDS, BENCH_DEFER_ROUNDS): the round of this run, from 2; absent on the first. */
   round?: number;
   /** When this contender's run ended (runs merged from an earlier file keep their own time). */
   at?: string;
@@ -193,10 +193,10 @@ export function markdown(results: BenchResults): string {
     for (const run of runs) {
       const f = figuresOf(run);
       if (!f) {
-        lines.push(`| ${run.contender} | failed: ${(run.error ?? '').split('\n')[0]!.replace(/\|/g, '/')} |${' |'.repeat(8 + subgraphs.length)}`);
+        lines.push(`| ${labelOf(run)} | failed: ${(run.error ?? '').split('\n')[0]!.replace(/\|/g, '/')} |${' |'.repeat(8 + subgraphs.length)}`);
         continue;
       }
-      lines.push(`| ${run.contender} | ${fmt(f.rps, 0)}${ratio(f.rps, base?.rps)} | ${fmt(f.p50)}${ratio(f.p50, base?.p50)} | `
+      lines.push(`| ${labelOf(run)} | ${fmt(f.rps, 0)}${ratio(f.rps, base?.rps)} | ${fmt(f.p50)}${ratio(f.p50, base?.p50)} | `
         + `${fmt(f.p95)}${ratio(f.p95, base?.p95)} | ${fmt(f.p99)}${ratio(f.p99, base?.p99)} | ${pct(f.gigOk)} | ${pct(f.pageOk)} | `
         + `${subgraphs.map((n) => `${fmt(f.perThousand[n] ?? 0, 0)}${ratio(f.perThousand[n] ?? 0, base?.perThousand[n])}`).join(' | ')} | `
         + `${fmt(f.cpuPerThousand, 2)}${ratio(f.cpuPerThousand, base?.cpuPerThousand)} | ${fmt(f.rssMb, 0)}${ratio(f.rssMb, base?.rssMb)} | ${run.loadavgAtStart[0]?.toFixed(1)} |`);
@@ -259,7 +259,7 @@ export function markdown(results: BenchResults): string {
 }
 
 /** A run as the tables name it: its contender, and its round when it is not the first. */
-function labelOf(run: RunRecord): string {
+export function labelOf(run: RunRecord): string {
   return run.round ? `${run.contender} (round ${run.round})` : run.contender;
 }
 

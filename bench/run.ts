@@ -78,6 +78,7 @@ const settings = {
   overloadConnections: num('BENCH_S7B_CONNECTIONS', 200),
   coldBurstPages: num('BENCH_COLD_BURST', 100),
   deferredPagesPerSecond: num('BENCH_DEFER_RATE', quick ? 200 : 600),
+  deferredRounds: num('BENCH_DEFER_ROUNDS', quick ? 1 : 3),
   liveViewers: num('BENCH_S8_VIEWERS', quick ? 100 : 1000),
   liveViewersSmall: num('BENCH_S8_SMALL_VIEWERS', quick ? 20 : 100),
   // Every edit adds a client (a warm-up add per seller, then one per turn): a seller is edited only if its list has
@@ -125,8 +126,15 @@ interface Scenario {
 const MAIN: ContenderName[] = ['sync', 'ours', 'hive', 'hive-cache'];
 /** With BENCH_OURS_BEFORE, the scenarios that compare builds of ours (s1, s7) run that build beside ours. */
 const BEFORE: ContenderName[] = OURS_BEFORE_ROOT ? ['ours-before'] : [];
-/** The deferred gig page and its baseline, the same page without the top clients' details, both on ours. */
-const DEFERRED: ContenderName[] = ['ours', 'ours-no-client-details', 'ours-mixed'];
+/**
+ * The deferred gig page and its baseline, the same page without the top clients' details, both on ours. Both pages
+ * on one gateway first: its comparison does not depend on order, and it leaves the subgraphs as warm for every later
+ * run (the same gigs, in the same order) as they are for the next. Then the two separate gateways, one after the
+ * other, in rounds (BENCH_DEFER_ROUNDS), every other round in the opposite order: whichever ran first on colder
+ * subgraphs was the slower by 2.5x at p99 on 2026-12-06, whichever page it served, and the bars pair each round's runs.
+ */
+const DEFERRED_PAIR: ContenderName[] = ['ours-no-client-details', 'ours'];
+const DEFERRED: ContenderName[] = ['ours-mixed', ...Array.from({ length: Math.max(1, settings.deferredRounds) }, (_, i) => (i % 2 === 0 ? DEFERRED_PAIR : [...DEFERRED_PAIR].reverse())).flat()];
 const GATEWAY_COST: ContenderName[] = ['sync', 'ours', 'ours-stock-executor', 'ours-workers-2', 'hive', 'hive-router'];
 /** Scenarios 6 and 7 against a Rust gateway: Grafbase and ours, each with its in-flight deduplication on and off. */
 const AGAINST_RUST: ContenderName[] = ['ours-no-dedup', 'grafbase', 'grafbase-no-dedup'];
@@ -316,7 +324,7 @@ try {
       }
       // In 4d the deferred page's baseline too: the difference between the two profiles is what deferring costs. In 7
       // ours without inbound dedup too: with it, most answers are shared, so only that profile shows an answer's cost.
-      // A contender's second and later runs of a scenario (scenario 7's rounds) are reported as such, and not profiled.
+      // A contender's second and later runs of a scenario (the rounds of scenarios 7, 2d and 4d) are reported as such, and not profiled.
       const round = runs.filter((r) => r.scenario === scenario.id && r.contender === contender).length + 1;
       const profiled = round === 1 && profile && (contender === 'ours' || contender === 'ours-before' || (scenario.id === 's4d' && contender === 'ours-no-client-details') || (scenario.id === 's7' && contender === 'ours-no-dedup')) && ['s1', 's4d', 's6', 's7'].includes(scenario.id);
       const runProfileDir = join(profileDir, `${contender}-${scenario.id}`);
