@@ -78,7 +78,7 @@ const settings = {
   overloadConnections: num('BENCH_S7B_CONNECTIONS', 200),
   coldBurstPages: num('BENCH_COLD_BURST', 100),
   deferredPagesPerSecond: num('BENCH_DEFER_RATE', quick ? 200 : 600),
-  deferredRounds: num('BENCH_DEFER_ROUNDS', quick ? 1 : 3),
+  deferredRounds: num('BENCH_DEFER_ROUNDS', quick ? 1 : 5),
   liveViewers: num('BENCH_S8_VIEWERS', quick ? 100 : 1000),
   liveViewersSmall: num('BENCH_S8_SMALL_VIEWERS', quick ? 20 : 100),
   // Every edit adds a client (a warm-up add per seller, then one per turn): a seller is edited only if its list has
