@@ -9,10 +9,12 @@
  * traces Apollo's usage reporting asks for, and operations stock refuses to plan (so their errors stay stock's own).
  *
  * `@defer` (DEFER=on): the API schema Apollo Server validates against carries the directive, and the planner plans
- * it. An operation with `@defer` is prepared twice: planned with its `@defer`s for a client that takes a multipart
- * answer (deferredRun.ts runs it, incrementalDelivery.ts writes it), and planned without them for one that takes
- * JSON only, which gets the whole answer in one body, exactly as if it had sent no `@defer`. Stock's executor cannot
- * run a deferred plan, so whatever it serves is planned without the `@defer`s.
+ * it. An operation with `@defer` is planned with its `@defer`s for a client that takes a multipart answer
+ * (deferredRun.ts runs it, incrementalDelivery.ts writes it), and, when a client first asks for it whole (JSON
+ * only, or `@defer(if: false)`), planned without them too: that client gets the whole answer in one body, exactly as
+ * if it had sent no `@defer`. Planning is the costliest part of a first request, and the pages that defer take parts,
+ * so their cold start does not pay for a plan they never use. Stock's executor cannot run a deferred plan, so
+ * whatever it serves is planned without the `@defer`s.
  */
 import { operationFromDocument, type Operation } from '@apollo/federation-internals';
 import { buildOperationContext, type ApolloGateway } from '@apollo/gateway';
@@ -50,13 +52,16 @@ type Prepared =
     kind: 'compiled';
     operation: Operation;
     definition: OperationDefinitionNode;
-    /** The plan of the whole answer (the operation without its `@defer`s). */
-    plan: PreparedNode | null;
+    /** The plan of the whole answer (the operation without its `@defer`s), planned when first asked for. */
+    whole: () => WholePlan;
     /** The plan with its `@defer`s, for a client that takes the answer in parts; null without `@defer`. */
     incremental: PreparedNode | null;
     conditions: string[];
     shapers: Map<string, ResponseShaper>;
   };
+
+/** How the whole answer is run: by a prepared plan (null: nothing to fetch), or by stock, which refuses it itself. */
+type WholePlan = { kind: 'compiled'; plan: PreparedNode | null } | { kind: 'stock' };
 
 /** The supergraph loaded now, as the compiled executor runs it: its internals and the operations prepared for it. */
 interface Loaded {
@@ -161,14 +166,14 @@ function compiledExecutor(loaded: () => Loaded | null, readPath: ReadPath, stock
       annotateSpan({ 'gateway.plan.cached': true });
     }
     if (operation.kind === 'stock') return stock(requestContext);
-    return execute(current.internals, readPath, operation, requestContext, clock);
+    return execute(current.internals, readPath, operation, requestContext, clock, stock);
   };
 }
 
 function prepare(internals: GatewayInternals, document: DocumentNode, operationName: string | undefined, logger: Logger): Prepared {
   let context: ReturnType<typeof buildOperationContext>;
   let operation: Operation;
-  let plan: QueryPlan;
+  let wholeOperation: Operation;
   let deferredPlan: QueryPlan | null = null;
   const clientLabels = deferLabels(document);
   const planOf = (planned: Operation) => internals.queryPlanner.buildQueryPlan(planned, {
@@ -178,20 +183,32 @@ function prepare(internals: GatewayInternals, document: DocumentNode, operationN
   try {
     // The whole answer is planned from the document without its `@defer`s (federation's `withoutDefer` cannot take
     // a deferred fragment spread).
-    const whole = clientLabels ? documentWithoutDefer(document) : document;
-    context = buildOperationContext({ schema: internals.schema, operationDocument: whole, operationName });
+    const wholeDocument = clientLabels ? documentWithoutDefer(document) : document;
+    context = buildOperationContext({ schema: internals.schema, operationDocument: wholeDocument, operationName });
     operation = operationFromDocument(internals.apiSchema, document, { operationName });
-    plan = planOf(clientLabels ? operationFromDocument(internals.apiSchema, whole, { operationName }) : operation);
+    wholeOperation = clientLabels ? operationFromDocument(internals.apiSchema, wholeDocument, { operationName }) : operation;
     if (clientLabels) deferredPlan = planOf(operation);
   } catch {
     // Stock refuses it too, with its own error: it answers, so the client sees exactly that error.
     return { kind: 'stock' };
   }
   if (selectsIntrospection(operation)) return { kind: 'stock' };
-  // Sequences, parallels, flattens, fetches and conditions; subscriptions and context rewrites stay with stock.
   const inMutation = operation.rootKind === 'mutation';
-  const prepared = plan.node && plan.node.kind !== 'Subscription' ? preparePlan(plan.node, internals.supergraphSchema, internals.rewrites, inMutation) : null;
-  if (plan.node && !prepared) return { kind: 'stock' };
+  const planWhole = (): WholePlan => {
+    try {
+      const plan = planOf(wholeOperation);
+      // Sequences, parallels, flattens, fetches and conditions; subscriptions and context rewrites stay with stock.
+      const prepared = plan.node && plan.node.kind !== 'Subscription' ? preparePlan(plan.node, internals.supergraphSchema, internals.rewrites, inMutation) : null;
+      return plan.node && !prepared ? { kind: 'stock' } : { kind: 'compiled', plan: prepared };
+    } catch {
+      return { kind: 'stock' };
+    }
+  };
+  let whole: WholePlan | null = null;
+  if (!clientLabels) {
+    whole = planWhole();
+    if (whole.kind === 'stock') return whole;
+  }
   const shapingOperation = shapingOperationOf(internals, context);
   // Deferred parts are shaped with the planner's selections, parsed against the operation with its `@defer`s.
   const client = { labels: clientLabels ?? new Set<string>(), rootTypenames: rootTypenameFields(context.operation) };
@@ -204,7 +221,11 @@ function prepare(internals: GatewayInternals, document: DocumentNode, operationN
     // The whole answer is still right: a client asking for parts gets it in one.
     logger.warn('an operation with @defer is answered whole: its deferred plan could not be prepared', { operationName, error: String((error as Error)?.message ?? error) });
   }
-  return { kind: 'compiled', operation: shapingOperation, definition: context.operation, plan: prepared, incremental, conditions: conditionVariables(shapingOperation), shapers: new Map() };
+  return {
+    kind: 'compiled', operation: shapingOperation, definition: context.operation, incremental, conditions: conditionVariables(shapingOperation), shapers: new Map(),
+    // Traced: planning the whole answer later is a span of the request that asks for it, as planning is.
+    whole: () => (whole ??= inInternalSpan('plan', operationName ? { 'graphql.operation.name': operationName } : {}, planWhole)),
+  };
 }
 
 /** Shaping uses the operation as stock rebuilds it at execution time: its fragments kept as written. */
@@ -213,7 +234,7 @@ export function shapingOperationOf(internals: GatewayInternals, context: ReturnT
     { kind: Kind.DOCUMENT, definitions: [context.operation, ...Object.values(context.fragments)] }, { validate: false });
 }
 
-async function execute(internals: GatewayInternals, readPath: ReadPath, prepared: Extract<Prepared, { kind: 'compiled' }>, requestContext: RequestContext, clock: Clock): Promise<ExecutionResult> {
+async function execute(internals: GatewayInternals, readPath: ReadPath, prepared: Extract<Prepared, { kind: 'compiled' }>, requestContext: RequestContext, clock: Clock, stock: Executor): Promise<ExecutionResult> {
   const { request } = requestContext;
   const gatewayRequest = gatewayRequestOf(requestContext.context);
   if (!gatewayRequest) throw new Error('an operation reached the executor without the request the gateway made for it');
@@ -245,7 +266,9 @@ async function execute(internals: GatewayInternals, readPath: ReadPath, prepared
       return failedResult(error);
     }
   }
-  if (prepared.plan) await runPlanNode(run, prepared.plan, { path: [], data: run.fullResult });
+  const whole = prepared.whole();
+  if (whole.kind === 'stock') return stock(requestContext);
+  if (whole.plan) await runPlanNode(run, whole.plan, { path: [], data: run.fullResult });
   try {
     const answer = answerOf(run.errors, shaperFor(prepared, request.variables)(run.fullResult));
     // Shaped data is plain JSON: it can be written as bytes.
