@@ -173,7 +173,7 @@ function compiledExecutor(loaded: () => Loaded | null, readPath: ReadPath, stock
 function prepare(internals: GatewayInternals, document: DocumentNode, operationName: string | undefined, logger: Logger): Prepared {
   let context: ReturnType<typeof buildOperationContext>;
   let operation: Operation;
-  let wholeOperation: Operation;
+  let wholeDocument: DocumentNode;
   let deferredPlan: QueryPlan | null = null;
   const clientLabels = deferLabels(document);
   const planOf = (planned: Operation) => internals.queryPlanner.buildQueryPlan(planned, {
@@ -183,10 +183,9 @@ function prepare(internals: GatewayInternals, document: DocumentNode, operationN
   try {
     // The whole answer is planned from the document without its `@defer`s (federation's `withoutDefer` cannot take
     // a deferred fragment spread).
-    const wholeDocument = clientLabels ? documentWithoutDefer(document) : document;
+    wholeDocument = clientLabels ? documentWithoutDefer(document) : document;
     context = buildOperationContext({ schema: internals.schema, operationDocument: wholeDocument, operationName });
     operation = operationFromDocument(internals.apiSchema, document, { operationName });
-    wholeOperation = clientLabels ? operationFromDocument(internals.apiSchema, wholeDocument, { operationName }) : operation;
     if (clientLabels) deferredPlan = planOf(operation);
   } catch {
     // Stock refuses it too, with its own error: it answers, so the client sees exactly that error.
@@ -194,9 +193,10 @@ function prepare(internals: GatewayInternals, document: DocumentNode, operationN
   }
   if (selectsIntrospection(operation)) return { kind: 'stock' };
   const inMutation = operation.rootKind === 'mutation';
+  // Everything the whole answer alone needs is done here, when it is first asked for.
   const planWhole = (): WholePlan => {
     try {
-      const plan = planOf(wholeOperation);
+      const plan = planOf(clientLabels ? operationFromDocument(internals.apiSchema, wholeDocument, { operationName }) : operation);
       // Sequences, parallels, flattens, fetches and conditions; subscriptions and context rewrites stay with stock.
       const prepared = plan.node && plan.node.kind !== 'Subscription' ? preparePlan(plan.node, internals.supergraphSchema, internals.rewrites, inMutation) : null;
       return plan.node && !prepared ? { kind: 'stock' } : { kind: 'compiled', plan: prepared };
