@@ -124,6 +124,9 @@ interface Scenario {
 }
 
 const MAIN: ContenderName[] = ['sync', 'ours', 'hive', 'hive-cache'];
+/** `rounds` runs of a group of contenders, every other one in the opposite order, starting in the order given. */
+const alternating = (group: readonly ContenderName[], rounds: number): ContenderName[] =>
+  Array.from({ length: Math.max(0, rounds) }, (_, i) => (i % 2 === 0 ? group : [...group].reverse())).flat();
 /** With BENCH_OURS_BEFORE, the scenarios that compare builds of ours (s1, s7) run that build beside ours. */
 const BEFORE: ContenderName[] = OURS_BEFORE_ROOT ? ['ours-before'] : [];
 /**
@@ -134,7 +137,7 @@ const BEFORE: ContenderName[] = OURS_BEFORE_ROOT ? ['ours-before'] : [];
  * subgraphs was the slower by 2.5x at p99 on 2026-12-06, whichever page it served, and the bars pair each round's runs.
  */
 const DEFERRED_PAIR: ContenderName[] = ['ours-no-client-details', 'ours'];
-const DEFERRED: ContenderName[] = ['ours-mixed', ...Array.from({ length: Math.max(1, settings.deferredRounds) }, (_, i) => (i % 2 === 0 ? DEFERRED_PAIR : [...DEFERRED_PAIR].reverse())).flat()];
+const DEFERRED: ContenderName[] = ['ours-mixed', ...alternating(DEFERRED_PAIR, Math.max(1, settings.deferredRounds))];
 const GATEWAY_COST: ContenderName[] = ['sync', 'ours', 'ours-stock-executor', 'ours-workers-2', 'hive', 'hive-router'];
 /** Scenarios 6 and 7 against a Rust gateway: Grafbase and ours, each with its in-flight deduplication on and off. */
 const AGAINST_RUST: ContenderName[] = ['ours-no-dedup', 'grafbase', 'grafbase-no-dedup'];
@@ -144,7 +147,7 @@ const AGAINST_RUST: ContenderName[] = ['ours-no-dedup', 'grafbase', 'grafbase-no
  * again (BENCH_S7_ROUNDS rounds in all), every other round in the opposite order, and the bars pair each round's runs.
  */
 const S7_BAR_TRIO: ContenderName[] = ['sync', 'ours-no-dedup', 'grafbase-no-dedup'];
-const s7Rounds = Array.from({ length: Math.max(0, settings.gatewayCostRounds - 1) }, (_, i) => (i % 2 === 0 ? [...S7_BAR_TRIO].reverse() : S7_BAR_TRIO)).flat();
+const s7Rounds = alternating([...S7_BAR_TRIO].reverse(), settings.gatewayCostRounds - 1);
 /** Scenario 8: ours serves live pages and subscriptions; stock (sync) is polled for the same pages. */
 const LIVE: ContenderName[] = ['ours', 'sync'];
 const SCENARIOS: Scenario[] = [
