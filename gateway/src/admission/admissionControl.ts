@@ -10,8 +10,11 @@
  *
  * The limit adapts, as Envoy's adaptive concurrency filter and Netflix's concurrency-limits do, but steered by the
  * gateway's own event-loop lag rather than by latency (which a slow subgraph would raise): every window, a lag
- * above target shrinks the limit (x0.9), a lag below target with operations queued grows it (+1). Operations that
- * wait on subgraphs cost no lag, so I/O-bound traffic runs wide; CPU-bound traffic runs as wide as the cores allow.
+ * above target while operations ran shrinks the limit (x0.9); with operations queued, a lag below target grows it,
+ * by one near the target and, under half of it, by as many as wait (at most doubling it), as TCP's slow start does.
+ * Operations that wait on subgraphs cost no lag, so I/O-bound traffic runs wide at once (a burst on a gateway just
+ * started, say); CPU-bound traffic runs as wide as the cores allow. A lag with no operation in progress (start-up,
+ * an idle loop's own work) says nothing about how many may run, and leaves the limit as it is.
  *
  * Inbound deduplication (INBOUND_DEDUP, on by default), as Hive Router and Cosmo do: identical operations in flight
  * are executed once, and every request that arrived while it ran is answered with the same answer.
@@ -65,6 +68,8 @@ export class AdmissionControl {
   private limitNow: number;
   private readonly queue: Queued[] = [];
   private completedInWindow = 0;
+  /** Whether any operation was in progress or waiting during the window: only then does its lag tell about them. */
+  private activeInWindow = false;
   /** Completions per ms while operations were queued, smoothed over windows; 0 until measured. */
   private drainRate = 0;
   private windowTimer: Timer;
@@ -91,6 +96,7 @@ export class AdmissionControl {
   }
 
   admit(): Promise<Admission> {
+    this.activeInWindow = true;
     if (this.inFlight < this.limitNow && this.queue.length === 0) return Promise.resolve(this.grant());
     // Turned away at once only when the queue is clearly hopeless (twice the longest wait by the drain rate): an
     // estimate near the limit is left to the queue's own timer, so noise in the estimate sheds nothing.
@@ -118,6 +124,7 @@ export class AdmissionControl {
 
   private grant(): Admission {
     this.inFlight++;
+    this.activeInWindow = true;
     let released = false;
     return {
       kind: 'admitted',
@@ -153,11 +160,15 @@ export class AdmissionControl {
       this.drainRate = this.drainRate === 0 ? rate : 0.9 * this.drainRate + 0.1 * rate;
     }
     this.completedInWindow = 0;
+    const active = this.activeInWindow || this.inFlight > 0 || this.queue.length > 0;
+    this.activeInWindow = false;
     const lagMs = this.lag.read();
     if (lagMs > this.options.targetLagMs) {
-      this.limitNow = Math.max(this.options.minInFlight, Math.floor(this.limitNow * 0.9));
+      if (active) this.limitNow = Math.max(this.options.minInFlight, Math.floor(this.limitNow * 0.9));
     } else if (this.queue.length > 0 || this.inFlight >= this.limitNow) {
-      this.limitNow = Math.min(this.options.maxInFlight, this.limitNow + 1);
+      // Well under target, the loop has room for every operation waiting: they are waiting on slots, not on it.
+      const step = lagMs < this.options.targetLagMs / 2 ? Math.max(1, Math.min(this.limitNow, this.queue.length)) : 1;
+      this.limitNow = Math.min(this.options.maxInFlight, this.limitNow + step);
       this.drain();
     }
     this.windowTimer = this.clock.setTimer(WINDOW_MS, () => this.adjust());
@@ -236,7 +247,7 @@ export function useAdmission(options: AdmissionOptions, clock: Clock, metrics: G
 
 /** ADMISSION_*: how many operations run at once and wait to run (checked together: the floor is under the ceiling). */
 export const ADMISSION_SETTINGS = {
-  maxInFlight: integer('ADMISSION_MAX_IN_FLIGHT', { default: 256, min: 1, max: 100_000, unit: 'operations', doc: 'the most operations in progress at once; the limit adapts between this and ADMISSION_MIN_IN_FLIGHT: it shrinks when the event loop lags past ADMISSION_TARGET_LAG_MS and grows back when it does not' }),
+  maxInFlight: integer('ADMISSION_MAX_IN_FLIGHT', { default: 256, min: 1, max: 100_000, unit: 'operations', doc: 'the most operations in progress at once; the limit adapts between this and ADMISSION_MIN_IN_FLIGHT: it shrinks when the event loop lags past ADMISSION_TARGET_LAG_MS while operations run, and grows back while operations wait and it does not (at once by as many as wait, up to doubling, while the lag is under half the target)' }),
   minInFlight: integer('ADMISSION_MIN_IN_FLIGHT', { default: 8, min: 1, max: 100_000, unit: 'operations', doc: 'the floor of the adaptive limit on operations in progress' }),
   maxQueueMs: integer('ADMISSION_MAX_QUEUE_MS', { default: 2_000, min: 0, max: 600_000, unit: 'ms', formerly: ['ADMISSION_QUEUE_MS'], doc: 'the longest an operation waits to be admitted; one that would wait longer gets 503 GATEWAY_OVERLOADED with Retry-After, before anything runs' }),
   targetLagMs: integer('ADMISSION_TARGET_LAG_MS', { default: 100, min: 1, max: 10_000, unit: 'ms', doc: 'the event-loop lag above which the limit on operations in progress shrinks' }),

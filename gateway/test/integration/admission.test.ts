@@ -1,7 +1,8 @@
 /**
  * Admission control end to end: past its limit, with no queue, the gateway turns an operation away at the front
  * door (503, GATEWAY_OVERLOADED, Retry-After) before any subgraph is called, and admits the next one once an
- * operation in progress is answered. The gateway runs on a ManualClock, so its limit does not adapt mid-test.
+ * operation in progress is answered; a burst runs wider each window in which the loop has room. The gateway runs on a
+ * ManualClock: its limit adapts only when a test moves the clock.
  */
 import { afterEach, expect, it, vi } from 'vitest';
 import { ManualClock } from '../support/manualClock.js';
@@ -68,4 +69,27 @@ it('a caller that goes away while queued gives its slot back: the operations aft
   expect(next.body.data.products[0].title).toBe('Product p2');
   // The operation whose caller left was never run: shop saw only the first and the last.
   expect(f.shop.requests).toHaveLength(2);
+});
+
+it('a burst on a gateway just started runs wide as soon as the loop shows room: each window admits as many more as wait, up to doubling the limit', async () => {
+  const clock = new ManualClock();
+  // A target no test machine's loop lag comes near: every window reads as having room.
+  const f = (fixture = await startReadPathFixture({ clock, env: { ADMISSION_TARGET_LAG_MS: '10000' } }));
+  f.shop.fault = { kind: 'hold' };
+  const burst = Array.from({ length: 40 }, (_, i) => f.query(PAGE, { ids: [`p${i}`] }));
+  // The starting limit: 16 in progress (each held at shop), the rest waiting at the door.
+  await vi.waitFor(async () => expect(await f.metric('gateway_operations_queued')).toBe(24));
+  expect(f.shop.requests).toHaveLength(16);
+
+  clock.advance(100);
+  await vi.waitFor(() => expect(f.shop.requests).toHaveLength(32));
+  clock.advance(100);
+  await vi.waitFor(() => expect(f.shop.requests).toHaveLength(40));
+  expect(await f.metric('gateway_admission_limit')).toBe(40);
+
+  f.shop.fault = { kind: 'none' };
+  f.shop.releaseHeld();
+  const answers = await Promise.all(burst);
+  expect(answers.map((answer) => answer.status)).toEqual(Array(40).fill(200));
+  expect(answers[39]!.body.data.products[0]).toEqual({ id: 'p39', title: 'Product p39', brand: { id: 'b4', name: 'Brand 4' } });
 });

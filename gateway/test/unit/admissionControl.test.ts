@@ -74,9 +74,10 @@ describe('admission control', () => {
     expect(control.queued).toBe(0);
   });
 
-  it('shrinks the limit by a tenth each window while the loop lags above target, never below the minimum', () => {
+  it('shrinks the limit by a tenth each window while the loop lags above target with operations in progress, never below the minimum', async () => {
     const { clock, lag, control } = setup({ maxInFlight: 100, minInFlight: 4 });
     expect(control.limit).toBe(16);
+    admitted(await control.admit());
     lag.ms = 80;
     const limits: number[] = [];
     for (let i = 0; i < 11; i++) {
@@ -86,16 +87,46 @@ describe('admission control', () => {
     expect(limits).toEqual([14, 12, 10, 9, 8, 7, 6, 5, 4, 4, 4]);
   });
 
-  it('grows the limit by one each window while the loop is below target and operations wait, never above the maximum', async () => {
-    const { clock, control } = setup({ maxInFlight: 18, minInFlight: 1 });
+  it('keeps the limit while the loop lags with no operation in progress or waiting (start-up, idle work)', async () => {
+    const { clock, lag, control } = setup({ maxInFlight: 100, minInFlight: 4 });
+    lag.ms = 200;
+    clock.advance(5 * WINDOW_MS);
+    expect(control.limit).toBe(16);
+    // An operation that came and went within a window was in progress in it: that window's lag counts.
+    admitted(await control.admit()).release();
+    clock.advance(WINDOW_MS);
+    expect(control.limit).toBe(14);
+  });
+
+  it('near the target, grows the limit by one each window while operations wait, never above the maximum', async () => {
+    const { clock, lag, control } = setup({ maxInFlight: 18, minInFlight: 1 });
+    lag.ms = 30;
     for (let i = 0; i < 16; i++) admitted(await control.admit());
-    const waiting = watch(control.admit());
+    const waiting = [watch(control.admit()), watch(control.admit()), watch(control.admit())];
     clock.advance(WINDOW_MS);
     await endOfTurn();
     expect(control.limit).toBe(17);
-    expect(waiting.value?.kind).toBe('admitted');
+    expect(waiting.map((w) => w.state)).toEqual(['fulfilled', 'pending', 'pending']);
     for (let i = 0; i < 3; i++) clock.advance(WINDOW_MS);
+    await endOfTurn();
     expect(control.limit).toBe(18);
+    expect(waiting.map((w) => w.state)).toEqual(['fulfilled', 'fulfilled', 'pending']);
+  });
+
+  it('under half the target, admits as many more as wait each window, at most doubling the limit (a burst runs wide at once)', async () => {
+    const { clock, lag, control } = setup({ maxInFlight: 256, minInFlight: 1 });
+    lag.ms = 10;
+    for (let i = 0; i < 16; i++) admitted(await control.admit());
+    const waiting = Array.from({ length: 40 }, () => watch(control.admit()));
+    clock.advance(WINDOW_MS);
+    await endOfTurn();
+    expect(control.limit).toBe(32);
+    expect(waiting.filter((w) => w.state === 'fulfilled')).toHaveLength(16);
+    clock.advance(WINDOW_MS);
+    await endOfTurn();
+    expect(control.limit).toBe(56);
+    expect(waiting.every((w) => w.value?.kind === 'admitted')).toBe(true);
+    expect(control.queued).toBe(0);
   });
 
   it('keeps the limit while the loop is below target and nothing waits', () => {
