@@ -92,6 +92,8 @@ export interface GatewayConfig {
   executor: ExecutorChoice;
   /** `@defer` in the API schema and the plans (DEFER). */
   defer: boolean;
+  /** Prepare the manifest's operations when a supergraph loads (PLAN_WARMUP). */
+  planWarmup: boolean;
   /** Subscriptions and live queries over WebSocket and SSE, and their limits (subscriptions/). */
   streams: StreamsConfig;
   /** Keys read under a former name, `[former, current]`: each is worth a warning at start-up. */
@@ -237,6 +239,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Gateway
     workers: settingsOf(WORKER_SETTINGS).workers,
     executor: settingsOf(EXECUTOR_SETTINGS).executor,
     defer: settingsOf(EXECUTOR_SETTINGS).defer,
+    planWarmup: settingsOf(EXECUTOR_SETTINGS).planWarmup,
     streams: settingsOf(STREAM_SETTINGS),
     deprecated: read.deprecated,
   };

@@ -157,7 +157,11 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
   });
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => readPath.supergraphLoaded(coreSupergraphSdl));
   const apollo = new ApolloServer<GatewayContext>({
-    gateway: withExecutor(gateway, { executor: config.executor, defer: config.defer }, logger, readPath, clock),
+    gateway: withExecutor(gateway, {
+      executor: config.executor,
+      defer: config.defer,
+      warm: config.planWarmup ? config.persistedQueries.manifest?.manifest.operations ?? [] : [],
+    }, logger, readPath, clock),
     logger,
     introspection: config.introspection,
     nodeEnv: config.mode === 'production' ? 'production' : 'development',

@@ -15,15 +15,21 @@
  * if it had sent no `@defer`. Planning is the costliest part of a first request, and the pages that defer take parts,
  * so their cold start does not pay for a plan they never use. Stock's executor cannot run a deferred plan, so
  * whatever it serves is planned without the `@defer`s.
+ *
+ * Plan warm-up (PLAN_WARMUP, on by default), as Apollo Router's persisted-query prewarm and Cosmo's cache warmer do:
+ * the operations of the persisted query manifest are prepared when a supergraph loads, before the gateway reports
+ * ready and again after each update, so the pages' first requests after a start find their plans ready instead of
+ * all waiting behind the first one's planning.
  */
 import { operationFromDocument, type Operation } from '@apollo/federation-internals';
 import { buildOperationContext, type ApolloGateway } from '@apollo/gateway';
 import type { DeferNode, QueryPlan } from '@apollo/query-planner';
-import { GraphQLError, GraphQLSchema, getVariableValues, Kind, print, visit, type DocumentNode, type OperationDefinitionNode } from 'graphql';
+import { GraphQLError, GraphQLSchema, getVariableValues, Kind, parse, print, visit, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import type { ReadPath } from '../datasource/readPath.js';
 import type { Logger } from '../logger.js';
+import type { ManifestOperation } from '../persisted/manifest.js';
 import { boolean, choice, type SettingGroup } from '../settings.js';
 import { answerInBytes, gatewayRequestOf } from '../request.js';
 import { withLiveDirective } from '../validation/directiveRules.js';
@@ -71,9 +77,10 @@ interface Loaded {
 
 /**
  * What Apollo Server is given as its gateway: ApolloGateway itself, with the chosen executor in place of its own,
- * either way saying in the answer what was served stale. The compiled executor calls the read path itself.
+ * either way saying in the answer what was served stale. The compiled executor calls the read path itself, and
+ * prepares `warm` (the manifest's operations) for each supergraph it loads.
  */
-export function withExecutor(gateway: ApolloGateway, options: { executor: ExecutorChoice; defer: boolean }, logger: Logger, readPath: ReadPath, clock: Clock): Pick<ApolloGateway, 'load' | 'onSchemaLoadOrUpdate' | 'stop'> {
+export function withExecutor(gateway: ApolloGateway, options: { executor: ExecutorChoice; defer: boolean; warm: readonly ManifestOperation[] }, logger: Logger, readPath: ReadPath, clock: Clock): Pick<ApolloGateway, 'load' | 'onSchemaLoadOrUpdate' | 'stop'> {
   return {
     async load(loadOptions?: LoadOptions): Promise<LoadResult> {
       const loaded = await gateway.load(loadOptions);
@@ -91,10 +98,14 @@ export function withExecutor(gateway: ApolloGateway, options: { executor: Execut
       }
       // Read once per supergraph, not per request; a new supergraph prepares its operations anew.
       let current: Loaded | null = { internals, prepared: new LRUCache({ max: PREPARED_OPERATIONS }) };
+      const warmUp = (loaded: Loaded) => prepareAhead(loaded, options.warm, () => current === loaded, logger, clock);
       gateway.onSchemaLoadOrUpdate(() => {
         const next = gatewayInternals(gateway, rewrites);
         current = next && { internals: next, prepared: new LRUCache({ max: PREPARED_OPERATIONS }) };
+        // Traffic goes on meanwhile: what a request asks for before its turn comes is prepared by that request.
+        if (current) void warmUp(current);
       });
+      await warmUp(current);
       return { schema, executor: reportingStale(compiledExecutor(() => current, readPath, stock, clock, logger)) };
     },
     onSchemaLoadOrUpdate: (callback) => gateway.onSchemaLoadOrUpdate((update) => callback({ ...update, apiSchema: withLiveDirective(options.defer ? schemaWithDefer(gateway, update.apiSchema) : update.apiSchema) })),
@@ -168,6 +179,28 @@ function compiledExecutor(loaded: () => Loaded | null, readPath: ReadPath, stock
     if (operation.kind === 'stock') return stock(requestContext);
     return execute(current.internals, readPath, operation, requestContext, clock, stock);
   };
+}
+
+/**
+ * Prepares `operations` for a supergraph just loaded, under the keys their requests look them up by (the query's
+ * hash, with or without the operation's name), one per turn of the event loop: a warm-up during traffic holds a
+ * request up by one operation's planning at most. Stops when another supergraph has replaced this one.
+ */
+async function prepareAhead(loaded: Loaded, operations: readonly ManifestOperation[], current: () => boolean, logger: Logger, clock: Clock): Promise<void> {
+  const startedAtMs = clock.now();
+  let prepared = 0;
+  for (const { id, name, type, body } of operations) {
+    // Subscriptions are served by stock over their own transports.
+    if (type === 'subscription') continue;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (!current()) return;
+    if (loaded.prepared.has(id)) continue;
+    const operation = prepare(loaded.internals, parse(body), name, logger);
+    loaded.prepared.set(`${id}\0${name}`, operation);
+    loaded.prepared.set(id, operation);
+    prepared += 1;
+  }
+  if (prepared > 0) logger.info('prepared the persisted query manifest\'s operations for the supergraph loaded', { operations: prepared, ms: Math.round(clock.now() - startedAtMs) });
 }
 
 function prepare(internals: GatewayInternals, document: DocumentNode, operationName: string | undefined, logger: Logger): Prepared {
@@ -325,5 +358,6 @@ function shaperFor(prepared: Extract<Prepared, { kind: 'compiled' }>, variables:
 
 export const EXECUTOR_SETTINGS = {
   defer: boolean('DEFER', { default: true, doc: '@defer in the API schema and the plans: a client that accepts multipart/mixed gets the first part of the answer at once and each deferred fragment when it is ready; one that takes JSON only gets the whole answer (docs/DEFER.md). Off: @defer is an unknown directive' }),
+  planWarmup: boolean('PLAN_WARMUP', { default: true, doc: 'prepare the operations of the persisted query manifest (their plans, with GATEWAY_EXECUTOR=compiled) when a supergraph loads, before the gateway reports ready and again after each update, so the first requests after a start do not wait for planning; off: each is planned on its first request' }),
   executor: choice('GATEWAY_EXECUTOR', ['compiled', 'stock'] as const, { default: 'compiled', doc: 'who runs query plans: compiled prepares each operation once and answers exactly as stock (gateway/ARCHITECTURE.md); stock is @apollo/gateway\'s own executor, kept as the reference and for its OpenTelemetry spans' }),
 } satisfies SettingGroup;

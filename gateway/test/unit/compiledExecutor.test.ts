@@ -48,7 +48,7 @@ describe('a gateway without those internals', () => {
       stop: async () => {},
     } as unknown as ApolloGateway;
     const logger = recordingLogger();
-    const { executor } = await withExecutor(bare, { executor: 'compiled', defer: false }, logger, {} as ReadPath, systemClock).load();
+    const { executor } = await withExecutor(bare, { executor: 'compiled', defer: false, warm: [] }, logger, {} as ReadPath, systemClock).load();
     expect(await executor!({ context: {} } as never)).toEqual({ data: { answeredBy: 'stock' } });
     expect(logger.warnings).toEqual([expect.stringMatching(/GATEWAY_EXECUTOR=compiled needs the internals of @apollo\/gateway.*stock executor serves every operation/)]);
   });
