@@ -29,10 +29,10 @@ import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import type { ReadPath } from '../datasource/readPath.js';
 import type { Logger } from '../logger.js';
-import type { ManifestOperation } from '../persisted/manifest.js';
+import { operationId, type ManifestOperation } from '../persisted/manifest.js';
 import { boolean, choice, type SettingGroup } from '../settings.js';
 import { answerInBytes, gatewayRequestOf } from '../request.js';
-import { withLiveDirective } from '../validation/directiveRules.js';
+import { isLive, withLiveDirective, withoutLive } from '../validation/directiveRules.js';
 import { annotateSpan, inInternalSpan } from '../telemetry/tracing.js';
 import { decideConditions, prepareDefer, runDeferred, type PartAnswer, type PartSelection, type PreparedDefer } from './deferredRun.js';
 import { gatewayInternals, loadDataRewrites, loadedApiSchema, type GatewayInternals } from './gatewayInternals.js';
@@ -182,22 +182,27 @@ function compiledExecutor(loaded: () => Loaded | null, readPath: ReadPath, stock
 }
 
 /**
- * Prepares `operations` for a supergraph just loaded, under the keys their requests look them up by (the query's
- * hash, with or without the operation's name), one per turn of the event loop: a warm-up during traffic holds a
+ * Prepares `operations` for a supergraph just loaded, under the keys their requests look them up by (the hash of the
+ * text Apollo Server is given, with or without the operation's name), one per turn of the event loop: a warm-up during traffic holds a
  * request up by one operation's planning at most. Stops when another supergraph has replaced this one.
  */
 async function prepareAhead(loaded: Loaded, operations: readonly ManifestOperation[], current: () => boolean, logger: Logger, clock: Clock): Promise<void> {
   const startedAtMs = clock.now();
   let prepared = 0;
-  for (const { id, name, type, body } of operations) {
-    // Subscriptions are served by stock over their own transports.
+  for (const { name, type, body } of operations) {
+    // Subscriptions are planned by their own transports.
     if (type === 'subscription') continue;
     await new Promise<void>((resolve) => setImmediate(resolve));
     if (!current()) return;
-    if (loaded.prepared.has(id)) continue;
-    const operation = prepare(loaded.internals, parse(body), name, logger);
-    loaded.prepared.set(`${id}\0${name}`, operation);
-    loaded.prepared.set(id, operation);
+    const written = parse(body);
+    // A live query runs as its text without `@live` (subscriptions/operationStreams.ts): that is the one to prepare.
+    const live = written.definitions.some((definition) => definition.kind === Kind.OPERATION_DEFINITION && isLive(definition));
+    const document = live ? withoutLive(written) : written;
+    const hash = live ? operationId(print(document)) : operationId(body);
+    if (loaded.prepared.has(hash)) continue;
+    const operation = prepare(loaded.internals, document, name, logger);
+    loaded.prepared.set(`${hash}\0${name}`, operation);
+    loaded.prepared.set(hash, operation);
     prepared += 1;
   }
   if (prepared > 0) logger.info('prepared the persisted query manifest\'s operations for the supergraph loaded', { operations: prepared, ms: Math.round(clock.now() - startedAtMs) });

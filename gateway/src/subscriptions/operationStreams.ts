@@ -27,7 +27,7 @@ import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics/registry.js';
 import type { PersistedQueryGate } from '../persisted/persistedQueries.js';
 import { GatewayRequest, type Caller } from '../request.js';
-import { withLiveDirective } from '../validation/directiveRules.js';
+import { isLive, withLiveDirective, withoutLive } from '../validation/directiveRules.js';
 import { LiveQueries, type LiveAnswer } from './liveQueries.js';
 import { SharedStreams, type PushIterator, type StartSource } from './sharedStreams.js';
 import { prepareSubscription, resolveEvent, shaperFor, upstreamVariables, type PreparedSubscription } from './subscriptionPlan.js';
@@ -320,14 +320,6 @@ function refused(message: string, code: string): Refusal {
 
 function withCode(error: GraphQLError, code: string): GraphQLError {
   return new GraphQLError(error.message, { nodes: error.nodes, ...(error.path ? { path: error.path } : {}), extensions: { ...error.extensions, code } });
-}
-
-function isLive(definition: OperationDefinitionNode): boolean {
-  return definition.operation === 'query' && (definition.directives ?? []).some((directive) => directive.name.value === 'live');
-}
-
-function withoutLive(document: DocumentNode): DocumentNode {
-  return visit(document, { OperationDefinition: (node) => ({ ...node, directives: (node.directives ?? []).filter((d) => d.name.value !== 'live') }) });
 }
 
 function hasDirective(document: DocumentNode, name: string): boolean {

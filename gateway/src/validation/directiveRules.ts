@@ -11,7 +11,7 @@
  * - `@stream` is refused by name: this gateway delivers lists whole.
  * A non-boolean `if` is refused by graphql-js's own rules, since `@defer` is declared with `if: Boolean! = true`.
  */
-import { DirectiveLocation, GraphQLDirective, GraphQLError, GraphQLSchema, Kind, type ASTVisitor, type DirectiveNode, type ValidationContext, type ValidationRule } from 'graphql';
+import { DirectiveLocation, GraphQLDirective, GraphQLError, GraphQLSchema, Kind, visit, type ASTVisitor, type DirectiveNode, type DocumentNode, type OperationDefinitionNode, type ValidationContext, type ValidationRule } from 'graphql';
 
 /** `@live` on a query operation. */
 export const LIVE_DIRECTIVE = new GraphQLDirective({
@@ -23,6 +23,16 @@ export const LIVE_DIRECTIVE = new GraphQLDirective({
 /** The schema with `@live` declared. */
 export function withLiveDirective(schema: GraphQLSchema): GraphQLSchema {
   return new GraphQLSchema({ ...schema.toConfig(), directives: [...schema.getDirectives(), LIVE_DIRECTIVE] });
+}
+
+/** A query marked `@live`. */
+export function isLive(definition: OperationDefinitionNode): boolean {
+  return definition.operation === 'query' && (definition.directives ?? []).some((directive) => directive.name.value === 'live');
+}
+
+/** What a live query runs each time: the same operation without `@live` (answered once, as over HTTP). */
+export function withoutLive(document: DocumentNode): DocumentNode {
+  return visit(document, { OperationDefinition: (node) => ({ ...node, directives: (node.directives ?? []).filter((d) => d.name.value !== 'live') }) });
 }
 
 /** Over plain HTTP a query is answered once: a live one is sent where it can stay live. */

@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { gatewayInternals, loadDataRewrites } from '../../src/execution/gatewayInternals.js';
 import { buildManifest, manifestText } from '../../src/persisted/manifest.js';
 import { startGateway } from '../../src/server.js';
 import { loadConfig } from '../../src/config.js';
@@ -188,18 +189,21 @@ describe('a live query', () => {
     expect(f.entityCalls().length).toBe(calls + 1);
   });
 
-  it('over SSE and graphql-ws, by its persisted query id', async () => {
+  it('over SSE and graphql-ws, by its persisted query id, its plan prepared when the supergraph loaded', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'live-manifest-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const manifest = buildManifest([{ name: 'Latest', type: 'query', body: LIVE_LATEST }]);
     await writeFile(join(dir, 'manifest.json'), manifestText(manifest));
     const f = await start({ LIVE_QUERY_MIN_INTERVAL_MS: '0', PERSISTED_QUERIES: 'safelist', PERSISTED_QUERY_MANIFEST: join(dir, 'manifest.json') });
     f.latest.set('b1', review('r1', 'good'));
+    const plans = vi.spyOn(gatewayInternals(f.gateway.gateway, await loadDataRewrites())!.queryPlanner, 'buildQueryPlan');
     const abort = new AbortController();
     const search = new URLSearchParams({ variables: JSON.stringify({ brandId: 'b1' }), extensions: JSON.stringify({ persistedQuery: { version: 1, sha256Hash: manifest.operations[0]!.id } }) });
     const response = await fetch(`${f.gateway.url}?${search}`, { headers: { accept: 'text/event-stream' }, signal: abort.signal });
     const reader = serverSentEvents(response);
     expect(await reader.nextResult()).toEqual(latest('good', 'Brand One'));
+    // Its runs (the query without @live) were prepared with the manifest (PLAN_WARMUP).
+    expect(plans).not.toHaveBeenCalled();
     f.latest.set('b1', review('r2', 'better'));
     f.brandNames.set('b1', 'Brand Uno');
     f.gateway.invalidateEntity('Brand', { id: 'b1' });
