@@ -183,8 +183,9 @@ function compiledExecutor(loaded: () => Loaded | null, readPath: ReadPath, stock
 
 /**
  * Prepares `operations` for a supergraph just loaded, under the keys their requests look them up by (the hash of the
- * text Apollo Server is given, with or without the operation's name), one per turn of the event loop: a warm-up during traffic holds a
- * request up by one operation's planning at most. Stops when another supergraph has replaced this one.
+ * text Apollo Server is given, with or without the operation's name), one per turn of the event loop: a warm-up
+ * during traffic holds a request up by one operation's planning at most. Stops when another supergraph has replaced
+ * this one.
  */
 async function prepareAhead(loaded: Loaded, operations: readonly ManifestOperation[], current: () => boolean, logger: Logger, clock: Clock): Promise<void> {
   const startedAtMs = clock.now();
