@@ -82,9 +82,9 @@ it('a burst on a gateway just started runs wide as soon as the loop shows room: 
   expect(f.shop.requests).toHaveLength(16);
 
   clock.advance(100);
-  await vi.waitFor(() => expect(f.shop.requests).toHaveLength(32));
+  await f.shop.waitForRequests(32);
   clock.advance(100);
-  await vi.waitFor(() => expect(f.shop.requests).toHaveLength(40));
+  await f.shop.waitForRequests(40);
   expect(await f.metric('gateway_admission_limit')).toBe(40);
 
   f.shop.fault = { kind: 'none' };

@@ -43,9 +43,19 @@ describe('plan warm-up from the persisted query manifest', () => {
   let supergraphFile: string;
   let warmed: RunningGateway;
   let cold: RunningGateway;
-  /** How many times the warmed gateway said it prepared the manifest's operations. */
+  /** How many times the warmed gateway said it prepared the manifest's operations, and who waits for the next. */
   let warmUps = 0;
-  const logger: Logger = { debug: () => {}, info: (msg) => void (msg === WARMED && (warmUps += 1)), warn: () => {}, error: () => {} };
+  let onWarmUp = () => {};
+  const logger: Logger = {
+    debug: () => {},
+    info: (msg) => {
+      if (msg !== WARMED) return;
+      warmUps += 1;
+      onWarmUp();
+    },
+    warn: () => {},
+    error: () => {},
+  };
 
   beforeAll(async () => {
     g = await startFixtureGateways(definition, []);
@@ -87,8 +97,12 @@ describe('plan warm-up from the persisted query manifest', () => {
 
   it('prepares them again for a supergraph that replaces the running one', async () => {
     const before = gatewayInternals(warmed.gateway, await loadDataRewrites())!.queryPlanner;
+    const warmedAgain = new Promise<void>((resolve) => {
+      onWarmUp = resolve;
+    });
     await appendFile(supergraphFile, '\n# the same graph, saved again\n');
-    await vi.waitFor(() => expect(warmUps).toBe(2), { timeout: 10_000 });
+    await warmedAgain;
+    expect(warmUps).toBe(2);
     const plans = await plannerOf(warmed);
     expect(gatewayInternals(warmed.gateway, await loadDataRewrites())!.queryPlanner).not.toBe(before);
 
