@@ -166,7 +166,7 @@ function compiledExecutor(loaded: () => Loaded | null, readPath: ReadPath, stock
     const current = loaded();
     if (!current || requestContext.metrics?.captureTraces) return stock(requestContext);
     const { request, document, queryHash } = requestContext;
-    const key = request.operationName ? `${queryHash}\0${request.operationName}` : queryHash;
+    const key = preparedKey(queryHash, request.operationName);
     let operation = current.prepared.get(key);
     if (!operation) {
       // Traced: planning is a span of the request's trace; a request served by a plan prepared before says so.
@@ -179,6 +179,11 @@ function compiledExecutor(loaded: () => Loaded | null, readPath: ReadPath, stock
     if (operation.kind === 'stock') return stock(requestContext);
     return execute(current.internals, readPath, operation, requestContext, clock, stock);
   };
+}
+
+/** Where an operation is kept prepared: its text's hash (Apollo Server's `queryHash`) and the name it was asked by. */
+function preparedKey(queryHash: string, operationName?: string): string {
+  return operationName ? `${queryHash}\0${operationName}` : queryHash;
 }
 
 /**
@@ -200,10 +205,10 @@ async function prepareAhead(loaded: Loaded, operations: readonly ManifestOperati
     const live = written.definitions.some((definition) => definition.kind === Kind.OPERATION_DEFINITION && isLive(definition));
     const document = live ? withoutLive(written) : written;
     const hash = live ? operationId(print(document)) : operationId(body);
-    if (loaded.prepared.has(hash)) continue;
+    if (loaded.prepared.has(preparedKey(hash))) continue;
     const operation = prepare(loaded.internals, document, name, logger);
-    loaded.prepared.set(`${hash}\0${name}`, operation);
-    loaded.prepared.set(hash, operation);
+    loaded.prepared.set(preparedKey(hash, name), operation);
+    loaded.prepared.set(preparedKey(hash), operation);
     prepared += 1;
   }
   if (prepared > 0) logger.info('prepared the persisted query manifest\'s operations for the supergraph loaded', { operations: prepared, ms: Math.round(clock.now() - startedAtMs) });
