@@ -3,10 +3,10 @@
  * whole only once a client asks for the whole answer, each once. The pages that defer take parts, so their first
  * request (a cold start's) does not pay for a plan nobody uses; a JSON-only client still gets the whole answer.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { gatewayInternals, loadDataRewrites } from '../../src/execution/gatewayInternals.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFixtureGateways, type FixtureGateways } from '../support/fixtureGateways.js';
 import { ACCEPT, mergePayloads, sendAccepting, withDefers } from '../support/incrementalAnswers.js';
+import { watchPlanner } from '../support/plannerSpy.js';
 import { SUPERGRAPH_FIXTURES } from '../support/supergraphFixtures.js';
 
 const definition = SUPERGRAPH_FIXTURES.find((fixture) => fixture.name === 'requires-external')!;
@@ -22,9 +22,8 @@ describe('planning an operation with @defer', () => {
   });
 
   it('plans the deferred form for parts, and the whole form only when a client first asks for JSON', async () => {
-    const { gateway, url } = g.ours[0]!.gateway;
-    const internals = gatewayInternals(gateway, await loadDataRewrites());
-    const plans = vi.spyOn(internals!.queryPlanner, 'buildQueryPlan');
+    const { url } = g.ours[0]!.gateway;
+    const plans = await watchPlanner(g.ours[0]!.gateway);
     const body = { query: withDefers(operation.query, 'everywhere'), variables: operation.variables };
 
     const parts = await sendAccepting(url, body, ACCEPT['deferSpec=20220824']);

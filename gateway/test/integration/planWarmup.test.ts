@@ -7,7 +7,7 @@
 import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { gatewayInternals, loadDataRewrites } from '../../src/execution/gatewayInternals.js';
 import type { Logger } from '../../src/logger.js';
@@ -15,6 +15,7 @@ import { buildManifest, manifestText } from '../../src/persisted/manifest.js';
 import { startGateway, type RunningGateway } from '../../src/server.js';
 import { startFixtureGateways, type FixtureGateways } from '../support/fixtureGateways.js';
 import { ACCEPT, mergePayloads, sendAccepting, withDefers } from '../support/incrementalAnswers.js';
+import { watchPlanner } from '../support/plannerSpy.js';
 import { DEVELOPMENT_IDENTITY_ENV } from '../support/signedIdentity.js';
 import { postOperation } from '../support/stockGateway.js';
 import { SUPERGRAPH_FIXTURES } from '../support/supergraphFixtures.js';
@@ -30,12 +31,6 @@ const manifest = buildManifest([
 const [shippingEntry, deferredEntry] = manifest.operations as [typeof manifest.operations[0], typeof manifest.operations[0]];
 const byId = (id: string, variables?: Record<string, unknown>) => ({ extensions: { persistedQuery: { version: 1, sha256Hash: id } }, ...(variables ? { variables } : {}) });
 const WARMED = 'prepared the persisted query manifest\'s operations for the supergraph loaded';
-
-/** The planner of the supergraph the gateway runs now, watched. */
-async function plannerOf(running: RunningGateway) {
-  const internals = gatewayInternals(running.gateway, await loadDataRewrites());
-  return vi.spyOn(internals!.queryPlanner, 'buildQueryPlan');
-}
 
 describe('plan warm-up from the persisted query manifest', () => {
   let g: FixtureGateways;
@@ -76,7 +71,7 @@ describe('plan warm-up from the persisted query manifest', () => {
 
   it('answers the manifest\'s operations, by id or by text, with the operation name or without, planning nothing', async () => {
     expect(warmUps).toBe(1);
-    const plans = await plannerOf(warmed);
+    const plans = await watchPlanner(warmed);
     const expected = (await postOperation(g.stock.url, shipping.query, shipping.variables)).data;
 
     const answers = [
@@ -103,7 +98,7 @@ describe('plan warm-up from the persisted query manifest', () => {
     await appendFile(supergraphFile, '\n# the same graph, saved again\n');
     await warmedAgain;
     expect(warmUps).toBe(2);
-    const plans = await plannerOf(warmed);
+    const plans = await watchPlanner(warmed);
     expect(gatewayInternals(warmed.gateway, await loadDataRewrites())!.queryPlanner).not.toBe(before);
 
     const answer = await sendAccepting(warmed.url, byId(shippingEntry.id, shipping.variables), 'application/json');
@@ -112,7 +107,7 @@ describe('plan warm-up from the persisted query manifest', () => {
   });
 
   it('with PLAN_WARMUP=off, plans a manifest operation on its first request', async () => {
-    const plans = await plannerOf(cold);
+    const plans = await watchPlanner(cold);
     const answer = await sendAccepting(cold.url, byId(shippingEntry.id, shipping.variables), 'application/json');
     expect(answer.payloads[0].data).toEqual((await postOperation(g.stock.url, shipping.query, shipping.variables)).data);
     expect(plans).toHaveBeenCalledTimes(1);
