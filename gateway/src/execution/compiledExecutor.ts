@@ -314,7 +314,7 @@ async function execute(internals: GatewayInternals, readPath: ReadPath, prepared
   if (whole.kind === 'stock') return stock(requestContext);
   if (whole.plan) await runPlanNode(run, whole.plan, { path: [], data: run.fullResult });
   try {
-    const answer = answerOf(run.errors, shaperFor(prepared, request.variables)(run.fullResult));
+    const answer = answerOf(run.errors, shaperFor(prepared, request.variables)(run.fullResult, run.errors.length === 0));
     // Shaped data is plain JSON: it can be written as bytes.
     if (answer.data) answerInBytes(answer.data, gatewayRequest);
     return executionResult(answer);

@@ -223,7 +223,7 @@ function deferredAnswerOf(fetchErrors: GraphQLError[], shaped: ShapedResponse, p
 
 function shapePart(selection: PartSelection | null, input: unknown, path: Path, fetchErrors: GraphQLError[], context: DeferredRunContext, answerOf: (fetchErrors: GraphQLError[], shaped: ShapedResponse, path: Path) => PartAnswer, staleServed?: readonly unknown[]): PartAnswer {
   const object = input !== null && typeof input === 'object' ? input as Data : {};
-  const shaped = selection ? context.shaperFor(selection)(object, selection.type, path) : { data: {}, errors: [] };
+  const shaped = selection ? context.shaperFor(selection)(object, selection.type, path, fetchErrors.length === 0) : { data: {}, errors: [] };
   const answer = answerOf(fetchErrors, shaped, path);
   return staleServed?.length ? { ...answer, extensions: { ...answer.extensions, staleServed } } : answer;
 }

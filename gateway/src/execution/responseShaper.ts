@@ -36,7 +36,8 @@ type Data = Record<string, unknown>;
 
 /** What one shaping of one request needs besides its data; `errors` collects what stock calls value completion errors. */
 interface ShapingRun {
-  errors: GraphQLError[];
+  /** Null when the caller will not report them (see `ResponseShaper`): none is built. */
+  errors: GraphQLError[] | null;
   path: Path;
   /** Set by a value shaper: the value's subtree already reported an error (stock's `hasErrors`). */
   hasErrors: boolean;
@@ -54,7 +55,11 @@ export interface ShapedResponse {
   errors: GraphQLError[];
 }
 
-export type ResponseShaper = (input: Data) => ShapedResponse;
+/**
+ * `reportErrors` false: the caller will not report value completion errors (a fetch failed, and stock reports them
+ * only when none did), so none is built, as each costs a GraphQLError and its stack; nulls bubble up all the same.
+ */
+export type ResponseShaper = (input: Data, reportErrors?: boolean) => ShapedResponse;
 
 /** The `@skip`/`@include` variables of an operation, so callers can key one compiled shaper per set of their values. */
 export function conditionVariables(operation: Operation): string[] {
@@ -92,7 +97,7 @@ function someField(selectionSet: SelectionSet, matches: (field: FieldSelection['
 export function compileResponseShaper(operation: Operation, variables: Record<string, unknown> | undefined): ResponseShaper {
   const shape = compileFragmentShaper(operation, operation.selectionSet, variables);
   const rootType = operation.schema().schemaDefinition.rootType(operation.rootKind)!;
-  return (input) => shape(input, rootType, []);
+  return (input, reportErrors) => shape(input, rootType, [], reportErrors);
 }
 
 /**
@@ -100,23 +105,23 @@ export function compileResponseShaper(operation: Operation, variables: Record<st
  * object being of `declaredType` or of the type its `__typename` names. A null that bubbles up to the object makes
  * the whole result null.
  */
-export type FragmentShaper = (input: Data, declaredType: CompositeType, path: readonly (string | number)[]) => ShapedResponse;
+export type FragmentShaper = (input: Data, declaredType: CompositeType, path: readonly (string | number)[], reportErrors?: boolean) => ShapedResponse;
 
 export function compileFragmentShaper(operation: Operation, selectionSet: SelectionSet, variables: Record<string, unknown> | undefined): FragmentShaper {
   const values: Record<string, unknown> = { __proto__: null, ...operation.collectDefaultedVariableValues(), ...variables };
   const compiler = new ShaperCompiler(operation.schema(), values, respondsWithPrototypeKey(operation) ? nullPrototypeObject : plainObject);
   const shapeSelections = compiler.selectionSet(selectionSet);
-  return (input, declaredType, path) => {
-    const run: ShapingRun = { errors: [], path: [...path], hasErrors: false, invalid: false };
+  return (input, declaredType, path, reportErrors = true) => {
+    const run: ShapingRun = { errors: reportErrors ? [] : null, path: [...path], hasErrors: false, invalid: false };
     const typename = input.__typename;
     const runtimeType = typeof typename === 'string' ? compiler.typeNamed(typename) : undefined;
     // As a composite value is shaped: a type name the schema does not have (or not a composite) nulls the object.
     if (typeof typename === 'string' && !(runtimeType && isCompositeType(runtimeType))) {
-      return { data: null, errors: [ERRORS.INVALID_GRAPHQL.err(`Invalid __typename found for object at ${path.join('.')}.`, { path: [...path] })] };
+      return { data: null, errors: reportErrors ? [ERRORS.INVALID_GRAPHQL.err(`Invalid __typename found for object at ${path.join('.')}.`, { path: [...path] })] : [] };
     }
     const data = compiler.newObject();
     const ok = shapeSelections(input, data, (runtimeType as CompositeType | undefined) ?? declaredType, run);
-    return { data: ok ? data : null, errors: run.errors };
+    return { data: ok ? data : null, errors: run.errors ?? [] };
   };
 }
 
@@ -270,7 +275,7 @@ class ShaperCompiler {
         return value;
       }
       if (!run.hasErrors) {
-        run.errors.push(ERRORS.INVALID_GRAPHQL.err(
+        run.errors?.push(ERRORS.INVALID_GRAPHQL.err(
           `Cannot return null for non-nullable ${describeLast(run.path, innerType, parentType)}.`, { path: Array.from(run.path) }));
       }
       run.invalid = true;
@@ -319,7 +324,7 @@ class ShaperCompiler {
       if (typename) {
         const type = this.typeNamed(typename);
         if (!type || !isCompositeType(type)) {
-          run.errors.push(ERRORS.INVALID_GRAPHQL.err(
+          run.errors?.push(ERRORS.INVALID_GRAPHQL.err(
             `Invalid __typename found for object at ${describeLast(run.path, declared, parentType)}.`, { path: Array.from(run.path) }));
           run.hasErrors = true;
           return null;
@@ -341,7 +346,7 @@ class ShaperCompiler {
       run.hasErrors = false;
       if (input === null) return null;
       if (valid(input)) return input;
-      run.errors.push(ERRORS.INVALID_GRAPHQL.err(
+      run.errors?.push(ERRORS.INVALID_GRAPHQL.err(
         `Invalid value found for ${describeLast(run.path, type, parentType)}.`, { path: Array.from(run.path) }));
       run.hasErrors = true;
       return null;

@@ -89,7 +89,7 @@ export async function resolveEvent(prepared: PreparedSubscription, event: { data
     errors: (event.errors ?? []).map((error) => fromSubgraph(asGraphQLError(error), prepared.subgraph, (path) => path as (string | number)[] | undefined)),
   };
   if (prepared.rest) await runPlanNode(planRun, prepared.rest, { path: [], data });
-  return executionResult(answerOf(planRun.errors, run.shaper(data)));
+  return executionResult(answerOf(planRun.errors, run.shaper(data, planRun.errors.length === 0)));
 }
 
 export function shaperFor(prepared: PreparedSubscription, variables: Record<string, unknown>): ResponseShaper {

@@ -99,6 +99,15 @@ describe('the compiled response shaper answers as computeResponse', () => {
     expect(comparable(ours.errors)).toEqual(comparable(stock.errors));
   });
 
+  it.each(CASES.map((c) => [c.name, c] as const))('%s, its errors left out for a caller that will not report them', (_name, c) => {
+    const operation = operationFromDocument(schema, parse(c.query));
+    const shape = compileResponseShaper(operation, c.variables);
+    const reported = shape(structuredClone(c.input));
+    const unreported = shape(structuredClone(c.input), false);
+    expect(JSON.stringify(unreported.data)).toBe(JSON.stringify(reported.data));
+    expect(unreported.errors).toEqual([]);
+  });
+
   it('shapes many requests with one compiled shaper, each on its own data', () => {
     const operation = operationFromDocument(schema, parse(`{ shelf { id items { id } } }`));
     const shape = compileResponseShaper(operation, undefined);
