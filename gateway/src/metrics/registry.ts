@@ -162,8 +162,8 @@ export class GatewayMetrics {
     if (count > 0) this.entities.inc({ subgraph, outcome }, count);
   }
 
-  cacheLookup(subgraph: string, kind: 'root' | 'entity' | 'background', outcome: string): void {
-    this.cacheLookups.inc({ subgraph, kind, outcome });
+  cacheLookup(subgraph: string, kind: 'root' | 'entity' | 'background', outcome: string, count = 1): void {
+    if (count > 0) this.cacheLookups.inc({ subgraph, kind, outcome }, count);
   }
 
   setBreakerState(subgraph: string, state: BreakerState): void {

@@ -315,18 +315,21 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
       /** Per distinct representation: what its places get (a value none of them shares yet), or why they get nothing. */
       const outcomes: EntityOutcome[] = new Array(distinct.length);
       const pending: PendingEntity[] = [];
+      // Counted per fetch, not per entity: prom-client hashes the labels on every increment.
+      const decided = { fresh: 0, staleWhileRevalidate: 0, revalidate: 0, miss: 0 };
+      let hits = 0;
       distinct.forEach(({ representation, json }, index) => {
         const entry = firstLevel[index] ?? secondLevel[index];
         const decision = decide(entry, startedAtMs, entryDirectives(entry, directives));
         if (lookups) {
-          metrics.cacheLookup(serviceName, 'entity', decision.kind);
+          decided[decision.kind]++;
           countOnSpan(`gateway.cache.${decision.kind}`);
         }
         if (entry && (decision.kind === 'fresh' || decision.kind === 'staleWhileRevalidate')) {
           outcomes[index] = { kind: 'value', value: ownCopy(entry.value) };
           freshness.add(decision.kind === 'fresh' ? decision.remainingSeconds : 0, entry.scope);
           state.addCacheTags(entry.tags);
-          metrics.entity(serviceName, 'cache_hit', distinct[index]!.places);
+          hits += distinct[index]!.places;
           if (decision.kind === 'staleWhileRevalidate') {
             refreshEntityInBackground(group, { query, index, entry, keyOf, identity: state.identity, load: loadOf(representation, json, decision.etag), united }, call.budget, state.id);
           }
@@ -334,6 +337,8 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
         }
         pending.push({ query, index, entry, keyOf, identity: state.identity, load: loadOf(representation, json, decision.kind === 'revalidate' ? decision.etag : null), united });
       });
+      for (const [kind, count] of Object.entries(decided)) metrics.cacheLookup(serviceName, 'entity', kind, count);
+      metrics.entity(serviceName, 'cache_hit', hits);
 
       // Every entity served from memory: nothing to send, so nothing below is entered.
       const results = pending.length === 0 ? [] : await next.entities(group, pending.map((p) => p.load), {
@@ -342,6 +347,7 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
         requestId: state.id,
       });
       const now = clock.now();
+      const unanswered = { stale_served: 0, failed: 0 };
       pending.forEach((p, i) => {
         const result = results[i]!;
         const stored = remember(p, result, startedAtMs);
@@ -354,8 +360,7 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
             : { kind: 'failed', failure: result.failure };
           // What failed shows nothing an eviction would name: its own tag lets its late arrival complete the answer.
           if (outcomes[index].kind === 'failed') state.addCacheTags([ownTag(p.load.representation)]);
-          // Counted for every place at once, as cache hits are: one increment per entity, not one per place.
-          metrics.entity(serviceName, outcomes[index].kind === 'stale' ? 'stale_served' : 'failed', distinct[index]!.places);
+          unanswered[outcomes[index].kind === 'stale' ? 'stale_served' : 'failed'] += distinct[index]!.places;
           return;
         }
         if (result.notModified && entry) {
@@ -375,6 +380,8 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
         }
         freshness.add(entityMaxAge(result), result.hint.scope);
       });
+      metrics.entity(serviceName, 'stale_served', unanswered.stale_served);
+      metrics.entity(serviceName, 'failed', unanswered.failed);
 
       // Every place in the order asked, so errors come in the order they would without the sharing above.
       const values: (Record<string, unknown> | null)[] = new Array(representations.length);
