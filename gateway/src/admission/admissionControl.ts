@@ -329,9 +329,9 @@ function keyOf({ req, params, caller }: IncomingOperation): string | null {
   return JSON.stringify([caller?.identity ?? null, req.headers.accept ?? '', params.method, params.search, params.body ?? null]);
 }
 
+/** An answer in parts is shared too: each request sharing it reads its parts from the first (deferredRun.ts). */
 function shareable({ request, response }: Execution): boolean {
-  return response.body.kind === 'complete' && request.incrementalAnswer === null
-    && request.operationType !== 'mutation' && request.operationType !== 'subscription';
+  return response.body.kind === 'complete' && request.operationType !== 'mutation' && request.operationType !== 'subscription';
 }
 
 /** One execution, and the requests waiting for it: cancelled once none is left. */

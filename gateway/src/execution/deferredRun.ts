@@ -197,7 +197,7 @@ export async function runDeferred(run: PlanRun, root: PreparedDefer, context: De
 
   const pending = announce(root.deferred, Promise.resolve());
   if (pending.length === 0) return { first, rest: null };
-  return { first, rest: { pending, steps: queue.drain(() => running > 0) } };
+  return { first, rest: { pending, steps: queue.readers(() => running > 0) } };
 }
 
 /** Every place of a part that failed as a whole (a bug, not a subgraph: those fail field by field). */
@@ -311,29 +311,36 @@ function valueAt(data: unknown, path: Path): unknown {
   return current;
 }
 
-/** Steps in the order their parts finish, read by one consumer until no part is left running. */
+/**
+ * Steps in the order their parts finish, kept for the answer's life: each reader (every request sharing the answer,
+ * admission/admissionControl.ts) reads them all from the first, until no part is left running.
+ */
 class StepQueue {
   private readonly steps: IncrementalStep[] = [];
-  private wake: (() => void) | null = null;
+  private waiting: (() => void)[] = [];
 
   push(step: IncrementalStep): void {
     this.steps.push(step);
-    this.wake?.();
-    this.wake = null;
+    const woken = this.waiting;
+    this.waiting = [];
+    for (const wake of woken) wake();
   }
 
-  async *drain(running: () => boolean): AsyncGenerator<IncrementalStep> {
-    for (;;) {
-      const step = this.steps.shift();
+  readers(running: () => boolean): AsyncIterable<IncrementalStep> {
+    return { [Symbol.asyncIterator]: () => this.read(running) };
+  }
+
+  private async *read(running: () => boolean): AsyncGenerator<IncrementalStep> {
+    for (let next = 0; ;) {
+      const step = this.steps[next];
       if (step) {
+        next += 1;
         yield step;
         if (!step.hasNext) return;
         continue;
       }
       if (!running()) return;
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-      });
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
     }
   }
 }

@@ -46,6 +46,7 @@ export interface IncrementalStep {
 /** What follows an answer's first part: the parts the first one leaves pending, then a step per delivery. */
 export interface IncrementalAnswer {
   pending: PendingPart[];
+  /** Each iteration reads every step from the first: requests sharing the answer each write them all. */
   steps: AsyncIterable<IncrementalStep>;
 }
 

@@ -6,6 +6,7 @@
  */
 import { afterEach, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import { ACCEPT, openParts, type OpenParts } from '../support/incrementalAnswers.js';
 import { BUY, NOTES, PAGE, startReadPathFixture, type ReadPathFixture } from '../support/readPathFixture.js';
 
 let fixture: ReadPathFixture | undefined;
@@ -97,6 +98,40 @@ it('the first client hanging up cancels nothing the others wait for: they get th
   expect(answer.body).toEqual({ data: { products: [{ id: 'p4', title: 'Product p4', brand: { id: 'b4', name: 'Brand 4' } }] } });
   expect(f.shop.requests).toHaveLength(1);
   expect(f.brands.requests).toHaveLength(1);
+});
+
+it('identical queries with @defer in flight run once: each gets the first part and the deferred one, and one hanging up cancels nothing the others wait for', async () => {
+  const f = (fixture = await startReadPathFixture());
+  const deferred = { query: `query DeferredPage($ids: [ID!]!) { products(ids: $ids) { id title brand { id ... @defer(label: "brand") { name } } } }`, variables: { ids: ['p1', 'p2'] } };
+  f.shop.fault = { kind: 'hold' };
+  f.brands.fault = { kind: 'hold' };
+  const opening = [openParts(f.gateway.url, deferred, ACCEPT['deferSpec=20220824'])];
+  await f.shop.waitForRequests(1);
+  opening.push(openParts(f.gateway.url, deferred, ACCEPT['deferSpec=20220824']), openParts(f.gateway.url, deferred, ACCEPT['deferSpec=20220824']));
+  await vi.waitFor(async () => expect(await f.metric('gateway_operations_awaiting_identical')).toBe(2));
+  f.shop.releaseHeld();
+  const [leaving, ...staying] = await Promise.all(opening) as [OpenParts, ...OpenParts[]];
+
+  for (const parts of [leaving, ...staying]) {
+    const first = await parts.next();
+    expect(first).toEqual({ data: { products: [{ id: 'p1', title: 'Product p1', brand: { id: 'b1' } }, { id: 'p2', title: 'Product p2', brand: { id: 'b2' } }] }, hasNext: true });
+  }
+  const brandsCall = await f.brands.waitForRequests(1);
+  leaving.hangUp();
+  f.brands.releaseHeld();
+  for (const parts of staying) {
+    const items = [];
+    for (let payload = await parts.next(); payload; payload = await parts.next()) items.push(...payload.incremental);
+    expect(items.sort((a, b) => a.path[1] - b.path[1])).toEqual([
+      { data: { name: 'Brand 1' }, path: ['products', 0, 'brand'], label: 'brand' },
+      { data: { name: 'Brand 2' }, path: ['products', 1, 'brand'], label: 'brand' },
+    ]);
+  }
+  await brandsCall.closed;
+  expect(brandsCall.aborted).toBe(false);
+  expect(f.shop.requests).toHaveLength(1);
+  expect(f.brands.requests).toHaveLength(1);
+  expect(await f.metric('gateway_operations_deduplicated_total')).toBe(2);
 });
 
 it('INBOUND_DEDUP=off runs every request on its own; a value that is not on or off stops the start', async () => {
