@@ -9,8 +9,8 @@
  * - A fragment is pending at every place its path reaches in what has been sent (one per list item), found in the
  *   shaped answer so far: a place nulled by an error upstream gets no fragment. Nested `@defer`s (a deferred node
  *   whose node is itself a `Defer`, or one beside its parent that depends on the parent's fetches) become pending
- *   when their parent is delivered, so they never arrive before it. A part starts at once, beside the writing of
- *   the part holding it: one served from memory is done before that part leaves and goes in the same write.
+ *   when their parent is delivered, so they never arrive before it. A part starts on the event loop's next turn,
+ *   once the part holding it has been written.
  * - `@defer(if: $var)` is a `Condition` the planner puts around two plans; it is decided per request here.
  *
  * What it delivers (incrementalDelivery.ts writes it in the format the client asked for) is format-neutral.
@@ -149,11 +149,13 @@ export async function runDeferred(run: PlanRun, root: PreparedDefer, context: De
       const partSent = new Promise<void>((resolve) => {
         markSent = resolve;
       });
-      // Started as a microtask, so a part served from memory is done before the part holding it leaves (Node
-      // writes a response's chunks at the end of the turn) and shares its write: a page's parts then cost one
-      // write and one read, not two. A part that waits for a subgraph lets it leave at once. Whatever happens in
-      // it, a part is delivered once: the answer ends only when every part has.
-      void Promise.resolve().then(() => deliver(part, places, partSent)).catch((error: unknown) => ({ delivered: failed(places, error), pending: [] })).then(async (step) => {
+      // Started on the next turn of the event loop, once the part holding it has been written: its cache lookups
+      // and merging are work the page does not wait for. Started at once, a part served from memory would share
+      // its page's write, but one subgraph answer completes many pages in one turn, and their first parts would
+      // all wait for every one of their deferred parts (bench s4d: first payload p99 1.67x the page without
+      // details, against 0.98x). Whatever happens in it, a part is delivered once: the answer ends only when every
+      // part has.
+      void nextTurn().then(() => deliver(part, places, partSent)).catch((error: unknown) => ({ delivered: failed(places, error), pending: [] })).then(async (step) => {
         await parentSent;
         running -= 1;
         queue.push({ ...step, hasNext: running > 0 });
@@ -199,6 +201,8 @@ export async function runDeferred(run: PlanRun, root: PreparedDefer, context: De
   if (pending.length === 0) return { first, rest: null };
   return { first, rest: { pending, steps: queue.readers(() => running > 0) } };
 }
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Every place of a part that failed as a whole (a bug, not a subgraph: those fail field by field). */
 function failed(places: PendingPart[], error: unknown): DeliveredPart[] {
