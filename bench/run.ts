@@ -15,7 +15,8 @@
  *   BENCH_OURS_BEFORE=<checkout> npm run bench -- --only=s1,s7 --contenders=ours,ours-before
  *                                 that checkout's gateway as `ours-before` beside `ours`, in the same run
  *
- * Knobs (environment; BENCH_KEEP_WORKDIR keeps the scratch folder, profiles included): BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS, BENCH_SCALE, BENCH_ZIPF_S,
+ * Knobs (environment; BENCH_KEEP_WORKDIR keeps the scratch folder, profiles included): BENCH_SECONDS,
+ * BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS, BENCH_SCALE, BENCH_ZIPF_S,
  * BENCH_GIGS_DELAY_MS (5), BENCH_USERS_DELAY_MS (5), BENCH_TOPCLIENTS_DELAY_MS (20), BENCH_SLOW_TOPCLIENTS_MS
  * (1500, plus up to BENCH_SLOW_JITTER_MS 1000), BENCH_TOPCLIENTS_TIMEOUT_MS (300: ours' entity timeout and page budget for
  * topclients), BENCH_EDITS_PER_SECOND (5), BENCH_S7_CONNECTIONS (50), BENCH_S7B_CONNECTIONS (200), BENCH_COLD_BURST
