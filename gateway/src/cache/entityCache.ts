@@ -32,14 +32,22 @@ export interface EntityCacheKeyInput {
 
 /** A stable key: object key order never matters, and public vs private (and one caller vs another) never collide. */
 export function entityCacheKey(input: EntityCacheKeyInput): string {
-  const typename = typeof input.representation.__typename === 'string' ? input.representation.__typename : '';
-  const digest = hash('sha256', selectionDigest(input.subgraph, input.operation) + stableJson([
-    input.variables,
-    input.representation,
-    input.scope === null ? ['public'] : ['private', input.scope],
-  ]), 'base64url');
-  // The readable prefix helps when inspecting a cache; the digest alone decides identity.
-  return `${input.subgraph}:${typename}:${digest}`;
+  return entityKeyer(input.subgraph, input.operation, input.variables)(input.representation, input.scope);
+}
+
+/**
+ * The keys of one fetch's entities (`entityCacheKey` of each): the operation's digest and the variables' JSON are
+ * the same for all of them and are computed once, leaving the representation's short JSON per entity.
+ */
+export function entityKeyer(subgraph: string, operation: string, variables: Record<string, unknown>): (representation: Record<string, unknown>, scope: string | null) => string {
+  const perFetch = `${selectionDigest(subgraph, operation)}[${stableJson(variables)},`;
+  return (representation, scope) => {
+    const typename = typeof representation.__typename === 'string' ? representation.__typename : '';
+    const scoped = scope === null ? '["public"]' : JSON.stringify(['private', scope]);
+    const digest = hash('sha256', `${perFetch}${stableJson(representation)},${scoped}]`, 'base64url');
+    // The readable prefix helps when inspecting a cache; the digest alone decides identity.
+    return `${subgraph}:${typename}:${digest}`;
+  };
 }
 
 /** Per subgraph, the digest of each operation text it was asked: at most this many texts each. */
@@ -74,7 +82,23 @@ export function entityIdentity(typename: string, keyFields: Record<string, unkno
 
 /** JSON with object keys sorted at every depth; arrays keep their order (it is meaningful). */
 export function stableJson(value: unknown): string {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date) && isSortedFlat(value)) return JSON.stringify(value);
   return JSON.stringify(sortKeys(value)) ?? 'undefined';
+}
+
+/**
+ * Already stable: an object whose keys are in order and whose values are all scalars (an entity's representation,
+ * most often) is its own sorted form, and needs no copy.
+ */
+function isSortedFlat(value: object): boolean {
+  let previous = '';
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) return false;
+    const field = (value as Record<string, unknown>)[key];
+    if ((field !== null && typeof field === 'object') || key < previous) return false;
+    previous = key;
+  }
+  return true;
 }
 
 function sortKeys(value: unknown): unknown {

@@ -44,6 +44,12 @@ describe('entityCacheKey', () => {
     expect(huge.startsWith('topclients:Client:')).toBe(true);
   });
 
+  it('is the key earlier releases wrote: a cache shared over Redis stays warm across an upgrade', () => {
+    expect(entityCacheKey(base)).toBe('topclients:Client:wjC0VC4858tjUVrgq_2G2mvvUsxy9IunoIuDYCu0ZOM');
+    expect(entityCacheKey({ ...base, variables: {}, representation: { id: 'c-1', __typename: 'Client' }, scope: 's-1' }))
+      .toBe('topclients:Client:kRefxyBof7Np9ww_wSsi03Gknt5_2-8wUik5Tq4vQHc');
+  });
+
   it('does not confuse an array order change (arrays are ordered data)', () => {
     expect(entityCacheKey({ ...base, variables: { ids: [1, 2] } })).not.toBe(entityCacheKey({ ...base, variables: { ids: [2, 1] } }));
   });
@@ -60,5 +66,8 @@ describe('entityIdentity', () => {
 describe('stableJson', () => {
   it('sorts keys at every depth', () => {
     expect(stableJson({ b: { d: 1, c: [{ z: 1, y: 2 }] }, a: null })).toBe('{"a":null,"b":{"c":[{"y":2,"z":1}],"d":1}}');
+    expect(stableJson({ b: 1, a: 'x' })).toBe('{"a":"x","b":1}');
+    // Integer-like keys: an object lists them first, in numeric order, however they were added.
+    expect(stableJson({ b: 1, 10: 1, 9: 2 })).toBe(stableJson({ 9: 2, b: 1, 10: 1 }));
   });
 });

@@ -23,7 +23,7 @@ import { copyJson } from '../../jsonValues.js';
 import { LRUCache } from 'lru-cache';
 import { parseCacheControl, type CacheHint, type RequestDirectives } from '../../cache/cacheHints.js';
 import { entityTag, rootAnswerTags, tagsIn, type EntityKeys } from '../../cache/entityTags.js';
-import { entityCacheKey, entityIdentity, stableJson, type CacheEntry, type EntityCache } from '../../cache/entityCache.js';
+import { entityCacheKey, entityIdentity, entityKeyer, stableJson, type CacheEntry, type EntityCache } from '../../cache/entityCache.js';
 import type { SharedEntityCache } from '../../cache/sharedEntityCache.js';
 import { canServeStaleOnError, decide } from '../../cache/freshness.js';
 import type { ChangeCoverage } from '../../events/changeCoverage.js';
@@ -289,7 +289,7 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
       const { distinct, distinctOf } = distinctRepresentations(representations);
       metrics.entity(serviceName, 'deduplicated', representations.length - distinct.length);
 
-      const keyOf: EntityKeyOf = (representation, scope) => entityCacheKey({ subgraph: serviceName, operation: query, variables, representation, scope });
+      const keyOf: EntityKeyOf = entityKeyer(serviceName, query, variables);
       const union = unionFor(call, distinct);
       const sent = union?.operation ?? query;
       const group: EntityGroup = {
@@ -304,7 +304,7 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
         own: union.parts.get(query)!,
         others: [...union.parts].filter(([operation]) => operation !== query).map(([operation, part]) => ({
           part,
-          keyOf: (representation, scope) => entityCacheKey({ subgraph: serviceName, operation, variables, representation, scope }),
+          keyOf: entityKeyer(serviceName, operation, variables),
         })),
       };
       // Where nothing is looked up (no cache, or answers never worth keeping), every entity is a miss at no cost.
