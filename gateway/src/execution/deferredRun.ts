@@ -41,6 +41,11 @@ export interface PreparedDefer {
   /** The first part's own selection; null when everything in it is deferred. */
   primarySelection: PartSelection | null;
   deferred: PreparedDeferred[];
+  /**
+   * A part may be announced after the first one: some fragment is nested in another. Only then does a run keep
+   * what each delivered part holds, to find the places of those that come later.
+   */
+  nests: boolean;
 }
 
 export interface PreparedDeferred {
@@ -82,7 +87,14 @@ export function prepareDefer(node: DeferNode, at: readonly string[], operation: 
       node: child,
     });
   }
-  return { kind: 'Defer', primary, primarySelection, deferred };
+  const nests = deferred.some((part) => part.after.length > 0 || mayDefer(part.node));
+  return { kind: 'Defer', primary, primarySelection, deferred, nests };
+}
+
+/** Whether a part's node is a `Defer`, for some values of its conditions. */
+function mayDefer(node: PreparedNode | undefined): boolean {
+  if (node?.kind === 'Condition') return mayDefer(node.ifClause) || mayDefer(node.elseClause);
+  return node?.kind === 'Defer';
 }
 
 /** Undefined: the place's type is not found in the operation. */
@@ -137,7 +149,7 @@ export async function runDeferred(run: PlanRun, root: PreparedDefer, context: De
   let nextId = 0;
   let running = 0;
   /** Starts the parts whose places are known now; each leaves after the part it is in (`parentSent`). */
-  const announce = (parts: readonly PreparedDeferred[], parentSent: Promise<void>): PendingPart[] => {
+  const announce = (parts: readonly PreparedDeferred[], parentSent: Latch): PendingPart[] => {
     const pending: PendingPart[] = [];
     for (const part of parts) {
       if (!part.after.every((label) => delivered.has(label))) continue;
@@ -145,25 +157,29 @@ export async function runDeferred(run: PlanRun, root: PreparedDefer, context: De
       if (places.length === 0) continue;
       pending.push(...places);
       running += 1;
-      let markSent!: () => void;
-      const partSent = new Promise<void>((resolve) => {
-        markSent = resolve;
-      });
-      // Started on the next turn of the event loop, once the part holding it has been written: its cache lookups
-      // and merging are work the page does not wait for. Started at once, a part served from memory would share
-      // its page's write, but one subgraph answer completes many pages in one turn, and their first parts would
-      // all wait for every one of their deferred parts: bench s4d's first payload p99 rose by half. Whatever
-      // happens in it, a part is delivered once: the answer ends only when every part has.
-      void nextTurn().then(() => deliver(part, places, partSent)).catch((error: unknown) => ({ delivered: failed(places, error), pending: [] })).then(async (step) => {
-        await parentSent;
+      const partSent = root.nests ? new Latch() : OPEN;
+      // Started on the event loop's next turn, once the part holding it has been written: its cache lookups and
+      // merging are work the page does not wait for. Started at once, a part served from memory would share its
+      // page's write, but one subgraph answer completes many pages in one turn, and their first parts would all
+      // wait for every one of their deferred parts: bench s4d's first payload p99 rose by half. Whatever happens
+      // in it, a part is delivered once: the answer ends only when every part has.
+      onNextTurn(async () => {
+        let step: Omit<IncrementalStep, 'hasNext'>;
+        try {
+          step = await deliver(part, places, partSent);
+        } catch (error) {
+          step = { delivered: failed(places, error), pending: [] };
+        }
+        const parentWritten = parentSent.opened();
+        if (parentWritten) await parentWritten;
         running -= 1;
         queue.push({ ...step, hasNext: running > 0 });
-        markSent();
+        partSent.open();
       });
     }
     return pending;
   };
-  const deliver = async (part: PreparedDeferred, places: PendingPart[], partSent: Promise<void>): Promise<Omit<IncrementalStep, 'hasNext'>> => {
+  const deliver = async (part: PreparedDeferred, places: PendingPart[], partSent: Latch): Promise<Omit<IncrementalStep, 'hasNext'>> => {
     const partRun: PlanRun = { ...run, request: run.request.deferredPart(context.clock.now()), errors: [] };
     let parts: DeliveredPart[];
     let nested: readonly PreparedDeferred[] = [];
@@ -182,7 +198,7 @@ export async function runDeferred(run: PlanRun, root: PreparedDefer, context: De
         const answer = shapePart(selection, input, place.path, errorsUnder(partRun.errors, place, places), context, deferredAnswerOf, partRun.request.staleServed);
         if (answer.data) {
           for (const child of children) fillPlaces(answer.data, input, child.queryPath.slice(part.queryPath.length));
-          sent.delivered(place.path, answer.data);
+          if (root.nests) sent.delivered(place.path, answer.data);
         }
         return { part: place, ...answer };
       });
@@ -196,12 +212,45 @@ export async function runDeferred(run: PlanRun, root: PreparedDefer, context: De
     return { delivered: parts, pending: announce([...nested, ...ready], partSent) };
   };
 
-  const pending = announce(root.deferred, Promise.resolve());
+  const pending = announce(root.deferred, OPEN);
   if (pending.length === 0) return { first, rest: null };
   return { first, rest: { pending, steps: queue.readers(() => running > 0) } };
 }
 
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** The parts to start on the event loop's next turn: one `setImmediate` starts all those of a turn. */
+let startingNextTurn: (() => void)[] | null = null;
+
+function onNextTurn(start: () => void): void {
+  if (startingNextTurn) {
+    startingNextTurn.push(start);
+    return;
+  }
+  startingNextTurn = [start];
+  setImmediate(() => {
+    const starts = startingNextTurn!;
+    startingNextTurn = null;
+    for (const begin of starts) begin();
+  });
+}
+
+/** Open once a part has been queued: the parts found in it are queued after it. */
+class Latch {
+  private isOpen = false;
+  private waiting: (() => void)[] = [];
+
+  open(): void {
+    this.isOpen = true;
+    for (const wake of this.waiting.splice(0)) wake();
+  }
+
+  /** Resolved when open; an open latch costs its waiter nothing. */
+  opened(): Promise<void> | undefined {
+    return this.isOpen ? undefined : new Promise((resolve) => this.waiting.push(resolve));
+  }
+}
+
+const OPEN = new Latch();
+OPEN.open();
 
 /** Every place of a part that failed as a whole (a bug, not a subgraph: those fail field by field). */
 function failed(places: PendingPart[], error: unknown): DeliveredPart[] {
@@ -296,7 +345,7 @@ class SentAnswer {
         return;
       }
       const name = queryPath[at]!;
-      const part = this.parts.get(JSON.stringify(path));
+      const part = this.parts.size > 0 ? this.parts.get(JSON.stringify(path)) : undefined;
       const child = part && Object.hasOwn(part, name) ? part[name] : ownValue(value as Data, name);
       visit(child, at + 1, [...path, name]);
     };
