@@ -128,7 +128,10 @@ const MAIN: ContenderName[] = ['sync', 'ours', 'hive', 'hive-cache'];
 /** `rounds` runs of a group of contenders, every other one in the opposite order, starting in the order given. */
 const alternating = (group: readonly ContenderName[], rounds: number): ContenderName[] =>
   Array.from({ length: Math.max(0, rounds) }, (_, i) => (i % 2 === 0 ? group : [...group].reverse())).flat();
-/** With BENCH_OURS_BEFORE, the scenarios that compare builds of ours (s1, s7) run that build beside ours. */
+/**
+ * With BENCH_OURS_BEFORE, the scenarios that compare builds of ours (s1, s7, and the deferred page's s2d and s4d, in
+ * each of their rounds) run that build beside ours.
+ */
 const BEFORE: ContenderName[] = OURS_BEFORE_ROOT ? ['ours-before'] : [];
 /**
  * The deferred gig page and its baseline, the same page without the top clients' details, both on ours. Both pages
@@ -137,7 +140,7 @@ const BEFORE: ContenderName[] = OURS_BEFORE_ROOT ? ['ours-before'] : [];
  * other, in rounds (BENCH_DEFER_ROUNDS), every other round in the opposite order: whichever ran first on colder
  * subgraphs was the slower by 2.5x at p99 on 2026-12-06, whichever page it served, and the bars pair each round's runs.
  */
-const DEFERRED_PAIR: ContenderName[] = ['ours-no-client-details', 'ours'];
+const DEFERRED_PAIR: ContenderName[] = ['ours-no-client-details', 'ours', ...BEFORE];
 const DEFERRED: ContenderName[] = ['ours-mixed', ...alternating(DEFERRED_PAIR, Math.max(1, settings.deferredRounds))];
 const GATEWAY_COST: ContenderName[] = ['sync', 'ours', 'ours-stock-executor', 'ours-workers-2', 'hive', 'hive-router'];
 /** Scenarios 6 and 7 against a Rust gateway: Grafbase and ours, each with its in-flight deduplication on and off. */
