@@ -239,6 +239,7 @@ class Latch {
   private waiting: (() => void)[] = [];
 
   open(): void {
+    if (this.isOpen) return;
     this.isOpen = true;
     for (const wake of this.waiting.splice(0)) wake();
   }
