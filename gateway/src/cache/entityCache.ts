@@ -32,15 +32,16 @@ export interface EntityCacheKeyInput {
 
 /** A stable key: object key order never matters, and public vs private (and one caller vs another) never collide. */
 export function entityCacheKey(input: EntityCacheKeyInput): string {
-  return entityKeyer(input.subgraph, input.operation, input.variables)(input.representation, input.scope);
+  return entityKeyer(input.subgraph, input.operation, stableJson(input.variables))(input.representation, input.scope);
 }
 
 /**
  * The keys of one fetch's entities (`entityCacheKey` of each): the operation's digest and the variables' JSON are
  * the same for all of them and are computed once, leaving the representation's short JSON per entity.
+ * `variablesJson` is `stableJson` of the fetch's variables, which its caller has already made for the fetch's group.
  */
-export function entityKeyer(subgraph: string, operation: string, variables: Record<string, unknown>): (representation: Record<string, unknown>, scope: string | null) => string {
-  const perFetch = `${selectionDigest(subgraph, operation)}[${stableJson(variables)},`;
+export function entityKeyer(subgraph: string, operation: string, variablesJson: string): (representation: Record<string, unknown>, scope: string | null) => string {
+  const perFetch = `${selectionDigest(subgraph, operation)}[${variablesJson},`;
   return (representation, scope) => {
     const typename = typeof representation.__typename === 'string' ? representation.__typename : '';
     const scoped = scope === null ? '["public"]' : JSON.stringify(['private', scope]);

@@ -289,11 +289,12 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
       const { distinct, distinctOf } = distinctRepresentations(representations);
       metrics.entity(serviceName, 'deduplicated', representations.length - distinct.length);
 
-      const keyOf: EntityKeyOf = entityKeyer(serviceName, query, variables);
+      const variablesJson = stableJson(variables);
+      const keyOf: EntityKeyOf = entityKeyer(serviceName, query, variablesJson);
       const union = unionFor(call, distinct);
       const sent = union?.operation ?? query;
       const group: EntityGroup = {
-        key: `${sent}\u0000${stableJson(variables)}\u0000${call.sharingKey}`,
+        key: `${sent}\u0000${variablesJson}\u0000${call.sharingKey}`,
         query: sent,
         operationName: union ? union.operationName : call.fetch.operationName,
         variables,
@@ -304,7 +305,7 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
         own: union.parts.get(query)!,
         others: [...union.parts].filter(([operation]) => operation !== query).map(([operation, part]) => ({
           part,
-          keyOf: entityKeyer(serviceName, operation, variables),
+          keyOf: entityKeyer(serviceName, operation, variablesJson),
         })),
       };
       // Where nothing is looked up (no cache, or answers never worth keeping), every entity is a miss at no cost.
