@@ -54,9 +54,11 @@ export function deferSection(runs: RunRecord[]): string[] {
     + '(Apollo Client\'s HttpLink) hands it over; "top clients after the first" = from the first payload to the part carrying the top clients '
     + 'or their error; "lost" = pages whose top clients did not arrive (failed or missing). (Nx) = ratio to the p99 of the page without the top clients\' details '
     + 'of the same round (for ours-mixed, to that page asked on the same gateway at the same time; its req/s and CPU count the deferred pages only). '
-    + '"reader lag" = the load process\'s own event-loop delay, p99: a part it read late is timed late by as much.', ''];
-  lines.push('| contender | pages | multipart | in one piece though top clients to show | first payload p50 | p99 | delimited p50 | p99 | last part p50 | p99 | top clients after the first p50 | p99 | served | top clients delivered | none to show | failed | missing | lost | reader lag |');
-  lines.push(`| --- | ${'--- | '.repeat(18)}`);
+    + '"reader lag" = the load process\'s own event-loop delay, p99: a part it read late is timed late by as much. '
+    + '"machine" = the cores busy on average over the measured part, every process of the machine (2 cores: gateway, subgraphs, load); '
+    + '"scavenges" and "mark-compacts" = the gateway\'s garbage collections then (count, seconds paused in all), "loop delay" = its event loop\'s delay, p99 / max (its own /metrics).', ''];
+  lines.push('| contender | pages | multipart | in one piece though top clients to show | first payload p50 | p99 | delimited p50 | p99 | last part p50 | p99 | top clients after the first p50 | p99 | served | top clients delivered | none to show | failed | missing | lost | reader lag | machine | scavenges | mark-compacts | loop delay |');
+  lines.push(`| --- | ${'--- | '.repeat(22)}`);
   for (const run of measured) {
     const load = run.load!;
     const d = load.defer!;
@@ -70,9 +72,17 @@ export function deferSection(runs: RunRecord[]): string[] {
       + `${fmt(d.topClientsAfterFirstMs.p50)} | ${fmt(d.topClientsAfterFirstMs.p99)} | ${pct(d.served, load.requests)} | `
       + (deferred
         ? `${pct(d.topClients.delivered, load.requests)} (${d.topClients.delivered}) | ${d.topClients.none} | ${d.topClients.failed}${d.topClients.failed ? ` (${codes(d.topClientsErrorCodes)})` : ''} | ${d.topClients.missing} | ${lostTopClients(run)} |`
-        : '- | - | - | - | - |') + ` ${d.readerLagMs ? fmt(d.readerLagMs.p99) : 'n/a'} |`);
+        : '- | - | - | - | - |') + ` ${d.readerLagMs ? fmt(d.readerLagMs.p99) : 'n/a'} | ${windowCells(run)} |`);
   }
   return lines;
+}
+
+/** The machine's busy cores and the gateway's pauses over the run's measured part. */
+function windowCells(run: RunRecord): string {
+  const machine = run.window ? `${fmt(run.window.machineBusyCores, 2)} cores` : 'n/a';
+  const g = run.window?.gateway;
+  if (!g) return `${machine} | n/a | n/a | n/a`;
+  return `${machine} | ${g.scavenges} (${fmt(g.scavengeSeconds, 2)} s) | ${g.markCompacts} (${fmt(g.markCompactSeconds, 2)} s) | ${fmt(g.loopDelayP99Ms)} / ${fmt(g.loopDelayMaxMs)} ms`;
 }
 
 /** The issue's bars, for each of 4d (topclients slow) and 2d (cold burst) that was measured. */

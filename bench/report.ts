@@ -10,6 +10,7 @@ import { liveBars, liveSection } from './liveReport.js';
 import { percentiles } from './stats.js';
 import type { LoadResult } from './load.js';
 import type { ProfileSummary } from './profileSummary.js';
+import type { GatewayPauses } from './windowStats.js';
 
 export type ScenarioId = 's1' | 's2' | 's2b' | 's2d' | 's3' | 's3b' | 's4' | 's4d' | 's5' | 's6' | 's7' | 's7b' | 's8' | 's8b';
 
@@ -32,6 +33,8 @@ export interface RunRecord {
   entityRequests?: Record<string, number>;
   /** Scenario 3b: when topclients was killed (seconds into the measured part) and how long until it served again. */
   restart?: { afterSeconds: number; downMs: number };
+  /** Scenarios 2d and 4d: the machine's busy cores and the gateway's pauses over the measured part (windowStats.ts). */
+  window?: { machineBusyCores: number; gateway?: GatewayPauses };
   error?: string;
 }
 

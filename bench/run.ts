@@ -31,7 +31,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { REFERENCE_GATEWAY_ENV, invalidationFeedEnv } from '../schema/referenceGateway.js';
@@ -43,6 +43,7 @@ import { BENCH_REDIS_URL, CONTENDER_DESCRIPTIONS, CONTENDER_PAGES, OURS_BEFORE_R
 import type { ProxyBehaviour } from './delayProxy.js';
 import type { LoadKind, LoadOptions, LoadResult } from './load.js';
 import { childProcessCount, groupCpuSeconds, groupPeakRssMb, loadAverage } from './procStats.js';
+import { busyCores, machineCpu, pausesBetween, runtimeSnapshot, type MachineCpu, type RuntimeSnapshot } from './windowStats.js';
 import { OVERHEAD_QUERY } from './overheadSubgraphs.js';
 import { startChild, waitForLine, type Child } from './processes.js';
 import { summariseProfile, type ProfileSummary } from './profileSummary.js';
@@ -398,9 +399,14 @@ try {
         // briefly before measuring, while we reset the counts and read the CPU clock. CPU and RSS are summed over the
         // gateway's process and its children (workers), if it has any.
         let cpuBefore = cpuOf();
+        // The deferred page's scenarios also read the machine's CPU and the gateway's pauses (windowStats.ts).
+        let machineBefore: MachineCpu | null = null;
+        let runtimeBefore: RuntimeSnapshot | null = null;
         let restarted: Promise<{ afterSeconds: number; downMs: number }> | undefined;
         const load = await runLoad(loadOptions, `${scenario.id}-${contender}`, async () => {
           await control(backendUrl, '/reset', {});
+          if (scenario.parts) runtimeBefore = await runtimeSnapshot(started!.url);
+          machineBefore = machineCpu();
           cpuBefore = cpuOf();
           measuredFromMs = performance.now() - spawnedAt;
           const at = scenario.restartTopclientsAt;
@@ -411,6 +417,8 @@ try {
               .then(({ downMs }) => ({ afterSeconds, downMs }));
           }
         }, scenario.live ? 'bench/liveLoad.ts' : scenario.parts ? 'bench/deferLoad.ts' : 'bench/load.ts');
+        const machineAfter = machineCpu();
+        const runtimeAfter = runtimeBefore ? await runtimeSnapshot(started.url) : null;
         const restart = await restarted;
         // Scenario 8's load reads the gateway's CPU, its RSS and the subgraph counts itself, at the ends of the edits'
         // window: streams set up before it and closed after it are not counted.
@@ -442,10 +450,17 @@ try {
           subgraphRequests,
           ...(entityRequests ? { entityRequests } : {}),
           ...(restart ? { restart } : {}),
+          ...(scenario.parts && machineBefore ? {
+            window: {
+              machineBusyCores: busyCores(machineBefore, machineAfter, cpus().length),
+              ...(runtimeBefore && runtimeAfter ? { gateway: pausesBetween(runtimeBefore, runtimeAfter) } : {}),
+            },
+          } : {}),
         });
         const ms = (v: number | null) => (typeof v === 'number' ? v.toFixed(1) : 'n/a');
         const share = (n: number) => `${(100 * n / Math.max(1, load.requests)).toFixed(1)}%`;
         const defer = load.defer;
+        const measuredPart = runs.at(-1)!.window;
         const lv = load.live;
         const verdict = lv
           ? lv.mode === 'stream'
@@ -455,6 +470,7 @@ try {
           ? `first payload p50 ${ms(defer.firstPayloadMs.p50)} p99 ${ms(defer.firstPayloadMs.p99)} (delimited p99 ${ms(defer.firstDelimitedMs.p99)}) ms  reader lag p99 ${ms(defer.readerLagMs?.p99 ?? NaN)} ms  served ${share(defer.served)}`
             + `${defer.besideFirstPayloadMs ? `  beside it, the page without the top clients' details p99 ${ms(defer.besideFirstPayloadMs.p99)} ms` : ''}`
             + `${loadOptions.kind !== 'noClientDetailsPage' ? `  top clients delivered ${defer.topClients.delivered} none ${defer.topClients.none} failed ${defer.topClients.failed} missing ${defer.topClients.missing}` : ''}`
+            + `${measuredPart ? `  machine ${measuredPart.machineBusyCores.toFixed(2)} cores busy${measuredPart.gateway ? `  scavenges ${measuredPart.gateway.scavenges} (${measuredPart.gateway.scavengeSeconds.toFixed(2)} s)  loop delay p99 ${ms(measuredPart.gateway.loopDelayP99Ms)} max ${ms(measuredPart.gateway.loopDelayMaxMs)} ms` : ''}` : ''}`
           : load.gatewayCost
           ? `complete ${share(load.gatewayCost.complete)} shed ${share(load.gatewayCost.shed)} degraded ${share(load.gatewayCost.degraded)}  CPU s/1000 ${(1000 * cpu / Math.max(1, load.requests)).toFixed(2)}  ${childProcesses + 1} process(es)`
           : `gig ok ${share(load.gigComplete)} page ok ${share(load.pageComplete)}${scenario.burst ? `  topclients calls ${subgraphRequests.topclients ?? 0}` : ''}${load.churn ? `  edits ${load.churn.edits} failed ${load.churn.editFailures} stale after shown ${load.churn.staleAfterSeen}` : ''}${restart ? `  topclients away ${restart.downMs.toFixed(0)} ms` : ''}`;
@@ -482,7 +498,7 @@ const results: BenchResults = {
   startedAt: startedAt.toISOString(),
   finishedAt: new Date().toISOString(),
   mode: quick ? 'quick' : 'full',
-  machine: { node: process.version, cpus: (await import('node:os')).cpus().length, loadavgAtStart: runs[0]?.loadavgAtStart ?? [] },
+  machine: { node: process.version, cpus: cpus().length, loadavgAtStart: runs[0]?.loadavgAtStart ?? [] },
   settings,
   contenders: CONTENDER_DESCRIPTIONS,
   scenarios: Object.fromEntries(SCENARIOS.map((s) => [s.id, s.title])) as Record<ScenarioId, string>,
