@@ -79,6 +79,8 @@ it('a burst on a gateway just started runs wide as soon as the loop shows room: 
   const burst = Array.from({ length: 40 }, (_, i) => f.query(PAGE, { ids: [`p${i}`] }));
   // The starting limit: 16 in progress (each held at shop), the rest waiting at the door.
   await vi.waitFor(async () => expect(await f.metric('gateway_operations_queued')).toBe(24));
+  // The 16 admitted may still be on their way to shop when the queue shows 24.
+  await f.shop.waitForRequests(16);
   expect(f.shop.requests).toHaveLength(16);
 
   clock.advance(100);
