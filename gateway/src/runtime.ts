@@ -116,8 +116,11 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
   const inboundDedup = config.inboundDedup ? useInboundDedup(metrics) : null;
   const authenticator = new Authenticator(config.identity);
   const gate = PersistedQueryGate.fromConfig(config);
+  // Planned when a supergraph loads: the queries by the executor, the subscriptions by the streams.
+  const warm = config.planWarmup ? config.persistedQueries.manifest?.manifest.operations ?? [] : [];
   const subscriptions = config.streams.enabled ? useSubscriptions(config.streams, {
     gate,
+    warm,
     readPath,
     clock,
     logger,
@@ -160,7 +163,7 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     gateway: withExecutor(gateway, {
       executor: config.executor,
       defer: config.defer,
-      warm: config.planWarmup ? config.persistedQueries.manifest?.manifest.operations ?? [] : [],
+      warm,
     }, logger, readPath, clock),
     logger,
     introspection: config.introspection,
@@ -418,17 +421,21 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     }
   }
 
-  /** Subscriptions are planned against the supergraph loaded now, and each one after it. */
+  /**
+   * Subscriptions are planned against the supergraph loaded now, and each one after it; the manifest's, before the
+   * gateway reports ready (and, for a later supergraph, while traffic goes on).
+   */
   async function followSupergraph(streams: NonNullable<typeof subscriptions>['streams']): Promise<void> {
     const rewrites = await loadDataRewrites();
-    const loaded = () => {
+    const loaded = async () => {
       const internals = gatewayInternals(gateway, rewrites);
       const apiSchema = loadedApiSchema(gateway);
-      if (internals && apiSchema) streams.supergraphLoaded(internals, apiSchema);
+      if (internals && apiSchema) await streams.supergraphLoaded(internals, apiSchema);
       else logger.warn('subscriptions need the internals of @apollo/gateway 2.14 (its planner and schemas); this version does not have them, so every subscription is refused');
     };
-    loaded();
-    gateway.onSchemaLoadOrUpdate(loaded);
+    const first = loaded();
+    gateway.onSchemaLoadOrUpdate(() => void loaded());
+    await first;
   }
 
   return {

@@ -196,7 +196,7 @@ async function prepareAhead(loaded: Loaded, operations: readonly ManifestOperati
   const startedAtMs = clock.now();
   let prepared = 0;
   for (const { name, type, body } of operations) {
-    // Subscriptions are planned by their own transports.
+    // Subscriptions are planned by the streams (subscriptions/operationStreams.ts), which prepare the manifest's too.
     if (type === 'subscription') continue;
     await new Promise<void>((resolve) => setImmediate(resolve));
     if (!current()) return;
@@ -369,6 +369,6 @@ function shaperFor(prepared: Extract<Prepared, { kind: 'compiled' }>, variables:
 
 export const EXECUTOR_SETTINGS = {
   defer: boolean('DEFER', { default: true, doc: '@defer in the API schema and the plans: a client that accepts multipart/mixed gets the first part of the answer at once and each deferred fragment when it is ready; one that takes JSON only gets the whole answer (docs/DEFER.md). Off: @defer is an unknown directive' }),
-  planWarmup: boolean('PLAN_WARMUP', { default: true, doc: 'prepare the operations of the persisted query manifest (their plans, with GATEWAY_EXECUTOR=compiled) when a supergraph loads, before the gateway reports ready and again after each update, so the first requests after a start do not wait for planning; off: each is planned on its first request' }),
+  planWarmup: boolean('PLAN_WARMUP', { default: true, doc: 'prepare the operations of the persisted query manifest (their plans, with GATEWAY_EXECUTOR=compiled; its subscriptions\' plans whatever the executor) when a supergraph loads, before the gateway reports ready and again after each update, so the first requests after a start do not wait for planning; off: each is planned on its first request' }),
   executor: choice('GATEWAY_EXECUTOR', ['compiled', 'stock'] as const, { default: 'compiled', doc: 'who runs query plans: compiled prepares each operation once and answers exactly as stock (gateway/ARCHITECTURE.md); stock is @apollo/gateway\'s own executor, kept as the reference and for its OpenTelemetry spans' }),
 } satisfies SettingGroup;

@@ -25,6 +25,7 @@ import { StreamSelections, type StreamSelectionSet } from '../datasource/streamS
 import type { GatewayInternals } from '../execution/gatewayInternals.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics/registry.js';
+import type { ManifestOperation } from '../persisted/manifest.js';
 import type { PersistedQueryGate } from '../persisted/persistedQueries.js';
 import { GatewayRequest, type Caller } from '../request.js';
 import { isLive, withLiveDirective, withoutLive } from '../validation/directiveRules.js';
@@ -82,6 +83,8 @@ export interface OperationStreamsDeps {
    * query's run brings its stream's selections.
    */
   runQuery(params: { query: string; operationName?: string; variables: Record<string, unknown>; extensions?: Record<string, unknown> }, caller: Caller | null, selections?: StreamSelectionSet): Promise<LiveAnswer>;
+  /** The persisted query manifest's operations whose subscriptions are planned when a supergraph loads (PLAN_WARMUP). */
+  warm: readonly ManifestOperation[];
 }
 
 export { LIVE_DIRECTIVE } from '../validation/directiveRules.js';
@@ -110,6 +113,11 @@ interface CheckedOperation {
 /** Subscriptions prepared per supergraph; past this, the oldest is prepared again when asked. */
 const PREPARED_SUBSCRIPTIONS = 1_000;
 
+/** A prepared subscription's key: its text as printed, and the operation named (a document may hold several). */
+function subscriptionKey(document: DocumentNode, operationName: string | undefined): string {
+  return `${print(document)}\u0000${operationName ?? ''}`;
+}
+
 export class OperationStreams {
   private loaded: Loaded | null = null;
   private readonly upstream: UpstreamSubscriptions;
@@ -131,10 +139,34 @@ export class OperationStreams {
     readPath.cache?.onChange((tags) => this.live.changed(tags));
   }
 
-  /** The supergraph loaded now (and each one after it). */
-  supergraphLoaded(internals: GatewayInternals, apiSchema: Schema): void {
+  /** The supergraph loaded now (and each one after it); resolves once the manifest's subscriptions are planned for it. */
+  supergraphLoaded(internals: GatewayInternals, apiSchema: Schema): Promise<void> {
     const base = apiSchema.toGraphQLJSSchema({ includeDefer: true });
-    this.loaded = { internals, schema: withLiveDirective(base), subscriptions: new Map() };
+    const loaded: Loaded = { internals, schema: withLiveDirective(base), subscriptions: new Map() };
+    this.loaded = loaded;
+    return this.prepareAhead(loaded);
+  }
+
+  /**
+   * Plans the manifest's subscriptions for a supergraph just loaded, one per turn of the event loop, as the executor
+   * prepares the manifest's queries (compiledExecutor.ts): the first subscriber after a start or an update plans
+   * nothing. Stops when another supergraph has replaced this one.
+   */
+  private async prepareAhead(loaded: Loaded): Promise<void> {
+    const startedAtMs = this.deps.clock.now();
+    let prepared = 0;
+    for (const { name, type, body } of this.deps.warm) {
+      if (type !== 'subscription') continue;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.loaded !== loaded) return;
+      const document = parse(body);
+      const plan = prepareSubscription(loaded.internals, document, name);
+      // Under the keys its requests look it up by: a request by id may name its operation or not.
+      loaded.subscriptions.set(subscriptionKey(document, name), plan);
+      loaded.subscriptions.set(subscriptionKey(document, undefined), plan);
+      prepared += 1;
+    }
+    if (prepared > 0) this.deps.logger.info('prepared the persisted query manifest\'s subscriptions for the supergraph loaded', { subscriptions: prepared, ms: Math.round(this.deps.clock.now() - startedAtMs) });
   }
 
   /** Streams open now. */
@@ -191,7 +223,7 @@ export class OperationStreams {
   /** A subscription, planned once per text (and supergraph), joined to its group of identical subscribers. */
   private prepareSubscription(loaded: Loaded, checked: CheckedOperation, caller: Caller | null, transport: StreamTransport): Refusal | PreparedStream {
     const { document, operationName, variables } = checked;
-    const key = `${print(document)}\u0000${operationName ?? ''}`;
+    const key = subscriptionKey(document, operationName);
     let prepared = loaded.subscriptions.get(key);
     if (!prepared) {
       prepared = prepareSubscription(loaded.internals, document, operationName);

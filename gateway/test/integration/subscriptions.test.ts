@@ -6,16 +6,23 @@
  */
 import { ApolloClient, InMemoryCache, gql } from '@apollo/client';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createClient } from 'graphql-ws';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
+import { buildManifest, manifestText } from '../../src/persisted/manifest.js';
+import { watchPlanner } from '../support/plannerSpy.js';
 import { metricValue, serverSentEvents, type ServerSentEvent } from '../support/serverSentEvents.js';
 import { REVIEW_ADDED, startSubscriptionFixture, take, type SubscriptionFixture } from '../support/subscriptionFixture.js';
 
 let fixture: SubscriptionFixture | undefined;
+const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   await fixture?.stop();
   fixture = undefined;
+  for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 const start = async (env: Record<string, string> = {}) => (fixture = await startSubscriptionFixture({ env }));
 
@@ -33,6 +40,27 @@ async function sseEvents(response: Response, count: number, abort: AbortControll
   reader.release();
   abort.abort();
   return events;
+}
+
+const SUBSCRIPTION_MANIFEST = buildManifest([{ name: 'ReviewAdded', type: 'subscription', body: REVIEW_ADDED }]);
+
+/** A persisted query manifest holding REVIEW_ADDED, in a folder removed after the test. */
+async function manifestFile(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'subscription-manifest-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'manifest.json');
+  await writeFile(file, manifestText(SUBSCRIPTION_MANIFEST));
+  return file;
+}
+
+/** REVIEW_ADDED by its manifest id over graphql-ws, naming its operation and not (an empty query text stands for none): each one's first event. */
+function subscribeById(f: SubscriptionFixture): [Promise<unknown[]>, Promise<unknown[]>] {
+  const extensions = { persistedQuery: { version: 1, sha256Hash: SUBSCRIPTION_MANIFEST.operations[0]!.id } };
+  const variables = { brandId: 'b1' };
+  return [
+    take(f.client().iterate({ query: '', operationName: 'ReviewAdded', variables, extensions }), 1),
+    take(f.client().iterate({ query: '', variables, extensions }), 1),
+  ];
 }
 
 describe('a subscription through the gateway', () => {
@@ -104,6 +132,27 @@ describe('a subscription through the gateway', () => {
     // `name` is non-null: its null bubbles up to the nullable `brand`; the rest of the event stands.
     expect(result!.data).toEqual({ reviewAdded: { id: 'r1', brand: null } });
     expect(result!.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'brands' }) })]);
+  });
+
+  it('by its persisted query id, with its operation name or without: planned when the supergraph loaded (PLAN_WARMUP), its first subscribers plan nothing', async () => {
+    const f = await start({ PERSISTED_QUERY_MANIFEST: await manifestFile() });
+    const plans = await watchPlanner(f.gateway);
+    const [named, unnamed] = subscribeById(f);
+    await subscribedUpstream(f, 'b1', 2);
+    f.publish({ id: 'r1', body: 'great', brand: { id: 'b1' } });
+    const event = { data: { reviewAdded: { id: 'r1', body: 'great', brand: { id: 'b1', name: 'Brand One' } } } };
+    expect([await named, await unnamed]).toEqual([[event], [event]]);
+    expect(plans).not.toHaveBeenCalled();
+  });
+
+  it('with PLAN_WARMUP=off, the manifest\'s subscription is planned by its first subscriber (for each way of naming it)', async () => {
+    const f = await start({ PERSISTED_QUERY_MANIFEST: await manifestFile(), PLAN_WARMUP: 'off' });
+    const plans = await watchPlanner(f.gateway);
+    const [named, unnamed] = subscribeById(f);
+    await subscribedUpstream(f, 'b1', 2);
+    f.publish({ id: 'r1', body: 'great', brand: { id: 'b1' } });
+    await Promise.all([named, unnamed]);
+    expect(plans).toHaveBeenCalledTimes(2);
   });
 
   it('Apollo Client\'s GraphQLWsLink, unchanged, receives the events', async () => {
