@@ -434,7 +434,9 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
       else logger.warn('subscriptions need the internals of @apollo/gateway 2.14 (its planner and schemas); this version does not have them, so every subscription is refused');
     };
     const first = loaded();
-    gateway.onSchemaLoadOrUpdate(() => void loaded());
+    gateway.onSchemaLoadOrUpdate(() => {
+      loaded().catch((error) => logger.error('subscriptions could not follow the supergraph update', { error: String((error as Error)?.message ?? error) }));
+    });
     await first;
   }
 

@@ -160,7 +160,14 @@ export class OperationStreams {
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (this.loaded !== loaded) return;
       const document = parse(body);
-      const plan = prepareSubscription(loaded.internals, document, name);
+      let plan: PreparedSubscription | GraphQLError;
+      try {
+        plan = prepareSubscription(loaded.internals, document, name);
+      } catch (error) {
+        // A warm-up never keeps the gateway from starting: this one is left to its first subscriber, as without it.
+        this.deps.logger.warn('could not prepare a subscription of the persisted query manifest; it is planned when first subscribed to', { operation: name, error: String((error as Error)?.message ?? error) });
+        continue;
+      }
       // Under the keys its requests look it up by: a request by id may name its operation or not.
       loaded.subscriptions.set(subscriptionKey(document, name), plan);
       loaded.subscriptions.set(subscriptionKey(document, undefined), plan);
