@@ -417,12 +417,13 @@ try {
               .then(({ downMs }) => ({ afterSeconds, downMs }));
           }
         }, scenario.live ? 'bench/liveLoad.ts' : scenario.parts ? 'bench/deferLoad.ts' : 'bench/load.ts');
-        const machineAfter = machineCpu();
-        const runtimeAfter = runtimeBefore ? await runtimeSnapshot(started.url) : null;
         const restart = await restarted;
         // Scenario 8's load reads the gateway's CPU, its RSS and the subgraph counts itself, at the ends of the edits'
         // window: streams set up before it and closed after it are not counted.
         const cpu = load.live ? load.live.gateway.cpuSeconds : cpuOf() - cpuBefore;
+        const machineAfter = machineCpu();
+        // After the gateway's CPU is read: answering the scrape is not the measured part's work.
+        const runtimeAfter = runtimeBefore ? await runtimeSnapshot(started.url) : null;
         const rss = load.live ? load.live.gateway.peakRssMb : gateways.reduce((sum, pid) => sum + groupPeakRssMb(pid), 0);
         // Processes beyond the first one measured: workers, and the second replica.
         const childProcesses = gateways.reduce((sum, pid) => sum + childProcessCount(pid), 0) + gateways.length - 1;
