@@ -1,8 +1,9 @@
 /**
  * Issue 26 - subscriptions through the gateway: over graphql-ws and SSE, each event completed with another
  * subgraph's fields through the read path (batched across subscribers, nulled on failure), with the caller signed
- * for the subgraph; limits and bad input answered per operation; a subgraph's stream re-opened when it drops; every
- * stream ended with a reason when the gateway stops. Real subgraphs and a real gateway on port 0.
+ * for the subgraph; a manifest's subscription planned when the supergraph loads (PLAN_WARMUP); limits and bad input
+ * answered per operation; a subgraph's stream re-opened when it drops; every stream ended with a reason when the
+ * gateway stops. Real subgraphs and a real gateway on port 0.
  */
 import { ApolloClient, InMemoryCache, gql } from '@apollo/client';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
