@@ -4,7 +4,8 @@
  *
  * Admission control. An operation runs only when the gateway can finish it: at most
  * `limit` operations in progress, the rest wait in a short FIFO queue; one still waiting after `maxQueueMs` (or
- * arriving at a queue that, by its recent drain rate, would take twice that) is turned away with 503
+ * arriving at a queue that, by its recent drain rate over at least a limit's worth of completions, would take twice
+ * that) is turned away with 503
  * GATEWAY_OVERLOADED and a Retry-After, before anything is planned or sent. Once admitted, an operation's fetches are never cut
  * short because the gateway is busy: this is where the gateway says it is busy.
  *
@@ -72,6 +73,10 @@ export class AdmissionControl {
   private activeInWindow = false;
   /** Completions per ms while operations were queued, smoothed over windows; 0 until measured. */
   private drainRate = 0;
+  /** Completions and windows the drain rate was measured over, until it is settled. */
+  private measured = { completions: 0, windows: 0 };
+  /** The drain rate rests on at least a limit's worth of completions: only then may it turn an arrival away. */
+  private drainSettled = false;
   private windowTimer: Timer;
   private stopped = false;
 
@@ -98,9 +103,10 @@ export class AdmissionControl {
   admit(): Promise<Admission> {
     this.activeInWindow = true;
     if (this.inFlight < this.limitNow && this.queue.length === 0) return Promise.resolve(this.grant());
-    // Turned away at once only when the queue is clearly hopeless (twice the longest wait by the drain rate): an
-    // estimate near the limit is left to the queue's own timer, so noise in the estimate sheds nothing.
-    const expectedWaitMs = this.drainRate > 0 ? (this.queue.length + 1) / this.drainRate : 0;
+    // Turned away at once only when the queue is clearly hopeless (twice the longest wait by a settled drain rate):
+    // an estimate near the limit, or one measured on a handful of completions (a cold burst's first pages, slow
+    // while the subgraphs warm up), is left to the queue's own timer, so noise in the estimate sheds nothing.
+    const expectedWaitMs = this.drainSettled ? (this.queue.length + 1) / this.drainRate : 0;
     if (this.options.maxQueueMs === 0 || expectedWaitMs > 2 * this.options.maxQueueMs) return Promise.resolve(this.refusal(expectedWaitMs));
     return new Promise((resolve) => {
       const entry: Queued = {
@@ -153,11 +159,19 @@ export class AdmissionControl {
   private adjust(): void {
     if (this.stopped) return;
     // Only a window with operations waiting measures how fast the gateway drains its queue; an idle one says nothing.
-    // Smoothed over about a second (alpha 0.1 per 100 ms window): one slow window, a GC pause say, must not make
-    // the queue look longer than it is and turn away operations that would have been admitted in time.
+    // The rate is the average over the windows measured until a limit's worth of operations has completed in them
+    // (one page done in a cold burst's first window is not the gateway's pace), then smoothed over about a second
+    // (alpha 0.1 per 100 ms window): one slow window, a GC pause say, must not make the queue look longer than it is
+    // and turn away operations that would have been admitted in time.
     if (this.queue.length > 0 && this.completedInWindow > 0) {
-      const rate = this.completedInWindow / WINDOW_MS;
-      this.drainRate = this.drainRate === 0 ? rate : 0.9 * this.drainRate + 0.1 * rate;
+      if (this.drainSettled) {
+        this.drainRate = 0.9 * this.drainRate + 0.1 * (this.completedInWindow / WINDOW_MS);
+      } else {
+        this.measured.completions += this.completedInWindow;
+        this.measured.windows += 1;
+        this.drainRate = this.measured.completions / (this.measured.windows * WINDOW_MS);
+        this.drainSettled = this.measured.completions >= this.limitNow;
+      }
     }
     this.completedInWindow = 0;
     const active = this.activeInWindow || this.inFlight > 0 || this.queue.length > 0;

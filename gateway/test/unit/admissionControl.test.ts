@@ -151,6 +151,31 @@ describe('admission control', () => {
     expect(control.queued).toBe(3);
   });
 
+  it('turns nobody away at once on a rate measured over fewer completions than the limit (a cold burst\'s first slow window), then does once they have completed', async () => {
+    const { clock, control } = setup({ maxInFlight: 4, maxQueueMs: 150 });
+    const inProgress = await Promise.all([control.admit(), control.admit(), control.admit(), control.admit()]);
+    const queued = Array.from({ length: 4 }, () => watch(control.admit()));
+    // One of four done in this window: at one per 100 ms, an arrival behind the three queued would wait 400 ms,
+    // more than twice maxQueueMs, but one completion says little about the pace: it is queued.
+    admitted(inProgress[0]).release();
+    clock.advance(WINDOW_MS);
+    await endOfTurn();
+    const arrival = watch(control.admit());
+    await endOfTurn();
+    expect(arrival.state).toBe('pending');
+    // Three more done in the next window: four in two windows, a limit's worth, at two per 100 ms.
+    for (const admission of inProgress.slice(1)) admitted(admission).release();
+    clock.advance(WINDOW_MS);
+    await endOfTurn();
+    expect(queued.map((q) => q.value?.kind)).toEqual(['admitted', 'admitted', 'admitted', 'admitted']);
+    expect(control.queued).toBe(1);
+    // Settled at two per 100 ms: five more are queued (the last 300 ms away); one behind six would wait 350 ms.
+    const more = [watch(control.admit()), watch(control.admit()), watch(control.admit()), watch(control.admit()), watch(control.admit())];
+    await endOfTurn();
+    expect(more.map((m) => m.state)).toEqual(['pending', 'pending', 'pending', 'pending', 'pending']);
+    expect(await control.admit()).toEqual({ kind: 'overloaded', retryAfterSeconds: 1 });
+  });
+
   it('leaves an arrival whose estimated wait is near maxQueueMs to the queue, which admits it in time', async () => {
     const { clock, control } = setup({ maxInFlight: 1, maxQueueMs: 150 });
     const first = admitted(await control.admit());
