@@ -114,8 +114,8 @@ interface CheckedOperation {
 const PREPARED_SUBSCRIPTIONS = 1_000;
 
 /** A prepared subscription's key: its text as printed, and the operation named (a document may hold several). */
-function subscriptionKey(document: DocumentNode, operationName: string | undefined): string {
-  return `${print(document)}\u0000${operationName ?? ''}`;
+function subscriptionKey(printed: string, operationName: string | undefined): string {
+  return `${printed}\u0000${operationName ?? ''}`;
 }
 
 export class OperationStreams {
@@ -169,8 +169,9 @@ export class OperationStreams {
         continue;
       }
       // Under the keys its requests look it up by: a request by id may name its operation or not.
-      loaded.subscriptions.set(subscriptionKey(document, name), plan);
-      loaded.subscriptions.set(subscriptionKey(document, undefined), plan);
+      const printed = print(document);
+      loaded.subscriptions.set(subscriptionKey(printed, name), plan);
+      loaded.subscriptions.set(subscriptionKey(printed, undefined), plan);
       prepared += 1;
     }
     if (prepared > 0) this.deps.logger.info('prepared the persisted query manifest\'s subscriptions for the supergraph loaded', { subscriptions: prepared, ms: Math.round(this.deps.clock.now() - startedAtMs) });
@@ -230,7 +231,7 @@ export class OperationStreams {
   /** A subscription, planned once per text (and supergraph), joined to its group of identical subscribers. */
   private prepareSubscription(loaded: Loaded, checked: CheckedOperation, caller: Caller | null, transport: StreamTransport): Refusal | PreparedStream {
     const { document, operationName, variables } = checked;
-    const key = subscriptionKey(document, operationName);
+    const key = subscriptionKey(print(document), operationName);
     let prepared = loaded.subscriptions.get(key);
     if (!prepared) {
       prepared = prepareSubscription(loaded.internals, document, operationName);
