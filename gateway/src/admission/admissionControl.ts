@@ -55,7 +55,16 @@ export interface AdmissionOptions {
 
 export type Admission =
   | { kind: 'admitted'; /** Call exactly once when the operation's answer is sent or abandoned. */ release: () => void }
-  | { kind: 'overloaded'; retryAfterSeconds: number };
+  | { kind: 'overloaded'; retryAfterSeconds: number; reason: RefusalReason };
+
+/**
+ * Why an operation was turned away, counted apart in /metrics: a queue that would not drain in time is a different
+ * problem (too little capacity, or a limit too low) from one the settings allow no wait in.
+ * - `no_queue`: the limit was reached and ADMISSION_MAX_QUEUE_MS is 0;
+ * - `hopeless`: by the settled drain rate it would have waited twice ADMISSION_MAX_QUEUE_MS, so it was not queued;
+ * - `waited`: it waited ADMISSION_MAX_QUEUE_MS in the queue without a slot.
+ */
+export type RefusalReason = 'no_queue' | 'hopeless' | 'waited';
 
 interface Queued {
   resolve: (admission: Admission) => void;
@@ -107,7 +116,8 @@ export class AdmissionControl {
     // an estimate near the limit, or one measured on a handful of completions (a cold burst's first pages, slow
     // while the subgraphs warm up), is left to the queue's own timer, so noise in the estimate sheds nothing.
     const expectedWaitMs = this.drainSettled ? (this.queue.length + 1) / this.drainRate : 0;
-    if (this.options.maxQueueMs === 0 || expectedWaitMs > 2 * this.options.maxQueueMs) return Promise.resolve(this.refusal(expectedWaitMs));
+    if (this.options.maxQueueMs === 0) return Promise.resolve(this.refusal(0, 'no_queue'));
+    if (expectedWaitMs > 2 * this.options.maxQueueMs) return Promise.resolve(this.refusal(expectedWaitMs, 'hopeless'));
     return new Promise((resolve) => {
       const entry: Queued = {
         resolve,
@@ -115,7 +125,7 @@ export class AdmissionControl {
           const at = this.queue.indexOf(entry);
           if (at === -1) return;
           this.queue.splice(at, 1);
-          resolve(this.refusal(this.options.maxQueueMs));
+          resolve(this.refusal(this.options.maxQueueMs, 'waited'));
         }),
       };
       this.queue.push(entry);
@@ -152,8 +162,8 @@ export class AdmissionControl {
     }
   }
 
-  private refusal(waitMs: number): Admission {
-    return { kind: 'overloaded', retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
+  private refusal(waitMs: number, reason: RefusalReason): Admission {
+    return { kind: 'overloaded', retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)), reason };
   }
 
   private adjust(): void {
@@ -224,6 +234,8 @@ export function useAdmission(options: AdmissionOptions, clock: Clock, metrics: G
   const slots = new WeakMap<ServerResponse, () => void>();
   metrics.gauge('gateway_operations_in_progress', 'Operations admitted and not yet answered', () => control.inProgress);
   metrics.gauge('gateway_operations_queued', 'Operations waiting to be admitted', () => control.queued);
+  // Every reason is exported from the start, at 0: a rate over a series that appears only with its first refusal misses it.
+  for (const reason of ['no_queue', 'hopeless', 'waited'] satisfies RefusalReason[]) metrics.overloaded.inc({ reason }, 0);
   metrics.gauge('gateway_admission_limit', 'Operations allowed in progress at once (adapts to event-loop lag)', () => control.limit);
   return {
     name: 'admission',
@@ -237,7 +249,7 @@ export function useAdmission(options: AdmissionOptions, clock: Clock, metrics: G
       });
       const admission = await control.admit();
       if (admission.kind === 'overloaded') {
-        metrics.overloaded.inc();
+        metrics.overloaded.inc({ reason: admission.reason });
         sendRequestError(res, 503, 'GATEWAY_OVERLOADED', `The gateway is at capacity; retry in ${admission.retryAfterSeconds} s`, { 'retry-after': String(admission.retryAfterSeconds) });
         return 'answered';
       }

@@ -74,7 +74,8 @@ export class GatewayMetrics {
 
   readonly overloaded = new Counter({
     name: 'gateway_operations_overloaded_total',
-    help: 'Operations turned away with 503 GATEWAY_OVERLOADED before anything ran',
+    help: 'Operations turned away with 503 GATEWAY_OVERLOADED before anything ran, by why: no_queue (the limit reached with ADMISSION_MAX_QUEUE_MS 0), hopeless (the queue would not have drained in twice ADMISSION_MAX_QUEUE_MS), waited (ADMISSION_MAX_QUEUE_MS spent in the queue)',
+    labelNames: ['reason'] as const,
     registers: [this.registry],
   });
 

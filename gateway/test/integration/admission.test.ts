@@ -31,7 +31,8 @@ it('an operation past the limit gets 503 GATEWAY_OVERLOADED with Retry-After and
   expect(refused.headers.get('x-request-id')).toBe('refused-1');
   expect(f.shop.requests).toHaveLength(1);
   expect(f.brands.requests).toHaveLength(0);
-  expect(await f.metric('gateway_operations_overloaded_total')).toBe(1);
+  expect(await f.metric('gateway_operations_overloaded_total{reason="no_queue"}')).toBe(1);
+  expect(await f.metric('gateway_operations_overloaded_total{reason="waited"}')).toBe(0);
 
   f.shop.fault = { kind: 'none' };
   f.shop.releaseHeld();

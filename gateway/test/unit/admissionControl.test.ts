@@ -63,14 +63,14 @@ describe('admission control', () => {
     expect(queued.state).toBe('pending');
     clock.advance(1);
     await endOfTurn();
-    expect(queued.value).toEqual({ kind: 'overloaded', retryAfterSeconds: 1 });
+    expect(queued.value).toEqual({ kind: 'overloaded', retryAfterSeconds: 1, reason: 'waited' });
     expect(control.queued).toBe(0);
   });
 
   it('with maxQueueMs 0, refuses at once when the limit is reached', async () => {
     const { control } = setup({ maxInFlight: 1, maxQueueMs: 0 });
     admitted(await control.admit());
-    expect(await control.admit()).toEqual({ kind: 'overloaded', retryAfterSeconds: 1 });
+    expect(await control.admit()).toEqual({ kind: 'overloaded', retryAfterSeconds: 1, reason: 'no_queue' });
     expect(control.queued).toBe(0);
   });
 
@@ -147,7 +147,7 @@ describe('admission control', () => {
     expect(second.value?.kind).toBe('admitted');
     expect(waiting.map((w) => w.state)).toEqual(['pending', 'pending', 'pending']);
     // Behind the three queued it would wait about 400 ms, more than twice 150: hopeless, refused at once.
-    expect(await control.admit()).toEqual({ kind: 'overloaded', retryAfterSeconds: 1 });
+    expect(await control.admit()).toEqual({ kind: 'overloaded', retryAfterSeconds: 1, reason: 'hopeless' });
     expect(control.queued).toBe(3);
   });
 
@@ -173,7 +173,7 @@ describe('admission control', () => {
     const more = [watch(control.admit()), watch(control.admit()), watch(control.admit()), watch(control.admit()), watch(control.admit())];
     await endOfTurn();
     expect(more.map((m) => m.state)).toEqual(['pending', 'pending', 'pending', 'pending', 'pending']);
-    expect(await control.admit()).toEqual({ kind: 'overloaded', retryAfterSeconds: 1 });
+    expect(await control.admit()).toEqual({ kind: 'overloaded', retryAfterSeconds: 1, reason: 'hopeless' });
   });
 
   it('leaves an arrival whose estimated wait is near maxQueueMs to the queue, which admits it in time', async () => {
