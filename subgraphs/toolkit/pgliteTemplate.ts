@@ -12,7 +12,7 @@
  * leaves a half-made folder that looks whole (`PG_VERSION` is what marks a cluster).
  */
 import { readFileSync } from 'node:fs';
-import { cp, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -46,7 +46,7 @@ export async function prepareFromTemplate(dataDir: string, templateDir: string):
   try {
     await ensureTemplate(templateDir);
   } catch (error) {
-    if (!['EACCES', 'EPERM', 'EROFS'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+    if (!UNWRITABLE.includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
     await mkdir(dataDir, { recursive: true }); // PGlite runs initdb in it
     return;
   }
@@ -56,6 +56,35 @@ export async function prepareFromTemplate(dataDir: string, templateDir: string):
   if (existing) await rmdir(dataDir);
   await rename(partial, dataDir);
 }
+
+/**
+ * An empty cluster as a PGlite archive (`<templateDir>.tar`), for a database in memory: loading it took 0.5 s here
+ * where initdb took 2 to 3 s, and the tests open one per service, several times a file. The first open that needs it
+ * runs initdb once and keeps the result; each maker writes a temporary file renamed into place, so makers racing
+ * each leave a whole archive. Where that folder cannot be written, the archive just made is used and not kept.
+ */
+export async function templateArchive(templateDir: string): Promise<Blob> {
+  const archive = `${templateDir}.tar`;
+  try {
+    return new Blob([await readFile(archive)]);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const db = await PGlite.create();
+  const dump = await db.dumpDataDir('none');
+  await db.close();
+  const partial = `${archive}.partial-${process.pid}`;
+  try {
+    await mkdir(dirname(archive), { recursive: true });
+    await writeFile(partial, new Uint8Array(await dump.arrayBuffer()));
+    await rename(partial, archive);
+  } catch (error) {
+    if (!UNWRITABLE.includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+  }
+  return dump;
+}
+
+const UNWRITABLE = ['EACCES', 'EPERM', 'EROFS'];
 
 export async function ensureTemplate(templateDir: string): Promise<void> {
   const lock = `${templateDir}.lock`;

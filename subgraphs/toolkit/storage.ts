@@ -4,7 +4,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
-import { prepareFromTemplate } from './pgliteTemplate.js';
+import { defaultTemplateDir, prepareFromTemplate, templateArchive } from './pgliteTemplate.js';
 import pg from 'pg';
 import { inClientSpan } from '../../gateway/src/telemetry/tracing.js';
 
@@ -30,7 +30,8 @@ export interface Database extends Queryable {
 export type StorageConfig =
   /**
    * `templateDir`: where a pristine, empty PGlite cluster is kept; a new `dataDir` starts as a copy of it, which
-   * takes a fraction of a second where initdb takes several (toolkit/pgliteTemplate.ts).
+   * takes a fraction of a second where initdb takes several (toolkit/pgliteTemplate.ts). Without a `dataDir` the
+   * database is in memory, loaded from the template's archive (beside the installed PGlite unless `templateDir` says).
    */
   | { kind: 'pglite'; dataDir?: string; templateDir?: string }
   | { kind: 'postgres'; url: string; poolSize?: number };
@@ -51,10 +52,15 @@ function traced(db: Database): Database {
 }
 
 async function openPglite(dataDir: string | undefined, templateDir: string | undefined): Promise<Database> {
-  // No dataDir = in memory, which is what tests use.
-  if (dataDir && templateDir) await prepareFromTemplate(dataDir, templateDir);
-  else if (dataDir) await mkdir(dataDir, { recursive: true });
-  const db = await PGlite.create(dataDir);
+  let db: PGlite;
+  if (dataDir) {
+    if (templateDir) await prepareFromTemplate(dataDir, templateDir);
+    else await mkdir(dataDir, { recursive: true });
+    db = await PGlite.create(dataDir);
+  } else {
+    // In memory, which is what tests use: loaded from the empty cluster's archive rather than made by initdb.
+    db = await PGlite.create({ loadDataDir: await templateArchive(templateDir ?? defaultTemplateDir()) });
+  }
   const query = async <T extends Row>(sql: string, params?: unknown[]) =>
     (await db.query<T>(sql, params as unknown[] | undefined)).rows;
   const copyFrom = async (sql: string, text: string) => {

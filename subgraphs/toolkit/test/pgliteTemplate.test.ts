@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -45,6 +45,23 @@ describe('PGlite template', () => {
     await prepareFromTemplate(join(root, 'gigs'), templateDir);
     expect(await hasCluster(join(root, 'gigs'))).toBe(true);
     expect(await readdir(root)).not.toContain('.pglite-template.lock');
+  });
+
+  it('databases in memory load an archive of the empty cluster made once, and each is its own', { timeout: 180_000 }, async () => {
+    const root = await dataRoot();
+    const templateDir = join(root, '.pglite-template');
+    const first = await openDatabase({ kind: 'pglite', templateDir });
+    expect(await readdir(root)).toEqual(['.pglite-template.tar']);
+    const made = await stat(join(root, '.pglite-template.tar'));
+    await first.query('CREATE TABLE only_in_first (v text)');
+    await first.query(`INSERT INTO only_in_first VALUES ('kept')`);
+    const second = await openDatabase({ kind: 'pglite', templateDir });
+    expect(await second.query(`SELECT to_regclass('only_in_first') AS t`)).toEqual([{ t: null }]);
+    expect(await first.query('SELECT v FROM only_in_first')).toEqual([{ v: 'kept' }]);
+    await Promise.all([first.close(), second.close()]);
+    // Loaded, not made again: the archive is the one the first open wrote.
+    expect((await stat(join(root, '.pglite-template.tar'))).mtimeMs).toBe(made.mtimeMs);
+    expect(await readdir(root)).toEqual(['.pglite-template.tar']);
   });
 
   it('refuses a service folder that holds other files, and leaves it as it was', { timeout: 180_000 }, async () => {
