@@ -25,6 +25,8 @@ export default defineConfig({
     include: ['{gateway,subgraphs,schema,scripts,test,web/test}/**/*.test.ts'],
     // Never let @apollo/gateway start its metrics exporter from a test run.
     env: { APOLLO_TELEMETRY_DISABLED: 'true', NODE_ENV: 'test' },
+    // The processes a test starts run the built release, made fresh here once per run.
+    globalSetup: ['test/support/buildReleaseOnce.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -23,7 +23,7 @@ describe('ops CLI on a running system (change feed)', () => {
       ...Object.fromEntries(Object.entries(system.subgraphs).map(([name, s]) => [`SUBGRAPH_${name.toUpperCase()}_URL`, s.url])),
     };
     try {
-      const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/ops.ts', ...args], { cwd: ROOT, env });
+      const { stdout, stderr } = await promisify(execFile)(process.execPath, ['scripts/ops.js', ...args], { cwd: ROOT, env });
       return { code: 0, out: stdout + stderr };
     } catch (error) {
       const failed = error as { code: number; stdout: string; stderr: string };

@@ -1,5 +1,5 @@
 /**
- * A subgraph service as a real child process (`subgraphs/main.ts <name>`), so a test can kill it with SIGKILL —
+ * A subgraph service as a real child process (`node subgraphs/main.js <name>`, the built release), so a test can kill it with SIGKILL —
  * no shutdown hooks, connections cut mid-request — and start it again on the same port and database.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -86,7 +86,7 @@ export function serviceProcess(name: string, port: number, env: Record<string, s
   return {
     baseUrl,
     async start() {
-      child = spawn(process.execPath, ['--import', 'tsx', 'subgraphs/main.ts', name], {
+      child = spawn(process.execPath, ['subgraphs/main.js', name], {
         cwd: ROOT,
         env: { ...process.env, APOLLO_TELEMETRY_DISABLED: 'true', [`${name.toUpperCase()}_PORT`]: String(port), ...env },
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,5 +1,5 @@
 /**
- * The gateway as a real process (`node <GATEWAY_NODE_FLAGS> --import tsx gateway/src/main.ts`), as `npm run
+ * The gateway as a real process (`node <GATEWAY_NODE_FLAGS> gateway/src/main.js`, the built release), as `npm run
  * gateway` and the bench start it: SIGTERM drains what was admitted and exits 0; GATEWAY_WORKERS=2 serves one port
  * from two workers, which inherit the Node.js flags, and survives a killed one; started without the flags it says
  * which it misses.

@@ -1,5 +1,5 @@
 /**
- * The gateway as a real process (`node <GATEWAY_NODE_FLAGS> --import tsx gateway/src/main.ts`), as `npm run gateway`
+ * The gateway as a real process (`node <GATEWAY_NODE_FLAGS> gateway/src/main.js`, the built release), as `npm run gateway`
  * and the bench start it, with its JSON log lines parsed so a test awaits the line that reports an event.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -22,7 +22,7 @@ export interface GatewayProcess {
 }
 
 export function startGatewayProcess(env: Record<string, string>, nodeFlags: readonly string[] = GATEWAY_NODE_FLAGS): GatewayProcess {
-  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'gateway/src/main.ts'], {
+  const child = spawn(process.execPath, [...nodeFlags, 'gateway/src/main.js'], {
     cwd: ROOT,
     env: { ...process.env, APOLLO_TELEMETRY_DISABLED: 'true', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
