@@ -57,8 +57,8 @@ export function deferSection(runs: RunRecord[]): string[] {
     + '"reader lag" = the load process\'s own event-loop delay, p99: a part it read late is timed late by as much. '
     + '"machine" = the cores busy on average over the measured part, every process of the machine (2 cores: gateway, subgraphs, load); '
     + '"scavenges" and "mark-compacts" = the gateway\'s garbage collections then (count, seconds paused in all), "loop delay" = its event loop\'s delay, p99 / max (its own /metrics).', ''];
-  lines.push('| contender | pages | multipart | in one piece though top clients to show | first payload p50 | p99 | delimited p50 | p99 | last part p50 | p99 | top clients after the first p50 | p99 | served | top clients delivered | none to show | failed | missing | lost | reader lag | machine | scavenges | mark-compacts | loop delay |');
-  lines.push(`| --- | ${'--- | '.repeat(22)}`);
+  lines.push('| contender | pages | multipart | in one piece though top clients to show | first payload p50 | p99 | delimited p50 | p99 | last part p50 | p99 | top clients after the first p50 | p99 | served | top clients delivered | none to show | failed | missing | lost | reader lag | machine | scavenges | mark-compacts | loop delay | turned away, by reason |');
+  lines.push(`| --- | ${'--- | '.repeat(23)}`);
   for (const run of measured) {
     const load = run.load!;
     const d = load.defer!;
@@ -77,12 +77,14 @@ export function deferSection(runs: RunRecord[]): string[] {
   return lines;
 }
 
-/** The machine's busy cores and the gateway's pauses over the run's measured part. */
+/** The machine's busy cores, the gateway's pauses and what its admission turned away, over the run's measured part. */
 function windowCells(run: RunRecord): string {
   const machine = run.window ? `${fmt(run.window.machineBusyCores, 2)} cores` : 'n/a';
   const g = run.window?.gateway;
-  if (!g) return `${machine} | n/a | n/a | n/a`;
-  return `${machine} | ${g.scavenges} (${fmt(g.scavengeSeconds, 2)} s) | ${g.markCompacts} (${fmt(g.markCompactSeconds, 2)} s) | ${fmt(g.loopDelayP99Ms)} / ${fmt(g.loopDelayMaxMs)} ms`;
+  if (!g) return `${machine} | n/a | n/a | n/a | n/a`;
+  // Runs recorded before the gateway counted its refusals by reason have none to show.
+  const refused = g.refused ? Object.entries(g.refused).map(([reason, n]) => `${reason} ${n}`).join(', ') || 'none' : 'n/a';
+  return `${machine} | ${g.scavenges} (${fmt(g.scavengeSeconds, 2)} s) | ${g.markCompacts} (${fmt(g.markCompactSeconds, 2)} s) | ${fmt(g.loopDelayP99Ms)} / ${fmt(g.loopDelayMaxMs)} ms | ${refused}`;
 }
 
 /** The issue's bars, for each of 4d (topclients slow) and 2d (cold burst) that was measured. */

@@ -6,7 +6,8 @@
  * - the machine's CPU: the cores busy on average, from /proc/stat (every process, ours or not);
  * - the gateway's pauses, from its own /metrics (prom-client's process metrics): garbage collections by kind (count
  *   and seconds) and its event loop's delay, p99 and max. prom-client resets its delay histogram at every scrape, so
- *   the scrape at the start makes the one at the end cover the measured part alone.
+ *   the scrape at the start makes the one at the end cover the measured part alone;
+ * - the operations it turned away (503 GATEWAY_OVERLOADED), by the admission rule that refused them.
  */
 import { readFileSync } from 'node:fs';
 import { request } from 'undici';
@@ -34,9 +35,11 @@ export interface RuntimeSnapshot {
   gc: Record<'minor' | 'major', { count: number; seconds: number }>;
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
+  /** Operations turned away so far, by reason (gateway_operations_overloaded_total). */
+  refused: Record<string, number>;
 }
 
-/** The gateway's pauses over the measured part. */
+/** The gateway's pauses, and the operations it turned away, over the measured part. */
 export interface GatewayPauses {
   scavenges: number;
   scavengeSeconds: number;
@@ -44,6 +47,8 @@ export interface GatewayPauses {
   markCompactSeconds: number;
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
+  /** By reason; only the reasons that turned any away (absent from runs recorded before the gateway counted them). */
+  refused?: Record<string, number>;
 }
 
 /** Reads our gateway's /metrics (next to its /graphql); null when it has none to read. */
@@ -60,7 +65,10 @@ export async function runtimeSnapshot(graphqlUrl: string): Promise<RuntimeSnapsh
     count: value(`nodejs_gc_duration_seconds_count\\{kind="${kind}"\\}`) || 0,
     seconds: value(`nodejs_gc_duration_seconds_sum\\{kind="${kind}"\\}`) || 0,
   });
+  const refused: Record<string, number> = {};
+  for (const [, reason, count] of text.matchAll(/^gateway_operations_overloaded_total\{reason="([^"]+)"\} (\S+)$/gm)) refused[reason!] = Number(count);
   return {
+    refused,
     gc: { minor: gc('minor'), major: gc('major') },
     loopDelayP99Ms: value('nodejs_eventloop_lag_p99_seconds') * 1000,
     loopDelayMaxMs: value('nodejs_eventloop_lag_max_seconds') * 1000,
@@ -75,5 +83,9 @@ export function pausesBetween(before: RuntimeSnapshot, after: RuntimeSnapshot): 
     markCompactSeconds: after.gc.major.seconds - before.gc.major.seconds,
     loopDelayP99Ms: after.loopDelayP99Ms,
     loopDelayMaxMs: after.loopDelayMaxMs,
+    refused: Object.fromEntries(Object.entries(after.refused).flatMap(([reason, n]) => {
+      const since = n - (before.refused[reason] ?? 0);
+      return since > 0 ? [[reason, since]] : [];
+    })),
   };
 }
