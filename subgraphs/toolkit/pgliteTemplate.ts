@@ -10,6 +10,9 @@
  *
  * Every step that creates a cluster writes into a temporary sibling and renames it into place, so a crash never
  * leaves a half-made folder that looks whole (`PG_VERSION` is what marks a cluster).
+ *
+ * A database in memory (the tests') cannot start from a folder: it loads the same empty cluster as an archive kept
+ * beside the template (`templateArchive`).
  */
 import { readFileSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
