@@ -56,7 +56,8 @@ export function deferSection(runs: RunRecord[]): string[] {
     + 'of the same round (for ours-mixed, to that page asked on the same gateway at the same time; its req/s and CPU count the deferred pages only). '
     + '"reader lag" = the load process\'s own event-loop delay, p99: a part it read late is timed late by as much. '
     + '"machine" = the cores busy on average over the measured part, every process of the machine (2 cores: gateway, subgraphs, load); '
-    + '"scavenges" and "mark-compacts" = the gateway\'s garbage collections then (count, seconds paused in all), "loop delay" = its event loop\'s delay, p99 / max (its own /metrics).', ''];
+    + '"scavenges" and "mark-compacts" = the gateway\'s garbage collections then (count, seconds paused in all), "loop delay" = its event loop\'s delay, p99 / max (its own /metrics); '
+    + '"turned away" = the pages its admission control refused with 503, by the rule that did (its own /metrics).', ''];
   lines.push('| contender | pages | multipart | in one piece though top clients to show | first payload p50 | p99 | delimited p50 | p99 | last part p50 | p99 | top clients after the first p50 | p99 | served | top clients delivered | none to show | failed | missing | lost | reader lag | machine | scavenges | mark-compacts | loop delay | turned away, by reason |');
   lines.push(`| --- | ${'--- | '.repeat(23)}`);
   for (const run of measured) {

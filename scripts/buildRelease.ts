@@ -4,9 +4,11 @@
  * with no compiler loaded (`npm start`, the `gateway`/`subgraph`/`web` scripts, the Docker image).
  *
  * Beside, not in another folder: the code finds its migrations, schema, manifest and bundles relative to its own
- * file, and those paths stay true. The `.js` files are not committed (.gitignore). In development `tsx` and the tests
- * keep running the `.ts` files (tsx prefers them; vitest.config.ts tells Vite to). Each file is transpiled alone
- * (types are checked by `tsc` in `npm test`), which takes well under a second for the whole tree.
+ * file, and those paths stay true. The `.js` files are not committed (.gitignore). In development `tsx` keeps running
+ * the `.ts` files (it prefers them), and so do the tests in their own process (vitest.config.ts tells Vite to); the
+ * processes a test starts run the release, which Vitest's global setup builds first (test/support/buildReleaseOnce.ts).
+ * Each file is transpiled alone (types are checked by `tsc` in `npm test`), which takes well under a second for the
+ * whole tree.
  *
  * Usage: `tsx scripts/buildRelease.ts` (npm run build:release); `npm start` runs it first.
  */
