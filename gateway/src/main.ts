@@ -7,6 +7,7 @@
  * the subgraph pools and Redis, exit 0. A stop that hangs past the grace and a margin exits 1, saying so.
  */
 import cluster from 'node:cluster';
+import { relative } from 'node:path';
 import { announceReady, startPrimary, workerMetrics, workerSlot } from './cluster.js';
 import { ConfigError, loadConfig, unknownGatewayKeys } from './config.js';
 import { jsonLogger } from './logger.js';
@@ -24,7 +25,8 @@ try {
   if (cluster.isPrimary && missingFlags.length > 0) {
     logger.warn('started without the Node.js flags the gateway is tuned for; large answers cost more CPU', {
       missing: missingFlags,
-      startWith: `node ${missingFlags.join(' ')} --import tsx gateway/src/main.ts`,
+      // The command it was started with, plus what it misses: the release (`gateway/src/main.js`) or tsx on the source.
+      startWith: ['node', ...missingFlags, ...process.execArgv, relative(process.cwd(), process.argv[1] ?? 'gateway/src/main.js')].join(' '),
     });
   }
   // Said once, by the process that reads the environment first (the primary, or the only process).

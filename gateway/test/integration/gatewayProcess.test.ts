@@ -135,7 +135,7 @@ describe('the gateway process', () => {
       const warning = await gateway.line('started without the Node.js flags the gateway is tuned for; large answers cost more CPU');
       expect(warning.level).toBe('warn');
       expect(warning.missing).toEqual([...GATEWAY_NODE_FLAGS]);
-      expect(warning.startWith).toContain(GATEWAY_NODE_FLAGS.join(' '));
+      expect(warning.startWith).toBe(`node ${GATEWAY_NODE_FLAGS.join(' ')} gateway/src/main.js`);
       expect(await gateway.line('setting renamed; the former name still works for now')).toMatchObject({ level: 'warn', key: 'LATE_CALLS_PER_SUBGRAPH', use: 'SUBGRAPH_MAX_LATE_CALLS' });
       expect(await gateway.line('unknown setting ignored; see gateway/SETTINGS.md')).toMatchObject({ level: 'warn', key: 'ENTITY_TIMOUT_MS' });
       const { url } = await gateway.line('gateway ready');
