@@ -64,7 +64,8 @@ export type Admission =
  * - `hopeless`: by the settled drain rate it would have waited twice ADMISSION_MAX_QUEUE_MS, so it was not queued;
  * - `waited`: it waited ADMISSION_MAX_QUEUE_MS in the queue without a slot.
  */
-export type RefusalReason = 'no_queue' | 'hopeless' | 'waited';
+export const REFUSAL_REASONS = ['no_queue', 'hopeless', 'waited'] as const;
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 interface Queued {
   resolve: (admission: Admission) => void;
@@ -235,7 +236,7 @@ export function useAdmission(options: AdmissionOptions, clock: Clock, metrics: G
   metrics.gauge('gateway_operations_in_progress', 'Operations admitted and not yet answered', () => control.inProgress);
   metrics.gauge('gateway_operations_queued', 'Operations waiting to be admitted', () => control.queued);
   // Every reason is exported from the start, at 0: a rate over a series that appears only with its first refusal misses it.
-  for (const reason of ['no_queue', 'hopeless', 'waited'] satisfies RefusalReason[]) metrics.overloaded.inc({ reason }, 0);
+  for (const reason of REFUSAL_REASONS) metrics.overloaded.inc({ reason }, 0);
   metrics.gauge('gateway_admission_limit', 'Operations allowed in progress at once (adapts to event-loop lag)', () => control.limit);
   return {
     name: 'admission',
