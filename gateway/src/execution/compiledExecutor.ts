@@ -30,6 +30,7 @@ import type { Clock } from '../clock.js';
 import type { ReadPath } from '../datasource/readPath.js';
 import type { Logger } from '../logger.js';
 import { operationId, type ManifestOperation } from '../persisted/manifest.js';
+import { prepareOnePerTurn } from '../persisted/manifestWarmUp.js';
 import { boolean, choice, type SettingGroup } from '../settings.js';
 import { answerInBytes, gatewayRequestOf } from '../request.js';
 import { isLive, withLiveDirective, withoutLive } from '../validation/directiveRules.js';
@@ -188,30 +189,24 @@ function preparedKey(queryHash: string, operationName?: string): string {
 
 /**
  * Prepares `operations` for a supergraph just loaded, under the keys their requests look them up by (the hash of the
- * text Apollo Server is given, with or without the operation's name), one per turn of the event loop: a warm-up
- * during traffic holds a request up by one operation's planning at most. Stops when another supergraph has replaced
- * this one.
+ * text Apollo Server is given, with or without the operation's name), one per turn (persisted/manifestWarmUp.ts).
  */
 async function prepareAhead(loaded: Loaded, operations: readonly ManifestOperation[], current: () => boolean, logger: Logger, clock: Clock): Promise<void> {
   const startedAtMs = clock.now();
-  let prepared = 0;
-  for (const { name, type, body } of operations) {
-    // Subscriptions are planned by the streams (subscriptions/operationStreams.ts), which prepare the manifest's too.
-    if (type === 'subscription') continue;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    if (!current()) return;
+  // Subscriptions are planned by the streams (subscriptions/operationStreams.ts), which prepare the manifest's too.
+  const prepared = await prepareOnePerTurn(operations.filter(({ type }) => type !== 'subscription'), current, ({ name, body }) => {
     const written = parse(body);
     // A live query runs as its text without `@live` (subscriptions/operationStreams.ts): that is the one to prepare.
     const live = written.definitions.some((definition) => definition.kind === Kind.OPERATION_DEFINITION && isLive(definition));
     const document = live ? withoutLive(written) : written;
     const hash = live ? operationId(print(document)) : operationId(body);
-    if (loaded.prepared.has(preparedKey(hash))) continue;
+    if (loaded.prepared.has(preparedKey(hash))) return false;
     const operation = prepare(loaded.internals, document, name, logger);
     loaded.prepared.set(preparedKey(hash, name), operation);
     loaded.prepared.set(preparedKey(hash), operation);
-    prepared += 1;
-  }
-  if (prepared > 0) logger.info('prepared the persisted query manifest\'s operations for the supergraph loaded', { operations: prepared, ms: Math.round(clock.now() - startedAtMs) });
+    return true;
+  });
+  if (prepared) logger.info('prepared the persisted query manifest\'s operations for the supergraph loaded', { operations: prepared, ms: Math.round(clock.now() - startedAtMs) });
 }
 
 function prepare(internals: GatewayInternals, document: DocumentNode, operationName: string | undefined, logger: Logger): Prepared {

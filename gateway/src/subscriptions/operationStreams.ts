@@ -26,6 +26,7 @@ import type { GatewayInternals } from '../execution/gatewayInternals.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics/registry.js';
 import type { ManifestOperation } from '../persisted/manifest.js';
+import { prepareOnePerTurn } from '../persisted/manifestWarmUp.js';
 import type { PersistedQueryGate } from '../persisted/persistedQueries.js';
 import { GatewayRequest, type Caller } from '../request.js';
 import { isLive, withLiveDirective, withoutLive } from '../validation/directiveRules.js';
@@ -148,17 +149,13 @@ export class OperationStreams {
   }
 
   /**
-   * Plans the manifest's subscriptions for a supergraph just loaded, one per turn of the event loop, as the executor
-   * prepares the manifest's queries (compiledExecutor.ts): the first subscriber after a start or an update plans
-   * nothing. Stops when another supergraph has replaced this one.
+   * Plans the manifest's subscriptions for a supergraph just loaded, one per turn, as the executor prepares the
+   * manifest's queries (persisted/manifestWarmUp.ts): the first subscriber after a start or an update plans nothing.
    */
   private async prepareAhead(loaded: Loaded): Promise<void> {
     const startedAtMs = this.deps.clock.now();
-    let prepared = 0;
-    for (const { name, type, body } of this.deps.warm) {
-      if (type !== 'subscription') continue;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (this.loaded !== loaded) return;
+    const subscriptions = this.deps.warm.filter(({ type }) => type === 'subscription');
+    const prepared = await prepareOnePerTurn(subscriptions, () => this.loaded === loaded, ({ name, body }) => {
       const document = parse(body);
       let plan: PreparedSubscription | GraphQLError;
       try {
@@ -166,15 +163,15 @@ export class OperationStreams {
       } catch (error) {
         // A warm-up never keeps the gateway from starting: this one is left to its first subscriber, as without it.
         this.deps.logger.warn('could not prepare a subscription of the persisted query manifest; it is planned when first subscribed to', { operation: name, error: String((error as Error)?.message ?? error) });
-        continue;
+        return false;
       }
       // Under the keys its requests look it up by: a request by id may name its operation or not.
       const printed = print(document);
       loaded.subscriptions.set(subscriptionKey(printed, name), plan);
       loaded.subscriptions.set(subscriptionKey(printed, undefined), plan);
-      prepared += 1;
-    }
-    if (prepared > 0) this.deps.logger.info('prepared the persisted query manifest\'s subscriptions for the supergraph loaded', { subscriptions: prepared, ms: Math.round(this.deps.clock.now() - startedAtMs) });
+      return true;
+    });
+    if (prepared) this.deps.logger.info('prepared the persisted query manifest\'s subscriptions for the supergraph loaded', { subscriptions: prepared, ms: Math.round(this.deps.clock.now() - startedAtMs) });
   }
 
   /** Streams open now. */
