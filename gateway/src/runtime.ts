@@ -159,12 +159,9 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     ...(config.defer ? { queryPlannerConfig: { incrementalDelivery: { enableDefer: true } } } : {}),
   });
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => readPath.supergraphLoaded(coreSupergraphSdl));
+  const executor = withExecutor(gateway, { executor: config.executor, defer: config.defer, warm }, logger, readPath, clock);
   const apollo = new ApolloServer<GatewayContext>({
-    gateway: withExecutor(gateway, {
-      executor: config.executor,
-      defer: config.defer,
-      warm,
-    }, logger, readPath, clock),
+    gateway: executor.gateway,
     logger,
     introspection: config.introspection,
     nodeEnv: config.mode === 'production' ? 'production' : 'development',
@@ -178,7 +175,7 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     // Compact JSON: Apollo's default pretty-prints every answer, a cost per byte that no client reads.
     stringifyResult: stringifyAnswer,
     ...Object.assign({}, ...features.map((feature) => feature.apolloOptions ?? {})),
-    plugins: [...features.flatMap((feature) => feature.apolloPlugins ?? []), rootOperationTypesPlugin()],
+    plugins: [...features.flatMap((feature) => feature.apolloPlugins ?? []), rootOperationTypesPlugin(), executor.plugin],
     validationRules: [...(config.defer ? DEFER_VALIDATION_RULES : []), liveOverHttp],
   });
 

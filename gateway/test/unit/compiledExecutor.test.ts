@@ -48,8 +48,12 @@ describe('a gateway without those internals', () => {
       stop: async () => {},
     } as unknown as ApolloGateway;
     const logger = recordingLogger();
-    const { executor } = await withExecutor(bare, { executor: 'compiled', defer: false, warm: [] }, logger, {} as ReadPath, systemClock).load();
+    const { gateway, plugin } = withExecutor(bare, { executor: 'compiled', defer: false, warm: [] }, logger, {} as ReadPath, systemClock);
+    const { executor } = await gateway.load();
     expect(await executor!({ context: {} } as never)).toEqual({ data: { answeredBy: 'stock' } });
+    // The compiled executor's plugin declines every operation, so Apollo Server goes on to stock's executor.
+    const listener = await plugin.requestDidStart!({} as never);
+    expect(await listener!.responseForOperation!({ request: {}, metrics: {}, queryHash: 'h', contextValue: {} } as never)).toBeNull();
     expect(logger.warnings).toEqual([expect.stringMatching(/GATEWAY_EXECUTOR=compiled needs the internals of @apollo\/gateway.*stock executor serves every operation/)]);
   });
 });
