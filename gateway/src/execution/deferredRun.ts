@@ -335,22 +335,30 @@ class SentAnswer {
   /** Every place `queryPath` reaches, list items expanded; a null ends a path. */
   placesOf(queryPath: readonly string[]): Path[] {
     const found: Path[] = [];
-    const visit = (value: unknown, at: number, path: Path) => {
+    // One path, extended and cut back as the walk goes: only a place found is copied.
+    const path: (string | number)[] = [];
+    const visit = (value: unknown, at: number) => {
       if (value === null || value === undefined) return;
       if (Array.isArray(value)) {
-        value.forEach((item, i) => visit(item, at, [...path, i]));
+        for (let i = 0; i < value.length; i++) {
+          path.push(i);
+          visit(value[i], at);
+          path.pop();
+        }
         return;
       }
       if (at === queryPath.length) {
-        if (typeof value === 'object') found.push(path);
+        if (typeof value === 'object') found.push([...path]);
         return;
       }
       const name = queryPath[at]!;
       const part = this.parts.size > 0 ? this.parts.get(JSON.stringify(path)) : undefined;
       const child = part && Object.hasOwn(part, name) ? part[name] : ownValue(value as Data, name);
-      visit(child, at + 1, [...path, name]);
+      path.push(name);
+      visit(child, at + 1);
+      path.pop();
     };
-    visit(this.first, 0, []);
+    visit(this.first, 0);
     return found;
   }
 }

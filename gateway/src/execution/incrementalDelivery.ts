@@ -60,14 +60,16 @@ export function formatError(error: GraphQLError): GraphQLFormattedError {
 
 const pendingEntry = ({ id, path, label }: PendingPart) => (label === undefined ? { id, path } : { id, path, label });
 
-/** The first payload: Apollo Server's JSON body for it (errors already formatted), with what the format adds. */
-export function initialPayload(body: string, answer: IncrementalAnswer, format: IncrementalFormat): string {
-  // Apollo Server wrote `{...}`: the fields are appended rather than the body parsed and written again.
-  const extra = format === 'deferSpec=20220824'
-    ? { hasNext: true }
-    : { pending: answer.pending.map(pendingEntry), hasNext: true };
-  return `${body.slice(0, body.lastIndexOf('}'))},${JSON.stringify(extra).slice(1)}`;
+/**
+ * The first payload's JSON as the pieces to write: Apollo Server's body for it (errors already formatted), its
+ * closing brace replaced by the fields the format adds. The body is not parsed and written again, nor copied.
+ */
+export function initialPayload(body: string, answer: IncrementalAnswer, format: IncrementalFormat): [string, string] {
+  const extra = format === 'deferSpec=20220824' ? HAS_NEXT : `,${JSON.stringify({ pending: answer.pending.map(pendingEntry), hasNext: true }).slice(1)}`;
+  return [body.slice(0, body.lastIndexOf('}')), extra];
 }
+
+const HAS_NEXT = ',"hasNext":true}';
 
 export function stepPayload(step: IncrementalStep, format: IncrementalFormat): Record<string, unknown> {
   if (format === 'deferSpec=20220824') {
@@ -109,22 +111,32 @@ const partHead = '\r\ncontent-type: application/json; charset=utf-8\r\n\r\n';
  * Writes the answer as `multipart/mixed`: the first payload at once, then each step as it comes. Each part is
  * followed by its delimiter at once, so a client knows a part is whole without waiting for the next one; the last
  * delimiter is closed (`--`) when no step is left. Stops reading steps when the client has gone (the request's
- * signal has already cancelled what only it waited for).
+ * signal has already cancelled what only it waited for). Each write is one buffer encoded from its pieces, as
+ * complete answers are (http.ts): joined as strings first, every part would be copied once more inside V8's heap.
  */
-export async function writeMultipart(res: ServerResponse, first: string, answer: IncrementalAnswer, format: IncrementalFormat): Promise<void> {
+export async function writeMultipart(res: ServerResponse, first: readonly string[], answer: IncrementalAnswer, format: IncrementalFormat): Promise<void> {
   res.setHeader('content-type', multipartContentType(format));
   // A proxy that buffers answers (nginx by default) would hold the first part back until the last.
   res.setHeader('x-accel-buffering', 'no');
-  res.write(delimiter + partHead + first + delimiter);
+  res.write(encoded(delimiter, partHead, ...first, delimiter));
   for await (const step of answer.steps) {
     if (res.destroyed) return;
-    const part = partHead + JSON.stringify(stepPayload(step, format)) + delimiter;
+    const payload = JSON.stringify(stepPayload(step, format));
     // The last part and the closing leave in one write.
     if (!step.hasNext) {
-      res.end(`${part}--\r\n`);
+      res.end(encoded(partHead, payload, delimiter, '--\r\n'));
       return;
     }
-    res.write(part);
+    res.write(encoded(partHead, payload, delimiter));
   }
   res.end('--\r\n');
+}
+
+function encoded(...pieces: string[]): Buffer {
+  let length = 0;
+  for (const piece of pieces) length += Buffer.byteLength(piece);
+  const bytes = Buffer.allocUnsafe(length);
+  let at = 0;
+  for (const piece of pieces) at += bytes.write(piece, at);
+  return bytes;
 }
