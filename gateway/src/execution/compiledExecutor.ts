@@ -32,7 +32,7 @@
  */
 import { operationFromDocument, type Operation } from '@apollo/federation-internals';
 import { buildOperationContext, type ApolloGateway } from '@apollo/gateway';
-import { HeaderMap, type ApolloServerPlugin, type GraphQLRequestContextResponseForOperation, type GraphQLResponse } from '@apollo/server';
+import type { ApolloServerPlugin, GraphQLRequestContextResponseForOperation } from '@apollo/server';
 import type { DeferNode, QueryPlan } from '@apollo/query-planner';
 import { GraphQLError, GraphQLSchema, getVariableValues, Kind, parse, print, visit, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { LRUCache } from 'lru-cache';
@@ -42,10 +42,10 @@ import type { Logger } from '../logger.js';
 import { operationId, type ManifestOperation } from '../persisted/manifest.js';
 import { prepareOnePerTurn } from '../persisted/manifestWarmUp.js';
 import { boolean, choice, type SettingGroup } from '../settings.js';
-import { answerInBytes, gatewayRequestOf, type GatewayContext, type GatewayRequest } from '../request.js';
+import { answerInBytes, gatewayRequestOf, type GatewayContext } from '../request.js';
 import { isLive, withLiveDirective, withoutLive } from '../validation/directiveRules.js';
 import { annotateSpan, inInternalSpan } from '../telemetry/tracing.js';
-import { formatError } from './incrementalDelivery.js';
+import { apolloResponse, withStaleServed } from './apolloAnswer.js';
 import { decideConditions, prepareDefer, runDeferred, type PartAnswer, type PartSelection, type PreparedDefer } from './deferredRun.js';
 import { gatewayInternals, loadDataRewrites, loadedApiSchema, type GatewayInternals } from './gatewayInternals.js';
 import { preparePlan, runPlanNode, type PlanRun, type PreparedNode } from './planRunner.js';
@@ -98,7 +98,12 @@ interface Loaded {
  */
 export function withExecutor(gateway: ApolloGateway, options: { executor: ExecutorChoice; defer: boolean; warm: readonly ManifestOperation[] }, logger: Logger, readPath: ReadPath, clock: Clock): { gateway: Pick<ApolloGateway, 'load' | 'onSchemaLoadOrUpdate' | 'stop'>; plugin: ApolloServerPlugin<GatewayContext> } {
   let compiled: CompiledExecutor | null = null;
-  const answering = { responseForOperation: async (requestContext: CompiledRequest) => apolloResponse(await compiled?.(requestContext), requestContext) };
+  const answering = {
+    responseForOperation: async (requestContext: CompiledRequest) => {
+      const result = await compiled?.(requestContext);
+      return result ? apolloResponse(withStaleServed(result, gatewayRequestOf(requestContext.contextValue))) : null;
+    },
+  };
   return {
     gateway: {
       async load(loadOptions?: LoadOptions): Promise<LoadResult> {
@@ -172,38 +177,9 @@ function deferLabels(document: DocumentNode): Set<string> | null {
   return labels;
 }
 
-/**
- * Parts served from a stale cached copy because their subgraph failed (stale-if-error) carry no error: the answer's
- * `extensions.staleServed` says which, so a client or an operator can tell.
- */
+/** Stock's answers say what was served stale as the compiled ones do (apolloAnswer.ts). */
 function reportingStale(executor: Executor): Executor {
   return async (requestContext) => withStaleServed(await executor(requestContext), gatewayRequestOf(requestContext.context));
-}
-
-function withStaleServed(result: ExecutionResult, request: GatewayRequest | undefined): ExecutionResult {
-  const staleServed = request?.staleServed;
-  return staleServed?.length ? { ...result, extensions: { ...result.extensions, staleServed } } : result;
-}
-
-/**
- * The compiled answer as Apollo Server takes it from a plugin (null: Apollo goes on to stock's executor). Apollo
- * formats a gateway executor's errors itself; from a plugin it takes them formatted, so they are formatted here as it
- * would: every error with a code, stack traces never, an `extensions.http` moved to the answer's status and headers.
- */
-function apolloResponse(result: ExecutionResult | null | undefined, requestContext: CompiledRequest): GraphQLResponse | null {
-  if (!result) return null;
-  const { errors, ...rest } = withStaleServed(result, gatewayRequestOf(requestContext.contextValue));
-  const http = { headers: new HeaderMap(), status: undefined as number | undefined };
-  const formatted = errors?.map((error) => {
-    const { extensions: { http: head, ...extensions } = {}, ...fields } = formatError(error);
-    if (head && typeof head === 'object') {
-      const { status, headers } = head as { status?: unknown; headers?: unknown };
-      if (typeof status === 'number') http.status = status;
-      if (headers instanceof Map) for (const [name, value] of headers) http.headers.set(name, value);
-    }
-    return { ...fields, extensions };
-  });
-  return { http, body: { kind: 'single', singleResult: { ...rest, ...(formatted ? { errors: formatted } : {}) } } };
 }
 
 function compiledExecutor(loaded: () => Loaded | null, readPath: ReadPath, clock: Clock, logger: Logger): CompiledExecutor {
