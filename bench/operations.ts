@@ -56,6 +56,17 @@ export const NO_CLIENT_DETAILS_PAGE = `query NoClientDetailsGigPage($id: ID!) {
 }`;
 
 /**
+ * The deferred page and its baseline as the pages' operations are deployed: in the persisted query manifest, which
+ * ours prepares before it reports ready (PLAN_WARMUP). Sent as ad-hoc text, each would be planned by the first
+ * request of a cold burst while the other 99 wait: the deferred page's plan took 69 ms there, its baseline's 30-40,
+ * and that difference alone, added to every first payload of scenario 2d, was about its whole gap (on 2026-12-07).
+ */
+export const DEFERRED_PAGE_OPERATIONS = [
+  { name: 'DeferredGigPage', type: 'query', body: DEFERRED_GIG_PAGE },
+  { name: 'NoClientDetailsGigPage', type: 'query', body: NO_CLIENT_DETAILS_PAGE },
+] as const;
+
+/**
  * Scenario 8's live gig page: the manifest's `GigPageLive` when it has one, sent by its id as the pages send
  * operations (over graphql-ws: `extensions.persistedQuery` and an empty `query`); else issue 26's text, sent as text
  * (ours runs in development with the manifest, PERSISTED_QUERIES=manifest+apq, which runs ad-hoc operations).

@@ -30,11 +30,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { REFERENCE_GATEWAY_ENV, invalidationFeedEnv } from '../schema/referenceGateway.js';
+import { MANIFEST_FILE, REFERENCE_GATEWAY_ENV, invalidationFeedEnv } from '../schema/referenceGateway.js';
+import { buildManifest, manifestText, type PersistedQueryManifest } from '../gateway/src/persisted/manifest.js';
 import type { ServiceName } from '../subgraphs/services.js';
 import type { BackendInfo, BackendOptions } from './backend.js';
 import { buildRelease } from '../scripts/buildRelease.js';
@@ -45,6 +46,7 @@ import type { LoadKind, LoadOptions, LoadResult } from './load.js';
 import { childProcessCount, groupCpuSeconds, groupPeakRssMb, loadAverage } from './procStats.js';
 import { busyCores, machineCpu, pausesBetween, runtimeSnapshot, type MachineCpu, type RuntimeSnapshot } from './windowStats.js';
 import { OVERHEAD_QUERY } from './overheadSubgraphs.js';
+import { DEFERRED_PAGE_OPERATIONS } from './operations.js';
 import { startChild, waitForLine, type Child } from './processes.js';
 import { summariseProfile, type ProfileSummary } from './profileSummary.js';
 import { mergeWithPrevious, writeReports, type BenchResults, type RunRecord, type ScenarioId } from './report.js';
@@ -229,6 +231,7 @@ function oursEnvFor(scenario: Scenario, feeds: Record<ServiceName, string> | nul
   if (scenario.supergraph !== 'reference' || !feeds) return {};
   return {
     ...REFERENCE_GATEWAY_ENV,
+    ...(scenario.load === 'deferredPage' ? { PERSISTED_QUERY_MANIFEST: manifestWithDeferredPages() } : {}),
     // topclients' client events, gigs' and users' applied seller lists (each service's /events, not proxied).
     ...invalidationFeedEnv([feeds.topclients, feeds.gigs, feeds.users]),
     GATEWAY_MODE: 'development',
@@ -237,6 +240,15 @@ function oursEnvFor(scenario: Scenario, feeds: Record<ServiceName, string> | nul
     SUBGRAPH_TOPCLIENTS_ENTITY_TIMEOUT_MS: String(settings.topclientsEntityTimeoutMs),
     SUBGRAPH_TOPCLIENTS_ENTITY_PAGE_BUDGET_MS: String(settings.topclientsEntityTimeoutMs),
   };
+}
+/** The reference manifest with the deferred page and its baseline (operations.ts), written once into the run's folder. */
+function manifestWithDeferredPages(): string {
+  const file = join(workDir, 'manifest-with-deferred-pages.json');
+  if (!existsSync(file)) {
+    const { operations } = JSON.parse(readFileSync(MANIFEST_FILE, 'utf8')) as PersistedQueryManifest;
+    writeFileSync(file, manifestText(buildManifest([...operations, ...DEFERRED_PAGE_OPERATIONS])));
+  }
+  return file;
 }
 // Whatever happens, no child outlives the run.
 process.on('exit', () => {
