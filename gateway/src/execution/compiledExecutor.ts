@@ -14,8 +14,8 @@
  * given the context Apollo builds for gateways on every request, whose `response.http.status` is an accessor pair
  * closing over the whole request context: V8 keeps accessor pairs in its old generation, so each request's context
  * and everything it holds (the answer, the GatewayRequest) outlived its request until the next full collection,
- * and every scavenge copied them. Measured on a warm gig page at 16 connections: about 5 MB promoted per scavenge
- * and 8-15 ms pauses that way, against about 1.3 MB and 2.6 ms from the hook.
+ * and every scavenge copied them: about 5 MB promoted per scavenge on a query that fetches nothing, 1.6 MB from the
+ * hook; in bench scenario 4 the gateway's scavenges went from 12-20 ms each to 4-5 ms (bench/README.md).
  *
  * `@defer` (DEFER=on): the API schema Apollo Server validates against carries the directive, and the planner plans
  * it. An operation with `@defer` is planned with its `@defer`s for a client that takes a multipart answer
