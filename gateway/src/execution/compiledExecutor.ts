@@ -32,7 +32,7 @@
  */
 import { operationFromDocument, type Operation } from '@apollo/federation-internals';
 import { buildOperationContext, type ApolloGateway } from '@apollo/gateway';
-import type { ApolloServerPlugin, GraphQLRequestContextResponseForOperation } from '@apollo/server';
+import { HeaderMap, type ApolloServerPlugin, type GraphQLRequestContextResponseForOperation, type GraphQLResponse } from '@apollo/server';
 import type { DeferNode, QueryPlan } from '@apollo/query-planner';
 import { GraphQLError, GraphQLSchema, getVariableValues, Kind, parse, print, visit, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { LRUCache } from 'lru-cache';
@@ -42,10 +42,10 @@ import type { Logger } from '../logger.js';
 import { operationId, type ManifestOperation } from '../persisted/manifest.js';
 import { prepareOnePerTurn } from '../persisted/manifestWarmUp.js';
 import { boolean, choice, type SettingGroup } from '../settings.js';
-import { answerInBytes, gatewayRequestOf, type GatewayContext } from '../request.js';
+import { answerInBytes, gatewayRequestOf, type GatewayContext, type GatewayRequest } from '../request.js';
 import { isLive, withLiveDirective, withoutLive } from '../validation/directiveRules.js';
 import { annotateSpan, inInternalSpan } from '../telemetry/tracing.js';
-import { apolloResponse, withStaleServed } from './apolloAnswer.js';
+import { formatError } from './incrementalDelivery.js';
 import { decideConditions, prepareDefer, runDeferred, type PartAnswer, type PartSelection, type PreparedDefer } from './deferredRun.js';
 import { gatewayInternals, loadDataRewrites, loadedApiSchema, type GatewayInternals } from './gatewayInternals.js';
 import { preparePlan, runPlanNode, type PlanRun, type PreparedNode } from './planRunner.js';
@@ -177,9 +177,35 @@ function deferLabels(document: DocumentNode): Set<string> | null {
   return labels;
 }
 
-/** Stock's answers say what was served stale as the compiled ones do (apolloAnswer.ts). */
+/** Stock's answers say what was served stale as the compiled ones do. */
 function reportingStale(executor: Executor): Executor {
   return async (requestContext) => withStaleServed(await executor(requestContext), gatewayRequestOf(requestContext.context));
+}
+
+/**
+ * Parts served from a stale cached copy because their subgraph failed (stale-if-error) carry no error: the answer's
+ * `extensions.staleServed` says which, so a client or an operator can tell.
+ */
+export function withStaleServed<T extends ExecutionResult>(result: T, request: GatewayRequest | undefined): T {
+  const staleServed = request?.staleServed;
+  return staleServed?.length ? { ...result, extensions: { ...result.extensions, staleServed } } : result;
+}
+
+/**
+ * The compiled answer as Apollo Server formats a gateway executor's, since it takes a plugin's answer as it is: every
+ * error with a code, no stack trace, and a status an error asks for (`extensions.http.status`, as a subgraph's error
+ * may carry) set on the answer rather than shown.
+ */
+export function apolloResponse(result: ExecutionResult): GraphQLResponse {
+  const { errors, ...rest } = result;
+  const http: GraphQLResponse['http'] = { headers: new HeaderMap() };
+  const formatted = errors?.map((error: GraphQLError) => {
+    const { extensions: { http: head, ...extensions } = {}, ...fields } = formatError(error);
+    const status = (head as { status?: unknown } | undefined)?.status;
+    if (typeof status === 'number') http.status = status;
+    return { ...fields, extensions };
+  });
+  return { http, body: { kind: 'single', singleResult: { ...rest, ...(formatted ? { errors: formatted } : {}) } } };
 }
 
 function compiledExecutor(loaded: () => Loaded | null, readPath: ReadPath, clock: Clock, logger: Logger): CompiledExecutor {

@@ -4,7 +4,7 @@
  */
 import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { apolloResponse, withStaleServed } from '../../src/execution/apolloAnswer.js';
+import { apolloResponse, withStaleServed } from '../../src/execution/compiledExecutor.js';
 import { GatewayRequest } from '../../src/request.js';
 
 describe('an answer of the compiled executor, as Apollo Server sends it', () => {
