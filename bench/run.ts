@@ -241,6 +241,7 @@ function oursEnvFor(scenario: Scenario, feeds: Record<ServiceName, string> | nul
     SUBGRAPH_TOPCLIENTS_ENTITY_PAGE_BUDGET_MS: String(settings.topclientsEntityTimeoutMs),
   };
 }
+
 /** The reference manifest with the deferred page and its baseline (operations.ts), written once into the run's folder. */
 function manifestWithDeferredPages(): string {
   const file = join(workDir, 'manifest-with-deferred-pages.json');
@@ -250,6 +251,7 @@ function manifestWithDeferredPages(): string {
   }
   return file;
 }
+
 // Whatever happens, no child outlives the run.
 process.on('exit', () => {
   for (const child of children) if (child.process.exitCode === null) child.process.kill('SIGKILL');
