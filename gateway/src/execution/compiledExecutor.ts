@@ -15,7 +15,7 @@
  * closing over the whole request context: V8 keeps accessor pairs in its old generation, so each request's context
  * and everything it holds (the answer, the GatewayRequest) outlived its request until the next full collection,
  * and every scavenge copied them: about 5 MB promoted per scavenge on a query that fetches nothing, 1.6 MB from the
- * hook; in bench scenario 4 the gateway's scavenges went from 12-20 ms each to 4-5 ms (bench/README.md).
+ * hook; in bench scenario 4 the gateway's scavenges went from 12-20 ms each to 4-8 ms (bench/README.md).
  *
  * `@defer` (DEFER=on): the API schema Apollo Server validates against carries the directive, and the planner plans
  * it. An operation with `@defer` is planned with its `@defer`s for a client that takes a multipart answer
