@@ -100,7 +100,12 @@ export function withExecutor(gateway: ApolloGateway, options: { executor: Execut
   let compiled: CompiledExecutor | null = null;
   const answering = {
     responseForOperation: async (requestContext: CompiledRequest) => {
-      const result = await compiled?.(requestContext);
+      let result: ExecutionResult | null | undefined;
+      try {
+        result = await compiled?.(requestContext);
+      } catch (error) {
+        return failedResponse(error);
+      }
       return result ? apolloResponse(withStaleServed(result, gatewayRequestOf(requestContext.contextValue))) : null;
     },
   };
@@ -206,6 +211,16 @@ export function apolloResponse(result: ExecutionResult): GraphQLResponse {
     return { ...fields, extensions };
   });
   return { http, body: { kind: 'single', singleResult: { ...rest, ...(formatted ? { errors: formatted } : {}) } } };
+}
+
+/**
+ * A compiled run that threw, answered as Apollo Server answers a gateway executor that throws (a plugin's hook that
+ * throws would fail the whole HTTP request, every operation of a batch with it): its error alone, with status 500
+ * unless the error asks for another.
+ */
+export function failedResponse(error: unknown): GraphQLResponse {
+  const response = apolloResponse(failedResult(error));
+  return { ...response, http: { ...response.http, status: response.http.status ?? 500 } };
 }
 
 function compiledExecutor(loaded: () => Loaded | null, readPath: ReadPath, clock: Clock, logger: Logger): CompiledExecutor {

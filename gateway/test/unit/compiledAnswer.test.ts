@@ -4,7 +4,7 @@
  */
 import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { apolloResponse, withStaleServed } from '../../src/execution/compiledExecutor.js';
+import { apolloResponse, failedResponse, withStaleServed } from '../../src/execution/compiledExecutor.js';
 import { GatewayRequest } from '../../src/request.js';
 
 describe('an answer of the compiled executor, as Apollo Server sends it', () => {
@@ -36,5 +36,11 @@ describe('an answer of the compiled executor, as Apollo Server sends it', () => 
     request.staleServed.push({ subgraph: 'topclients', typename: 'Client', ageSeconds: 42 });
     const { body } = apolloResponse(withStaleServed({ data: { ok: true } }, request));
     expect(body).toEqual({ kind: 'single', singleResult: { data: { ok: true }, extensions: { staleServed: [{ subgraph: 'topclients', typename: 'Client', ageSeconds: 42 }] } } });
+  });
+
+  it('answers a run that threw with its error alone and status 500, as Apollo answers an executor that throws', () => {
+    const { http, body } = failedResponse(new Error('the plan runner broke'));
+    expect(http.status).toBe(500);
+    expect(body).toEqual({ kind: 'single', singleResult: { errors: [{ message: 'the plan runner broke', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] } });
   });
 });
