@@ -161,8 +161,10 @@ export async function runDeferred(run: PlanRun, root: PreparedDefer, context: De
       // Started on the event loop's next turn, once the part holding it has been written: its cache lookups and
       // merging are work the page does not wait for. Started at once, a part served from memory would share its
       // page's write, but one subgraph answer completes many pages in one turn, and their first parts would all
-      // wait for every one of their deferred parts: bench s4d's first payload p99 rose by half. Whatever happens
-      // in it, a part is delivered once: the answer ends only when every part has.
+      // wait for every one of their deferred parts: bench s4d's first payload p99 rose by half. Holding the first
+      // parts (a corked socket) until this turn's parts had run, to send a part served from memory in the same
+      // write, saved no CPU and raised that p99 in 4 of 5 rounds (2026-12-07). Whatever happens in it, a part is
+      // delivered once: the answer ends only when every part has.
       onNextTurn(async () => {
         let step: Omit<IncrementalStep, 'hasNext'>;
         try {
