@@ -163,7 +163,7 @@ export function markdown(results: BenchResults): string {
     + `load average at start ${results.machine.loadavgAtStart.join(' ')} (other work shared this machine: absolute figures are noisy, `
     + `ratios to sync measured in the same run are the ones to read).`, '');
   lines.push(`Demo data: ${results.demo.gigs} gigs, ${results.demo.sellers} sellers, ${results.demo.clients} clients. `
-    + `${s.connections} connections, ${s.warmupSeconds} s warm-up (not in s2), ${s.seconds} s measured per contender and scenario. `
+    + `${s.connections} connections, ${s.warmupSeconds} s warm-up (none in s2), ${s.seconds} s measured per contender and scenario, unless a scenario's title says otherwise. `
     + `Injected delays: gigs ${s.delaysMs.gigs} ms, users ${s.delaysMs.users} ms, topclients ${s.delaysMs.topclients} ms. `
     + `Zipf exponent ${s.zipfExponent}. Ours' topclients entity timeout ${s.topclientsEntityTimeoutMs} ms.`, '');
   lines.push('Contenders:', '');

@@ -157,6 +157,24 @@ const S7_BAR_TRIO: ContenderName[] = ['sync', 'ours-no-dedup', 'grafbase-no-dedu
 const s7Rounds = alternating([...S7_BAR_TRIO].reverse(), settings.gatewayCostRounds - 1);
 /** Scenario 8: ours serves live pages and subscriptions; stock (sync) is polled for the same pages. */
 const LIVE: ContenderName[] = ['ours', 'sync'];
+/**
+ * Warm-up and measured seconds of the scenarios that take their own. 4d: a gateway just started, asked 600 pages a
+ * second with empty caches, answers in seconds and takes 6-8 s to settle; after 3 s of warm-up the measured part began
+ * in that recovery, and its first second decided the p99 (bench/README.md). 7: one round of answers takes about a
+ * second for the slower contenders, so a longer warm-up lets their JIT settle; 15 s after 5 s, as the public gateway
+ * benchmarks measure. 7b: at 200 connections one round of answers takes seconds, so it needs as long to reach a
+ * steady state.
+ */
+const OWN_TIMES = {
+  s4d: quick ? {} : { warmupSeconds: Math.max(10, settings.warmupSeconds) },
+  s7: quick ? { seconds: 5, warmupSeconds: 2 } : { seconds: Math.max(15, settings.seconds), warmupSeconds: Math.max(5, settings.warmupSeconds) },
+  s7b: quick ? { seconds: 6, warmupSeconds: 3 } : { seconds: Math.max(15, settings.seconds), warmupSeconds: Math.max(5, settings.warmupSeconds) },
+} satisfies Partial<Record<ScenarioId, { seconds?: number; warmupSeconds?: number }>>;
+/** How a scenario with times of its own says so in its title. */
+const ownTimes = (id: keyof typeof OWN_TIMES) => {
+  const times: { seconds?: number; warmupSeconds?: number } = OWN_TIMES[id];
+  return `, ${times.seconds ?? settings.seconds} s measured after ${times.warmupSeconds ?? settings.warmupSeconds} s of warm-up`;
+};
 const SCENARIOS: Scenario[] = [
   { id: 's1', title: 'Gig page, warm (every gig served once first, then Zipf ids)', supergraph: 'reference', load: 'gigPage', warmup: true, prewarm: true, contenders: [...MAIN, ...BEFORE, 'ours-2-replicas-redis', 'gigs-only'], topclients: {} },
   { id: 's2', title: 'Cold start (first seconds, cache empty)', supergraph: 'reference', load: 'gigPage', warmup: false, contenders: MAIN, topclients: {} },
@@ -167,22 +185,16 @@ const SCENARIOS: Scenario[] = [
   { id: 's3b', title: 'Churn with topclients restarted (as s3; topclients killed and started again on its data a quarter into the run)', supergraph: 'reference', load: 'gigPage', warmup: true, contenders: MAIN, topclients: {}, churn: true, restartTopclientsAt: 1 / 4,
     ...(quick ? {} : { seconds: Math.max(20, settings.seconds) }) },
   { id: 's4', title: `topclients slow (${settings.slowTopclientsMs}-${settings.slowTopclientsMs + settings.slowJitterMs} ms)`, supergraph: 'reference', load: 'gigPage', warmup: true, contenders: MAIN, topclients: { delayMs: settings.slowTopclientsMs, jitterMs: settings.slowJitterMs } },
-  { id: 's4d', title: `topclients slow, the deferred gig page (${settings.slowTopclientsMs}-${settings.slowTopclientsMs + settings.slowJitterMs} ms as in s4, top clients' details deferred, read part by part, ${settings.deferredPagesPerSecond} pages/s to each contender; baseline: the page without the top clients' details)`, supergraph: 'reference', load: 'deferredPage', warmup: true, contenders: DEFERRED, topclients: { delayMs: settings.slowTopclientsMs, jitterMs: settings.slowJitterMs }, parts: true,
+  { id: 's4d', title: `topclients slow, the deferred gig page (${settings.slowTopclientsMs}-${settings.slowTopclientsMs + settings.slowJitterMs} ms as in s4, top clients' details deferred, read part by part, ${settings.deferredPagesPerSecond} pages/s to each contender${ownTimes('s4d')}; baseline: the page without the top clients' details)`, supergraph: 'reference', load: 'deferredPage', warmup: true, contenders: DEFERRED, topclients: { delayMs: settings.slowTopclientsMs, jitterMs: settings.slowJitterMs }, parts: true,
     // A deferred answer holds its connection until its last part: connections asking in turn would send the deferred
     // page at a third of the baseline's rate, and compare first payloads under different loads and cache warmth.
-    pagesPerSecond: settings.deferredPagesPerSecond,
-    // A gateway just started, asked 600 pages a second with empty caches, answers in seconds and takes 6-8 s to settle:
-    // after 3 s of warm-up the measured part began in that recovery, and its first second decided the p99 (bench/README.md).
-    ...(quick ? {} : { warmupSeconds: Math.max(10, settings.warmupSeconds) }) },
+    pagesPerSecond: settings.deferredPagesPerSecond, ...OWN_TIMES.s4d },
   { id: 's5', title: 'topclients down (connections reset; every gig served once first, as in s1)', supergraph: 'reference', load: 'gigPage', warmup: true, prewarm: true, contenders: MAIN, topclients: { down: true } },
   { id: 's6', title: 'Raw execution overhead (accounts/products/reviews/inventory, no delay, nothing cacheable)', supergraph: 'overhead', load: 'overhead', warmup: true, contenders: [...MAIN, ...AGAINST_RUST], topclients: {} },
-  { id: 's7', title: `Gateway cost (the public benchmark's query, about 90 KB, subgraphs answering from memory, ${settings.gatewayCostConnections} connections)`, supergraph: 'gatewayCost', load: 'gatewayCost', warmup: true, contenders: [...GATEWAY_COST, ...AGAINST_RUST, ...BEFORE, 'ours-2-replicas-redis', ...s7Rounds], topclients: {}, connections: settings.gatewayCostConnections,
-    // One round of answers takes about a second for the slower contenders: a longer warm-up lets their JIT settle.
-    // 15 s after 5 s, as the public gateway benchmarks measure.
-    ...(quick ? { seconds: 5, warmupSeconds: 2 } : { seconds: Math.max(15, settings.seconds), warmupSeconds: Math.max(5, settings.warmupSeconds) }) },
-  { id: 's7b', title: `Gateway cost under overload (as s7, ${settings.overloadConnections} connections)`, supergraph: 'gatewayCost', load: 'gatewayCost', warmup: true, contenders: GATEWAY_COST, topclients: {}, connections: settings.overloadConnections,
-    // At 200 connections one round of answers takes seconds: a longer warm-up and run reach a steady state.
-    seconds: quick ? 6 : Math.max(15, settings.seconds), warmupSeconds: quick ? 3 : Math.max(5, settings.warmupSeconds) },
+  { id: 's7', title: `Gateway cost (the public benchmark's query, about 90 KB, subgraphs answering from memory, ${settings.gatewayCostConnections} connections${ownTimes('s7')})`, supergraph: 'gatewayCost', load: 'gatewayCost', warmup: true, contenders: [...GATEWAY_COST, ...AGAINST_RUST, ...BEFORE, 'ours-2-replicas-redis', ...s7Rounds], topclients: {}, connections: settings.gatewayCostConnections,
+    ...OWN_TIMES.s7 },
+  { id: 's7b', title: `Gateway cost under overload (as s7, ${settings.overloadConnections} connections${ownTimes('s7b')})`, supergraph: 'gatewayCost', load: 'gatewayCost', warmup: true, contenders: GATEWAY_COST, topclients: {}, connections: settings.overloadConnections,
+    ...OWN_TIMES.s7b },
   { id: 's8', title: `Live gig pages (${settings.liveViewers} live pages and ${settings.liveViewers} propagation subscriptions over graphql-ws on ours, one list edit a second for ${settings.liveEdits} s; beside it, the same pages polled every second on stock)`, supergraph: 'reference', load: 'livePages', warmup: true, contenders: LIVE, topclients: {}, live: { viewers: settings.liveViewers } },
   { id: 's8b', title: `Live gig pages with fewer viewers (as s8, ${settings.liveViewersSmall} pages and ${settings.liveViewersSmall} subscriptions; stock polled by ${settings.liveViewersSmall})`, supergraph: 'reference', load: 'livePages', warmup: true, contenders: LIVE, topclients: {}, live: { viewers: settings.liveViewersSmall } },
 ];
