@@ -162,8 +162,8 @@ const LIVE: ContenderName[] = ['ours', 'sync'];
  * second with empty caches, answers in seconds and takes 6-8 s to settle; after 3 s of warm-up the measured part began
  * in that recovery, and its first second decided the p99 (bench/README.md). 7: one round of answers takes about a
  * second for the slower contenders, so a longer warm-up lets their JIT settle; 15 s after 5 s, as the public gateway
- * benchmarks measure. 7b: at 200 connections one round of answers takes seconds, so it needs as long to reach a
- * steady state.
+ * benchmarks measure. 7b: at 200 connections one round of answers takes seconds, so its warm-up and run are as long,
+ * to reach a steady state.
  */
 const OWN_TIMES = {
   s4d: quick ? {} : { warmupSeconds: Math.max(10, settings.warmupSeconds) },
