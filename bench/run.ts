@@ -158,7 +158,8 @@ const s7Rounds = alternating([...S7_BAR_TRIO].reverse(), settings.gatewayCostRou
 /** Scenario 8: ours serves live pages and subscriptions; stock (sync) is polled for the same pages. */
 const LIVE: ContenderName[] = ['ours', 'sync'];
 /**
- * Warm-up and measured seconds of the scenarios that take their own. 4d: a gateway just started, asked 600 pages a
+ * Warm-up and measured seconds of the scenarios that take their own. 3b: longer than 3, so that edits keep coming for
+ * a while after topclients is back (it takes seconds to start). 4d: a gateway just started, asked 600 pages a
  * second with empty caches, answers in seconds and takes 6-8 s to settle; after 3 s of warm-up the measured part began
  * in that recovery, and its first second decided the p99 (bench/README.md). 7: one round of answers takes about a
  * second for the slower contenders, so a longer warm-up lets their JIT settle; 15 s after 5 s, as the public gateway
@@ -166,6 +167,7 @@ const LIVE: ContenderName[] = ['ours', 'sync'];
  * to reach a steady state.
  */
 const OWN_TIMES = {
+  s3b: quick ? {} : { seconds: Math.max(20, settings.seconds) },
   s4d: quick ? {} : { warmupSeconds: Math.max(10, settings.warmupSeconds) },
   s7: quick ? { seconds: 5, warmupSeconds: 2 } : { seconds: Math.max(15, settings.seconds), warmupSeconds: Math.max(5, settings.warmupSeconds) },
   s7b: quick ? { seconds: 6, warmupSeconds: 3 } : { seconds: Math.max(15, settings.seconds), warmupSeconds: Math.max(5, settings.warmupSeconds) },
@@ -181,9 +183,8 @@ const SCENARIOS: Scenario[] = [
   { id: 's2b', title: `Cold burst (${settings.coldBurstPages} concurrent gig pages, distinct gigs, on a gateway just started)`, supergraph: 'reference', load: 'gigPage', warmup: false, contenders: MAIN, topclients: {}, burst: settings.coldBurstPages },
   { id: 's2d', title: `Cold burst, the deferred gig page (${settings.coldBurstPages} concurrent pages as in s2b, top clients' details deferred, read part by part; baseline: the page without the top clients' details)`, supergraph: 'reference', load: 'deferredPage', warmup: false, contenders: DEFERRED, topclients: {}, burst: settings.coldBurstPages, parts: true },
   { id: 's3', title: `Churn (${settings.editsPerSecond} updateClient/s while pages are read)`, supergraph: 'reference', load: 'gigPage', warmup: true, contenders: MAIN, topclients: {}, churn: true },
-  // Longer than s3, so that edits keep coming for a while after topclients is back (it takes seconds to start).
-  { id: 's3b', title: 'Churn with topclients restarted (as s3; topclients killed and started again on its data a quarter into the run)', supergraph: 'reference', load: 'gigPage', warmup: true, contenders: MAIN, topclients: {}, churn: true, restartTopclientsAt: 1 / 4,
-    ...(quick ? {} : { seconds: Math.max(20, settings.seconds) }) },
+  { id: 's3b', title: `Churn with topclients restarted (as s3; topclients killed and started again on its data a quarter into the run${ownTimes('s3b')})`, supergraph: 'reference', load: 'gigPage', warmup: true, contenders: MAIN, topclients: {}, churn: true, restartTopclientsAt: 1 / 4,
+    ...OWN_TIMES.s3b },
   { id: 's4', title: `topclients slow (${settings.slowTopclientsMs}-${settings.slowTopclientsMs + settings.slowJitterMs} ms)`, supergraph: 'reference', load: 'gigPage', warmup: true, contenders: MAIN, topclients: { delayMs: settings.slowTopclientsMs, jitterMs: settings.slowJitterMs } },
   { id: 's4d', title: `topclients slow, the deferred gig page (${settings.slowTopclientsMs}-${settings.slowTopclientsMs + settings.slowJitterMs} ms as in s4, top clients' details deferred, read part by part, ${settings.deferredPagesPerSecond} pages/s to each contender${ownTimes('s4d')}; baseline: the page without the top clients' details)`, supergraph: 'reference', load: 'deferredPage', warmup: true, contenders: DEFERRED, topclients: { delayMs: settings.slowTopclientsMs, jitterMs: settings.slowJitterMs }, parts: true,
     // A deferred answer holds its connection until its last part: connections asking in turn would send the deferred
