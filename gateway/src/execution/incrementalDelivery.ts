@@ -111,8 +111,9 @@ const partHead = '\r\ncontent-type: application/json; charset=utf-8\r\n\r\n';
  * Writes the answer as `multipart/mixed`: the first payload at once, then each step as it comes. Each part is
  * followed by its delimiter at once, so a client knows a part is whole without waiting for the next one; the last
  * delimiter is closed (`--`) when no step is left. Stops reading steps when the client has gone (the request's
- * signal has already cancelled what only it waited for). Each write is one buffer encoded from its pieces, as
- * complete answers are (http.ts): joined as strings first, every part would be copied once more inside V8's heap.
+ * signal has already cancelled what only it waited for). Each write is one buffer encoded from its pieces, as a
+ * complete answer is written as bytes (request.ts, `answerInBytes`): joined as strings first, every part would be
+ * copied once more inside V8's heap.
  */
 export async function writeMultipart(res: ServerResponse, first: readonly string[], answer: IncrementalAnswer, format: IncrementalFormat): Promise<void> {
   res.setHeader('content-type', multipartContentType(format));
