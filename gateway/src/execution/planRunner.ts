@@ -14,6 +14,7 @@ import { ERRORS, errorCodeDef, type Operation } from '@apollo/federation-interna
 import { evaluateCondition, type ConditionNode, type DeferNode, type FetchDataRewrite, type FetchNode, type PlanNode, type QueryPlanSelectionNode, type ResponsePath } from '@apollo/query-planner';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { ReadPath } from '../datasource/readPath.js';
+import type { ServedFromMemory } from '../datasource/stages/cache.js';
 import { subgraphFetch, type SubgraphFetch } from '../datasource/subgraphFetch.js';
 import type { GatewayRequest } from '../request.js';
 import type { PreparedDefer } from './deferredRun.js';
@@ -40,6 +41,8 @@ export interface PlanRun {
   /** The merged data, which the response shaper reads afterwards. */
   fullResult: Data;
   errors: GraphQLError[];
+  /** When set, each fetch's way to be served again from memory is recorded here (null: it cannot be); partMemo.ts. */
+  fromMemory?: (ServedFromMemory | null)[];
 }
 
 /** A plan node as a request runs it: fetches already described for the read path. */
@@ -218,7 +221,8 @@ async function runFetch(run: PlanRun, node: PreparedFetch, cursor: Cursor): Prom
 
 async function send(run: PlanRun, node: PreparedFetch, cursor: Cursor, variables: Data, representations: Data[] | undefined): Promise<Data | null | undefined> {
   const { requestContext } = run;
-  const { response, policy } = await run.readPath.fetch(node.fetch, { request: run.request, variables, ...(representations ? { representations } : {}) });
+  const { response, policy, fromMemory } = await run.readPath.fetch(node.fetch, { request: run.request, variables, ...(representations ? { representations } : {}) });
+  run.fromMemory?.push(fromMemory ?? null);
   if (policy) requestContext.overallCachePolicy?.restrict({ maxAge: policy.maxAgeSeconds, scope: policy.scope === 'private' ? 'PRIVATE' : 'PUBLIC' });
   if (response.errors) {
     const serviceName = node.fetch.subgraph;

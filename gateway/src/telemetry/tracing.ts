@@ -232,6 +232,11 @@ export function annotateSpan(attributes: Attributes): void {
 
 const counts = new WeakMap<Span, Map<string, number>>();
 
+/** Whether the code running now is inside a span that is recorded (tracing on, and this request sampled). */
+export function inRecordedSpan(): boolean {
+  return processTracer !== null && trace.getActiveSpan()?.isRecording() === true;
+}
+
 /** Adds one to a counting attribute of the active span (a fetch's cache lookups); nothing when no span is. */
 export function countOnSpan(attribute: string): void {
   if (!processTracer) return;

@@ -37,7 +37,7 @@ import type { Dispatch } from '../pipeline.js';
 import { REQUEST_ID_HEADER, type GatewayRequest } from '../../request.js';
 import type { EntityGroup, EntityLoad, EntityLoader } from './merge.js';
 import type { TransportResponse } from './transport.js';
-import { countOnSpan } from '../../telemetry/tracing.js';
+import { countOnSpan, inRecordedSpan } from '../../telemetry/tracing.js';
 import type { EntityOperationUnion, EntityPart } from '../entityOperationUnion.js';
 import { entityKindOf } from '../streamSelections.js';
 
@@ -72,6 +72,24 @@ export interface FetchResult {
   response: GatewayGraphQLResponse;
   /** Null when the fetch served nothing that narrows the answer's policy. */
   policy: ServedPolicy | null;
+  /** Set when every entity came from a fresh public entry of the first cache level: how to serve them again. */
+  fromMemory?: ServedFromMemory;
+}
+
+/**
+ * An entity fetch served wholly from fresh public entries of the first cache level, which its caller may serve
+ * again without the fetch (execution/partMemo.ts) while this says so. Whoever is asked gets the same: the fetch
+ * would serve the same entries to any caller.
+ */
+export interface ServedFromMemory {
+  /**
+   * Whether the fetch would serve the same entries to this request now: each is still the one cached under its key
+   * (an eviction, a renewal or a newer answer replaces it) and fresh, the request does not ask to revalidate, and no
+   * trace is recording (a traced request's fetches each have their span).
+   */
+  stillFresh(request: GatewayRequest): boolean;
+  /** Counts the entities as served from memory again, for this request: their tags, and the cache's hit counts. */
+  servedAgain(request: GatewayRequest): void;
 }
 
 export type FetchHandler = (call: FetchCall) => Promise<FetchResult>;
@@ -309,8 +327,9 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
         })),
       };
       // Where nothing is looked up (no cache, or answers never worth keeping), every entity is a miss at no cost.
-      const firstLevel = lookups ? distinct.map(({ representation }) =>
-        cache.get(keyOf(representation, null)) ?? (state.identity ? cache.get(keyOf(representation, state.identity)) : undefined)) : [];
+      const publicKeys = lookups ? distinct.map(({ representation }) => keyOf(representation, null)) : [];
+      const firstLevel = lookups ? distinct.map(({ representation }, index) =>
+        cache.get(publicKeys[index]!) ?? (state.identity ? cache.get(keyOf(representation, state.identity)) : undefined)) : [];
       const secondLevel = lookups ? await manyFromShared(firstLevel, distinct.map((d) => d.representation), keyOf, state.identity) : [];
 
       /** Per distinct representation: what its places get (a value none of them shares yet), or why they get nothing. */
@@ -341,6 +360,8 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
       for (const [kind, count] of Object.entries(decided)) metrics.cacheLookup(serviceName, 'entity', kind, count);
       metrics.entity(serviceName, 'cache_hit', hits);
 
+      const fromMemory = lookups && distinct.length > 0 && decided.fresh === distinct.length && !united && firstLevel.every((entry) => entry?.scope === 'public')
+        ? servedFromMemory(publicKeys, firstLevel as CacheEntry[], representations.length) : undefined;
       // Every entity served from memory: nothing to send, so nothing below is entered.
       const results = pending.length === 0 ? [] : await next.entities(group, pending.map((p) => p.load), {
         budget: call.budget,
@@ -408,8 +429,36 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
         }
         for (const { error, rest } of outcome.errors ?? []) errors.push({ ...error, path: ['_entities', place, ...rest] });
       });
-      return { response: errors.length > 0 ? { data: { _entities: values }, errors } : { data: { _entities: values } }, policy: freshness.policy() };
+      return {
+        response: errors.length > 0 ? { data: { _entities: values }, errors } : { data: { _entities: values } },
+        policy: freshness.policy(),
+        ...(fromMemory && !inRecordedSpan() ? { fromMemory } : {}),
+      };
     };
+
+    /**
+     * A fetch's fresh public entries (distinct representations, found under their public keys), for serving again.
+     * Checked as a lookup would decide them; counted as a lookup counts them, once per fetch.
+     */
+    const servedFromMemory = (keys: readonly string[], entries: readonly CacheEntry[], places: number): ServedFromMemory => ({
+      stillFresh(request) {
+        if (request.noCache || inRecordedSpan()) return false;
+        const now = options.clock.now();
+        for (let i = 0; i < entries.length; i++) {
+          const entry = entries[i]!;
+          if (options.cache!.get(keys[i]!) !== entry || decide(entry, now, entryDirectives(entry, SERVED_AGAIN)).kind !== 'fresh') return false;
+        }
+        return true;
+      },
+      servedAgain(request) {
+        const { metrics, serviceName } = options;
+        metrics.entity(serviceName, 'requested', places);
+        metrics.entity(serviceName, 'deduplicated', places - entries.length);
+        metrics.cacheLookup(serviceName, 'entity', 'fresh', entries.length);
+        metrics.entity(serviceName, 'cache_hit', places);
+        for (const entry of entries) request.addCacheTags(entry.tags);
+      },
+    });
 
     /** One refresh per entry at a time; it waits for nobody and nobody waits for it. */
     const refreshInBackground = (key: string, refresh: () => Promise<void>): void => {
@@ -605,6 +654,9 @@ function worthStoring(hint: CacheHint, etag: string | null, maxAgeSeconds = hint
   return !hint.noStore && (maxAgeSeconds > 0 || etag !== null);
 }
 
+
+/** A request that `stillFresh` lets through asks for no revalidation. */
+const SERVED_AGAIN: RequestDirectives = { noCache: false };
 
 /** The client's `no-cache`, or a mutation's read-your-writes: nothing is served from memory without asking. */
 function directivesOf(call: FetchCall): RequestDirectives {
