@@ -47,6 +47,7 @@ import { isLive, withLiveDirective, withoutLive } from '../validation/directiveR
 import { annotateSpan, inInternalSpan } from '../telemetry/tracing.js';
 import { formatError } from './incrementalDelivery.js';
 import { decideConditions, prepareDefer, runDeferred, type PartAnswer, type PartSelection, type PreparedDefer } from './deferredRun.js';
+import { PartMemo } from './partMemo.js';
 import { gatewayInternals, loadDataRewrites, loadedApiSchema, type GatewayInternals } from './gatewayInternals.js';
 import { preparePlan, runPlanNode, type PlanRun, type PreparedNode } from './planRunner.js';
 import { compileFragmentShaper, compileResponseShaper, conditionVariables, selectsIntrospection, type FragmentShaper, type ResponseShaper, type ShapedResponse } from './responseShaper.js';
@@ -224,6 +225,7 @@ export function failedResponse(error: unknown): GraphQLResponse {
 }
 
 function compiledExecutor(loaded: () => Loaded | null, readPath: ReadPath, clock: Clock, logger: Logger): CompiledExecutor {
+  const memo = new PartMemo();
   return async (requestContext) => {
     const current = loaded();
     const { request, document, queryHash } = requestContext;
@@ -239,7 +241,7 @@ function compiledExecutor(loaded: () => Loaded | null, readPath: ReadPath, clock
       annotateSpan({ 'gateway.plan.cached': true });
     }
     if (operation.kind === 'stock') return null;
-    return execute(current.internals, readPath, operation, requestContext, clock);
+    return execute(current.internals, readPath, operation, requestContext, clock, memo);
   };
 }
 
@@ -334,7 +336,7 @@ export function shapingOperationOf(internals: GatewayInternals, context: ReturnT
     { kind: Kind.DOCUMENT, definitions: [context.operation, ...Object.values(context.fragments)] }, { validate: false });
 }
 
-async function execute(internals: GatewayInternals, readPath: ReadPath, prepared: Extract<Prepared, { kind: 'compiled' }>, requestContext: CompiledRequest, clock: Clock): Promise<ExecutionResult | null> {
+async function execute(internals: GatewayInternals, readPath: ReadPath, prepared: Extract<Prepared, { kind: 'compiled' }>, requestContext: CompiledRequest, clock: Clock, memo: PartMemo): Promise<ExecutionResult | null> {
   const { request } = requestContext;
   const gatewayRequest = gatewayRequestOf(requestContext.contextValue);
   if (!gatewayRequest) throw new Error('an operation reached the executor without the request the gateway made for it');
@@ -355,6 +357,7 @@ async function execute(internals: GatewayInternals, readPath: ReadPath, prepared
     try {
       const { first, rest } = await runDeferred(run, root, {
         clock,
+        memo,
         shaperFor: (selection) => fragmentShaperFor(prepared, selection, request.variables),
         firstAnswerOf: answerOf,
       });

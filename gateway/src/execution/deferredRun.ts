@@ -12,6 +12,8 @@
  *   when their parent is delivered, so they never arrive before it. A part starts on the event loop's next turn,
  *   once the part holding it has been written.
  * - `@defer(if: $var)` is a `Condition` the planner puts around two plans; it is decided per request here.
+ * - A part whose fetches were all served from fresh cache entries is kept as shaped, and served again to the next
+ *   request bringing the same places' data while those entries last (partMemo.ts).
  *
  * What it delivers (incrementalDelivery.ts writes it in the format the client asked for) is format-neutral.
  */
@@ -21,6 +23,7 @@ import { GraphQLError } from 'graphql';
 import type { Clock } from '../clock.js';
 import { ownValue } from '../jsonValues.js';
 import type { DeliveredPart, IncrementalAnswer, IncrementalStep, PendingPart } from './incrementalDelivery.js';
+import { memoizedPart, type MemoizedPart, type PartMemo } from './partMemo.js';
 import { runPlanNode, type PlanRun, type PreparedNode } from './planRunner.js';
 import { typeAtQueryPath, type FragmentShaper, type ShapedResponse } from './responseShaper.js';
 
@@ -59,6 +62,8 @@ export interface PreparedDeferred {
   /** The fragment's own selection when its node is not itself a `Defer` (whose primary selection it is then). */
   selection: PartSelection | null;
   node: PreparedNode | undefined;
+  /** Set when a run of it may be served again from memory (partMemo.ts). */
+  memo: MemoizedPart | null;
 }
 
 /**
@@ -85,7 +90,12 @@ export function prepareDefer(node: DeferNode, at: readonly string[], operation: 
       queryPath: part.queryPath,
       selection,
       node: child,
+      memo: null,
     });
+  }
+  const dependedOn = new Set(deferred.flatMap((part) => part.after));
+  for (const part of deferred) {
+    if (part.selection) part.memo = memoizedPart(part.node, part.queryPath, part.plannerLabel !== undefined && dependedOn.has(part.plannerLabel));
   }
   const nests = deferred.some((part) => part.after.length > 0 || mayDefer(part.node));
   return { kind: 'Defer', primary, primarySelection, deferred, nests };
@@ -124,6 +134,8 @@ export interface PartAnswer {
 
 export interface DeferredRunContext {
   clock: Clock;
+  /** Parts served again from memory; one per gateway. */
+  memo: PartMemo;
   /** The shaper of a part's selection for this request's `@skip`/`@include` values. */
   shaperFor(selection: PartSelection): FragmentShaper;
   /** The first part from its fetch errors and its shaping (as the whole answer would be). */
@@ -195,17 +207,29 @@ export async function runDeferred(run: PlanRun, root: PreparedDefer, context: De
         selection = node.primarySelection;
         node = node.primary;
       }
-      if (node) await runPlanNode(partRun, node, { path: [], data: run.fullResult });
-      const children = [...nested, ...childrenOf(part.plannerLabel)];
-      parts = places.map((place) => {
-        const input = valueAt(run.fullResult, place.path);
-        const answer = shapePart(selection, input, place.path, errorsUnder(partRun.errors, place, places), context, deferredAnswerOf, partRun.request.staleServed);
-        if (answer.data) {
-          for (const child of children) fillPlaces(answer.data, input, child.queryPath.slice(part.queryPath.length));
-          if (root.nests) sent.delivered(place.path, answer.data);
-        }
-        return { part: place, ...answer };
-      });
+      // Keyed by its places' data before its fetches merge into them.
+      const memoKey = part.memo && selection
+        ? context.memo.keyOf(part.memo, context.shaperFor(selection), run.requestContext.request.variables, places.map((place) => valueAt(run.fullResult, place.path)))
+        : null;
+      const again = memoKey === null ? undefined : context.memo.served(memoKey, partRun.request);
+      if (again) {
+        parts = places.map((place, i) => ({ part: place, data: again[i]!, errors: [] }));
+        if (root.nests) places.forEach((place, i) => sent.delivered(place.path, again[i]!));
+      } else {
+        if (memoKey !== null) partRun.fromMemory = [];
+        if (node) await runPlanNode(partRun, node, { path: [], data: run.fullResult });
+        const children = [...nested, ...childrenOf(part.plannerLabel)];
+        parts = places.map((place) => {
+          const input = valueAt(run.fullResult, place.path);
+          const answer = shapePart(selection, input, place.path, errorsUnder(partRun.errors, place, places), context, deferredAnswerOf, partRun.request.staleServed);
+          if (answer.data) {
+            for (const child of children) fillPlaces(answer.data, input, child.queryPath.slice(part.queryPath.length));
+            if (root.nests) sent.delivered(place.path, answer.data);
+          }
+          return { part: place, ...answer };
+        });
+        if (memoKey !== null) context.memo.keep(memoKey, partRun.fromMemory!, parts);
+      }
     } catch (error) {
       parts = failed(places, error);
       nested = [];
