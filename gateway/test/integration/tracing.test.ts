@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/config.js';
 import { jsonLogger } from '../../src/logger.js';
 import { startGateway } from '../../src/server.js';
 import { deleteKeys, REDIS_URL, redisAvailable, uniqueKeyPrefix } from '../../../test/support/redis.js';
+import { ACCEPT, sendAccepting } from '../support/incrementalAnswers.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlpReceiver.js';
 import { PAGE, ids, startReadPathFixture, type ReadPathFixture } from '../support/readPathFixture.js';
 
@@ -83,6 +84,18 @@ describe('traces', () => {
     const [call] = children(fetch);
     expect(call).toMatchObject({ name: 'subgraph brands', statusCode: 2 });
     expect(call!.attributes).toMatchObject({ 'error.type': 'SUBGRAPH_UNAVAILABLE', 'http.response.status_code': 500, 'gateway.call.late': false });
+  });
+
+  it('every deferred part of a traced page has its fetch span, warm ones too: none is served from the part memo unseen', async () => {
+    const deferred = 'query DeferredBrands($ids: [ID!]!) { products(ids: $ids) { id brand { id ... @defer { name } } } }';
+    for (let i = 0; i < 3; i++) {
+      const answer = await sendAccepting(fixture.gateway.url, { query: deferred, variables: { ids: ids(0, 2) } }, ACCEPT['deferSpec=20220824'], { headers: { traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-01` } });
+      expect(answer.payloads).toHaveLength(2);
+    }
+    await flush();
+
+    const brandFetches = collector.spans.filter((s) => s.name === 'fetch brands' && s.traceId === CALLER_TRACE);
+    expect(brandFetches.map((s) => s.attributes['gateway.cache.fresh'] ?? 0)).toEqual([0, 2, 2]);
   });
 
   it('log lines written inside a traced request name its trace and span', async () => {
