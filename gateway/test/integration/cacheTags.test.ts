@@ -5,23 +5,14 @@
  * refreshes once in the background; GET answers can carry Cache-Tag for a CDN. Real subgraphs behind real
  * proxies, on a ManualClock.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { encodeCacheTag } from '../../src/cache/cacheTagHeader.js';
-import { ManualClock } from '../support/manualClock.js';
-import { PAGE, ids, startReadPathFixture, type FixtureOptions, type ReadPathFixture } from '../support/readPathFixture.js';
+import { PAGE, fixturePerTest, ids, type FixtureOptions, type ReadPathFixture } from '../support/readPathFixture.js';
 
 const SECRET = 'a-long-invalidation-secret';
-let fixture: ReadPathFixture | undefined;
-let clock: ManualClock;
-afterEach(async () => {
-  clock?.advance(60_000);
-  await fixture?.stop();
-  fixture = undefined;
-});
-const start = async (options: FixtureOptions = {}) => {
-  clock = new ManualClock();
-  return (fixture = await startReadPathFixture({ clock, ...options, env: { INVALIDATION_SECRET: SECRET, ...options.env } }));
-};
+const perTest = fixturePerTest();
+const clock = perTest.clock;
+const start = (options: FixtureOptions = {}) => perTest.start({ ...options, env: { INVALIDATION_SECRET: SECRET, ...options.env } });
 const brandNamesOf = (body: any) => body.data.products.map((p: any) => p.brand?.name ?? null);
 const invalidate = (f: ReadPathFixture, body: unknown, authorization: string | null = SECRET) =>
   fetch(f.gateway.url.replace('/graphql', '/invalidation'), {
@@ -53,8 +44,7 @@ describe('root answers while fresh, evicted by the entities they show', () => {
   });
 
   it('without any way to evict (no secret, no events) root answers are asked for every time, as before', async () => {
-    clock = new ManualClock();
-    const f = (fixture = await startReadPathFixture({ clock, brandCount: 2 }));
+    const f = await perTest.start({ brandCount: 2 });
     await f.query(PAGE, { ids: ids(0, 2) });
     await f.query(PAGE, { ids: ids(0, 2) });
     expect(f.shop.requests).toHaveLength(2);
@@ -95,8 +85,7 @@ describe('POST /invalidation', () => {
   });
 
   it('is not there without INVALIDATION_SECRET', async () => {
-    clock = new ManualClock();
-    const f = (fixture = await startReadPathFixture({ clock }));
+    const f = await perTest.start();
     expect((await invalidate(f, { kind: 'subgraph', subgraph: 'brands' })).status).toBe(404);
   });
 });
@@ -108,7 +97,7 @@ describe('stale-while-revalidate', () => {
     await f.query(PAGE, { ids: ids(0, 1) });
     f.brands.reset();
     f.brandNames.set('b0', 'Brand Zero');
-    clock.advance(11_000);
+    clock().advance(11_000);
     f.brands.fault = { kind: 'hold' };
     const [a, b] = await Promise.all([f.query(PAGE, { ids: ids(0, 1) }), f.query(PAGE, { ids: ['p0', 'p0'] })]);
     expect(brandNamesOf(a.body)).toEqual(['Brand 0']);

@@ -4,10 +4,9 @@
  * those entities is evicted, stale, asked to be revalidated, or private to another caller. Real subgraphs behind real
  * proxies, on a ManualClock.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ACCEPT, mergePayloads, sendAccepting } from '../support/incrementalAnswers.js';
-import { ManualClock } from '../support/manualClock.js';
-import { ids, startReadPathFixture, type FixtureOptions, type ReadPathFixture } from '../support/readPathFixture.js';
+import { fixturePerTest, ids, type FixtureOptions, type ReadPathFixture } from '../support/readPathFixture.js';
 
 const SECRET = 'a-long-invalidation-secret';
 /** Each product's brand name is deferred: one part, a place per product. */
@@ -15,17 +14,9 @@ const DEFERRED_BRANDS = `query DeferredBrands($ids: [ID!]!) { products(ids: $ids
 const DEFERRED_NOTES = `query DeferredNotes($ids: [ID!]!) { products(ids: $ids) { id note { id ... @defer { text } } } }`;
 const FORMAT = 'deferSpec=20220824';
 
-let fixture: ReadPathFixture | undefined;
-let clock: ManualClock;
-afterEach(async () => {
-  clock?.advance(60_000);
-  await fixture?.stop();
-  fixture = undefined;
-});
-const start = async (options: FixtureOptions = {}) => {
-  clock = new ManualClock();
-  return (fixture = await startReadPathFixture({ clock, ...options, env: { INVALIDATION_SECRET: SECRET, ...options.env } }));
-};
+const perTest = fixturePerTest();
+const clock = perTest.clock;
+const start = (options: FixtureOptions = {}) => perTest.start({ ...options, env: { INVALIDATION_SECRET: SECRET, ...options.env } });
 
 /** The page in parts, merged as a client merges them; fails unless its brands came in a part of their own. */
 async function deferredPage(f: ReadPathFixture, query: string, productIds: string[], headers: Record<string, string> = {}) {
@@ -76,11 +67,11 @@ describe('a deferred part served again from memory', () => {
     await deferredPage(f, DEFERRED_BRANDS, ids(0, 2));
     await deferredPage(f, DEFERRED_BRANDS, ids(2, 4));
     f.brandNames.set('b0', 'Brand Zero');
-    clock.advance(29_000);
+    clock().advance(29_000);
     f.brands.reset();
     expect(brandNames(await deferredPage(f, DEFERRED_BRANDS, ids(2, 4)))).toEqual(['Brand 0', 'Brand 1']);
     expect(f.brands.entityCalls()).toHaveLength(0);
-    clock.advance(1_000);
+    clock().advance(1_000);
     expect(brandNames(await deferredPage(f, DEFERRED_BRANDS, ids(2, 4)))).toEqual(['Brand Zero', 'Brand 1']);
     expect(f.brands.entityCalls()).toHaveLength(1);
   });

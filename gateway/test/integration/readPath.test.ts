@@ -8,24 +8,12 @@
  * is about (a request reaching a proxy, an answer coming back), so no test sleeps and a busy machine cannot turn
  * a healthy subgraph into a timeout.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Logger } from '../../src/logger.js';
-import { ManualClock } from '../support/manualClock.js';
 import { endOfTurn, watch } from '../support/heldDispatch.js';
-import { BUY, NOTES, PAGE, ids, startReadPathFixture, type FixtureOptions, type ReadPathFixture } from '../support/readPathFixture.js';
+import { BUY, NOTES, PAGE, fixturePerTest, ids } from '../support/readPathFixture.js';
 
-let fixture: ReadPathFixture | undefined;
-let clock: ManualClock;
-afterEach(async () => {
-  // Calls left running late end at their subgraph's timeout; stopping waits for calls in flight.
-  clock?.advance(60_000);
-  await fixture?.stop();
-  fixture = undefined;
-});
-const start = async (options: FixtureOptions = {}) => {
-  clock = new ManualClock();
-  return (fixture = await startReadPathFixture({ clock, ...options }));
-};
+const { start, clock } = fixturePerTest();
 const brandNamesOf = (body: any) => body.data.products.map((p: any) => p.brand?.name ?? null);
 const BRANDS_BREAKER = 'gateway_subgraph_breaker_state{subgraph="brands"}';
 
@@ -64,7 +52,7 @@ describe('batching across requests', () => {
     expect(await f.metric('gateway_entities_total{subgraph="brands",outcome="cache_hit"}')).toBe(4);
     // Each brand is looked up once per page, however many places show it.
     expect(await f.metric('gateway_cache_lookups_total{subgraph="brands",kind="entity",outcome="fresh"}')).toBe(2);
-    clock.advance(1_100);
+    clock().advance(1_100);
     f.brands.fault = { kind: 'status', status: 500 };
     const stale = await f.query(PAGE, { ids: ids(0, 4) });
     expect(stale.body.data).toEqual(first.body.data);
@@ -92,7 +80,7 @@ describe('per-entity cache', () => {
     const first = await f.query(PAGE, { ids: ids(0, 3) });
     expect(first.headers.get('cache-control')).toBe('max-age=60, public');
     f.brands.reset();
-    clock.advance(1_100);
+    clock().advance(1_100);
     const second = await f.query(PAGE, { ids: ids(0, 3) });
     expect(second.body).toEqual(first.body);
     expect(f.brands.requests).toHaveLength(0);
@@ -166,10 +154,10 @@ describe('failures null the failing fields, not the page', () => {
     const answering = f.query(PAGE, { ids: ids(0, 2) });
     const answer = watch(answering);
     const call = await f.brands.waitForRequests(1);
-    clock.advance(199);
+    clock().advance(199);
     await endOfTurn();
     expect(answer.state).toBe('pending');
-    clock.advance(1);
+    clock().advance(1);
     const page = await answering;
     expect(page.status).toBe(200);
     expect(page.body.data.products).toEqual([
@@ -183,10 +171,10 @@ describe('failures null the failing fields, not the page', () => {
     })));
     // An anonymous query's call goes on, so its late answer can fill the cache, up to the subgraph's root timeout.
     expect(call.aborted).toBe(false);
-    clock.advance(799);
+    clock().advance(799);
     await endOfTurn();
     expect(call.aborted).toBe(false);
-    clock.advance(1);
+    clock().advance(1);
     await call.closed;
     expect(call.aborted).toBe(true);
     expect(f.brands.requests).toHaveLength(1);
@@ -197,12 +185,12 @@ describe('failures null the failing fields, not the page', () => {
     f.brands.fault = { kind: 'hold' };
     const first = f.query(PAGE, { ids: ids(0, 2) });
     const call = await f.brands.waitForRequests(1);
-    clock.advance(200);
+    clock().advance(200);
     const late = await first;
     expect(brandNamesOf(late.body)).toEqual([null, null]);
     expect(late.body.errors.map((e: any) => e.extensions.code)).toEqual(['SUBGRAPH_TIMEOUT', 'SUBGRAPH_TIMEOUT']);
 
-    clock.advance(300);
+    clock().advance(300);
     f.brands.releaseHeld();
     await call.closed;
     expect(call.aborted).toBe(false);
@@ -221,10 +209,10 @@ describe('failures null the failing fields, not the page', () => {
     f.brands.fault = { kind: 'hang' };
     const answer = f.query(PAGE, { ids: ['p0'] });
     await f.shop.waitForRequests(1);
-    clock.advance(250);
+    clock().advance(250);
     f.shop.releaseHeld();
     await f.brands.waitForRequests(1);
-    clock.advance(150);
+    clock().advance(150);
     const page = await answer;
     expect(page.body.errors).toEqual([{
       message: 'brands did not answer within the 150 ms left of the operation budget',
@@ -241,13 +229,13 @@ describe('failures null the failing fields, not the page', () => {
     const answering = f.query(PAGE, { ids: ['p0'] });
     const answer = watch(answering);
     await f.shop.waitForRequests(1);
-    clock.advance(120);
+    clock().advance(120);
     f.shop.releaseHeld();
     const call = await f.brands.waitForRequests(1);
-    clock.advance(179);
+    clock().advance(179);
     await endOfTurn();
     expect(answer.state).toBe('pending');
-    clock.advance(1);
+    clock().advance(1);
     const page = await answering;
     expect(page.body.data.products).toEqual([{ id: 'p0', title: 'Product p0', brand: null }]);
     expect(page.body.errors).toEqual([{
@@ -300,7 +288,7 @@ describe('stale-if-error', () => {
   it('serves a stale cached entity when its subgraph fails, says so in extensions, and raises no error', async () => {
     const f = await start({ brandMaxAgeSeconds: 1, env: { STALE_IF_ERROR_SECONDS: '60' } });
     const fresh = await f.query(PAGE, { ids: ids(0, 2) });
-    clock.advance(1_100);
+    clock().advance(1_100);
     f.brands.fault = { kind: 'status', status: 500 };
     const page = await f.query(PAGE, { ids: ids(0, 2) });
     expect(page.body.errors).toBeUndefined();
@@ -315,7 +303,7 @@ describe('stale-if-error', () => {
   it('a client asking for no-cache gets the error, never the stale value', async () => {
     const f = await start({ brandMaxAgeSeconds: 1 });
     await f.query(PAGE, { ids: ['p0'] });
-    clock.advance(1_100);
+    clock().advance(1_100);
     f.brands.fault = { kind: 'status', status: 500 };
     const page = await f.query(PAGE, { ids: ['p0'] }, { 'cache-control': 'no-cache' });
     expect(page.body.data.products[0].brand).toBeNull();
@@ -339,9 +327,9 @@ describe('circuit breaker', () => {
     expect(fast.body.data.products[0].title).toBe('Product p0');
     expect(f.brands.requests.length).toBe(sent);
 
-    clock.advance(299);
+    clock().advance(299);
     expect(await state()).toBe(2);
-    clock.advance(1);
+    clock().advance(1);
     expect(await state()).toBe(1);
     f.brands.fault = { kind: 'none' };
     const probe = await f.query(PAGE, { ids: ['p0'] });
@@ -354,7 +342,7 @@ describe('circuit breaker', () => {
     const f = await start({ env: { ENTITY_CACHE: 'off', BREAKER_VOLUME_THRESHOLD: '1', BREAKER_RESET_MS: '200' } });
     f.brands.fault = { kind: 'status', status: 500 };
     await f.query(PAGE, { ids: ['p0'] });
-    clock.advance(200);
+    clock().advance(200);
     expect((await f.query(PAGE, { ids: ['p0'] })).body.errors[0].extensions.code).toBe('SUBGRAPH_UNAVAILABLE');
     expect((await f.query(PAGE, { ids: ['p0'] })).body.errors[0].extensions.code).toBe('SUBGRAPH_CIRCUIT_OPEN');
   });
@@ -369,7 +357,7 @@ describe('circuit breaker', () => {
     for (let i = 0; i < 4; i++) {
       const answering = f.query(PAGE, { ids: [`p${i}`] });
       await f.brands.waitForRequests(i + 1);
-      clock.advance(100);
+      clock().advance(100);
       const page = await answering;
       expect(page.body.errors).toEqual([{
         message: 'brands did not answer within the 100 ms left of the operation budget',
@@ -474,7 +462,7 @@ describe('metrics', () => {
     f.brands.fault = { kind: 'hang' };
     const answering = f.query(PAGE, { ids: ['p9'] }, { 'cache-control': 'no-cache' });
     await f.brands.waitForRequests(2);
-    clock.advance(300);
+    clock().advance(300);
     await answering;
     const response = await fetch(f.gateway.url.replace('/graphql', '/metrics'));
     expect(response.headers.get('content-type')).toMatch(/^text\/plain/);

@@ -7,11 +7,13 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import type { Clock } from '../../src/clock.js';
 import { jsonLogger, type Logger } from '../../src/logger.js';
 import { startGateway, type RunningGateway } from '../../src/server.js';
 import { startFaultProxy, type FaultProxy } from './faultProxy.js';
+import { ManualClock } from './manualClock.js';
 import { composeTestSupergraph, startTestSubgraph, type TestSubgraph } from './testSubgraph.js';
 import { DEVELOPMENT_IDENTITY_ENV, signedCaller } from './signedIdentity.js';
 
@@ -146,3 +148,25 @@ export async function startReadPathFixture({ env = {}, brandCount = 5, brandMaxA
 }
 
 export const ids = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `p${from + i}`);
+
+/**
+ * For a test file whose tests each start a fixture on a ManualClock of their own (`start`; `clock()` is the current
+ * test's). After each test the clock moves a minute on, so calls left running late end at their subgraph's timeout
+ * (stopping waits for calls in flight), and the fixture stops.
+ */
+export function fixturePerTest(): { start(options?: FixtureOptions): Promise<ReadPathFixture>; clock(): ManualClock } {
+  let fixture: ReadPathFixture | undefined;
+  let clock: ManualClock | undefined;
+  afterEach(async () => {
+    clock?.advance(60_000);
+    await fixture?.stop();
+    fixture = undefined;
+  });
+  return {
+    async start(options = {}) {
+      clock = new ManualClock();
+      return (fixture = await startReadPathFixture({ clock, ...options }));
+    },
+    clock: () => clock!,
+  };
+}
