@@ -7,7 +7,7 @@
  * still the one cached and still fresh for that request; it is counted as served from the cache (tags, metrics), as
  * the run would have been. Otherwise it runs, and is kept anew.
  *
- * On the deferred gig page every gig of a seller shows the same top clients: the part's run was most of what the
+ * On the deferred gig page every gig of a seller shows the same top clients, and the part's run was much of what the
  * deferred page cost beyond the page without the details (bench scenario 4d).
  *
  * A part is kept only when nothing can differ for the next request but what the key holds (`memoVariables`, below):
