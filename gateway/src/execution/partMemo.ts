@@ -55,7 +55,8 @@ export class PartMemo {
   keyOf(part: MemoizedPart, shaper: FragmentShaper, variables: Record<string, unknown> | undefined, inputs: readonly unknown[]): string {
     let shaperId = this.shaperIds.get(shaper);
     if (shaperId === undefined) this.shaperIds.set(shaper, (shaperId = this.nextShaperId++));
-    const read = part.variables.map((name) => (variables && Object.hasOwn(variables, name) ? variables[name] : null));
+    // As the fetch sends them: a variable left out (its default applies) is told apart from one given as null.
+    const read = part.variables.map((name) => (variables && Object.hasOwn(variables, name) && variables[name] !== undefined ? [variables[name]] : []));
     return `${part.id}\u0000${shaperId}\u0000${JSON.stringify(read)}\u0000${JSON.stringify(inputs)}`;
   }
 
