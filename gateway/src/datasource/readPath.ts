@@ -43,6 +43,8 @@ export interface FetchInput {
   representations?: Record<string, unknown>[];
   /** Headers the plan adds to the subgraph request (stock's executor only: Apollo's trace header). */
   plannedHeaders?: Record<string, string>;
+  /** The caller may serve the fetch again from memory: the result says how, when it can (`FetchResult.fromMemory`). */
+  servesAgain?: boolean;
 }
 
 export interface ReadPath {
@@ -119,6 +121,7 @@ export function createReadPath(
       headers: { ...planned, ...request.identityHeaders() },
       // The signed identity header renews: callers are told apart by who they are, not by its bytes.
       sharingKey: `${input.plannedHeaders ? stableJson(planned) : '{}'}\u0000${request.identity ?? ''}`,
+      servesAgain: input.servesAgain === true,
     });
   };
   /** Traced: a span per fetch, the parent of its subgraph calls, counting its cache lookups by outcome. */

@@ -221,7 +221,7 @@ async function runFetch(run: PlanRun, node: PreparedFetch, cursor: Cursor): Prom
 
 async function send(run: PlanRun, node: PreparedFetch, cursor: Cursor, variables: Data, representations: Data[] | undefined): Promise<Data | null | undefined> {
   const { requestContext } = run;
-  const { response, policy, fromMemory } = await run.readPath.fetch(node.fetch, { request: run.request, variables, ...(representations ? { representations } : {}) });
+  const { response, policy, fromMemory } = await run.readPath.fetch(node.fetch, { request: run.request, variables, ...(representations ? { representations } : {}), servesAgain: run.fromMemory !== undefined });
   run.fromMemory?.push(fromMemory ?? null);
   if (policy) requestContext.overallCachePolicy?.restrict({ maxAge: policy.maxAgeSeconds, scope: policy.scope === 'private' ? 'PRIVATE' : 'PUBLIC' });
   if (response.errors) {

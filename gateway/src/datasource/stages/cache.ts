@@ -60,6 +60,8 @@ export interface FetchCall {
    * header itself, which renews.
    */
   sharingKey: string;
+  /** The caller may serve the fetch again from memory (`FetchInput.servesAgain`). */
+  servesAgain: boolean;
 }
 
 /** How long what a fetch served stays fresh, and for whom: the answer's Cache-Control may promise no more. */
@@ -72,7 +74,7 @@ export interface FetchResult {
   response: GatewayGraphQLResponse;
   /** Null when the fetch served nothing that narrows the answer's policy. */
   policy: ServedPolicy | null;
-  /** Set when every entity came from a fresh public entry of the first cache level: how to serve them again. */
+  /** Set when the caller asked (`servesAgain`) and every entity came from a fresh public first-level entry: how to serve them again. */
   fromMemory?: ServedFromMemory;
 }
 
@@ -360,7 +362,7 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
       for (const [kind, count] of Object.entries(decided)) metrics.cacheLookup(serviceName, 'entity', kind, count);
       metrics.entity(serviceName, 'cache_hit', hits);
 
-      const fromMemory = lookups && distinct.length > 0 && decided.fresh === distinct.length && !united && firstLevel.every((entry) => entry?.scope === 'public')
+      const fromMemory = call.servesAgain && lookups && distinct.length > 0 && decided.fresh === distinct.length && !united && firstLevel.every((entry) => entry?.scope === 'public')
         ? servedFromMemory(publicKeys, firstLevel as CacheEntry[], representations.length) : undefined;
       // Every entity served from memory: nothing to send, so nothing below is entered.
       const results = pending.length === 0 ? [] : await next.entities(group, pending.map((p) => p.load), {
