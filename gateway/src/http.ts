@@ -32,6 +32,20 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<stri
   });
 }
 
+/**
+ * Calls `listener` once when the client hangs up before `res` is finished (at once if it already has), so what only
+ * this client was waiting for can stop. A response's 'close' after it finished is not a hang-up.
+ */
+export function onHangUp(res: ServerResponse, listener: () => void): void {
+  if (res.closed) {
+    if (!res.writableFinished) listener();
+    return;
+  }
+  res.once('close', () => {
+    if (!res.writableFinished) listener();
+  });
+}
+
 export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
   const body = JSON.stringify(value);
   res.writeHead(status, {

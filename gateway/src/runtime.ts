@@ -34,7 +34,7 @@ import { gatewayInternals, loadDataRewrites, loadedApiSchema } from './execution
 import { initialPayload, writeMultipart } from './execution/incrementalDelivery.js';
 import { inServerSpan, useTracing } from './telemetry/tracing.js';
 import { useExplorer } from './explorer/explorerRoute.js';
-import { BodyTooLargeError, applyCors, endWithEntityTag, incrementalFormatOf, readBody, sendJson, sendRequestError, wantsEventStream } from './http.js';
+import { BodyTooLargeError, applyCors, endWithEntityTag, incrementalFormatOf, onHangUp, readBody, sendJson, sendRequestError, wantsEventStream } from './http.js';
 import { jsonLogger, type Logger } from './logger.js';
 import { GatewayMetrics, useMetrics } from './metrics/registry.js';
 import { useExploration } from './persisted/exploration.js';
@@ -263,9 +263,7 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     res.setHeader(REQUEST_ID_HEADER, requestId);
     // Listened for before anything waits: a caller that goes away cancels the subgraph calls only it was waiting for.
     const gone = new AbortController();
-    res.once('close', () => {
-      if (!res.writableFinished) gone.abort();
-    });
+    onHangUp(res, () => gone.abort());
     // A stream holds no admission slot: each event or re-run it causes has a budget of its own.
     if (eventStreams && wantsEventStream(req.headers.accept)) return eventStreams(req, res, url);
     for (const step of onRequest) if ((await step(req, res)) === 'answered') return;
@@ -321,7 +319,7 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
       id: randomUUID(),
       admittedAtMs: clock.now(),
       operationBudgetMs: config.readPath.operationBudgetMs,
-      signal: new AbortController().signal,
+      cancellation: new AbortController(),
       caller,
       headers: {},
       // Never written as bytes: the transport sends the result as JSON text.
@@ -345,7 +343,7 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
       id,
       admittedAtMs,
       operationBudgetMs: config.readPath.operationBudgetMs,
-      signal: cancellation.signal,
+      cancellation,
       caller: operation.caller,
       headers: req.headers,
       // A batch's answers share one body: each of them is whole.
@@ -359,7 +357,7 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     // Parts are written here (incrementalDelivery.ts); Apollo Server writes the first, or the whole answer, as JSON.
     if (request.incremental) headers.set('accept', 'application/json');
     const response = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { ...operation.params, headers },
+      httpGraphQLRequest: { method: operation.params.method, search: operation.params.search, body: operation.params.body, headers },
       context: async () => ({ gatewayRequest: request }),
     });
     return { request, response, cancellation };

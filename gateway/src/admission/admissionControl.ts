@@ -36,7 +36,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { ApolloServerPlugin, GraphQLRequestListener, HTTPGraphQLResponse } from '@apollo/server';
 import type { Clock, Timer } from '../clock.js';
-import { sendRequestError } from '../http.js';
+import { onHangUp, sendRequestError } from '../http.js';
 import type { GatewayMetrics } from '../metrics/registry.js';
 import type { GatewayFeature, IncomingOperation } from '../feature.js';
 import { asksNoCache, gatewayRequestOf, type GatewayContext, type GatewayRequest } from '../request.js';
@@ -320,26 +320,26 @@ export function useInboundDedup(metrics: GatewayMetrics): InboundDedupFeature {
     apolloPlugins: [operationTypeRecorder],
     async answer(operation, clientGone, execute) {
       const key = keyOf(operation);
-      if (key === null) return { ...(await execute(clientGone)), shared: false };
+      if (key === null) return answerOf(await execute(clientGone), false);
       const inFlight = flights.get(key);
       if (inFlight) {
-        inFlight.waitFor(clientGone.signal);
+        inFlight.waitFor(operation.res);
         awaiting += 1;
         const led = await inFlight.done;
         awaiting -= 1;
         if (led && shareable(led)) {
           metrics.deduplicated.inc();
-          return { ...led, shared: true };
+          return answerOf(led, true);
         }
-        return { ...(await execute(clientGone)), shared: false };
+        return answerOf(await execute(clientGone), false);
       }
       const flight = new Flight();
       flights.set(key, flight);
-      flight.waitFor(clientGone.signal);
+      flight.waitFor(operation.res);
       let execution: Execution | null = null;
       try {
         execution = await execute(flight.cancellation);
-        return { ...execution, shared: false };
+        return answerOf(execution, false);
       } finally {
         // Gone from the map before anyone is told: a request arriving from now on starts its own execution.
         flights.delete(key);
@@ -347,6 +347,15 @@ export function useInboundDedup(metrics: GatewayMetrics): InboundDedupFeature {
       }
     },
   };
+}
+
+/**
+ * Written out field by field: V8 (Node 20) gives the copy of a spread (`{ ...execution, shared }`) a map outside its
+ * transition tree, so adding a field to it makes a new hidden class for every answer: old-space garbage, and
+ * megamorphic property loads wherever the answer is read.
+ */
+function answerOf({ request, response, cancellation }: Execution, shared: boolean): Answer {
+  return { request, response, cancellation, shared };
 }
 
 /** Null: this request is never shared. */
@@ -371,14 +380,13 @@ class Flight {
     this.settled = resolve;
   });
 
-  waitFor(clientGone: AbortSignal): void {
+  /** Listens for the hang-up itself rather than on an AbortSignal: on Node 20 every AbortSignal made costs hidden classes. */
+  waitFor(res: ServerResponse): void {
     this.waiting += 1;
-    const leave = () => {
+    onHangUp(res, () => {
       this.waiting -= 1;
       if (this.waiting === 0) this.cancellation.abort();
-    };
-    if (clientGone.aborted) leave();
-    else clientGone.addEventListener('abort', leave, { once: true });
+    });
   }
 
   settle(execution: Execution | null): void {

@@ -323,7 +323,7 @@ export class OperationStreams {
       const unsubscribe = this.upstream.open(prepared.subgraph, { query: prepared.upstream.query, ...(prepared.upstream.operationName ? { operationName: prepared.upstream.operationName } : {}), variables: upstreamVariables(prepared, variables) }, caller, {
         next: (event) => {
           metrics.streamEvents.inc({ source: prepared.subgraph });
-          const request = new GatewayRequest({ id: randomUUID(), admittedAtMs: clock.now(), operationBudgetMs, signal: stopped.signal, caller, headers: {}, streamSelections: selections });
+          const request = new GatewayRequest({ id: randomUUID(), admittedAtMs: clock.now(), operationBudgetMs, cancellation: stopped, caller, headers: {}, streamSelections: selections });
           const completed = resolveEvent(prepared, event, { internals, readPath, request, variables, shaper }).catch((error: unknown): StreamResult => {
             logger.error('a subscription event could not be completed', { subgraph: prepared.subgraph, error: String((error as Error)?.message ?? error) });
             return { errors: [new GraphQLError('The event could not be completed', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })] };
