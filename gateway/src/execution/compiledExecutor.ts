@@ -351,6 +351,7 @@ async function execute(internals: GatewayInternals, readPath: ReadPath, prepared
     rewrites: internals.rewrites,
     fullResult: Object.create(null),
     errors: [],
+    fromMemory: null,
   };
   const root = gatewayRequest.incremental ? decideConditions(prepared.incremental ?? undefined, request.variables, prepared.operation) : undefined;
   if (root?.kind === 'Defer') {

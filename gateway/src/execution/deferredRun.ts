@@ -189,14 +189,14 @@ export async function runDeferred(run: PlanRun, root: PreparedDefer, context: De
         const parentWritten = parentSent.opened();
         if (parentWritten) await parentWritten;
         running -= 1;
-        queue.push({ ...step, hasNext: running > 0 });
+        queue.push({ delivered: step.delivered, pending: step.pending, hasNext: running > 0 });
         partSent.open();
       });
     }
     return pending;
   };
   const deliver = async (part: PreparedDeferred, places: PendingPart[], partSent: Latch): Promise<Omit<IncrementalStep, 'hasNext'>> => {
-    const partRun: PlanRun = { ...run, request: run.request.deferredPart(context.clock.now()), errors: [] };
+    const partRun: PlanRun = { ...run, request: run.request.deferredPart(context.clock.now()), errors: [], fromMemory: null };
     let parts: DeliveredPart[];
     let nested: readonly PreparedDeferred[] = [];
     try {

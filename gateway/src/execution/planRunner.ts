@@ -41,8 +41,12 @@ export interface PlanRun {
   /** The merged data, which the response shaper reads afterwards. */
   fullResult: Data;
   errors: GraphQLError[];
-  /** When set, each fetch's way to be served again from memory is recorded here (null: it cannot be); partMemo.ts. */
-  fromMemory?: (ServedFromMemory | null)[];
+  /**
+   * When not null, each fetch's way to be served again from memory is recorded here (null: it cannot be);
+   * partMemo.ts. Always present, so a deferred part's copy of its run (a spread) only changes it: on Node 20 a key
+   * added to a spread's copy makes a new hidden class each time.
+   */
+  fromMemory: (ServedFromMemory | null)[] | null;
 }
 
 /** A plan node as a request runs it: fetches already described for the read path. */
@@ -221,7 +225,7 @@ async function runFetch(run: PlanRun, node: PreparedFetch, cursor: Cursor): Prom
 
 async function send(run: PlanRun, node: PreparedFetch, cursor: Cursor, variables: Data, representations: Data[] | undefined): Promise<Data | null | undefined> {
   const { requestContext } = run;
-  const { response, policy, fromMemory } = await run.readPath.fetch(node.fetch, { request: run.request, variables, ...(representations ? { representations } : {}), servesAgain: run.fromMemory !== undefined });
+  const { response, policy, fromMemory } = await run.readPath.fetch(node.fetch, { request: run.request, variables, ...(representations ? { representations } : {}), servesAgain: run.fromMemory !== null });
   run.fromMemory?.push(fromMemory ?? null);
   if (policy) requestContext.overallCachePolicy?.restrict({ maxAge: policy.maxAgeSeconds, scope: policy.scope === 'private' ? 'PRIVATE' : 'PUBLIC' });
   if (response.errors) {

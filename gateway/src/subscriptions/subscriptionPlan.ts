@@ -87,6 +87,7 @@ export async function resolveEvent(prepared: PreparedSubscription, event: { data
     rewrites: run.internals.rewrites,
     fullResult: data,
     errors: (event.errors ?? []).map((error) => fromSubgraph(asGraphQLError(error), prepared.subgraph, (path) => path as (string | number)[] | undefined)),
+    fromMemory: null,
   };
   if (prepared.rest) await runPlanNode(planRun, prepared.rest, { path: [], data });
   return executionResult(answerOf(planRun.errors, run.shaper(data, planRun.errors.length === 0)));

@@ -34,6 +34,18 @@ export interface UndiciTransportOptions {
   maxResponseBytes: number;
 }
 
+/**
+ * The call's headers, then the JSON ones. Built key by key: in V8 (Node 20) a spread's copy gets a map outside the
+ * transition tree, and each key added to it after the spread makes a new hidden class on every call.
+ */
+function postHeaders(own: Record<string, string>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const name in own) headers[name] = own[name]!;
+  headers['content-type'] = 'application/json';
+  headers.accept = 'application/json';
+  return headers;
+}
+
 /** How much of a bad answer the log line quotes. */
 const EXCERPT_CHARS = 200;
 
@@ -68,7 +80,7 @@ export class UndiciTransport implements SubgraphTransport {
       const response = await this.pool.request({
         path: this.path,
         method: 'POST',
-        headers: { ...call.headers, 'content-type': 'application/json', accept: 'application/json' },
+        headers: postHeaders(call.headers),
         body: call.body,
         signal,
       });
