@@ -16,7 +16,7 @@ import type { Duplex } from 'node:stream';
 import { ApolloGateway } from '@apollo/gateway';
 import { trace, type Attributes } from '@opentelemetry/api';
 import { ApolloServer, HeaderMap } from '@apollo/server';
-import { useAdmission, useInboundDedup, type Execution } from './admission/admissionControl.js';
+import { answerOf, useAdmission, useInboundDedup, type Execution } from './admission/admissionControl.js';
 import { applyApolloTelemetryChoice } from './apolloTelemetry.js';
 import { Authenticator, useAuthentication } from './auth/authenticator.js';
 import { useCacheTagHeader } from './cache/cacheTagHeader.js';
@@ -275,7 +275,7 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     const span = tracer && trace.getActiveSpan();
     if (span) span.setAttributes({ ...operationAttributes(operation.params), 'gateway.request_id': requestId, 'gateway.admission.wait_ms': admittedAtMs - arrivedAtMs });
     const execute = (cancellation: AbortController) => executeOperation(operation, { id: requestId, admittedAtMs, cancellation });
-    const { request, response, cancellation, shared } = inboundDedup ? await inboundDedup.answer(operation, gone, execute) : { ...(await execute(gone)), shared: false };
+    const { request, response, cancellation, shared } = inboundDedup ? await inboundDedup.answer(operation, gone, execute) : answerOf(await execute(gone), false);
     if (span) span.setAttributes({ 'gateway.incremental': request.incremental !== null, ...(shared ? { 'gateway.deduplicated_with': request.id } : {}) });
     const parts = request.incrementalAnswer;
     const inParts = parts !== null && (response.status ?? 200) === 200 && response.body.kind === 'complete';

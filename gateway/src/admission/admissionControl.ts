@@ -351,10 +351,10 @@ export function useInboundDedup(metrics: GatewayMetrics): InboundDedupFeature {
 
 /**
  * Written out field by field: V8 (Node 20) gives the copy of a spread (`{ ...execution, shared }`) a map outside its
- * transition tree, so adding a field to it makes a new hidden class for every answer: old-space garbage, and
- * megamorphic property loads wherever the answer is read.
+ * transition tree, so adding a field to it makes a new hidden class, in the old generation, for every answer
+ * (docs/APOLLO-NOTES.md, section 5).
  */
-function answerOf({ request, response, cancellation }: Execution, shared: boolean): Answer {
+export function answerOf({ request, response, cancellation }: Execution, shared: boolean): Answer {
   return { request, response, cancellation, shared };
 }
 
@@ -380,7 +380,7 @@ class Flight {
     this.settled = resolve;
   });
 
-  /** Listens for the hang-up itself rather than on an AbortSignal: on Node 20 every AbortSignal made costs hidden classes. */
+  /** Hears the hang-up from the response, not through an AbortSignal: on Node 20 each one made costs hidden classes. */
   waitFor(res: ServerResponse): void {
     this.waiting += 1;
     onHangUp(res, () => {
