@@ -36,7 +36,7 @@ import type { SubgraphFetch } from '../subgraphFetch.js';
 import type { Dispatch } from '../pipeline.js';
 import { REQUEST_ID_HEADER, type GatewayRequest } from '../../request.js';
 import type { EntityGroup, EntityLoad, EntityLoader } from './merge.js';
-import type { TransportResponse } from './transport.js';
+import { withHeaders, type TransportResponse } from './transport.js';
 import { countOnSpan, inRecordedSpan } from '../../telemetry/tracing.js';
 import type { EntityOperationUnion, EntityPart } from '../entityOperationUnion.js';
 import { entityKindOf } from '../streamSelections.js';
@@ -185,7 +185,7 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
       const send = (conditionalOn: string | null, operationEndsAtMs: number, signal: AbortSignal | undefined) => next.root({
         kind: 'root',
         body: JSON.stringify({ query, variables, operationName }),
-        headers: { ...call.headers, [REQUEST_ID_HEADER]: state.id, ...(conditionalOn ? { 'if-none-match': conditionalOn } : {}) },
+        headers: withHeaders(call.headers, conditionalOn ? { [REQUEST_ID_HEADER]: state.id, 'if-none-match': conditionalOn } : { [REQUEST_ID_HEADER]: state.id }),
         budget: { callTimeoutMs: call.budget.callTimeoutMs, operationEndsAtMs, lateAllowanceMs: 0 },
         signal,
         operationName,

@@ -16,6 +16,7 @@ import type { GatewayMetrics } from '../../metrics/registry.js';
 import { REQUEST_ID_HEADER } from '../../request.js';
 import { waitingEnds, type FetchBudget } from '../budget.js';
 import { splitEntities, type EntityResult } from '../entityAnswer.js';
+import { withHeaders } from './transport.js';
 import type { CallOutcome, Dispatch } from '../pipeline.js';
 
 /** What must be identical for two loads to share one `_entities` call. */
@@ -197,7 +198,7 @@ export function mergeStage(options: MergeStageOptions): (next: Dispatch) => Enti
       const answer = send({
         kind: 'entities',
         body: callBody(group, slots.map((s) => s.load.representationKey), revalidating > 0 ? ifNoneMatch : null),
-        headers: { ...group.headers, [REQUEST_ID_HEADER]: waiters[0]?.requestId ?? '' },
+        headers: withHeaders(group.headers, { [REQUEST_ID_HEADER]: waiters[0]?.requestId ?? '' }),
         budget: {
           callTimeoutMs: Math.max(...waiters.map((w) => w.budget.callTimeoutMs)),
           operationEndsAtMs: Math.max(...waiters.map((w) => w.budget.operationEndsAtMs)),
