@@ -46,8 +46,16 @@ export interface IncrementalStep {
 /** What follows an answer's first part: the parts the first one leaves pending, then a step per delivery. */
 export interface IncrementalAnswer {
   pending: PendingPart[];
-  /** Each iteration reads every step from the first: requests sharing the answer each write them all. */
-  steps: AsyncIterable<IncrementalStep>;
+  /** A reader of every step from the first: requests sharing the answer each write them all. */
+  read(): StepReader;
+}
+
+/** One request's place in an answer's steps. */
+export interface StepReader {
+  /** The steps delivered and not read yet, read now: none while the next one is still running. */
+  ready(): IncrementalStep[];
+  /** Resolves once a step is ready, with false when none is left to come. */
+  more(): Promise<boolean>;
 }
 
 const BOUNDARY = 'graphql';
@@ -110,30 +118,37 @@ const partHead = '\r\ncontent-type: application/json; charset=utf-8\r\n\r\n';
 /**
  * Writes the answer as `multipart/mixed`: the first payload at once, then each step as it comes. Each part is
  * followed by its delimiter at once, so a client knows a part is whole without waiting for the next one; the last
- * delimiter is closed (`--`) when no step is left. Stops reading steps when the client has gone (the request's
- * signal has already cancelled what only it waited for). Each write is one buffer encoded from its pieces, as a
- * complete answer is written as bytes (request.ts, `answerInBytes`): joined as strings first, every part would be
- * copied once more inside V8's heap.
+ * delimiter is closed (`--`) when no step is left. Steps already delivered when a write leaves go in it: a part
+ * the memo served with its first payload shares that payload's write (deferredRun.ts). Stops reading steps when the
+ * client has gone (the request's signal has already cancelled what only it waited for). Each write is one buffer
+ * encoded from its pieces, as a complete answer is written as bytes (request.ts, `answerInBytes`): joined as strings
+ * first, every part would be copied once more inside V8's heap.
  */
 export async function writeMultipart(res: ServerResponse, first: readonly string[], answer: IncrementalAnswer, format: IncrementalFormat): Promise<void> {
   res.setHeader('content-type', multipartContentType(format));
   // A proxy that buffers answers (nginx by default) would hold the first part back until the last.
   res.setHeader('x-accel-buffering', 'no');
-  res.write(encoded(delimiter, partHead, ...first, delimiter));
-  for await (const step of answer.steps) {
-    if (res.destroyed) return;
-    const payload = JSON.stringify(stepPayload(step, format));
-    // The last part and the closing leave in one write.
-    if (!step.hasNext) {
-      res.end(encoded(partHead, payload, delimiter, '--\r\n'));
-      return;
+  const steps = answer.read();
+  const pieces = [delimiter, partHead, ...first, delimiter];
+  for (;;) {
+    for (const step of steps.ready()) {
+      pieces.push(partHead, JSON.stringify(stepPayload(step, format)), delimiter);
+      // The last part and the closing leave in one write.
+      if (!step.hasNext) {
+        pieces.push('--\r\n');
+        res.end(encoded(pieces));
+        return;
+      }
     }
-    res.write(encoded(partHead, payload, delimiter));
+    res.write(encoded(pieces));
+    pieces.length = 0;
+    if (!(await steps.more())) break;
+    if (res.destroyed) return;
   }
   res.end('--\r\n');
 }
 
-function encoded(...pieces: string[]): Buffer {
+function encoded(pieces: readonly string[]): Buffer {
   let length = 0;
   for (const piece of pieces) length += Buffer.byteLength(piece);
   const bytes = Buffer.allocUnsafe(length);

@@ -46,6 +46,26 @@ describe('a deferred part served again from memory', () => {
     expect(await f.metric('gateway_entities_total{subgraph="brands",outcome="cache_hit"}')).toBe(6);
   });
 
+  it('a part served from memory leaves in its first payload\'s write; one that is fetched follows in a write of its own', async () => {
+    const f = await start({ brandCount: 2 });
+    const send = (productIds: string[]) => sendAccepting(f.gateway.url, { query: DEFERRED_BRANDS, variables: { ids: productIds } }, ACCEPT[FORMAT]);
+    // Fetched: the first payload is written before brands answers, so the length of the answer is not known then.
+    const fetched = await send(ids(0, 2));
+    expect(fetched.payloads).toHaveLength(2);
+    expect(fetched.headers.get('transfer-encoding')).toBe('chunked');
+    expect(fetched.headers.get('content-length')).toBeNull();
+    // The entity cache serves the next page's part, which the memo keeps; the page after it, the memo serves: both
+    // payloads and the closing delimiter in one write, whose length is known.
+    await send(ids(2, 4));
+    const again = await send(ids(2, 4));
+    expect(again.payloads).toHaveLength(2);
+    expect(again.payloads[0]).toMatchObject({ data: { products: [{ id: 'p2' }, { id: 'p3' }] }, hasNext: true });
+    expect(again.payloads[1]).toMatchObject({ hasNext: false, incremental: [{ data: { name: 'Brand 0' }, path: ['products', 0, 'brand'] }, { data: { name: 'Brand 1' }, path: ['products', 1, 'brand'] }] });
+    expect(again.headers.get('transfer-encoding')).toBeNull();
+    expect(Number(again.headers.get('content-length'))).toBeGreaterThan(0);
+    expect(f.brands.entityCalls()).toHaveLength(1);
+  });
+
   it('a brand evicted by an invalidation is fetched again, and the page shows its new name', async () => {
     const f = await start({ brandCount: 2 });
     await deferredPage(f, DEFERRED_BRANDS, ids(0, 2));
