@@ -12,7 +12,7 @@
  */
 import type { SubgraphFailure } from '../errors.js';
 import type { FetchBudget } from './budget.js';
-import type { TransportResponse } from './stages/transport.js';
+import type { CallSignal, TransportResponse } from './stages/transport.js';
 
 /** The limits one call to a subgraph runs under (budget.ts): a merged call takes the most generous of its waiters'. */
 export type CallBudget = Pick<FetchBudget, 'callTimeoutMs' | 'operationEndsAtMs' | 'lateAllowanceMs'>;
@@ -25,7 +25,7 @@ export interface SubgraphCall {
   headers: Record<string, string>;
   budget: CallBudget;
   /** Aborted when nobody waits for the answer any more (each caller went away). */
-  signal?: AbortSignal;
+  signal?: CallSignal;
   /** For the log line of a failure. */
   operationName?: string;
   requestIds: readonly string[];

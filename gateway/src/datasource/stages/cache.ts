@@ -36,7 +36,7 @@ import type { SubgraphFetch } from '../subgraphFetch.js';
 import type { Dispatch } from '../pipeline.js';
 import { REQUEST_ID_HEADER, type GatewayRequest } from '../../request.js';
 import type { EntityGroup, EntityLoad, EntityLoader } from './merge.js';
-import { withHeaders, type TransportResponse } from './transport.js';
+import { withHeaders, type CallSignal, type TransportResponse } from './transport.js';
 import { countOnSpan, inRecordedSpan } from '../../telemetry/tracing.js';
 import type { EntityOperationUnion, EntityPart } from '../entityOperationUnion.js';
 import { entityKindOf } from '../streamSelections.js';
@@ -182,7 +182,7 @@ export function cacheStage(options: CacheStageOptions): (next: CacheNext) => Fet
         state.addCacheTags(entry.tags);
         return { response: ownCopy(entry.value) as GatewayGraphQLResponse, policy: { maxAgeSeconds: decision.remainingSeconds, scope: entry.scope } };
       }
-      const send = (conditionalOn: string | null, operationEndsAtMs: number, signal: AbortSignal | undefined) => next.root({
+      const send = (conditionalOn: string | null, operationEndsAtMs: number, signal: CallSignal | undefined) => next.root({
         kind: 'root',
         body: JSON.stringify({ query, variables, operationName }),
         headers: withHeaders(call.headers, conditionalOn ? { [REQUEST_ID_HEADER]: state.id, 'if-none-match': conditionalOn } : { [REQUEST_ID_HEADER]: state.id }),

@@ -13,6 +13,7 @@ import type { Clock } from '../../clock.js';
 import { SubgraphFailure } from '../../errors.js';
 import { callDeadline, lateLeftMs, type CallDeadline } from '../budget.js';
 import type { CallOutcome, Stage, SubgraphCall } from '../pipeline.js';
+import { Cancellation } from './transport.js';
 
 export interface DeadlineStageOptions {
   serviceName: string;
@@ -33,11 +34,11 @@ export function deadlineStage(options: DeadlineStageOptions): Stage {
     const deadline = callDeadline(startedAtMs, call.budget.callTimeoutMs, call.budget.operationEndsAtMs);
     if (deadline.timeoutMs <= 0) return Promise.resolve({ kind: 'failed', failure: timeoutFailure(serviceName, deadline) });
 
-    const controller = new AbortController();
+    const controller = new Cancellation();
     const cancel = () => controller.abort(callerGone(serviceName));
     if (call.signal?.aborted) cancel();
     call.signal?.addEventListener('abort', cancel, { once: true });
-    const answer = next({ ...call, signal: controller.signal });
+    const answer = next({ ...call, signal: controller });
 
     return new Promise<CallOutcome>((resolve) => {
       let settled = false;

@@ -16,7 +16,7 @@ import type { GatewayMetrics } from '../../metrics/registry.js';
 import { REQUEST_ID_HEADER } from '../../request.js';
 import { waitingEnds, type FetchBudget } from '../budget.js';
 import { splitEntities, type EntityResult } from '../entityAnswer.js';
-import { withHeaders } from './transport.js';
+import { Cancellation, withHeaders, type CallSignal } from './transport.js';
 import type { CallOutcome, Dispatch } from '../pipeline.js';
 
 /** What must be identical for two loads to share one `_entities` call. */
@@ -51,7 +51,7 @@ export interface Waiter {
    * page budget bounds the page, not the call: a call whose waiters all gave up runs on to its own deadline.
    */
   budget: FetchBudget;
-  signal?: AbortSignal;
+  signal?: CallSignal;
   requestId: string;
 }
 
@@ -85,7 +85,7 @@ interface Slot {
 }
 
 interface Call {
-  controller: AbortController;
+  controller: Cancellation;
   slots: Slot[];
   /** What the call brings for each of its slots, even after their waiters gave up: one promise per call, not per slot. */
   results?: Promise<EntityResult[]>;
@@ -179,7 +179,7 @@ export function mergeStage(options: MergeStageOptions): (next: Dispatch) => Enti
 
     const dispatch = (state: GroupState, slots: Slot[]) => {
       const { group } = state;
-      const call: Call = { controller: new AbortController(), slots };
+      const call: Call = { controller: new Cancellation(), slots };
       slots.forEach((slot, position) => {
         state.queued.delete(slot.load.representationKey);
         state.sent.set(slot.load.representationKey, slot);
@@ -204,7 +204,7 @@ export function mergeStage(options: MergeStageOptions): (next: Dispatch) => Enti
           operationEndsAtMs: Math.max(...waiters.map((w) => w.budget.operationEndsAtMs)),
           lateAllowanceMs,
         },
-        signal: call.controller.signal,
+        signal: call.controller,
         operationName: group.operationName,
         requestIds: waiters.slice(0, LOGGED_REQUEST_IDS).map((w) => w.requestId),
       });
