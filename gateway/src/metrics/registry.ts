@@ -17,7 +17,36 @@ export type EntityOutcome =
   | 'stale_served' // subgraph failed, a stale cached value was served instead
   | 'failed'; // subgraph failed and nothing could be served
 
+type LookupKind = 'root' | 'entity' | 'background';
+const LOOKUP_KINDS: readonly LookupKind[] = ['root', 'entity', 'background'];
+
 const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, halfOpen: 1, open: 2 };
+
+/**
+ * Increments by two label values, kept as plain numbers until a scrape adds them to their counter. prom-client
+ * builds and checks a label hash on every increment, and the read path counts several per page: in bench s4d's
+ * profile, prom-client took 6.5 µs of the page without the details and 12.4 µs of the deferred page.
+ */
+class Tally {
+  private readonly counts = new Map<string, Map<string, number>>();
+
+  add(first: string, second: string, count: number): void {
+    let bySecond = this.counts.get(first);
+    if (!bySecond) this.counts.set(first, (bySecond = new Map()));
+    bySecond.set(second, (bySecond.get(second) ?? 0) + count);
+  }
+
+  /** Hands over every count added since the last time, and starts again from zero. */
+  drain(into: (first: string, second: string, count: number) => void): void {
+    for (const [first, bySecond] of this.counts) {
+      for (const [second, count] of bySecond) {
+        if (count === 0) continue;
+        into(first, second, count);
+        bySecond.set(second, 0);
+      }
+    }
+  }
+}
 
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -37,11 +66,14 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  private readonly entityTally = new Tally();
+
   readonly entities = new Counter({
     name: 'gateway_entities_total',
     help: 'Entities asked of subgraphs, by what the hybrid read path did with each',
     labelNames: ['subgraph', 'outcome'] as const,
     registers: [this.registry],
+    collect: () => this.entityTally.drain((subgraph, outcome, count) => this.entities.inc({ subgraph, outcome }, count)),
   });
 
   readonly notModifiedBytesSaved = new Counter({
@@ -58,11 +90,16 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  private readonly lookupTallies: Record<LookupKind, Tally> = { root: new Tally(), entity: new Tally(), background: new Tally() };
+
   readonly cacheLookups = new Counter({
     name: 'gateway_cache_lookups_total',
     help: 'Cache lookups per subgraph and kind (root, entity; background = refreshes started), by outcome: fresh (hit), staleWhileRevalidate (served, refreshed in the background), revalidate (conditional request), miss',
     labelNames: ['subgraph', 'kind', 'outcome'] as const,
     registers: [this.registry],
+    collect: () => {
+      for (const kind of LOOKUP_KINDS) this.lookupTallies[kind].drain((subgraph, outcome, count) => this.cacheLookups.inc({ subgraph, kind, outcome }, count));
+    },
   });
 
   readonly cacheEvictions = new Counter({
@@ -160,11 +197,11 @@ export class GatewayMetrics {
   }
 
   entity(subgraph: string, outcome: EntityOutcome, count = 1): void {
-    if (count > 0) this.entities.inc({ subgraph, outcome }, count);
+    if (count > 0) this.entityTally.add(subgraph, outcome, count);
   }
 
-  cacheLookup(subgraph: string, kind: 'root' | 'entity' | 'background', outcome: string, count = 1): void {
-    if (count > 0) this.cacheLookups.inc({ subgraph, kind, outcome }, count);
+  cacheLookup(subgraph: string, kind: LookupKind, outcome: string, count = 1): void {
+    if (count > 0) this.lookupTallies[kind].add(subgraph, outcome, count);
   }
 
   setBreakerState(subgraph: string, state: BreakerState): void {
