@@ -48,17 +48,54 @@ export interface Caller {
   signer: SubgraphIdentitySigner;
 }
 
+/**
+ * What cancels a request, and each subgraph call made for it: the shape of an AbortSignal (`aborted`, `reason`, its
+ * 'abort' listeners), which undici reads (datasource/stages/transport.ts). The gateway makes a `Cancellation` of it
+ * rather than an AbortController: on Node 20 every AbortSignal made costs three new hidden classes
+ * (docs/APOLLO-NOTES.md, section 5), and a page calling a subgraph made three of them (its own, the merge stage's
+ * and the deadline stage's).
+ */
+export interface CallSignal {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+/** A signal and its controller in one: each listener is called once, when it is first aborted. */
+export class Cancellation implements CallSignal {
+  aborted = false;
+  reason: unknown = undefined;
+  private listeners: (() => void)[] = [];
+
+  abort(reason: unknown = new DOMException('This operation was aborted', 'AbortError')): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    const listeners = this.listeners;
+    this.listeners = [];
+    for (const listener of listeners) listener();
+  }
+
+  /** As on an AbortSignal, a listener added once it is aborted is never called. */
+  addEventListener(_type: 'abort', listener: () => void): void {
+    if (!this.aborted) this.listeners.push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const at = this.listeners.indexOf(listener);
+    if (at >= 0) this.listeners.splice(at, 1);
+  }
+}
+
 export interface GatewayRequestInit {
   id: string;
   /** Admission, on the gateway's clock: the operation budget and the page budgets count from here. */
   admittedAtMs: number;
   /** OPERATION_BUDGET_MS: how long the request may take in all. */
   operationBudgetMs: number;
-  /**
-   * Aborted when the client goes away before its answer is sent. Its signal is made only when something listens (a
-   * subgraph call): on Node 20 each AbortSignal made costs three new hidden classes, and most pages make no call.
-   */
-  cancellation: AbortController;
+  /** Aborted when the client goes away before its answer is sent. */
+  cancellation: Cancellation;
   /** Null: anonymous. Only the door sets it, from a verified token or the development header. */
   caller: Caller | null;
   /** The client's own request headers (`Cache-Control: no-cache` asks every cache to revalidate). */
@@ -76,6 +113,8 @@ export class GatewayRequest {
   readonly admittedAtMs: number;
   /** When the operation budget runs out (clock ms). */
   readonly deadlineAtMs: number;
+  /** Aborted when the client goes away before its answer is sent. */
+  readonly signal: CallSignal;
   readonly caller: Caller | null;
   /** The client asked for revalidated data: nothing is served from a cache without asking its subgraph. */
   readonly noCache: boolean;
@@ -109,6 +148,7 @@ export class GatewayRequest {
     this.id = init.id;
     this.admittedAtMs = init.admittedAtMs;
     this.deadlineAtMs = init.admittedAtMs + init.operationBudgetMs;
+    this.signal = init.cancellation;
     this.caller = init.caller;
     this.incremental = init.incremental ?? null;
     this.answersAlone = this.incremental === null && !init.inBatch && whole === undefined;
@@ -124,11 +164,6 @@ export class GatewayRequest {
    */
   deferredPart(startedAtMs: number): GatewayRequest {
     return new GatewayRequest({ ...this.init, admittedAtMs: startedAtMs }, this);
-  }
-
-  /** Aborted when the client goes away before its answer is sent. */
-  get signal(): AbortSignal {
-    return this.init.cancellation.signal;
   }
 
   /** The caller's identity (private cache entries are keyed by it), or null when anonymous. */

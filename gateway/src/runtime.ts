@@ -40,7 +40,7 @@ import { GatewayMetrics, useMetrics } from './metrics/registry.js';
 import { useExploration } from './persisted/exploration.js';
 import { PersistedQueryGate, usePersistedQueries } from './persisted/persistedQueries.js';
 import { RedisLink, useRedis } from './redis/redisLink.js';
-import { GatewayRequest, requestIdOf, REQUEST_ID_HEADER, stringifyAnswer, type Caller, type GatewayContext } from './request.js';
+import { Cancellation, GatewayRequest, requestIdOf, REQUEST_ID_HEADER, stringifyAnswer, type Caller, type GatewayContext } from './request.js';
 import { useSubscriptions } from './subscriptions/useSubscriptions.js';
 import type { LiveAnswer } from './subscriptions/liveQueries.js';
 import { supergraphOption } from './supergraphLoader.js';
@@ -262,7 +262,7 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     const requestId = requestIdOf(req.headers);
     res.setHeader(REQUEST_ID_HEADER, requestId);
     // Listened for before anything waits: a caller that goes away cancels the subgraph calls only it was waiting for.
-    const gone = new AbortController();
+    const gone = new Cancellation();
     onHangUp(res, () => gone.abort());
     // A stream holds no admission slot: each event or re-run it causes has a budget of its own.
     if (eventStreams && wantsEventStream(req.headers.accept)) return eventStreams(req, res, url);
@@ -274,7 +274,7 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
     for (const step of onOperation) if ((await step(operation)) === 'answered') return;
     const span = tracer && trace.getActiveSpan();
     if (span) span.setAttributes({ ...operationAttributes(operation.params), 'gateway.request_id': requestId, 'gateway.admission.wait_ms': admittedAtMs - arrivedAtMs });
-    const execute = (cancellation: AbortController) => executeOperation(operation, { id: requestId, admittedAtMs, cancellation });
+    const execute = (cancellation: Cancellation) => executeOperation(operation, { id: requestId, admittedAtMs, cancellation });
     const { request, response, cancellation, shared } = inboundDedup ? await inboundDedup.answer(operation, gone, execute) : answerOf(await execute(gone), false);
     if (span) span.setAttributes({ 'gateway.incremental': request.incremental !== null, ...(shared ? { 'gateway.deduplicated_with': request.id } : {}) });
     const parts = request.incrementalAnswer;
@@ -319,7 +319,7 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
       id: randomUUID(),
       admittedAtMs: clock.now(),
       operationBudgetMs: config.readPath.operationBudgetMs,
-      cancellation: new AbortController(),
+      cancellation: new Cancellation(),
       caller,
       headers: {},
       // Never written as bytes: the transport sends the result as JSON text.
@@ -336,7 +336,7 @@ export function createGatewayRuntime(config: GatewayConfig, deps: GatewayDeps = 
   }
 
   /** Runs the operation through Apollo Server as a request of its own (GatewayRequest), cancelled by `cancellation`. */
-  async function executeOperation(operation: IncomingOperation, { id, admittedAtMs, cancellation }: { id: string; admittedAtMs: number; cancellation: AbortController }): Promise<Execution> {
+  async function executeOperation(operation: IncomingOperation, { id, admittedAtMs, cancellation }: { id: string; admittedAtMs: number; cancellation: Cancellation }): Promise<Execution> {
     const { req } = operation;
     const inBatch = Array.isArray(operation.params.body);
     const request = new GatewayRequest({

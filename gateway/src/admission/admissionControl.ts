@@ -39,7 +39,7 @@ import type { Clock, Timer } from '../clock.js';
 import { onHangUp, sendRequestError } from '../http.js';
 import type { GatewayMetrics } from '../metrics/registry.js';
 import type { GatewayFeature, IncomingOperation } from '../feature.js';
-import { asksNoCache, gatewayRequestOf, type GatewayContext, type GatewayRequest } from '../request.js';
+import { Cancellation, asksNoCache, gatewayRequestOf, type GatewayContext, type GatewayRequest } from '../request.js';
 import { boolean, integer, type SettingGroup, type SettingValues } from '../settings.js';
 
 export interface AdmissionOptions {
@@ -295,7 +295,7 @@ export const INBOUND_DEDUP_SETTINGS = {
 export interface Execution {
   request: GatewayRequest;
   response: HTTPGraphQLResponse;
-  cancellation: AbortController;
+  cancellation: Cancellation;
 }
 
 /** An execution, and whether it was another request's whose answer this one shares. */
@@ -308,7 +308,7 @@ export interface InboundDedupFeature extends GatewayFeature {
    * Runs `execute`, or, when an identical operation is in flight, waits for its answer. `clientGone` is aborted
    * when this request's client hangs up; `execute` is given what cancels its execution.
    */
-  answer(operation: IncomingOperation, clientGone: AbortController, execute: (cancellation: AbortController) => Promise<Execution>): Promise<Answer>;
+  answer(operation: IncomingOperation, clientGone: Cancellation, execute: (cancellation: Cancellation) => Promise<Execution>): Promise<Answer>;
 }
 
 export function useInboundDedup(metrics: GatewayMetrics): InboundDedupFeature {
@@ -372,7 +372,7 @@ function shareable({ request, response }: Execution): boolean {
 
 /** One execution, and the requests waiting for it: cancelled once none is left. */
 class Flight {
-  readonly cancellation = new AbortController();
+  readonly cancellation = new Cancellation();
   private waiting = 0;
   private settled!: (execution: Execution | null) => void;
   /** Null: the execution failed (threw); every waiter then runs its own. */

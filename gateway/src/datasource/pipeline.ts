@@ -12,7 +12,8 @@
  */
 import type { SubgraphFailure } from '../errors.js';
 import type { FetchBudget } from './budget.js';
-import type { CallSignal, TransportResponse } from './stages/transport.js';
+import type { CallSignal } from '../request.js';
+import type { TransportResponse } from './stages/transport.js';
 
 /** The limits one call to a subgraph runs under (budget.ts): a merged call takes the most generous of its waiters'. */
 export type CallBudget = Pick<FetchBudget, 'callTimeoutMs' | 'operationEndsAtMs' | 'lateAllowanceMs'>;

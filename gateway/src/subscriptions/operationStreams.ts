@@ -28,7 +28,7 @@ import type { GatewayMetrics } from '../metrics/registry.js';
 import type { ManifestOperation } from '../persisted/manifest.js';
 import { prepareOnePerTurn } from '../persisted/manifestWarmUp.js';
 import type { PersistedQueryGate } from '../persisted/persistedQueries.js';
-import { GatewayRequest, type Caller } from '../request.js';
+import { Cancellation, GatewayRequest, type Caller } from '../request.js';
 import { isLive, withLiveDirective, withoutLive } from '../validation/directiveRules.js';
 import { LiveQueries, type LiveAnswer } from './liveQueries.js';
 import { SharedStreams, type PushIterator, type StartSource } from './sharedStreams.js';
@@ -316,7 +316,7 @@ export class OperationStreams {
   private subscriptionSource(internals: GatewayInternals, prepared: PreparedSubscription, variables: Record<string, unknown>, caller: Caller | null, selections: StreamSelectionSet): StartSource<StreamResult> {
     const { clock, metrics, readPath, operationBudgetMs, logger } = this.deps;
     return (emit, end) => {
-      const stopped = new AbortController();
+      const stopped = new Cancellation();
       const shaper = shaperFor(prepared, variables);
       // Events are completed concurrently but pushed in the order the subgraph sent them.
       let pushed: Promise<void> = Promise.resolve();

@@ -5,7 +5,7 @@
 import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { apolloResponse, failedResponse, withStaleServed } from '../../src/execution/compiledExecutor.js';
-import { GatewayRequest } from '../../src/request.js';
+import { Cancellation, GatewayRequest } from '../../src/request.js';
 
 describe('an answer of the compiled executor, as Apollo Server sends it', () => {
   it('gives every error a code, shows no stack or original error, and keeps path and extensions', () => {
@@ -32,7 +32,7 @@ describe('an answer of the compiled executor, as Apollo Server sends it', () => 
   });
 
   it('writes no errors key for an answer without errors, and says what was served stale', () => {
-    const request = new GatewayRequest({ id: 'r1', admittedAtMs: 0, operationBudgetMs: 1000, cancellation: new AbortController(), caller: null, headers: {} });
+    const request = new GatewayRequest({ id: 'r1', admittedAtMs: 0, operationBudgetMs: 1000, cancellation: new Cancellation(), caller: null, headers: {} });
     request.staleServed.push({ subgraph: 'topclients', typename: 'Client', ageSeconds: 42 });
     const { body } = apolloResponse(withStaleServed({ data: { ok: true } }, request));
     expect(body).toEqual({ kind: 'single', singleResult: { data: { ok: true }, extensions: { staleServed: [{ subgraph: 'topclients', typename: 'Client', ageSeconds: 42 }] } } });

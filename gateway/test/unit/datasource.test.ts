@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SubgraphFailure } from '../../src/errors.js';
 import { callDeadline, fetchBudget, waitingEnds } from '../../src/datasource/budget.js';
-import { GatewayRequest } from '../../src/request.js';
+import { Cancellation, GatewayRequest } from '../../src/request.js';
 import { entityFailureErrors, rootFailureErrors } from '../../src/datasource/fieldErrors.js';
 import { subgraphFetch, subgraphFetchOfText } from '../../src/datasource/subgraphFetch.js';
 import { parseGraphQLBody } from '../../src/datasource/stages/transport.js';
@@ -20,7 +20,7 @@ describe('callDeadline', () => {
 
 describe('fetchBudget', () => {
   const limits = { timeoutMs: 3_000, entityTimeoutMs: 300, entityPageBudgetMs: 250 };
-  const request = new GatewayRequest({ id: 'r', admittedAtMs: 1_000, operationBudgetMs: 2_000, cancellation: new AbortController(), caller: null, headers: {} });
+  const request = new GatewayRequest({ id: 'r', admittedAtMs: 1_000, operationBudgetMs: 2_000, cancellation: new Cancellation(), caller: null, headers: {} });
   it('gives an entity fetch its entity timeout, the page budget from admission and, when it may finish late, the root timeout to do so', () => {
     expect(fetchBudget(request, limits, 'entities', true)).toEqual({ operationEndsAtMs: 3_000, pageBudgetMs: 250, pageEndsAtMs: 1_250, callTimeoutMs: 300, lateAllowanceMs: 3_000 });
     expect(fetchBudget(request, limits, 'entities', false).lateAllowanceMs).toBe(0);

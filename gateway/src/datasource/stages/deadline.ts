@@ -11,9 +11,9 @@
  */
 import type { Clock } from '../../clock.js';
 import { SubgraphFailure } from '../../errors.js';
+import { Cancellation } from '../../request.js';
 import { callDeadline, lateLeftMs, type CallDeadline } from '../budget.js';
 import type { CallOutcome, Stage, SubgraphCall } from '../pipeline.js';
-import { Cancellation } from './transport.js';
 
 export interface DeadlineStageOptions {
   serviceName: string;

@@ -13,10 +13,10 @@ import type { Clock } from '../../clock.js';
 import { conditionalRequestExtensions } from '../../cache/entityValidation.js';
 import { SubgraphFailure } from '../../errors.js';
 import type { GatewayMetrics } from '../../metrics/registry.js';
-import { REQUEST_ID_HEADER } from '../../request.js';
+import { Cancellation, REQUEST_ID_HEADER, type CallSignal } from '../../request.js';
 import { waitingEnds, type FetchBudget } from '../budget.js';
 import { splitEntities, type EntityResult } from '../entityAnswer.js';
-import { Cancellation, withHeaders, type CallSignal } from './transport.js';
+import { withHeaders } from './transport.js';
 import type { CallOutcome, Dispatch } from '../pipeline.js';
 
 /** What must be identical for two loads to share one `_entities` call. */

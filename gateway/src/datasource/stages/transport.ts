@@ -5,6 +5,7 @@
  */
 import { Pool, errors as undiciErrors } from 'undici';
 import { SubgraphFailure } from '../../errors.js';
+import type { CallSignal } from '../../request.js';
 import type { Dispatch, SubgraphCall } from '../pipeline.js';
 
 export interface GraphQLResponseBody {
@@ -44,45 +45,6 @@ export function withHeaders(own: Readonly<Record<string, string>>, added: Readon
   for (const name in own) headers[name] = own[name]!;
   for (const name in added) headers[name] = added[name]!;
   return headers;
-}
-
-/**
- * What cancels a subgraph call. A call reads the shape of an AbortSignal (`aborted`, `reason`, its 'abort'
- * listeners), as undici does here, so the client's own signal passes as one; the stages that cancel a call make a
- * `Cancellation` instead. On Node 20 every AbortSignal made costs three new hidden classes (docs/APOLLO-NOTES.md,
- * section 5), and every call to a subgraph made two of them (the merge stage's and the deadline stage's).
- */
-export interface CallSignal {
-  readonly aborted: boolean;
-  readonly reason: unknown;
-  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
-  removeEventListener(type: 'abort', listener: () => void): void;
-}
-
-/** A signal and its controller in one: each listener is called once, when it is first aborted. */
-export class Cancellation implements CallSignal {
-  aborted = false;
-  reason: unknown = undefined;
-  private listeners: (() => void)[] = [];
-
-  abort(reason: unknown = new DOMException('This operation was aborted', 'AbortError')): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
-    const listeners = this.listeners;
-    this.listeners = [];
-    for (const listener of listeners) listener();
-  }
-
-  /** As on an AbortSignal, a listener added once it is aborted is never called. */
-  addEventListener(_type: 'abort', listener: () => void): void {
-    if (!this.aborted) this.listeners.push(listener);
-  }
-
-  removeEventListener(_type: 'abort', listener: () => void): void {
-    const at = this.listeners.indexOf(listener);
-    if (at >= 0) this.listeners.splice(at, 1);
-  }
 }
 
 const JSON_HEADERS: Readonly<Record<string, string>> = { 'content-type': 'application/json', accept: 'application/json' };
