@@ -224,8 +224,8 @@ export async function runDeferred(run: PlanRun, root: PreparedDefer, context: De
   const servedAgain = (part: PreparedDeferred, places: PendingPart[], memoKey: string, request: GatewayRequest): DeliveredPart[] | undefined => {
     const again = context.memo.served(memoKey, request);
     if (!again) return undefined;
-    if (root.nests) places.forEach((place, i) => sent.delivered(place.path, again[i]!));
-    return places.map((place, i) => ({ part: place, data: again[i]!, errors: [] }));
+    if (root.nests) places.forEach((place, i) => sent.delivered(place.path, again.data[i]!));
+    return places.map((place, i) => ({ part: place, data: again.data[i]!, errors: [], json: again.json[i]! }));
   };
   const deliver = async (part: PreparedDeferred, places: PendingPart[], partSent: Latch, memoKey: string | null): Promise<Omit<IncrementalStep, 'hasNext'>> => {
     const partRun: PlanRun = { ...run, request: run.request.deferredPart(context.clock.now()), errors: [], fromMemory: null };

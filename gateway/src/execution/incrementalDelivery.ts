@@ -33,6 +33,8 @@ export interface DeliveredPart {
   data: Record<string, unknown> | null;
   errors: readonly GraphQLError[];
   extensions?: Record<string, unknown>;
+  /** `data` as JSON, when it is already made: a part the memo serves again is serialized once (partMemo.ts). */
+  json?: string;
 }
 
 /** What one later payload carries, whatever the format. */
@@ -79,33 +81,31 @@ export function initialPayload(body: string, answer: IncrementalAnswer, format: 
 
 const HAS_NEXT = ',"hasNext":true}';
 
-export function stepPayload(step: IncrementalStep, format: IncrementalFormat): Record<string, unknown> {
+/** A later payload's JSON, written piece by piece: a part's data from the JSON it comes with, when it has one. */
+export function stepJson(step: IncrementalStep, format: IncrementalFormat): string {
   if (format === 'deferSpec=20220824') {
-    return {
-      incremental: step.delivered.map(({ part, data, errors, extensions }) => ({
-        data,
-        path: part.path,
-        ...(part.label !== undefined ? { label: part.label } : {}),
-        ...(errors.length ? { errors: errors.map(formatError) } : {}),
-        ...(extensions ? { extensions } : {}),
-      })),
-      hasNext: step.hasNext,
-    };
+    const incremental = step.delivered.map((delivered) => {
+      const { path, label } = delivered.part;
+      return `{"data":${dataJson(delivered)},"path":${JSON.stringify(path)}${label !== undefined ? `,"label":${JSON.stringify(label)}` : ''}${errorsAndExtensions(delivered)}}`;
+    });
+    return `{"incremental":[${incremental.join(',')}],"hasNext":${step.hasNext}}`;
   }
-  const incremental = step.delivered.filter((d) => d.data !== null).map(({ part, data, errors, extensions }) => ({
-    id: part.id,
-    data,
-    ...(errors.length ? { errors: errors.map(formatError) } : {}),
-    ...(extensions ? { extensions } : {}),
-  }));
+  const fields: string[] = [];
+  if (step.pending.length) fields.push(`"pending":${JSON.stringify(step.pending.map(pendingEntry))}`);
+  const incremental = step.delivered.filter((d) => d.data !== null).map((d) => `{"id":${JSON.stringify(d.part.id)},"data":${dataJson(d)}${errorsAndExtensions(d)}}`);
+  if (incremental.length) fields.push(`"incremental":[${incremental.join(',')}]`);
   // A fragment whose data is null reports its errors where it completes (there is no data to attach them to).
   const completed = step.delivered.map(({ part, data, errors }) => (data === null && errors.length ? { id: part.id, errors: errors.map(formatError) } : { id: part.id }));
-  return {
-    ...(step.pending.length ? { pending: step.pending.map(pendingEntry) } : {}),
-    ...(incremental.length ? { incremental } : {}),
-    completed,
-    hasNext: step.hasNext,
-  };
+  fields.push(`"completed":${JSON.stringify(completed)}`, `"hasNext":${step.hasNext}`);
+  return `{${fields.join(',')}}`;
+}
+
+function dataJson({ data, json }: DeliveredPart): string {
+  return json ?? JSON.stringify(data);
+}
+
+function errorsAndExtensions({ errors, extensions }: DeliveredPart): string {
+  return `${errors.length ? `,"errors":${JSON.stringify(errors.map(formatError))}` : ''}${extensions ? `,"extensions":${JSON.stringify(extensions)}` : ''}`;
 }
 
 export function multipartContentType(format: IncrementalFormat): string {
@@ -132,7 +132,7 @@ export async function writeMultipart(res: ServerResponse, first: readonly string
   const pieces = [delimiter, partHead, ...first, delimiter];
   for (;;) {
     for (const step of steps.ready()) {
-      pieces.push(partHead, JSON.stringify(stepPayload(step, format)), delimiter);
+      pieces.push(partHead, stepJson(step, format), delimiter);
       // The last part and the closing leave in one write.
       if (!step.hasNext) {
         pieces.push('--\r\n');

@@ -13,7 +13,7 @@
  * A part is kept only when nothing can differ for the next request but what the key holds (`memoVariables`, below):
  * its node is nothing but entity fetches at or below its places (what they read is in the places' data), it holds no
  * nested `@defer` and no part depends on it (nothing is filled into what it delivers), and its answer has no error and
- * nothing served stale. What it delivers is shared by the requests it is served to, which only serialize it.
+ * nothing served stale. What it delivers is shared by the requests it is served to, and so is its JSON, made once.
  */
 import { LRUCache } from 'lru-cache';
 import type { ServedFromMemory } from '../datasource/stages/cache.js';
@@ -39,6 +39,14 @@ export interface PlaceAnswer {
 interface Kept {
   fromMemory: readonly ServedFromMemory[];
   data: Data[];
+  /** Made when it is first served again: every request it is served to then writes the same JSON. */
+  served: ServedPart | null;
+}
+
+/** What each place of a part served again gets: its data, and that data as JSON. */
+export interface ServedPart {
+  data: readonly Data[];
+  json: readonly string[];
 }
 
 /** Kept parts, in all: each is a few KB (its shaped data, and the cache entries it came from, held). */
@@ -60,8 +68,8 @@ export class PartMemo {
     return `${part.id}\u0000${shaperId}\u0000${JSON.stringify(read)}\u0000${JSON.stringify(inputs)}`;
   }
 
-  /** The data each place gets, when the part kept under `key` may be served to this request; counted as served. */
-  served(key: string, request: GatewayRequest): Data[] | undefined {
+  /** What each place gets, when the part kept under `key` may be served to this request; counted as served. */
+  served(key: string, request: GatewayRequest): ServedPart | undefined {
     const kept = this.kept.get(key);
     if (!kept) return undefined;
     if (!kept.fromMemory.every((fetch) => fetch.stillFresh(request))) {
@@ -69,7 +77,8 @@ export class PartMemo {
       return undefined;
     }
     for (const fetch of kept.fromMemory) fetch.servedAgain(request);
-    return kept.data;
+    kept.served ??= { data: kept.data, json: kept.data.map((data) => JSON.stringify(data)) };
+    return kept.served;
   }
 
   /** Keeps a run's answers, when every fetch of it was served from memory and every place has data, no error and nothing stale. */
@@ -80,7 +89,7 @@ export class PartMemo {
       if (!answer.data || answer.errors.length > 0 || answer.extensions) return;
       data.push(answer.data);
     }
-    this.kept.set(key, { fromMemory: fromMemory as ServedFromMemory[], data });
+    this.kept.set(key, { fromMemory: fromMemory as ServedFromMemory[], data, served: null });
   }
 }
 

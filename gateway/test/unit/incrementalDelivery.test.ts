@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { stepPayload } from '../../src/execution/incrementalDelivery.js';
+import { stepJson } from '../../src/execution/incrementalDelivery.js';
 import { incrementalFormatOf } from '../../src/http.js';
 
 describe('the format a client asks for by its Accept header', () => {
@@ -38,21 +38,31 @@ describe('a later payload', () => {
   };
 
   it('in deferSpec=20220824: every part at its path, a null one with its errors', () => {
-    expect(stepPayload(step, 'deferSpec=20220824')).toEqual({
+    expect(stepJson(step, 'deferSpec=20220824')).toBe(JSON.stringify({
       incremental: [
         { data: { name: 'Acme' }, path: ['gig', 'seller', 'topClients', 0], label: 'topClients' },
         { data: null, path: ['gig', 'seller', 'topClients', 1], label: 'topClients', errors: [{ message: failure.message, path: failure.path, extensions: { code: 'SUBGRAPH_TIMEOUT' } }] },
       ],
       hasNext: true,
-    });
+    }));
   });
 
   it('in incrementalSpec=v0.2: data by id, a null part only completed, with its errors; new parts pending', () => {
-    expect(stepPayload(step, 'incrementalSpec=v0.2')).toEqual({
+    expect(stepJson(step, 'incrementalSpec=v0.2')).toBe(JSON.stringify({
       pending: [{ id: '2', path: ['gig', 'seller'] }],
       incremental: [{ id: '0', data: { name: 'Acme' } }],
       completed: [{ id: '0' }, { id: '1', errors: [{ message: failure.message, path: failure.path, extensions: { code: 'SUBGRAPH_TIMEOUT' } }] }],
       hasNext: true,
-    });
+    }));
+  });
+
+  it('writes a part served again from the JSON it comes with, as it would have written its data', () => {
+    const served = { delivered: [{ part: { id: '0', path: ['gig', 'seller'], label: 'topClients' }, data: { topClients: [{ name: 'Acme' }] }, errors: [], json: '{"topClients":[{"name":"Acme"}]}' }], pending: [], hasNext: false };
+    const { json: _made, ...unserialized } = served.delivered[0]!;
+    for (const format of ['deferSpec=20220824', 'incrementalSpec=v0.2'] as const) {
+      expect(stepJson(served, format)).toBe(stepJson({ ...served, delivered: [unserialized] }, format));
+    }
+    // The JSON is what is written: data and JSON never differ in the gateway, so a difference shows which is read.
+    expect(stepJson({ ...served, delivered: [{ ...served.delivered[0]!, json: '{"topClients":[]}' }] }, 'deferSpec=20220824')).toBe('{"incremental":[{"data":{"topClients":[]},"path":["gig","seller"],"label":"topClients"}],"hasNext":false}');
   });
 });

@@ -49,8 +49,9 @@ describe('a kept part', () => {
     const memo = new PartMemo();
     const brands = fetchFromMemory();
     memo.keep('k', [brands], answers);
-    expect(memo.served('k', request)).toEqual([{ name: 'Brand 0' }, { name: 'Brand 1' }]);
-    expect(memo.served('k', request)).toEqual([{ name: 'Brand 0' }, { name: 'Brand 1' }]);
+    const served = { data: [{ name: 'Brand 0' }, { name: 'Brand 1' }], json: ['{"name":"Brand 0"}', '{"name":"Brand 1"}'] };
+    expect(memo.served('k', request)).toEqual(served);
+    expect(memo.served('k', request)).toEqual(served);
     expect(brands.servedAgainCount).toBe(2);
   });
 
