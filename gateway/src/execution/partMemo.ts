@@ -65,7 +65,8 @@ export class PartMemo {
     if (shaperId === undefined) this.shaperIds.set(shaper, (shaperId = this.nextShaperId++));
     // As the fetch sends them: a variable left out (its default applies) is told apart from one given as null.
     const read = part.variables.map((name) => (variables && Object.hasOwn(variables, name) && variables[name] !== undefined ? [variables[name]] : []));
-    return `${part.id}\u0000${shaperId}\u0000${JSON.stringify(read)}\u0000${JSON.stringify(inputs)}`;
+    // One JSON text: joined from several, the key would be copied again when the memo hashes it.
+    return JSON.stringify([part.id, shaperId, read, inputs]);
   }
 
   /** What each place gets, when the part kept under `key` may be served to this request; counted as served. */
