@@ -84,11 +84,14 @@ const HAS_NEXT = ',"hasNext":true}';
 /** A later payload's JSON, written piece by piece: a part's data from the JSON it comes with, when it has one. */
 export function stepJson(step: IncrementalStep, format: IncrementalFormat): string {
   if (format === 'deferSpec=20220824') {
-    const incremental = step.delivered.map((delivered) => {
+    // Appended to one string, copied once when it is written: joined from an array, it would be copied once more.
+    let json = '{"incremental":[';
+    for (let i = 0; i < step.delivered.length; i++) {
+      const delivered = step.delivered[i]!;
       const { path, label } = delivered.part;
-      return `{"data":${dataJson(delivered)},"path":${JSON.stringify(path)}${label !== undefined ? `,"label":${JSON.stringify(label)}` : ''}${errorsAndExtensions(delivered)}}`;
-    });
-    return `{"incremental":[${incremental.join(',')}],"hasNext":${step.hasNext}}`;
+      json += `${i > 0 ? ',' : ''}{"data":${dataJson(delivered)},"path":${JSON.stringify(path)}${label !== undefined ? `,"label":${JSON.stringify(label)}` : ''}${errorsAndExtensions(delivered)}}`;
+    }
+    return `${json}],"hasNext":${step.hasNext}}`;
   }
   const fields: string[] = [];
   if (step.pending.length) fields.push(`"pending":${JSON.stringify(step.pending.map(pendingEntry))}`);
