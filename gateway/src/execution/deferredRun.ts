@@ -168,7 +168,8 @@ export async function runDeferred(run: PlanRun, root: PreparedDefer, context: De
     const servedNow: DeliveredPart[][] = [];
     for (const part of parts) {
       if (!part.after.every((label) => delivered.has(label))) continue;
-      const places = sent.placesOf(part.queryPath).map((path): PendingPart => ({ id: String(nextId++), path, ...(part.label !== undefined ? { label: part.label } : {}) }));
+      const { label } = part;
+      const places = sent.placesOf(part.queryPath).map((path): PendingPart => (label === undefined ? { id: String(nextId++), path } : { id: String(nextId++), path, label }));
       if (places.length === 0) continue;
       pending.push(...places);
       running += 1;
@@ -250,7 +251,7 @@ export async function runDeferred(run: PlanRun, root: PreparedDefer, context: De
           const input = valueAt(run.fullResult, place.path);
           const answer = shapePart(selection, input, place.path, errorsUnder(partRun.errors, place, places), context, deferredAnswerOf, partRun.request.staleServed);
           if (answer.data) {
-            for (const child of children) fillPlaces(answer.data, input, child.queryPath.slice(part.queryPath.length));
+            for (const child of children) fillPlaces(answer.data, input, child.queryPath, part.queryPath.length);
             if (root.nests) sent.delivered(place.path, answer.data);
           }
           return { part: place, ...answer };
@@ -345,32 +346,36 @@ function errorsUnder(errors: GraphQLError[], place: PendingPart, places: Pending
 /**
  * Makes the places of a deferred fragment part of the answer that holds it: a field whose selection is nothing but
  * deferred fragments is sent as empty objects (one per list item), as the RFC has it, though the planner's
- * selection for the part holding it leaves the field out. `path` is relative to `out`, which shapes `input`.
+ * selection for the part holding it leaves the field out. `path.slice(at)` is relative to `out`, which shapes
+ * `input` (walked by index: a page fills its places at every request).
  */
-function fillPlaces(out: Data, input: unknown, path: readonly string[]): void {
-  if (path.length === 0 || input === null || typeof input !== 'object') return;
-  const [name, ...rest] = path as [string, ...string[]];
+function fillPlaces(out: Data, input: unknown, path: readonly string[], at = 0): void {
+  if (at === path.length || input === null || typeof input !== 'object') return;
+  const name = path[at]!;
   const value = ownValue(input as Data, name);
   // Not fetched: the field is skipped (`@skip`/`@include`) for this request.
   if (value === undefined) return;
   if (!Object.hasOwn(out, name)) {
-    out[name] = placeholder(value, rest);
+    out[name] = placeholder(value, path, at + 1);
     return;
   }
-  fillWithin(out[name], value, rest);
+  fillWithin(out[name], value, path, at + 1);
 }
 
-function placeholder(value: unknown, rest: readonly string[]): unknown {
+function placeholder(value: unknown, path: readonly string[], at: number): unknown {
   if (value === null || value === undefined) return null;
-  if (Array.isArray(value)) return value.map((item) => placeholder(item, rest));
+  if (Array.isArray(value)) return value.map((item) => placeholder(item, path, at));
   const object: Data = {};
-  fillPlaces(object, value, rest);
+  fillPlaces(object, value, path, at);
   return object;
 }
 
-function fillWithin(out: unknown, value: unknown, rest: readonly string[]): void {
-  if (Array.isArray(out) && Array.isArray(value)) out.forEach((item, i) => fillWithin(item, value[i], rest));
-  else if (out !== null && typeof out === 'object' && !Array.isArray(out)) fillPlaces(out as Data, value, rest);
+function fillWithin(out: unknown, value: unknown, path: readonly string[], at: number): void {
+  if (Array.isArray(out) && Array.isArray(value)) {
+    for (let i = 0; i < out.length; i++) fillWithin(out[i], value[i], path, at);
+  } else if (out !== null && typeof out === 'object' && !Array.isArray(out)) {
+    fillPlaces(out as Data, value, path, at);
+  }
 }
 
 /**
@@ -378,12 +383,14 @@ function fillWithin(out: unknown, value: unknown, rest: readonly string[]): void
  * (the first part's objects are Apollo Server's to write, so nothing is merged into them).
  */
 class SentAnswer {
-  private readonly parts = new Map<string, Data>();
+  /** Made when a part is delivered into it: only a plan that nests parts reads them. */
+  private parts: Map<string, Data> | null = null;
 
   constructor(private readonly first: Data) {}
 
   delivered(path: Path, data: Data): void {
     const key = JSON.stringify(path);
+    this.parts ??= new Map();
     this.parts.set(key, { ...this.parts.get(key), ...data });
   }
 
@@ -407,7 +414,7 @@ class SentAnswer {
         return;
       }
       const name = queryPath[at]!;
-      const part = this.parts.size > 0 ? this.parts.get(JSON.stringify(path)) : undefined;
+      const part = this.parts !== null ? this.parts.get(JSON.stringify(path)) : undefined;
       const child = part && Object.hasOwn(part, name) ? part[name] : ownValue(value as Data, name);
       path.push(name);
       visit(child, at + 1);
