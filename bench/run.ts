@@ -162,7 +162,7 @@ const LIVE: ContenderName[] = ['ours', 'sync'];
 /**
  * Warm-up and measured seconds of the scenarios that take their own. 3b: longer than 3, so that edits keep coming for
  * a while after topclients is back (it takes seconds to start). 4d: a gateway just started, asked 600 pages a
- * second with empty caches, answers in seconds and takes 6-11 s to settle, the deferred page the longer; after 3 s,
+ * second with empty caches, answers in seconds and takes 5.5-11 s to settle, the deferred page the longer; after 3 s,
  * and in one run of six after 10 s, the measured part began in that recovery, and its first second decided the p99
  * (bench/README.md), so it warms up for 20 s. 7: one round of answers takes about a
  * second for the slower contenders, so a longer warm-up lets their JIT settle; 15 s after 5 s, as the public gateway
