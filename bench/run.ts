@@ -293,7 +293,7 @@ function eventFeeds(info: BackendInfo): Record<ServiceName, string> {
  * reference subgraphs, ours serves gig pages from them for a while, measured by nobody.
  */
 async function warmBackend(backendUrl: string, info: BackendInfo, scenario: Scenario): Promise<void> {
-  for (const name of ['gigs', 'users', 'topclients'] as ServiceName[]) await control(backendUrl, '/behaviour', { name, ...normal(name) });
+  await setBehaviours(backendUrl, {});
   const started = await startContender('ours', { root, workDir, supergraphFile: info.referenceSupergraph, oursEnv: oursEnvFor(scenario, eventFeeds(info)), gatewaySecret, nodeFlags: [] });
   children.push(...started.children);
   try {
@@ -311,6 +311,12 @@ async function warmBackend(backendUrl: string, info: BackendInfo, scenario: Scen
   } finally {
     await stopContender(started);
   }
+}
+
+/** Every reference subgraph's proxy back to its normal delay, topclients' with a scenario's changes on top. */
+async function setBehaviours(backendUrl: string, topclients: Partial<ProxyBehaviour>): Promise<void> {
+  for (const name of ['gigs', 'users'] as ServiceName[]) await control(backendUrl, '/behaviour', { name, ...normal(name) });
+  await control(backendUrl, '/behaviour', { name: 'topclients', ...normal('topclients'), ...topclients });
 }
 
 function normal(name: ServiceName): ProxyBehaviour {
@@ -395,8 +401,7 @@ try {
       if (interrupted) break;
       if (onlyContenders && !onlyContenders.includes(contender)) continue;
       if (scenario.supergraph === 'reference') {
-        for (const name of ['gigs', 'users'] as ServiceName[]) await control(backendUrl, '/behaviour', { name, ...normal(name) });
-        await control(backendUrl, '/behaviour', { name: 'topclients', ...normal('topclients'), ...scenario.topclients });
+        await setBehaviours(backendUrl, scenario.topclients);
       }
       // In 4d the deferred page's baseline too: the difference between the two profiles is what deferring costs. In 7
       // ours without inbound dedup too: with it, most answers are shared, so only that profile shows an answer's cost.
